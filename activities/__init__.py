@@ -1,0 +1,1 @@
+"""Temporal activities: heartbeats, cancellation and error classes around calls into the core."""

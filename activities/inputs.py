@@ -1,0 +1,55 @@
+"""Activity inputs and outputs: small models, references instead of secrets."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from syncoxide.models import (
+    BackupRequest,
+    BackupStats,
+    Repository,
+    RestoreRequest,
+    RunKind,
+    RunStatus,
+)
+
+
+class StartRunInput(BaseModel):
+    run_id: str
+    kind: RunKind
+    repository_id: str
+    policy_id: str | None = None
+    details: dict = Field(default_factory=dict)
+
+
+class FinishRunInput(BaseModel):
+    run_id: str
+    status: RunStatus
+    files: int | None = None
+    bytes: int | None = None
+    added_bytes: int | None = None
+    snapshot_id: str | None = None
+    error: str | None = None
+
+
+class BackupActivityInput(BaseModel):
+    run_id: str
+    repository: Repository
+    request: BackupRequest
+
+
+class BackupActivityResult(BaseModel):
+    snapshot_id: str
+    stats: BackupStats
+
+
+class RestoreActivityInput(BaseModel):
+    run_id: str
+    repository: Repository
+    request: RestoreRequest
+
+
+class RestoreActivityResult(BaseModel):
+    files: int
+    bytes: int
+    verified: int

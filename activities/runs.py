@@ -1,0 +1,44 @@
+"""Recording runs in PostgreSQL."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.inputs import FinishRunInput, StartRunInput
+from activities.reporting import temporal_errors
+from syncoxide.config import Settings
+from syncoxide.models import Repository
+from syncoxide.store import open_store, repositories, runs
+
+
+class RunActivities:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @activity.defn(name="start_run")
+    def start_run(self, data: StartRunInput) -> Repository:
+        with temporal_errors(), open_store(self.settings) as conn:
+            repository = repositories.get(conn, data.repository_id)
+            runs.start(
+                conn,
+                run_id=data.run_id,
+                kind=data.kind,
+                repository_id=data.repository_id,
+                policy_id=data.policy_id,
+                details=data.details,
+            )
+            return repository
+
+    @activity.defn(name="finish_run")
+    def finish_run(self, data: FinishRunInput) -> None:
+        with temporal_errors(), open_store(self.settings) as conn:
+            runs.finish(
+                conn,
+                run_id=data.run_id,
+                status=data.status,
+                files=data.files,
+                bytes_=data.bytes,
+                added_bytes=data.added_bytes,
+                snapshot_id=data.snapshot_id,
+                error=data.error,
+            )

@@ -1,0 +1,394 @@
+"""The syncoxide command line (Typer). Failures print one line and exit non-zero; --debug shows tracebacks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+from temporalio.service import RPCError
+
+from syncoxide import client as temporal
+from syncoxide import demo as demo_data
+from syncoxide import devstack, operations
+from syncoxide.config import Settings, load_settings
+from syncoxide.engines import parse_engine
+from syncoxide.errors import InvalidInput, SyncoxideError
+from syncoxide.models import BackupRequest, Engine, Repository, RestoreRequest
+from syncoxide.progress import ProgressBar
+from syncoxide.secrets import SecretRef, ref_from_options
+from syncoxide.store import open_store, repositories, runs
+
+app = typer.Typer(
+    help="syncoxide: encrypted, deduplicated backups orchestrated by Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+dev_app = typer.Typer(help="Run the embedded stack: Temporal dev server, PostgreSQL, worker, dashboard.")
+repo_app = typer.Typer(help="Create and list repositories.")
+app.add_typer(dev_app, name="dev")
+app.add_typer(repo_app, name="repo")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")]
+PassEnv = Annotated[str | None, typer.Option("--passphrase-env", help="Environment variable holding it.")]
+PassFile = Annotated[str | None, typer.Option("--passphrase-file", help="File holding it.")]
+PassCmd = Annotated[str | None, typer.Option("--passphrase-command", help="Command printing it.")]
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except Exception as exc:  # pydantic's ValidationError names the field
+        first = str(exc).splitlines()
+        raise InvalidInput("settings: " + " ".join(line.strip() for line in first[1:3])) from None
+
+
+def emit_json(data: object) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+def _find_repository(cfg: Settings, ref: str) -> Repository:
+    with open_store(cfg) as conn:
+        location = str(Path(ref).expanduser().resolve()) if "/" in ref or ref.startswith(".") else None
+        return repositories.find(conn, ref, location=location)
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False) -> None:
+    pass
+
+
+@dev_app.command("up")
+def dev_up(
+    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not start the dashboard.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start the stack (idempotent) and print where everything is."""
+    cfg = settings()
+    services = devstack.up(cfg, dashboard=not no_dashboard, say=lambda s: err.print(f"[dim]{s}[/dim]"))
+    _print_services(services, as_json)
+
+
+@dev_app.command("down")
+def dev_down() -> None:
+    """Stop everything `dev up` started."""
+    devstack.down(settings(), say=lambda s: err.print(s))
+
+
+@dev_app.command("status")
+def dev_status(as_json: JsonOpt = False) -> None:
+    """Show which parts of the stack are running; exit 1 if any is not."""
+    services = devstack.status(settings())
+    _print_services(services, as_json)
+    if not all(s.running for s in services if s.name != "dashboard"):
+        raise typer.Exit(1)
+
+
+def _print_services(services: list[devstack.Service], as_json: bool) -> None:
+    if as_json:
+        emit_json([s.__dict__ for s in services])
+        return
+    table = Table("service", "state", "where")
+    for s in services:
+        table.add_row(s.name, "[green]running[/green]" if s.running else "[red]stopped[/red]", s.url or "")
+    out.print(table)
+
+
+@app.command()
+def worker(
+    ready_file: Annotated[Path | None, typer.Option(help="Touch this file once the worker polls.")] = None,
+) -> None:
+    """Run a worker in the foreground: workflows and activities on the configured task queues."""
+    import logging
+
+    from workers.main import main as run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(settings(), ready_file=ready_file)
+
+
+@app.command()
+def dashboard() -> None:
+    """Run the dashboard in the foreground on 127.0.0.1."""
+    import os
+
+    cfg = settings()
+    argv = [sys.executable, "-m", "streamlit", "run", str(devstack.DASHBOARD_APP),
+            "--server.address", "127.0.0.1", "--server.port", str(cfg.dashboard_port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    os.execv(sys.executable, argv)
+
+
+@repo_app.command("init")
+def repo_init(
+    engine: Annotated[str, typer.Option(help="borg or restic.")],
+    repo: Annotated[str, typer.Option(help="Where the repository goes (a local path).")],
+    name: Annotated[str | None, typer.Option(help="Name to refer to it by (default: last path part).")] = None,
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an encrypted repository (borg: repokey-blake2) and register it."""
+    _register(engine, repo, name, passphrase_env, passphrase_file, passphrase_command, as_json, create=True)
+
+
+@repo_app.command("add")
+def repo_add(
+    engine: Annotated[str, typer.Option(help="borg or restic.")],
+    repo: Annotated[str, typer.Option(help="Location of the existing repository.")],
+    name: Annotated[str | None, typer.Option(help="Name to refer to it by (default: last path part).")] = None,
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an existing repository after checking the passphrase opens it."""
+    _register(engine, repo, name, passphrase_env, passphrase_file, passphrase_command, as_json, create=False)
+
+
+def _register(
+    engine_name: str,
+    location: str,
+    name: str | None,
+    env: str | None,
+    file: str | None,
+    command: str | None,
+    as_json: bool,
+    *,
+    create: bool,
+) -> None:
+    engine = parse_engine(engine_name)
+    passphrase = ref_from_options(env, file, command)
+    if passphrase is None:
+        raise InvalidInput("a passphrase reference is required: --passphrase-env, -file or -command")
+    location = operations.normalize_location(engine, location)
+    name = name or Path(location.rstrip("/")).name or location
+    cfg = settings()
+    with open_store(cfg) as conn:
+        if any(r.name == name or r.location == location for r in repositories.list_all(conn)):
+            raise InvalidInput(f"a repository named {name!r} or at {location} is already registered")
+        if create:
+            operations.init_repository(cfg, engine, location, passphrase)
+        else:
+            operations.open_location(cfg, engine, location, passphrase).snapshots()
+        repository = repositories.add(conn, name=name, engine=engine, location=location, passphrase=passphrase)
+    if as_json:
+        emit_json(repository.model_dump(mode="json"))
+    else:
+        verb = "created" if create else "registered"
+        out.print(f"{verb} {engine.value} repository [bold]{repository.name}[/bold] at {location}")
+
+
+@repo_app.command("list")
+def repo_list(as_json: JsonOpt = False) -> None:
+    """List registered repositories."""
+    with open_store(settings()) as conn:
+        found = repositories.list_all(conn)
+    if as_json:
+        emit_json([r.model_dump(mode="json") for r in found])
+        return
+    table = Table("name", "engine", "location", "passphrase", "id")
+    for r in found:
+        table.add_row(r.name, r.engine.value, r.location, str(r.passphrase), r.id)
+    out.print(table)
+
+
+@app.command()
+def backup(
+    repo: Annotated[str, typer.Option(help="Repository name, id or location.")],
+    source: Annotated[list[str], typer.Option(help="Folder or file to back up (repeatable).")],
+    exclude: Annotated[list[str] | None, typer.Option(help="Glob to leave out (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Tag for the snapshot (repeatable).")] = None,
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Back up through BackupWorkflow on the running stack and print the snapshot id."""
+    sources = [str(Path(s).expanduser().resolve()) for s in source]
+    for path in sources:
+        if not Path(path).exists():
+            raise InvalidInput(f"source {path}: no such file or directory")
+    cfg = settings()
+    repository = _find_repository(cfg, repo)
+    request = BackupRequest(
+        repository_id=repository.id,
+        sources=sources,
+        excludes=exclude or [],
+        tags=tag or [],
+        passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
+    )
+    result = _run_workflow(cfg, repository, request, "backup", as_json)
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    stats = result.stats
+    out.print(
+        f"snapshot [bold]{result.snapshot_id}[/bold]: {stats.files} files, {_size(stats.bytes)},"
+        f" {_size(stats.added_bytes)} new in the repository ({stats.duration_s:.1f}s)"
+    )
+    out.print(f"run {result.run_id}: {temporal.workflow_url(cfg, result.run_id)}")
+
+
+@app.command()
+def restore(
+    repo: Annotated[str, typer.Option(help="Repository name, id or location.")],
+    snapshot: Annotated[str, typer.Option(help="Snapshot id (borg: archive name).")],
+    target: Annotated[str, typer.Option(help="New or empty folder to restore into.")],
+    path: Annotated[list[str] | None, typer.Option(help="Only this path of the snapshot (repeatable).")] = None,
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore through RestoreWorkflow, then verify every file against the snapshot's listing."""
+    target_path = operations.check_restore_target(str(Path(target).expanduser().resolve()))
+    cfg = settings()
+    repository = _find_repository(cfg, repo)
+    request = RestoreRequest(
+        repository_id=repository.id,
+        snapshot_id=snapshot,
+        target=str(target_path),
+        paths=path or [],
+        passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
+    )
+    result = _run_workflow(cfg, repository, request, "restore", as_json)
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    out.print(
+        f"restored {result.files} files ({_size(result.bytes)}) into {result.target};"
+        f" {result.verified} entries verified against the snapshot"
+    )
+
+
+def _run_workflow(cfg: Settings, repository: Repository, request, kind: str, as_json: bool):
+    start = temporal.start_backup if kind == "backup" else temporal.start_restore
+    result_type = temporal.BackupResult if kind == "backup" else temporal.RestoreResult
+
+    async def go():
+        conn = await temporal.connect(cfg)
+        handle = await start(conn, cfg, repository, request)
+        if not as_json:
+            err.print(f"[dim]started {handle.id} ({temporal.workflow_url(cfg, handle.id)})[/dim]")
+        with ProgressBar(kind, err) as bar:
+            return await temporal.wait(handle, result_type, bar.update)
+
+    return asyncio.run(go())
+
+
+@app.command("runs")
+def list_runs(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    repo: Annotated[str | None, typer.Option(help="Only runs of this repository.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show recent runs recorded in PostgreSQL."""
+    cfg = settings()
+    repository_id = _find_repository(cfg, repo).id if repo else None
+    with open_store(cfg) as conn:
+        found = runs.recent(conn, limit=limit, repository_id=repository_id)
+    if as_json:
+        emit_json([r.model_dump(mode="json") for r in found])
+        return
+    table = Table("run", "kind", "status", "started", "files", "bytes", "snapshot", "error")
+    for r in found:
+        table.add_row(
+            r.id, r.kind.value, r.status.value, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            str(r.files or ""), _size(r.bytes) if r.bytes is not None else "",
+            (r.snapshot_id or "")[:16], r.error or "",
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def demo(as_json: JsonOpt = False) -> None:
+    """Back up a sample folder into a demo borg repository through the running stack."""
+    cfg = settings()
+    sample = demo_data.make_sample(cfg)
+    passphrase = SecretRef(kind="file", value=str(demo_data.passphrase_file(cfg)))
+    location = str(demo_data.demo_dir(cfg) / "repo-borg")
+    with open_store(cfg) as conn:
+        known = [r for r in repositories.list_all(conn) if r.location == location]
+        if known:
+            repository = known[0]
+        else:
+            if not Path(location).exists():
+                operations.init_repository(cfg, Engine.borg, location, passphrase)
+            repository = repositories.add(
+                conn, name="demo", engine=Engine.borg, location=location, passphrase=passphrase
+            )
+    request = BackupRequest(repository_id=repository.id, sources=[str(sample)], tags=["demo"])
+    result = _run_workflow(cfg, repository, request, "backup", as_json)
+    links = {
+        "dashboard": devstack.dashboard_url(cfg),
+        "temporal_ui": cfg.temporal_ui_url if cfg.embedded_temporal else None,
+        "run": temporal.workflow_url(cfg, result.run_id),
+        "find_it": "temporal workflow list --query \"RunKind='backup'\"",
+    }
+    if as_json:
+        emit_json({**result.model_dump(mode="json"), **links})
+        return
+    out.print(f"demo backup of {sample} -> snapshot [bold]{result.snapshot_id}[/bold] ({result.stats.files} files)")
+    out.print(f"dashboard:        {links['dashboard']}")
+    if links["temporal_ui"]:
+        out.print(f"Temporal Web UI:  {links['temporal_ui']}")
+    out.print(f"this run:         {links['run']}")
+    out.print(f"find it:          {links['find_it']}")
+
+
+def _size(n: int | None) -> str:
+    value = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv[1:]
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("error: aborted")
+        code = 130
+    except click.exceptions.ClickException as exc:
+        err.print(f"error: {exc.format_message()}", markup=False, highlight=False)
+        code = exc.exit_code
+    except SyncoxideError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        code = 1
+    except KeyboardInterrupt:
+        err.print("error: interrupted")
+        code = 130
+    except RPCError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"error: Temporal refused the request: {exc.message}", markup=False, highlight=False)
+        code = 1
+    except Exception as exc:  # the last resort: still one line, the traceback only on --debug
+        if debug:
+            traceback.print_exc()
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        err.print(f"error: unexpected {type(exc).__name__}: {detail} (--debug shows more)", markup=False)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The one place that starts and queries workflows; the CLI and the dashboard go through here."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError, CancelledError
+
+from syncoxide.config import Settings
+from syncoxide.errors import ServiceUnavailable, SyncoxideError
+from syncoxide.models import (
+    BackupRequest,
+    BackupResult,
+    Progress,
+    Repository,
+    RestoreRequest,
+    RestoreResult,
+    RunKind,
+)
+
+POLICY_ID = SearchAttributeKey.for_keyword("PolicyId")
+REPOSITORY_ID = SearchAttributeKey.for_keyword("RepositoryId")
+ENGINE = SearchAttributeKey.for_keyword("Engine")
+RUN_KIND = SearchAttributeKey.for_keyword("RunKind")
+SEARCH_ATTRIBUTES = [POLICY_ID, REPOSITORY_ID, ENGINE, RUN_KIND]
+CONNECT_TIMEOUT_S = 10
+POLL_S = 0.5
+
+R = TypeVar("R", bound=BaseModel)
+ProgressFn = Callable[[Progress], None]
+
+
+class RunFailed(SyncoxideError):
+    """The workflow ran and failed; the message is the cause the user should read."""
+
+    def __init__(self, message: str, error_type: str):
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class RunCancelled(SyncoxideError):
+    pass
+
+
+async def connect(settings: Settings) -> Client:
+    try:
+        return await asyncio.wait_for(
+            Client.connect(
+                settings.temporal_target, namespace=settings.namespace, data_converter=pydantic_data_converter
+            ),
+            timeout=CONNECT_TIMEOUT_S,
+        )
+    except (RuntimeError, OSError, TimeoutError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "timed out"
+        raise ServiceUnavailable(f"cannot reach Temporal at {settings.temporal_target}: {reason}") from None
+
+
+def new_run_id(kind: RunKind) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{kind.value}-{stamp}-{secrets.token_hex(3)}"
+
+
+def _search_attributes(kind: RunKind, repository: Repository, policy_id: str | None) -> TypedSearchAttributes:
+    pairs = [
+        SearchAttributePair(RUN_KIND, kind.value),
+        SearchAttributePair(REPOSITORY_ID, repository.id),
+        SearchAttributePair(ENGINE, repository.engine.value),
+    ]
+    if policy_id:
+        pairs.append(SearchAttributePair(POLICY_ID, policy_id))
+    return TypedSearchAttributes(pairs)
+
+
+async def start_backup(
+    client: Client, settings: Settings, repository: Repository, request: BackupRequest
+) -> WorkflowHandle:
+    return await client.start_workflow(
+        "BackupWorkflow",
+        request,
+        id=new_run_id(RunKind.backup),
+        task_queue=settings.task_queue,
+        result_type=BackupResult,
+        search_attributes=_search_attributes(RunKind.backup, repository, request.policy_id),
+        execution_timeout=timedelta(days=7),
+    )
+
+
+async def start_restore(
+    client: Client, settings: Settings, repository: Repository, request: RestoreRequest
+) -> WorkflowHandle:
+    return await client.start_workflow(
+        "RestoreWorkflow",
+        request,
+        id=new_run_id(RunKind.restore),
+        task_queue=settings.task_queue,
+        result_type=RestoreResult,
+        search_attributes=_search_attributes(RunKind.restore, repository, None),
+        execution_timeout=timedelta(days=7),
+    )
+
+
+async def current_progress(handle: WorkflowHandle) -> Progress | None:
+    """The latest heartbeat of the workflow's running engine activity, if any."""
+    description = await handle.describe()
+    for pending in description.raw_description.pending_activities:
+        if pending.heartbeat_details.payloads:
+            details = await handle.data_converter.decode(pending.heartbeat_details.payloads)
+            if details and isinstance(details[0], dict):
+                return Progress.model_validate(details[0])
+    return None
+
+
+async def wait(handle: WorkflowHandle, result_type: type[R], on_progress: ProgressFn | None = None) -> R:
+    """Wait for the result, reporting progress; failures become RunFailed with the cause's message."""
+    outcome = asyncio.ensure_future(handle.result())
+    try:
+        while not outcome.done():
+            if on_progress:
+                progress = await current_progress(handle)
+                if progress:
+                    on_progress(progress)
+            await asyncio.wait([outcome], timeout=POLL_S)
+        result = outcome.result()
+    except WorkflowFailureError as exc:
+        cause = exc.cause
+        while getattr(cause, "cause", None) is not None and not isinstance(cause, ApplicationError):
+            cause = cause.cause
+        if isinstance(cause, CancelledError):
+            raise RunCancelled(f"run {handle.id} was cancelled") from None
+        if isinstance(cause, ApplicationError):
+            raise RunFailed(cause.message, cause.type or "ApplicationError") from None
+        raise RunFailed(str(cause or exc), type(cause).__name__) from None
+    finally:
+        outcome.cancel()
+    return result_type.model_validate(result) if not isinstance(result, result_type) else result
+
+
+async def cancel(client: Client, run_id: str) -> None:
+    await client.get_workflow_handle(run_id).cancel()
+
+
+def workflow_url(settings: Settings, run_id: str) -> str:
+    return f"{settings.temporal_ui_url}/namespaces/{settings.namespace}/workflows/{run_id}"

@@ -1,0 +1,147 @@
+"""Settings from the environment (SYNCOXIDE_*) and an optional TOML file.
+
+Precedence: environment, then the file named by SYNCOXIDE_CONFIG (default: syncoxide.toml in
+the data dir), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+TOOLS_DIR = Path(os.environ.get("SYNCOXIDE_TOOLS_DIR", Path.home() / ".cache" / "syncoxide" / "bin"))
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "syncoxide"
+
+
+def _config_file() -> Path:
+    explicit = os.environ.get("SYNCOXIDE_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("SYNCOXIDE_HOME", _default_home())) / "syncoxide.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SYNCOXIDE_", extra="forbid")
+
+    home: Path = Field(default_factory=_default_home, description="data dir")
+    temporal_address: str | None = Field(
+        default=None, description="host:port of a Temporal cluster; unset means the embedded dev server"
+    )
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    namespace: str = "default"
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset means the embedded server under the data dir"
+    )
+    task_queue: str = Field(default="syncoxide", description="workflows; engine activities use <this>-engine")
+    max_concurrent_engine_activities: int = 4
+    dashboard_port: int = 8501
+    temporal_bin: str | None = None
+    borg_bin: str | None = None
+    restic_bin: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+        )
+
+    @property
+    def engine_task_queue(self) -> str:
+        return engine_queue_for(self.task_queue)
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "postgres"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def engine_state_dir(self) -> Path:
+        """Engine caches, borg's security/keys dirs and restic's cache live here."""
+        return self.home / "engines"
+
+    @cached_property
+    def tools(self) -> Tools:
+        return Tools(self)
+
+
+class Tools:
+    """Where the external programs are: explicit setting, then the build cache, then PATH."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+
+    def _find(self, name: str, explicit: str | None) -> str | None:
+        if explicit:
+            return explicit
+        for candidate in (TOOLS_DIR / name, Path(sys.executable).parent / name):
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+        return shutil.which(name)
+
+    @property
+    def temporal(self) -> str | None:
+        return self._find("temporal", self._settings.temporal_bin)
+
+    @property
+    def restic(self) -> str | None:
+        return self._find("restic", self._settings.restic_bin)
+
+    @property
+    def borg(self) -> str | None:
+        return self._find("borg", self._settings.borg_bin)
+
+
+def engine_queue_for(task_queue: str) -> str:
+    """Engine activities (heavy I/O, bounded concurrency) run on a queue of their own."""
+    return f"{task_queue}-engine"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

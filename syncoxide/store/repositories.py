@@ -1,0 +1,65 @@
+"""The repositories table: which repositories syncoxide knows and how to open them."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+from psycopg.rows import dict_row
+
+from syncoxide.errors import InvalidInput, NotFound
+from syncoxide.models import Engine, Repository
+from syncoxide.secrets import SecretRef
+
+_COLUMNS = "id, name, engine, location, passphrase_ref, created_at"
+
+
+def _row_to_repository(row: dict) -> Repository:
+    return Repository(
+        id=row["id"],
+        name=row["name"],
+        engine=Engine(row["engine"]),
+        location=row["location"],
+        passphrase=SecretRef.parse(row["passphrase_ref"]),
+        created_at=row["created_at"],
+    )
+
+
+def add(conn: psycopg.Connection, *, name: str, engine: Engine, location: str, passphrase: SecretRef) -> Repository:
+    repo_id = uuid.uuid4().hex[:12]
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"INSERT INTO repositories (id, name, engine, location, passphrase_ref)"
+                f" VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+                (repo_id, name, engine.value, location, str(passphrase)),
+            )
+            return _row_to_repository(cur.fetchone())
+    except psycopg.errors.UniqueViolation:
+        raise InvalidInput(f"a repository named {name!r} or at {location} is already registered") from None
+
+
+def get(conn: psycopg.Connection, repo_id: str) -> Repository:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(f"SELECT {_COLUMNS} FROM repositories WHERE id = %s", (repo_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no repository with id {repo_id}")
+    return _row_to_repository(row)
+
+
+def find(conn: psycopg.Connection, ref: str, *, location: str | None = None) -> Repository:
+    """A repository by name, id or location (``location`` is ``ref`` made absolute, if it is a path)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"SELECT {_COLUMNS} FROM repositories WHERE name = %s OR id = %s OR location = %s OR location = %s",
+            (ref, ref, ref, location or ref),
+        ).fetchone()
+    if row is None:
+        raise NotFound(f"no repository named {ref!r} (see: syncoxide repo list; create one: syncoxide repo init)")
+    return _row_to_repository(row)
+
+
+def list_all(conn: psycopg.Connection) -> list[Repository]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(f"SELECT {_COLUMNS} FROM repositories ORDER BY name").fetchall()
+    return [_row_to_repository(r) for r in rows]

@@ -1,0 +1,71 @@
+"""The runs table: one row per backup, restore, ... with its outcome."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from syncoxide.errors import NotFound
+from syncoxide.models import Run, RunKind, RunStatus
+
+_COLUMNS = (
+    "id, kind, status, repository_id, policy_id, started_at, finished_at,"
+    " files, bytes, added_bytes, snapshot_id, error"
+)
+
+
+def start(
+    conn: psycopg.Connection,
+    *,
+    run_id: str,
+    kind: RunKind,
+    repository_id: str | None,
+    policy_id: str | None = None,
+    details: dict | None = None,
+) -> None:
+    """Record a run as running. Idempotent: a retried activity finds its row already there."""
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO runs (id, kind, status, repository_id, policy_id, details)"
+            " VALUES (%s, %s, 'running', %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (run_id, kind.value, repository_id, policy_id, Jsonb(details or {})),
+        )
+
+
+def finish(
+    conn: psycopg.Connection,
+    *,
+    run_id: str,
+    status: RunStatus,
+    files: int | None = None,
+    bytes_: int | None = None,
+    added_bytes: int | None = None,
+    snapshot_id: str | None = None,
+    error: str | None = None,
+) -> None:
+    with conn.transaction():
+        cur = conn.execute(
+            "UPDATE runs SET status = %s, finished_at = now(), files = %s, bytes = %s, added_bytes = %s,"
+            " snapshot_id = %s, error = %s WHERE id = %s",
+            (status.value, files, bytes_, added_bytes, snapshot_id, error, run_id),
+        )
+        if cur.rowcount != 1:
+            raise NotFound(f"no run with id {run_id}")
+
+
+def get(conn: psycopg.Connection, run_id: str) -> Run:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = %s", (run_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no run with id {run_id}")
+    return Run(**row)
+
+
+def recent(conn: psycopg.Connection, *, limit: int = 50, repository_id: str | None = None) -> list[Run]:
+    where, params = ("WHERE repository_id = %s", [repository_id]) if repository_id else ("", [])
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"SELECT {_COLUMNS} FROM runs {where} ORDER BY started_at DESC LIMIT %s", [*params, limit]
+        ).fetchall()
+    return [Run(**r) for r in rows]

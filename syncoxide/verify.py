@@ -1,0 +1,81 @@
+"""Check restored files against the snapshot's listing: type, size, mode, mtime, link target."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from syncoxide.models import FileRecord, FileType
+
+MAX_REPORTED = 20
+PROGRESS_EVERY = 1000
+_MTIME_TOLERANCE_NS = 1000  # borg lists mtimes rounded to microseconds
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    files: int = 0
+    bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    def add_problem(self, text: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_REPORTED:
+            self.problems.append(text)
+
+
+def _type_of(st: os.stat_result) -> FileType:
+    if stat.S_ISREG(st.st_mode):
+        return FileType.file
+    if stat.S_ISDIR(st.st_mode):
+        return FileType.dir
+    if stat.S_ISLNK(st.st_mode):
+        return FileType.symlink
+    return FileType.other
+
+
+def _check(record: FileRecord, local: Path, report: VerifyReport) -> None:
+    try:
+        st = os.lstat(local)
+    except FileNotFoundError:
+        report.add_problem(f"{record.path}: missing")
+        return
+    kind = _type_of(st)
+    if kind != record.type:
+        report.add_problem(f"{record.path}: is a {kind}, snapshot has a {record.type}")
+        return
+    if kind == FileType.symlink:
+        if record.link_target is not None and os.readlink(local) != record.link_target:
+            report.add_problem(f"{record.path}: link target differs")
+        return
+    if stat.S_IMODE(st.st_mode) != record.mode:
+        report.add_problem(f"{record.path}: mode {stat.S_IMODE(st.st_mode):o}, snapshot has {record.mode:o}")
+    if kind == FileType.file:
+        report.files += 1
+        report.bytes += st.st_size
+        if st.st_size != record.size:
+            report.add_problem(f"{record.path}: size {st.st_size}, snapshot has {record.size}")
+        if abs(st.st_mtime_ns - record.mtime_ns) >= _MTIME_TOLERANCE_NS:
+            report.add_problem(f"{record.path}: mtime differs from the snapshot")
+
+
+def verify_restore(
+    records: Iterable[FileRecord], target: Path, on_progress: Callable[[VerifyReport], None] | None = None
+) -> VerifyReport:
+    """Every entry of ``records`` must be found under ``target`` as the snapshot describes it."""
+    report = VerifyReport()
+    for record in records:
+        report.checked += 1
+        _check(record, target / record.path.lstrip("/"), report)
+        if on_progress and report.checked % PROGRESS_EVERY == 0:
+            on_progress(report)
+    return report

@@ -1,0 +1,92 @@
+"""The syncoxide worker: workflows + bookkeeping on the main queue, engine activities on <queue>-engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.engine import EngineActivities
+from activities.runs import RunActivities
+from syncoxide import client as temporal_client
+from syncoxide.config import Settings
+from syncoxide.store import open_store
+from workflows.backup import BackupWorkflow
+from workflows.restore import RestoreWorkflow
+
+WORKFLOWS = [BackupWorkflow, RestoreWorkflow]
+BOOKKEEPING_CONCURRENCY = 8
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+log = logging.getLogger("syncoxide.worker")
+
+
+def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> list[Worker]:
+    runs = RunActivities(settings)
+    engine = EngineActivities(settings)
+    return [
+        Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=WORKFLOWS,
+            activities=[runs.start_run, runs.finish_run],
+            activity_executor=executor,
+            max_concurrent_activities=BOOKKEEPING_CONCURRENCY,
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        ),
+        Worker(
+            client,
+            task_queue=settings.engine_task_queue,
+            activities=[engine.backup, engine.restore],
+            activity_executor=executor,
+            max_concurrent_activities=settings.max_concurrent_engine_activities,
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        ),
+    ]
+
+
+def executor_for(settings: Settings) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=BOOKKEEPING_CONCURRENCY + settings.max_concurrent_engine_activities,
+        thread_name_prefix="syncoxide-activity",
+    )
+
+
+async def run_until(settings: Settings, stop: asyncio.Event, ready_file: Path | None = None) -> None:
+    """Run the workers until ``stop`` is set, then shut down gracefully."""
+    client = await temporal_client.connect(settings)
+    with executor_for(settings) as executor:
+        workers = build_workers(client, settings, executor)
+        running = [asyncio.ensure_future(w.run()) for w in workers]
+        log.info("worker ready on task queues %s, %s", settings.task_queue, settings.engine_task_queue)
+        if ready_file is not None:
+            ready_file.touch()
+        stopped = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait([stopped, *running], return_when=asyncio.FIRST_COMPLETED)
+        log.info("worker shutting down")
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*running, return_exceptions=True)
+        stopped.cancel()
+        for task in done:
+            if task is not stopped and task.exception():
+                raise task.exception()
+
+
+def main(settings: Settings, ready_file: Path | None = None) -> None:
+    """Entry point of `syncoxide worker`: SIGTERM or SIGINT shuts down gracefully."""
+    with open_store(settings):
+        pass
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_until(settings, stop, ready_file)
+
+    asyncio.run(serve())

@@ -1,0 +1,44 @@
+"""BackupWorkflow: record the run, back up through the engine, record the outcome."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inputs import BackupActivityInput, BackupActivityResult, FinishRunInput, StartRunInput
+    from syncoxide.models import BackupRequest, BackupResult, RunKind, RunStatus
+    from workflows.common import engine_step, finish_run, start_run
+
+
+@workflow.defn(name="BackupWorkflow")
+class BackupWorkflow:
+    @workflow.run
+    async def run(self, request: BackupRequest) -> BackupResult:
+        run_id = workflow.info().workflow_id
+        details = {"sources": request.sources, "excludes": request.excludes, "tags": request.tags}
+        repository = await start_run(
+            StartRunInput(
+                run_id=run_id,
+                kind=RunKind.backup,
+                repository_id=request.repository_id,
+                policy_id=request.policy_id,
+                details=details,
+            )
+        )
+        result = await engine_step(
+            run_id,
+            "backup",
+            BackupActivityInput(run_id=run_id, repository=repository, request=request),
+            BackupActivityResult,
+        )
+        await finish_run(
+            FinishRunInput(
+                run_id=run_id,
+                status=RunStatus.succeeded,
+                files=result.stats.files,
+                bytes=result.stats.bytes,
+                added_bytes=result.stats.added_bytes,
+                snapshot_id=result.snapshot_id,
+            )
+        )
+        return BackupResult(run_id=run_id, snapshot_id=result.snapshot_id, stats=result.stats)
