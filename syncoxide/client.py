@@ -112,7 +112,7 @@ async def current_progress(handle: WorkflowHandle) -> Progress | None:
     description = await handle.describe()
     for pending in description.raw_description.pending_activities:
         if pending.heartbeat_details.payloads:
-            details = await handle.data_converter.decode(pending.heartbeat_details.payloads)
+            details = await pydantic_data_converter.decode(pending.heartbeat_details.payloads)
             if details and isinstance(details[0], dict):
                 return Progress.model_validate(details[0])
     return None

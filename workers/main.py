@@ -23,6 +23,7 @@ from workflows.restore import RestoreWorkflow
 WORKFLOWS = [BackupWorkflow, RestoreWorkflow]
 BOOKKEEPING_CONCURRENCY = 8
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+PROGRESS_HEARTBEAT_EVERY = timedelta(seconds=2)  # the SDK would otherwise hold heartbeats for 0.8 x timeout
 log = logging.getLogger("syncoxide.worker")
 
 
@@ -45,6 +46,8 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
             activities=[engine.backup, engine.restore],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_engine_activities,
+            max_heartbeat_throttle_interval=PROGRESS_HEARTBEAT_EVERY,
+            default_heartbeat_throttle_interval=PROGRESS_HEARTBEAT_EVERY,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         ),
     ]

@@ -1,0 +1,124 @@
+"""Session fixtures: the real Temporal dev server, the embedded PostgreSQL and an in-process worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from syncoxide import client as temporal
+from syncoxide.config import Settings
+from syncoxide.store import embedded
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict[str, str]
+    """Environment for subprocesses (the CLI) that points them at this stack."""
+
+
+class _WorkerThread:
+    """Temporal's dev server and a worker on an event loop of their own, so tests can block freely."""
+
+    def __init__(self, settings: Settings, temporal_bin: str):
+        self.settings = settings
+        self.temporal_bin = temporal_bin
+        self.ready = threading.Event()
+        self.failed: BaseException | None = None
+        self.address: str | None = None
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name="temporal-and-worker", daemon=True)
+
+    def start(self) -> str:
+        self._thread.start()
+        if not self.ready.wait(120) or self.failed or self.address is None:
+            raise RuntimeError(f"Temporal dev server or worker did not start: {self.failed!r}")
+        return self.address
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._serve())
+        except BaseException as exc:  # reported to the main thread through start()
+            self.failed = exc
+            self.ready.set()
+
+    async def _serve(self) -> None:
+        from workers.main import run_until
+
+        self._stop = asyncio.Event()
+        async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=self.temporal_bin,
+            search_attributes=temporal.SEARCH_ATTRIBUTES,
+            data_converter=pydantic_data_converter,
+            dev_server_log_level="warn",
+            dev_server_startup_timeout=timedelta(seconds=60),
+            port=free_port(),
+        ) as env:
+            self.address = env.client.service_client.config.target_host
+            worker_settings = self.settings.model_copy(update={"temporal_address": self.address})
+            ready_file = worker_settings.home / "worker.ready"
+            worker = asyncio.ensure_future(run_until(worker_settings, self._stop, ready_file))
+            while not ready_file.exists() and not worker.done():
+                await asyncio.sleep(0.1)
+            self.ready.set()
+            await worker
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    home = Path(tempfile.mkdtemp(prefix="sxt-", dir="/tmp"))
+    base = Settings(home=home)
+    temporal_bin = base.tools.temporal
+    for name in ("temporal", "borg", "restic"):
+        if getattr(base.tools, name) is None:
+            pytest.fail(f"{name} is not installed: run `make setup`")
+    database_url = embedded.start(base.pgdata)
+    settings = base.model_copy(update={"database_url": database_url})
+    runner = _WorkerThread(settings, temporal_bin)
+    try:
+        address = runner.start()
+        settings = settings.model_copy(update={"temporal_address": address})
+        env = {
+            **os.environ,
+            "SYNCOXIDE_HOME": str(home),
+            "SYNCOXIDE_TEMPORAL_ADDRESS": address,
+            "SYNCOXIDE_DATABASE_URL": database_url,
+        }
+        yield Stack(settings=settings, env=env)
+    finally:
+        runner.stop()
+        embedded.stop(base.pgdata)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture()
+def workdir() -> Iterator[Path]:
+    """A scratch dir under /tmp, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="sxw-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
