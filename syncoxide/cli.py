@@ -9,7 +9,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -281,10 +280,13 @@ def _run_workflow(cfg: Settings, repository: Repository, request, kind: str, as_
     async def go():
         conn = await temporal.connect(cfg)
         handle = await start(conn, cfg, repository, request)
-        if not as_json:
+        if err.is_terminal and not as_json:
             err.print(f"[dim]started {handle.id} ({temporal.workflow_url(cfg, handle.id)})[/dim]")
-        with ProgressBar(kind, err) as bar:
-            return await temporal.wait(handle, result_type, bar.update)
+        try:
+            with ProgressBar(kind, err) as bar:
+                return await temporal.wait(handle, result_type, bar.update)
+        except (temporal.RunFailed, temporal.RunCancelled) as failure:
+            raise SyncoxideError(f"{failure} (run {handle.id})") from None
 
     return asyncio.run(go())
 
@@ -362,12 +364,13 @@ def main() -> None:
     debug = "--debug" in sys.argv[1:]
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("error: aborted")
         code = 130
-    except click.exceptions.ClickException as exc:
-        err.print(f"error: {exc.format_message()}", markup=False, highlight=False)
-        code = exc.exit_code
+    except typer.TyperException as exc:  # usage errors: a missing option, a bad value
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        err.print(f"error: {message}", markup=False, highlight=False)
+        code = getattr(exc, "exit_code", 2)
     except SyncoxideError as exc:
         if debug:
             traceback.print_exc()

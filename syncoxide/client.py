@@ -47,7 +47,7 @@ class RunFailed(SyncoxideError):
 
 
 class RunCancelled(SyncoxideError):
-    pass
+    """The workflow was cancelled (from the CLI, the Temporal CLI or the Web UI)."""
 
 
 async def connect(settings: Settings) -> Client:
