@@ -1,0 +1,63 @@
+"""`syncoxide dev up` + `demo` + `dev down`: the `make up` path on its own ports and data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from syncoxide.config import Settings
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def test_dev_up_demo_and_down():
+    home = Path(tempfile.mkdtemp(prefix="sxd-", dir="/tmp"))
+    ports = {"SYNCOXIDE_TEMPORAL_PORT": free_port(), "SYNCOXIDE_TEMPORAL_UI_PORT": free_port(),
+             "SYNCOXIDE_DASHBOARD_PORT": free_port()}  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
+    env.update({"SYNCOXIDE_HOME": str(home), **{k: str(v) for k, v in ports.items()}})
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "syncoxide.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+
+    try:
+        up = cli("dev", "up", "--json")
+        assert up.returncode == 0, up.stderr
+        assert all(s["running"] for s in json.loads(up.stdout))
+        again = cli("dev", "up")
+        assert again.returncode == 0, again.stderr
+
+        demo = cli("demo", "--json")
+        assert demo.returncode == 0, demo.stderr
+        result = json.loads(demo.stdout)
+        assert result["stats"]["files"] == 5
+        assert result["temporal_ui"] == f"http://127.0.0.1:{ports['SYNCOXIDE_TEMPORAL_UI_PORT']}"
+
+        temporal_bin = Settings(home=home).tools.temporal
+        listed = subprocess.run(
+            [temporal_bin, "workflow", "list", "--address", f"127.0.0.1:{ports['SYNCOXIDE_TEMPORAL_PORT']}",
+             "--query", "RunKind='backup' AND Engine='borg'", "--output", "json"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        assert result["run_id"] in listed.stdout
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['SYNCOXIDE_DASHBOARD_PORT']}/_stcore/health") as r:
+            assert r.status == 200
+        status = cli("dev", "status")
+        assert status.returncode == 0, status.stdout
+    finally:
+        down = cli("dev", "down")
+    assert down.returncode == 0, down.stderr
+    after = cli("dev", "status")
+    assert after.returncode == 1
+    assert (home / "temporal.db").exists()
