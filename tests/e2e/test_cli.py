@@ -106,7 +106,8 @@ def test_wrong_passphrase_fails_fast_without_retries(stack, borg_repo, workdir, 
     wrong.write_text("not it\n")
     before = succeeded_runs(stack)
     started = time.monotonic()
-    result = syncoxide(stack, "backup", "--repo", borg_repo[0], "--source", str(source), "--passphrase-file", str(wrong))
+    result = syncoxide(stack, "backup", "--repo", borg_repo[0], "--source", str(source),
+                       "--passphrase-file", str(wrong))  # fmt: skip
     assert time.monotonic() - started < 30
     assert_one_clean_error(result, "incorrect")
     assert "not it" not in result.stderr
