@@ -20,7 +20,7 @@ from syncoxide import devstack, operations
 from syncoxide.config import Settings, load_settings
 from syncoxide.engines import parse_engine
 from syncoxide.errors import InvalidInput, SyncoxideError
-from syncoxide.models import BackupRequest, Engine, Repository, RestoreRequest
+from syncoxide.models import BackupRequest, Engine, Repository, RestoreRequest, RunKind
 from syncoxide.progress import ProgressBar
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories, runs
@@ -43,6 +43,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 PassEnv = Annotated[str | None, typer.Option("--passphrase-env", help="Environment variable holding it.")]
 PassFile = Annotated[str | None, typer.Option("--passphrase-file", help="File holding it.")]
 PassCmd = Annotated[str | None, typer.Option("--passphrase-command", help="Command printing it.")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="borg or restic.")]
+NameOpt = Annotated[str | None, typer.Option("--name", help="Name to refer to it by (default: last path part).")]
 
 
 def settings() -> Settings:
@@ -131,9 +133,9 @@ def dashboard() -> None:
 
 @repo_app.command("init")
 def repo_init(
-    engine: Annotated[str, typer.Option(help="borg or restic.")],
+    engine: EngineOpt,
     repo: Annotated[str, typer.Option(help="Where the repository goes (a local path).")],
-    name: Annotated[str | None, typer.Option(help="Name to refer to it by (default: last path part).")] = None,
+    name: NameOpt = None,
     passphrase_env: PassEnv = None,
     passphrase_file: PassFile = None,
     passphrase_command: PassCmd = None,
@@ -145,9 +147,9 @@ def repo_init(
 
 @repo_app.command("add")
 def repo_add(
-    engine: Annotated[str, typer.Option(help="borg or restic.")],
+    engine: EngineOpt,
     repo: Annotated[str, typer.Option(help="Location of the existing repository.")],
-    name: Annotated[str | None, typer.Option(help="Name to refer to it by (default: last path part).")] = None,
+    name: NameOpt = None,
     passphrase_env: PassEnv = None,
     passphrase_file: PassFile = None,
     passphrase_command: PassCmd = None,
@@ -229,7 +231,7 @@ def backup(
         tags=tag or [],
         passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
     )
-    result = _run_workflow(cfg, repository, request, "backup", as_json)
+    result = _run_workflow(cfg, repository, request, RunKind.backup, as_json)
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return
@@ -263,7 +265,7 @@ def restore(
         paths=path or [],
         passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
     )
-    result = _run_workflow(cfg, repository, request, "restore", as_json)
+    result = _run_workflow(cfg, repository, request, RunKind.restore, as_json)
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return
@@ -273,17 +275,17 @@ def restore(
     )
 
 
-def _run_workflow(cfg: Settings, repository: Repository, request, kind: str, as_json: bool):
-    start = temporal.start_backup if kind == "backup" else temporal.start_restore
-    result_type = temporal.BackupResult if kind == "backup" else temporal.RestoreResult
+def _run_workflow(cfg: Settings, repository: Repository, request, kind: RunKind, as_json: bool):
+    result_type = temporal.WORKFLOWS[kind][1]
 
     async def go():
         conn = await temporal.connect(cfg)
-        handle = await start(conn, cfg, repository, request)
+        policy_id = getattr(request, "policy_id", None)
+        handle = await temporal.start(conn, cfg, kind, repository, request, policy_id=policy_id)
         if err.is_terminal and not as_json:
             err.print(f"[dim]started {handle.id} ({temporal.workflow_url(cfg, handle.id)})[/dim]")
         try:
-            with ProgressBar(kind, err) as bar:
+            with ProgressBar(kind.value, err) as bar:
                 return await temporal.wait(handle, result_type, bar.update)
         except (temporal.RunFailed, temporal.RunCancelled) as failure:
             raise SyncoxideError(f"{failure} (run {handle.id})") from None
@@ -333,7 +335,7 @@ def demo(as_json: JsonOpt = False) -> None:
                 conn, name="demo", engine=Engine.borg, location=location, passphrase=passphrase
             )
     request = BackupRequest(repository_id=repository.id, sources=[str(sample)], tags=["demo"])
-    result = _run_workflow(cfg, repository, request, "backup", as_json)
+    result = _run_workflow(cfg, repository, request, RunKind.backup, as_json)
     links = {
         "dashboard": devstack.dashboard_url(cfg),
         "temporal_ui": cfg.temporal_ui_url if cfg.embedded_temporal else None,

@@ -79,30 +79,30 @@ def _search_attributes(kind: RunKind, repository: Repository, policy_id: str | N
     return TypedSearchAttributes(pairs)
 
 
-async def start_backup(
-    client: Client, settings: Settings, repository: Repository, request: BackupRequest
-) -> WorkflowHandle:
-    return await client.start_workflow(
-        "BackupWorkflow",
-        request,
-        id=new_run_id(RunKind.backup),
-        task_queue=settings.task_queue,
-        result_type=BackupResult,
-        search_attributes=_search_attributes(RunKind.backup, repository, request.policy_id),
-        execution_timeout=timedelta(days=7),
-    )
+WORKFLOWS: dict[RunKind, tuple[str, type[BaseModel]]] = {
+    RunKind.backup: ("BackupWorkflow", BackupResult),
+    RunKind.restore: ("RestoreWorkflow", RestoreResult),
+}
 
 
-async def start_restore(
-    client: Client, settings: Settings, repository: Repository, request: RestoreRequest
+async def start(
+    client: Client,
+    settings: Settings,
+    kind: RunKind,
+    repository: Repository,
+    request: BackupRequest | RestoreRequest,
+    *,
+    policy_id: str | None = None,
 ) -> WorkflowHandle:
+    """Start the workflow for ``kind``; its id is the run id, its search attributes say what it is."""
+    name, result_type = WORKFLOWS[kind]
     return await client.start_workflow(
-        "RestoreWorkflow",
+        name,
         request,
-        id=new_run_id(RunKind.restore),
+        id=new_run_id(kind),
         task_queue=settings.task_queue,
-        result_type=RestoreResult,
-        search_attributes=_search_attributes(RunKind.restore, repository, None),
+        result_type=result_type,
+        search_attributes=_search_attributes(kind, repository, policy_id),
         execution_timeout=timedelta(days=7),
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncoxide import client as temporal
-from syncoxide.models import BackupRequest, BackupResult, Engine, Progress, RestoreRequest, RestoreResult, RunStatus
+from syncoxide.models import BackupRequest, BackupResult, Engine, RestoreRequest, RestoreResult, RunKind, RunStatus
 from syncoxide.store import open_store, runs
 from tests.e2e.conftest import make_repository
 from tests.trees import compare_trees, make_tree
@@ -17,11 +17,11 @@ from tests.trees import compare_trees, make_tree
 pytestmark = pytest.mark.e2e
 
 
-def run_backup(stack, repository, request: BackupRequest, seen: list[Progress] | None = None) -> BackupResult:
+def run_backup(stack, repository, request: BackupRequest) -> BackupResult:
     async def go() -> BackupResult:
         client = await temporal.connect(stack.settings)
-        handle = await temporal.start_backup(client, stack.settings, repository, request)
-        return await temporal.wait(handle, BackupResult, seen.append if seen is not None else None)
+        handle = await temporal.start(client, stack.settings, RunKind.backup, repository, request)
+        return await temporal.wait(handle, BackupResult)
 
     return asyncio.run(go())
 
@@ -29,7 +29,7 @@ def run_backup(stack, repository, request: BackupRequest, seen: list[Progress] |
 def run_restore(stack, repository, request: RestoreRequest) -> RestoreResult:
     async def go() -> RestoreResult:
         client = await temporal.connect(stack.settings)
-        handle = await temporal.start_restore(client, stack.settings, repository, request)
+        handle = await temporal.start(client, stack.settings, RunKind.restore, repository, request)
         return await temporal.wait(handle, RestoreResult)
 
     return asyncio.run(go())

@@ -15,7 +15,7 @@ import pytest
 
 from syncoxide import client as temporal
 from syncoxide import operations
-from syncoxide.models import BackupRequest, BackupResult, Engine, Progress, RunStatus
+from syncoxide.models import BackupRequest, BackupResult, Engine, Progress, RunKind, RunStatus
 from syncoxide.store import open_store, runs
 from tests.e2e.conftest import PASSPHRASE_ENV, make_repository
 
@@ -54,9 +54,8 @@ def test_sigterm_mid_backup_then_another_worker_finishes(stack, workdir):
 
     async def until_progress_then_sigterm() -> tuple[str, Progress]:
         client = await temporal.connect(settings)
-        handle = await temporal.start_backup(
-            client, settings, repository, BackupRequest(repository_id=repository.id, sources=[str(source)])
-        )
+        request = BackupRequest(repository_id=repository.id, sources=[str(source)])
+        handle = await temporal.start(client, settings, RunKind.backup, repository, request)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             progress = await temporal.current_progress(handle)
