@@ -33,7 +33,7 @@ st.header("Repositories")
 st.dataframe(
     [{"name": r.name, "engine": r.engine.value, "location": r.location, "id": r.id} for r in overview.repositories],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 
 st.header("Recent runs")
@@ -54,5 +54,5 @@ st.dataframe(
     ],
     column_config={"run": st.column_config.LinkColumn("run", display_text=r".*/workflows/(.*)$")},
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )

@@ -22,7 +22,7 @@ class ProgressBar:
         self._bar = RichProgress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            DownloadColumn(binary_units=True),
             TransferSpeedColumn(),
             TextColumn("{task.fields[files]} files"),
             TimeRemainingColumn(),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from syncoxide.models import RunStatus
-from syncoxide.store import open_store, runs
+from syncoxide.store import open_store, repositories, runs
 from tests.conftest import free_port
 from tests.e2e.cli import syncoxide
 
@@ -113,7 +113,8 @@ def test_wrong_passphrase_fails_fast_without_retries(stack, borg_repo, workdir, 
     assert "not it" not in result.stderr
     assert succeeded_runs(stack) == before
     with open_store(stack.settings) as conn:
-        latest = runs.recent(conn, limit=1)[0]
+        repository = repositories.find(conn, borg_repo[0])
+        latest = runs.recent(conn, limit=1, repository_id=repository.id)[0]
     assert latest.status == RunStatus.failed and "incorrect" in latest.error
 
 
