@@ -287,10 +287,30 @@ def _run_workflow(cfg: Settings, repository: Repository, request, kind: RunKind,
         try:
             with ProgressBar(kind.value, err) as bar:
                 return await temporal.wait(handle, result_type, bar.update)
-        except (temporal.RunFailed, temporal.RunCancelled) as failure:
+        except asyncio.CancelledError:  # Ctrl-C: cancel the run, wait until the engine has stopped
+            if err.is_terminal:
+                err.print(f"[dim]cancelling {handle.id}...[/dim]")
+            await handle.cancel()
+            try:
+                await temporal.wait(handle, result_type)
+            except temporal.RunCancelled:
+                pass
+            raise temporal.RunCancelled(f"run {handle.id} was cancelled") from None
+        except temporal.RunFailed as failure:
             raise SyncoxideError(f"{failure} (run {handle.id})") from None
 
     return asyncio.run(go())
+
+
+@app.command()
+def cancel(run: Annotated[str, typer.Argument(help="Run id (the workflow id).")]) -> None:
+    """Cancel a running backup or restore; the engine stops cleanly and the run is recorded as cancelled."""
+
+    async def go() -> None:
+        await temporal.cancel(await temporal.connect(settings()), run)
+
+    asyncio.run(go())
+    out.print(f"cancellation requested for {run}")
 
 
 @app.command("runs")

@@ -13,9 +13,10 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from syncoxide.config import Settings
-from syncoxide.errors import ServiceUnavailable, SyncoxideError
+from syncoxide.errors import NotFound, ServiceUnavailable, SyncoxideError
 from syncoxide.models import (
     BackupRequest,
     BackupResult,
@@ -144,7 +145,12 @@ async def wait(handle: WorkflowHandle, result_type: type[R], on_progress: Progre
 
 
 async def cancel(client: Client, run_id: str) -> None:
-    await client.get_workflow_handle(run_id).cancel()
+    try:
+        await client.get_workflow_handle(run_id).cancel()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no running run with id {run_id}") from None
+        raise
 
 
 def workflow_url(settings: Settings, run_id: str) -> str:
