@@ -37,13 +37,17 @@ class EngineActivities:
     @activity.defn(name="restore")
     def restore(self, data: RestoreActivityInput) -> RestoreActivityResult:
         def work(reporter: Reporter) -> RestoreActivityResult:
-            report = operations.restore(
+            outcome = operations.restore(
                 self.settings,
                 data.repository,
                 data.request,
+                run_id=data.run_id,
                 progress=reporter.progress,
                 cancelled=reporter.cancelled,
             )
-            return RestoreActivityResult(files=report.files, bytes=report.bytes, verified=report.checked)
+            report = outcome.report
+            return RestoreActivityResult(
+                files=report.files, bytes=report.bytes, verified=report.checked, kept=len(outcome.placement.kept)
+            )
 
         return run_reported(work)

@@ -53,3 +53,4 @@ class RestoreActivityResult(BaseModel):
     files: int
     bytes: int
     verified: int
+    kept: int = 0

@@ -18,9 +18,20 @@ from syncoxide import client as temporal
 from syncoxide import demo as demo_data
 from syncoxide import devstack, operations
 from syncoxide.config import Settings, load_settings
+from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine
 from syncoxide.errors import InvalidInput, SyncoxideError
-from syncoxide.models import BackupRequest, Engine, Repository, RestoreRequest, RunKind
+from syncoxide.models import (
+    BackupOptions,
+    BackupRequest,
+    Engine,
+    Overwrite,
+    Repository,
+    RestoreRequest,
+    RunKind,
+    StreamSource,
+)
+from syncoxide.placement import check_strip
 from syncoxide.progress import ProgressBar
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories, runs
@@ -209,26 +220,54 @@ def repo_list(as_json: JsonOpt = False) -> None:
 @app.command()
 def backup(
     repo: Annotated[str, typer.Option(help="Repository name, id or location.")],
-    source: Annotated[list[str], typer.Option(help="Folder or file to back up (repeatable).")],
+    source: Annotated[list[str] | None, typer.Option(help="Folder or file to back up (repeatable).")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Glob to leave out (repeatable).")] = None,
+    exclude_caches: Annotated[bool, typer.Option(help="Skip folders holding a CACHEDIR.TAG.")] = False,
+    exclude_if_present: Annotated[
+        list[str] | None, typer.Option(help="Skip folders holding a file of this name (repeatable).")
+    ] = None,
+    one_file_system: Annotated[bool, typer.Option(help="Stay on the file system of each source.")] = False,
+    compression: Annotated[str, typer.Option(help="auto, none, max, zstd, zstd,N or lz4 (borg).")] = "auto",
     tag: Annotated[list[str] | None, typer.Option(help="Tag for the snapshot (repeatable).")] = None,
+    hostname: Annotated[str | None, typer.Option(help="Record this host name instead of this machine's.")] = None,
+    stream_command: Annotated[
+        str | None, typer.Option(help="Back up this shell command's output instead of files.")
+    ] = None,
+    stream_name: Annotated[str | None, typer.Option(help="File name for --stream-command's output.")] = None,
     passphrase_env: PassEnv = None,
     passphrase_file: PassFile = None,
     passphrase_command: PassCmd = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Back up through BackupWorkflow on the running stack and print the snapshot id."""
-    sources = [str(Path(s).expanduser().resolve()) for s in source]
+    sources = [str(Path(s).expanduser().resolve()) for s in source or []]
     for path in sources:
         if not Path(path).exists():
             raise InvalidInput(f"source {path}: no such file or directory")
+    stream = None
+    if stream_command or stream_name:
+        if not (stream_command and stream_name):
+            raise InvalidInput("--stream-command and --stream-name go together")
+        stream = StreamSource(name=stream_name, command=["sh", "-c", stream_command])
+    elif not sources:
+        raise InvalidInput("nothing to back up: give --source (repeatable) or --stream-command")
+    options = BackupOptions(
+        excludes=exclude or [],
+        exclude_caches=exclude_caches,
+        exclude_if_present=exclude_if_present or [],
+        one_file_system=one_file_system,
+        compression=compression,
+        tags=tag or [],
+        hostname=hostname,
+    )
+    engine_compression.parse(compression)
     cfg = settings()
     repository = _find_repository(cfg, repo)
     request = BackupRequest(
         repository_id=repository.id,
         sources=sources,
-        excludes=exclude or [],
-        tags=tag or [],
+        options=options,
+        stream=stream,
         passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
     )
     result = _run_workflow(cfg, repository, request, RunKind.backup, as_json)
@@ -247,8 +286,12 @@ def backup(
 def restore(
     repo: Annotated[str, typer.Option(help="Repository name, id or location.")],
     snapshot: Annotated[str, typer.Option(help="Snapshot id (borg: archive name).")],
-    target: Annotated[str, typer.Option(help="New or empty folder to restore into.")],
+    target: Annotated[str, typer.Option(help="Folder to restore into.")],
     path: Annotated[list[str] | None, typer.Option(help="Only this path of the snapshot (repeatable).")] = None,
+    strip_components: Annotated[int, typer.Option(help="Drop this many leading path components.")] = 0,
+    overwrite: Annotated[
+        Overwrite, typer.Option(help="Existing files: never replace, replace if-newer, or always.")
+    ] = Overwrite.never,
     passphrase_env: PassEnv = None,
     passphrase_file: PassFile = None,
     passphrase_command: PassCmd = None,
@@ -256,6 +299,7 @@ def restore(
 ) -> None:
     """Restore through RestoreWorkflow, then verify every file against the snapshot's listing."""
     target_path = operations.check_restore_target(str(Path(target).expanduser().resolve()))
+    check_strip(strip_components)
     cfg = settings()
     repository = _find_repository(cfg, repo)
     request = RestoreRequest(
@@ -263,6 +307,8 @@ def restore(
         snapshot_id=snapshot,
         target=str(target_path),
         paths=path or [],
+        strip_components=strip_components,
+        overwrite=overwrite,
         passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
     )
     result = _run_workflow(cfg, repository, request, RunKind.restore, as_json)
@@ -273,6 +319,8 @@ def restore(
         f"restored {result.files} files ({_size(result.bytes)}) into {result.target};"
         f" {result.verified} entries verified against the snapshot"
     )
+    if result.kept:
+        out.print(f"{result.kept} existing entries were left as they were (--overwrite {overwrite.value})")
 
 
 def _run_workflow(cfg: Settings, repository: Repository, request, kind: RunKind, as_json: bool):
@@ -354,7 +402,7 @@ def demo(as_json: JsonOpt = False) -> None:
             repository = repositories.add(
                 conn, name="demo", engine=Engine.borg, location=location, passphrase=passphrase
             )
-    request = BackupRequest(repository_id=repository.id, sources=[str(sample)], tags=["demo"])
+    request = BackupRequest(repository_id=repository.id, sources=[str(sample)], options=BackupOptions(tags=["demo"]))
     result = _run_workflow(cfg, repository, request, RunKind.backup, as_json)
     links = {
         "dashboard": devstack.dashboard_url(cfg),

@@ -43,11 +43,36 @@ class Repository(BaseModel):
     created_at: datetime | None = None
 
 
+class Overwrite(StrEnum):
+    never = "never"
+    if_newer = "if-newer"
+    always = "always"
+
+
+class BackupOptions(BaseModel):
+    """How to back up, the same for every engine."""
+
+    excludes: list[str] = Field(default_factory=list)
+    exclude_caches: bool = Field(False, description="skip folders holding a CACHEDIR.TAG")
+    exclude_if_present: list[str] = Field(default_factory=list, description="skip folders holding such a file")
+    one_file_system: bool = False
+    compression: str = Field("auto", description="auto, none, max, zstd, zstd,N (1-22) or lz4 (borg)")
+    tags: list[str] = Field(default_factory=list)
+    hostname: str | None = None
+
+
+class StreamSource(BaseModel):
+    """A source read from a command's standard output, stored as one file in the snapshot."""
+
+    name: str = Field(description="file name in the snapshot, e.g. postgres/app.pgdump")
+    command: list[str]
+
+
 class BackupRequest(BaseModel):
     repository_id: str
-    sources: list[str]
-    excludes: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    options: BackupOptions = Field(default_factory=BackupOptions)
+    stream: StreamSource | None = Field(default=None, description="back up a command's output instead")
     passphrase: SecretRef | None = Field(
         default=None, description="overrides the repository's stored passphrase reference for this run"
     )
@@ -83,6 +108,8 @@ class RestoreRequest(BaseModel):
     snapshot_id: str
     target: str
     paths: list[str] = Field(default_factory=list, description="absolute paths inside the snapshot")
+    strip_components: int = Field(0, ge=0, description="leading path components to drop")
+    overwrite: Overwrite = Overwrite.never
     passphrase: SecretRef | None = None
 
 
@@ -93,6 +120,7 @@ class RestoreResult(BaseModel):
     files: int
     bytes: int
     verified: int
+    kept: int = Field(0, description="existing files left alone by the overwrite policy")
 
 
 class FileRecord(BaseModel):
@@ -112,6 +140,21 @@ class Snapshot(BaseModel):
     hostname: str | None = None
     paths: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    files: int | None = None
+    bytes: int | None = Field(None, description="original size of the snapshot's contents")
+    added_bytes: int | None = Field(None, description="data the snapshot added to the repository when made")
+
+
+class DiffEntry(BaseModel):
+    path: str
+    change: str = Field(description="added, removed or modified")
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    level: str
+    problems: list[str] = Field(default_factory=list)
+    duration_s: float = 0.0
 
 
 class Run(BaseModel):

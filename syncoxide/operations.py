@@ -1,17 +1,28 @@
-"""Backup, restore and repository creation as plain calls: what activities and tests run."""
+"""Repository work as plain calls: what activities, the CLI and tests run (no Temporal here)."""
 
 from __future__ import annotations
 
-import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from syncoxide.config import Settings
-from syncoxide.engines import BackupEngine, open_engine
+from syncoxide.engines import BackupEngine, compression, open_engine
 from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import ProgressFn, validate_sources
 from syncoxide.engines.process import CancelFn, Cancelled
 from syncoxide.errors import InvalidInput, VerificationFailed
-from syncoxide.models import BackupRequest, BackupStats, Engine, Progress, Repository, RestoreRequest
+from syncoxide.models import (
+    BackupRequest,
+    BackupStats,
+    CheckResult,
+    Engine,
+    Progress,
+    Repository,
+    RestoreRequest,
+)
+from syncoxide.placement import Placement, check_strip, final_path, place, staging_dir
+from syncoxide.retention import Decision, Retention, decide
 from syncoxide.secrets import SecretRef
 from syncoxide.verify import VerifyReport, verify_restore
 
@@ -32,8 +43,10 @@ def normalize_location(engine: Engine, location: str) -> str:
     return str(Path(location).expanduser().resolve())
 
 
-def init_repository(settings: Settings, engine: Engine, location: str, passphrase: SecretRef) -> None:
-    open_location(settings, engine, location, passphrase).init()
+def init_repository(
+    settings: Settings, engine: Engine, location: str, passphrase: SecretRef, encryption: str | None = None
+) -> None:
+    open_location(settings, engine, location, passphrase).init(encryption)
 
 
 def backup(
@@ -45,14 +58,21 @@ def backup(
     progress: ProgressFn,
     cancelled: CancelFn,
 ) -> tuple[str, BackupStats]:
-    sources = validate_sources(request.sources)
-    excludes = exclude_patterns.validate(request.excludes)
+    options = request.options
+    exclude_patterns.validate(options.excludes)
+    compression.parse(options.compression)
+    if request.stream is None:
+        sources = validate_sources(request.sources)
+    elif request.sources:
+        raise InvalidInput("a backup reads either sources or a stream, not both")
+    else:
+        sources = []
     engine = open_repository(settings, repository, request.passphrase)
     return engine.backup(
         sources,
         snapshot_name=snapshot_name,
-        excludes=excludes,
-        tags=request.tags,
+        options=options,
+        stream=request.stream,
         progress=progress,
         cancelled=cancelled,
     )
@@ -64,9 +84,13 @@ def check_restore_target(target: str) -> Path:
         raise InvalidInput(f"target {target}: must be an absolute path")
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"target {target}: exists and is not a directory")
-    if path.is_dir() and any(os.scandir(path)):
-        raise InvalidInput(f"target {target}: is not empty (restore into a new or empty directory)")
     return path
+
+
+@dataclass
+class RestoreOutcome:
+    report: VerifyReport
+    placement: Placement
 
 
 def restore(
@@ -74,11 +98,13 @@ def restore(
     repository: Repository,
     request: RestoreRequest,
     *,
+    run_id: str,
     progress: ProgressFn,
     cancelled: CancelFn,
-) -> VerifyReport:
-    """Restore, then verify every restored entry against the snapshot's listing."""
+) -> RestoreOutcome:
+    """Restore into a staging dir, move files into place per the overwrite policy, verify them."""
     target = check_restore_target(request.target)
+    strip = check_strip(request.strip_components)
     paths = [p.rstrip("/") or "/" for p in request.paths]
     for path in paths:
         if not path.startswith("/"):
@@ -87,16 +113,46 @@ def restore(
     for path in paths:
         if next(iter(engine.list_files(request.snapshot_id, [path])), None) is None:
             raise InvalidInput(f"path {path}: not in snapshot {request.snapshot_id}")
-    engine.restore(request.snapshot_id, target, paths=paths, progress=progress, cancelled=cancelled)
+    staging = staging_dir(target, run_id)
+    if staging.exists():
+        shutil.rmtree(staging)
+    engine.restore(request.snapshot_id, staging, paths=paths, progress=progress, cancelled=cancelled)
+    progress(Progress(phase="place"))
+    placement = place(staging, target, strip_components=strip, overwrite=request.overwrite)
+    kept = placement.kept_set
+
+    def locate(record) -> Path | None:
+        return None if record.path in kept else final_path(target, record.path, strip)
+
     def verified(report: VerifyReport) -> None:
         progress(Progress(phase="verify", files_done=report.checked, bytes_done=report.bytes))
         if cancelled():
             raise Cancelled()
 
-    report = verify_restore(engine.list_files(request.snapshot_id, paths), target, verified)
+    report = verify_restore(engine.list_files(request.snapshot_id, paths), locate, verified)
     if not report.ok:
         raise VerificationFailed(
             f"restore of {request.snapshot_id} into {target}: {report.problem_count} entries differ"
             f" from the snapshot, first: {report.problems[0]}"
         )
-    return report
+    return RestoreOutcome(report=report, placement=placement)
+
+
+def plan_retention(engine: BackupEngine, policy: Retention) -> list[Decision]:
+    return decide(engine.snapshots(), policy)
+
+
+def apply_retention(engine: BackupEngine, policy: Retention, *, compact: bool = True) -> list[Decision]:
+    """Delete what the policy does not keep, then free the space; returns the decisions."""
+    decisions = plan_retention(engine, policy)
+    doomed = [d.snapshot.id for d in decisions if not d.keep]
+    engine.delete_snapshots(doomed)
+    if compact and doomed:
+        engine.compact()
+    return decisions
+
+
+def check(engine: BackupEngine, *, verify_data: bool, subset_percent: float | None) -> CheckResult:
+    if subset_percent is not None and not 0 < subset_percent <= 100:
+        raise InvalidInput("subset: must be a percentage above 0 and at most 100")
+    return engine.check(verify_data=verify_data, subset_percent=subset_percent)

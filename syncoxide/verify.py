@@ -57,6 +57,8 @@ def _check(record: FileRecord, local: Path, report: VerifyReport) -> None:
         if record.link_target is not None and os.readlink(local) != record.link_target:
             report.add_problem(f"{record.path}: link target differs")
         return
+    if kind == FileType.dir:
+        return  # a folder may have been there before the restore, with its own mode and mtime
     if stat.S_IMODE(st.st_mode) != record.mode:
         report.add_problem(f"{record.path}: mode {stat.S_IMODE(st.st_mode):o}, snapshot has {record.mode:o}")
     if kind == FileType.file:
@@ -68,14 +70,24 @@ def _check(record: FileRecord, local: Path, report: VerifyReport) -> None:
             report.add_problem(f"{record.path}: mtime differs from the snapshot")
 
 
+def under(target: Path) -> Callable[[FileRecord], Path | None]:
+    """Locate entries at their absolute path below ``target`` (a plain restore)."""
+    return lambda record: target / record.path.lstrip("/")
+
+
 def verify_restore(
-    records: Iterable[FileRecord], target: Path, on_progress: Callable[[VerifyReport], None] | None = None
+    records: Iterable[FileRecord],
+    locate: Callable[[FileRecord], Path | None],
+    on_progress: Callable[[VerifyReport], None] | None = None,
 ) -> VerifyReport:
-    """Every entry of ``records`` must be found under ``target`` as the snapshot describes it."""
+    """Every entry of ``records`` must be found where ``locate`` says (None: not restored, skip)."""
     report = VerifyReport()
     for record in records:
+        local = locate(record)
+        if local is None:
+            continue
         report.checked += 1
-        _check(record, target / record.path.lstrip("/"), report)
+        _check(record, local, report)
         if on_progress and report.checked % PROGRESS_EVERY == 0:
             on_progress(report)
     return report

@@ -15,7 +15,7 @@ class BackupWorkflow:
     @workflow.run
     async def run(self, request: BackupRequest) -> BackupResult:
         run_id = workflow.info().workflow_id
-        details = {"sources": request.sources, "excludes": request.excludes, "tags": request.tags}
+        details = request.model_dump(mode="json", include={"sources", "options", "stream"})
         repository = await start_run(
             StartRunInput(
                 run_id=run_id,

@@ -15,7 +15,7 @@ class RestoreWorkflow:
     @workflow.run
     async def run(self, request: RestoreRequest) -> RestoreResult:
         run_id = workflow.info().workflow_id
-        details = {"snapshot": request.snapshot_id, "target": request.target, "paths": request.paths}
+        details = request.model_dump(mode="json", include={"snapshot_id", "target", "paths", "overwrite"})
         repository = await start_run(
             StartRunInput(run_id=run_id, kind=RunKind.restore, repository_id=request.repository_id, details=details)
         )
@@ -41,4 +41,5 @@ class RestoreWorkflow:
             files=result.files,
             bytes=result.bytes,
             verified=result.verified,
+            kept=result.kept,
         )

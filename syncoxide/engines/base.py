@@ -6,12 +6,23 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from syncoxide.engines.process import CancelFn
 from syncoxide.errors import InvalidInput
-from syncoxide.models import BackupStats, FileRecord, Progress, Snapshot
+from syncoxide.models import (
+    BackupOptions,
+    BackupStats,
+    CheckResult,
+    DiffEntry,
+    FileRecord,
+    Progress,
+    Snapshot,
+    StreamSource,
+)
 
 ProgressFn = Callable[[Progress], None]
+LOCK_WAIT_S = 30
 
 
 def _no_progress(_: Progress) -> None:
@@ -25,15 +36,34 @@ def _never_cancelled() -> bool:
 class BackupEngine(ABC):
     """One repository, opened with its passphrase; every call runs the engine's CLI."""
 
+    encryption_modes: tuple[str, ...] = ()
+    default_encryption: str = ""
+
     def __init__(self, *, binary: str, location: str, passphrase: str, state_dir: Path):
         self.binary = binary
         self.location = location
         self._passphrase = passphrase
         self.state_dir = state_dir
 
+    # -- repository lifecycle ---------------------------------------------------------------
+
     @abstractmethod
-    def init(self) -> None:
+    def init(self, encryption: str | None = None) -> None:
         """Create an encrypted repository at the location."""
+
+    @abstractmethod
+    def change_passphrase(self, new_passphrase: str) -> None:
+        """Re-encrypt the repository key with a new passphrase."""
+
+    @abstractmethod
+    def export_key(self, destination: Path) -> None:
+        """Write the repository key (still protected by the passphrase) to a file."""
+
+    @abstractmethod
+    def import_key(self, source: Path) -> None:
+        """Put a key exported earlier back into the repository."""
+
+    # -- backup -----------------------------------------------------------------------------
 
     @abstractmethod
     def backup(
@@ -41,12 +71,12 @@ class BackupEngine(ABC):
         sources: list[str],
         *,
         snapshot_name: str,
-        excludes: list[str] = (),  # type: ignore[assignment]
-        tags: list[str] = (),  # type: ignore[assignment]
+        options: BackupOptions | None = None,
+        stream: StreamSource | None = None,
         progress: ProgressFn = _no_progress,
         cancelled: CancelFn = _never_cancelled,
     ) -> tuple[str, BackupStats]:
-        """Back the sources up; return the snapshot id and its stats.
+        """Back up ``sources`` (or, with ``stream``, a command's output); return the snapshot id and stats.
 
         ``snapshot_name`` is unique per run, so a retried run finds a snapshot an earlier attempt
         finished (see find_snapshot) instead of making a second one.
@@ -56,13 +86,19 @@ class BackupEngine(ABC):
     def find_snapshot(self, snapshot_name: str) -> str | None:
         """The id of the snapshot a backup with this name made, if it exists."""
 
+    # -- reading ----------------------------------------------------------------------------
+
     @abstractmethod
     def snapshots(self) -> list[Snapshot]:
-        """All snapshots, oldest first."""
+        """All snapshots with their stats, oldest first."""
 
     @abstractmethod
     def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
         """Stream the snapshot's entries (under ``paths`` if given) without holding them all."""
+
+    @abstractmethod
+    def diff(self, older: str, newer: str) -> Iterator[DiffEntry]:
+        """What changed between two snapshots."""
 
     @abstractmethod
     def restore(
@@ -75,6 +111,37 @@ class BackupEngine(ABC):
         cancelled: CancelFn = _never_cancelled,
     ) -> None:
         """Restore the snapshot (or just ``paths``) under ``target``, keeping absolute paths below it."""
+
+    @abstractmethod
+    def export_tar(self, snapshot_id: str, out: BinaryIO, paths: list[str] = ()) -> None:  # type: ignore[assignment]
+        """Write the snapshot (or ``paths`` of it) to ``out`` as a tar stream."""
+
+    # -- maintenance ------------------------------------------------------------------------
+
+    @abstractmethod
+    def delete_snapshots(self, snapshot_ids: list[str]) -> None:
+        """Forget these snapshots (their data stays until compact)."""
+
+    @abstractmethod
+    def compact(self) -> None:
+        """Free the space of data no snapshot uses any more (borg compact, restic prune)."""
+
+    @abstractmethod
+    def check(self, *, verify_data: bool = False, subset_percent: float | None = None) -> CheckResult:
+        """Check metadata, and with ``verify_data`` read back all data or a subset of it."""
+
+    @abstractmethod
+    def unlock_stale(self) -> None:
+        """Remove locks left by processes that no longer exist; never a lock a live process holds."""
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def check_encryption(self, encryption: str | None) -> str:
+        mode = encryption or self.default_encryption
+        if mode not in self.encryption_modes:
+            raise InvalidInput(f"encryption {mode!r}: {type(self).__name__[:-6].lower()} supports "
+                               f"{', '.join(self.encryption_modes)}")  # fmt: skip
+        return mode
 
 
 def validate_sources(sources: list[str]) -> list[str]:

@@ -9,10 +9,19 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote, unquote
 
+from syncoxide.engines import compression, process
 from syncoxide.engines import excludes as exclude_patterns
-from syncoxide.engines import process
-from syncoxide.engines.base import BackupEngine, ProgressFn, _never_cancelled, _no_progress, json_lines
+from syncoxide.engines.base import (
+    LOCK_WAIT_S,
+    BackupEngine,
+    ProgressFn,
+    _never_cancelled,
+    _no_progress,
+    json_lines,
+)
 from syncoxide.engines.process import CancelFn
 from syncoxide.errors import (
     EngineFailed,
@@ -23,7 +32,17 @@ from syncoxide.errors import (
     SyncoxideError,
     WrongPassphrase,
 )
-from syncoxide.models import BackupStats, FileRecord, FileType, Progress, Snapshot
+from syncoxide.models import (
+    BackupOptions,
+    BackupStats,
+    CheckResult,
+    DiffEntry,
+    FileRecord,
+    FileType,
+    Progress,
+    Snapshot,
+    StreamSource,
+)
 
 _ERRORS_BY_MSGID: dict[str, type[SyncoxideError]] = {
     "PassphraseWrong": WrongPassphrase,
@@ -55,7 +74,8 @@ _MODE_BITS = [
     (1, {"r": 0o400}), (2, {"w": 0o200}), (3, {"x": 0o100, "s": 0o4100, "S": 0o4000}),
     (4, {"r": 0o040}), (5, {"w": 0o020}), (6, {"x": 0o010, "s": 0o2010, "S": 0o2000}),
     (7, {"r": 0o004}), (8, {"w": 0o002}), (9, {"x": 0o001, "t": 0o1001, "T": 0o1000}),
-]
+]  # fmt: skip
+_META_PREFIX = "syncoxide "
 
 
 def mode_from_string(text: str) -> int:
@@ -66,12 +86,38 @@ def mode_from_string(text: str) -> int:
     return mode
 
 
+def encode_meta(meta: dict) -> str:
+    """Archive comment carrying what borg 1.4 has no field for (tags, host, paths).
+
+    Percent-encoded, because borg expands {placeholders} in comments.
+    """
+    return _META_PREFIX + quote(json.dumps(meta, separators=(",", ":")), safe="")
+
+
+def decode_meta(comment: str) -> dict:
+    if not comment.startswith(_META_PREFIX):
+        return {}
+    try:
+        return json.loads(unquote(comment[len(_META_PREFIX) :]))
+    except json.JSONDecodeError:
+        return {}
+
+
 def _archive_path(path: str) -> str:
     return path.lstrip("/")
 
 
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 class BorgEngine(BackupEngine):
-    def _env(self) -> dict[str, str]:
+    encryption_modes = (
+        "repokey-blake2", "keyfile-blake2", "authenticated-blake2", "repokey", "keyfile", "authenticated",
+    )  # fmt: skip
+    default_encryption = "repokey-blake2"
+
+    def _env(self, **extra: str) -> dict[str, str]:
         base = self.state_dir / "borg"
         base.mkdir(parents=True, exist_ok=True)
         return {
@@ -86,7 +132,12 @@ class BorgEngine(BackupEngine):
             "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "no",
             "BORG_CHECK_I_KNOW_WHAT_I_AM_DOING": "NO",
             "BORG_DELETE_I_KNOW_WHAT_I_AM_DOING": "NO",
+            **({"BORG_RSH": os.environ["SYNCOXIDE_SSH_COMMAND"]} if "SYNCOXIDE_SSH_COMMAND" in os.environ else {}),
+            **extra,
         }
+
+    def _argv(self, *args: str) -> list[str]:
+        return [self.binary, "--log-json", "--lock-wait", str(LOCK_WAIT_S), *args]
 
     def _fail(self, code: int, stderr: list[str]) -> SyncoxideError:
         messages = [m for m in json_lines(stderr) if m.get("type") == "log_message"]
@@ -97,36 +148,54 @@ class BorgEngine(BackupEngine):
         first_line = detail.splitlines()[0] if detail else f"borg exited with {code}"
         return cls(f"borg repository {self.location}: {first_line}")
 
-    def _run(self, args: list[str], **kwargs) -> process.Outcome:
-        outcome = process.run([self.binary, "--log-json", *args], env=self._env(), **kwargs)
+    def _run(self, *args: str, env: dict[str, str] | None = None, **kwargs) -> process.Outcome:
+        outcome = process.run(self._argv(*args), env=env or self._env(), **kwargs)
         if outcome.returncode != 0 and outcome.returncode not in _WARNING_CODES:
             raise self._fail(outcome.returncode, list(outcome.stderr_tail))
         return outcome
 
-    def init(self) -> None:
-        self._run(["init", "--encryption=repokey-blake2", "--make-parent-dirs", self.location])
+    def _json(self, *args: str) -> dict:
+        return json.loads("\n".join(self._run(*args).stdout))
+
+    # -- repository lifecycle ---------------------------------------------------------------
+
+    def init(self, encryption: str | None = None) -> None:
+        mode = self.check_encryption(encryption)
+        self._run("init", f"--encryption={mode}", "--make-parent-dirs", self.location)
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        self._run("key", "change-passphrase", self.location, env=self._env(BORG_NEW_PASSPHRASE=new_passphrase))
+
+    def export_key(self, destination: Path) -> None:
+        self._run("key", "export", self.location, str(destination))
+
+    def import_key(self, source: Path) -> None:
+        self._run("key", "import", self.location, str(source))
+
+    # -- backup -----------------------------------------------------------------------------
 
     def backup(
         self,
         sources: list[str],
         *,
         snapshot_name: str,
-        excludes: list[str] = (),  # type: ignore[assignment]
-        tags: list[str] = (),  # type: ignore[assignment]
+        options: BackupOptions | None = None,
+        stream: StreamSource | None = None,
         progress: ProgressFn = _no_progress,
         cancelled: CancelFn = _never_cancelled,
     ) -> tuple[str, BackupStats]:
+        options = options or BackupOptions()
         state = Progress(phase="backup")
         started = time.monotonic()
+        if stream is None:
 
-        def count_totals() -> None:
-            state.files_total, state.bytes_total = exclude_patterns.estimate_totals(sources, list(excludes))
+            def count_totals() -> None:
+                state.files_total, state.bytes_total = exclude_patterns.estimate_totals(sources, options.excludes)
 
-        counter = threading.Thread(target=count_totals, daemon=True)
-        counter.start()
+            threading.Thread(target=count_totals, daemon=True).start()
 
         def on_stderr(line: str) -> None:
-            if not line.startswith('{"original_size"') and '"archive_progress"' not in line:
+            if '"archive_progress"' not in line:
                 return
             message = json.loads(line)
             if message.get("type") != "archive_progress" or message.get("finished"):
@@ -136,17 +205,23 @@ class BorgEngine(BackupEngine):
             state.current_path = "/" + message["path"] if message.get("path") else state.current_path
             progress(state.model_copy())
 
-        args = ["create", "--progress", "--json", "--compression", "auto,zstd,3"]
-        args += exclude_patterns.borg_args(excludes)
-        if tags:
-            args += ["--comment", "tags: " + ",".join(tags)]
-        args += [f"{self.location}::{snapshot_name}", *sources]
-        outcome = process.run(
-            [self.binary, "--log-json", *args], env=self._env(), on_stderr=on_stderr, cancelled=cancelled
-        )
+        meta = {"tags": options.tags, "host": options.hostname, "paths": [f"/{stream.name}"] if stream else sources}
+        args = ["create", "--progress", "--json", "--compression", compression.borg_spec(options.compression)]
+        args += ["--comment", encode_meta(meta)]
+        args += ["--exclude-caches"] if options.exclude_caches else []
+        for marker in options.exclude_if_present:
+            args += ["--exclude-if-present", marker]
+        args += ["--one-file-system"] if options.one_file_system else []
+        args += exclude_patterns.borg_args(options.excludes)
+        target = f"{self.location}::{snapshot_name}"
+        if stream:
+            args += ["--content-from-command", "--stdin-name", stream.name.lstrip("/"), target, "--", *stream.command]
+        else:
+            args += [target, *sources]
+        outcome = process.run(self._argv(*args), env=self._env(), on_stderr=on_stderr, cancelled=cancelled)
         code = outcome.returncode
         if code == ARCHIVE_EXISTS_CODE:
-            return snapshot_name, self._stats(snapshot_name, started)
+            return snapshot_name, self._archive_stats(self._info(snapshot_name), started)
         if code != 0 and code not in _WARNING_CODES:
             raise self._fail(code, list(outcome.stderr_tail))
         archive = json.loads("\n".join(outcome.stdout))["archive"]
@@ -162,33 +237,46 @@ class BorgEngine(BackupEngine):
             duration_s=time.monotonic() - started,
         )
 
-    def _stats(self, name: str, started: float) -> BackupStats:
-        info = json.loads("\n".join(self._run(["info", "--json", f"{self.location}::{name}"]).stdout))
-        return self._archive_stats(info["archives"][0], started)
+    def _info(self, name: str) -> dict:
+        return self._json("info", "--json", f"{self.location}::{name}")["archives"][0]
 
     def find_snapshot(self, snapshot_name: str) -> str | None:
-        names = {s.id for s in self.snapshots()}
-        return snapshot_name if snapshot_name in names else None
+        names = self._json("list", "--json", self.location)["archives"]
+        return snapshot_name if any(a["name"] == snapshot_name for a in names) else None
+
+    # -- reading ----------------------------------------------------------------------------
 
     def snapshots(self) -> list[Snapshot]:
-        listing = json.loads("\n".join(self._run(["list", "--json", self.location]).stdout))
-        return [
-            Snapshot(id=a["name"], time=datetime.fromisoformat(a["time"]).replace(tzinfo=UTC))
-            for a in listing["archives"]
-        ]
+        found = []
+        for archive in self._json("info", "--json", "--glob-archives", "*", self.location).get("archives", []):
+            meta = decode_meta(archive.get("comment", ""))
+            stats = archive.get("stats", {})
+            found.append(
+                Snapshot(
+                    id=archive["name"],
+                    time=_utc(archive["start"]),
+                    hostname=meta.get("host") or archive.get("hostname"),
+                    paths=meta.get("paths", []),
+                    tags=meta.get("tags", []),
+                    files=stats.get("nfiles"),
+                    bytes=stats.get("original_size"),
+                    added_bytes=stats.get("deduplicated_size"),
+                )
+            )
+        return sorted(found, key=lambda s: s.time)
 
-    def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
-        argv = [self.binary, "--log-json", "list", "--json-lines", f"{self.location}::{snapshot_id}"]
-        argv += [_archive_path(p) for p in paths]
-
+    def _stream(self, *args: str) -> Iterator[str]:
         def on_exit(code: int, stderr: list[str]) -> None:
             if code != 0 and code not in _WARNING_CODES:
                 raise self._fail(code, stderr)
 
-        for line in process.stream_stdout(argv, env=self._env(), on_exit=on_exit):
+        return process.stream_stdout(self._argv(*args), env=self._env(), on_exit=on_exit)
+
+    def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
+        lines = self._stream("list", "--json-lines", f"{self.location}::{snapshot_id}", *map(_archive_path, paths))
+        for line in lines:
             item = json.loads(line)
-            mtime = datetime.fromisoformat(item["mtime"]).replace(tzinfo=UTC)
-            mtime_us = (mtime - _EPOCH) // timedelta(microseconds=1)
+            mtime_us = (_utc(item["mtime"]) - _EPOCH) // timedelta(microseconds=1)
             yield FileRecord(
                 path="/" + item["path"],
                 type=_TYPES.get(item["type"], FileType.other),
@@ -197,6 +285,13 @@ class BorgEngine(BackupEngine):
                 mode=mode_from_string(item["mode"]),
                 link_target=item.get("linktarget") or None,
             )
+
+    def diff(self, older: str, newer: str) -> Iterator[DiffEntry]:
+        for line in self._stream("diff", "--json-lines", f"{self.location}::{older}", newer):
+            item = json.loads(line)
+            kinds = {c.get("type") for c in item.get("changes", [])}
+            change = "added" if "added" in kinds else "removed" if "removed" in kinds else "modified"
+            yield DiffEntry(path="/" + item["path"], change=change)
 
     def restore(
         self,
@@ -220,5 +315,50 @@ class BorgEngine(BackupEngine):
             progress(state.model_copy())
 
         target.mkdir(parents=True, exist_ok=True)
-        args = ["extract", "--progress", f"{self.location}::{snapshot_id}", *[_archive_path(p) for p in paths]]
-        self._run(args, cwd=str(target), on_stderr=on_stderr, cancelled=cancelled)
+        args = ["extract", "--progress", f"{self.location}::{snapshot_id}", *map(_archive_path, paths)]
+        self._run(*args, cwd=str(target), on_stderr=on_stderr, cancelled=cancelled)
+
+    def export_tar(self, snapshot_id: str, out: BinaryIO, paths: list[str] = ()) -> None:  # type: ignore[assignment]
+        argv = self._argv("export-tar", f"{self.location}::{snapshot_id}", "-", *map(_archive_path, paths))
+        code, stderr = process.pipe_stdout(argv, env=self._env(), out=out)
+        if code != 0 and code not in _WARNING_CODES:
+            raise self._fail(code, stderr)
+
+    # -- maintenance ------------------------------------------------------------------------
+
+    def delete_snapshots(self, snapshot_ids: list[str]) -> None:
+        if snapshot_ids:
+            self._run("delete", self.location, *snapshot_ids)
+
+    def compact(self) -> None:
+        self._run("compact", self.location)
+
+    def check(self, *, verify_data: bool = False, subset_percent: float | None = None) -> CheckResult:
+        """borg verifies data per archive: a subset means the newest ``subset_percent`` of archives."""
+        started = time.monotonic()
+        args = ["check", self.location]
+        level = "metadata"
+        if verify_data:
+            args.append("--verify-data")
+            level = "data"
+            if subset_percent is not None:
+                count = len(self._json("list", "--json", self.location)["archives"])
+                args += ["--last", str(max(1, round(count * subset_percent / 100)))]
+                level = f"data {subset_percent:g}%"
+        outcome = process.run(self._argv(*args), env=self._env())
+        messages = [m for m in json_lines(list(outcome.stderr_tail)) if m.get("type") == "log_message"]
+        problems = [m["message"] for m in messages if m.get("levelname") in ("ERROR", "CRITICAL", "WARNING")]
+        if outcome.returncode not in (0, 1) and not problems:
+            raise self._fail(outcome.returncode, list(outcome.stderr_tail))
+        if outcome.returncode in _ERRORS_BY_CODE or any(m.get("msgid") in _ERRORS_BY_MSGID for m in messages):
+            raise self._fail(outcome.returncode, list(outcome.stderr_tail))
+        return CheckResult(
+            ok=outcome.returncode == 0 and not problems,
+            level=level,
+            problems=problems or ([f"borg check exited with {outcome.returncode}"] if outcome.returncode else []),
+            duration_s=time.monotonic() - started,
+        )
+
+    def unlock_stale(self) -> None:
+        """borg removes locks of dead processes on this host when it takes the lock; take it once."""
+        self._run("with-lock", self.location, "true")

@@ -49,7 +49,9 @@ def _interrupt(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def _spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, stdin) -> subprocess.Popen:
+def _spawn(
+    argv: Sequence[str], env: Mapping[str, str], cwd: str | None, stdin, pass_fds: Sequence[int] = ()
+) -> subprocess.Popen:
     return subprocess.Popen(
         list(argv),
         env=dict(env),
@@ -58,6 +60,7 @@ def _spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, stdin) 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        pass_fds=tuple(pass_fds),
     )
 
 
@@ -70,9 +73,10 @@ def run(
     on_stderr: LineFn | None = None,
     cancelled: CancelFn | None = None,
     keep_stdout: bool = True,
+    pass_fds: Sequence[int] = (),
 ) -> Outcome:
     """Run to completion, feeding each line to the callbacks; raise Cancelled if asked to stop."""
-    proc = _spawn(argv, env, cwd, None)
+    proc = _spawn(argv, env, cwd, None, pass_fds)
     lines: queue.Queue = queue.Queue()
     pumps = [
         threading.Thread(target=_pump, args=(proc.stdout, "out", lines), daemon=True),
@@ -109,6 +113,36 @@ def run(
             _interrupt(proc)
 
 
+def _drain_stderr(proc: subprocess.Popen) -> tuple[threading.Thread, deque[str]]:
+    """Keep the last lines of stderr in the background so the process never blocks on it."""
+    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+
+    def drain() -> None:
+        for raw in iter(proc.stderr.readline, b""):
+            tail.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
+    return drainer, tail
+
+
+def pipe_stdout(
+    argv: Sequence[str], *, env: Mapping[str, str], out, chunk_size: int = 1 << 20
+) -> tuple[int, list[str]]:
+    """Copy a process's binary stdout into ``out``; return (returncode, stderr tail)."""
+    proc = _spawn(argv, env, None, None)
+    drainer, stderr = _drain_stderr(proc)
+    try:
+        for chunk in iter(lambda: proc.stdout.read(chunk_size), b""):
+            out.write(chunk)
+        code = proc.wait()
+        drainer.join()
+        return code, list(stderr)
+    finally:
+        if proc.poll() is None:
+            _interrupt(proc)
+
+
 def stream_stdout(
     argv: Sequence[str],
     *,
@@ -118,14 +152,7 @@ def stream_stdout(
 ) -> Iterator[str]:
     """Yield stdout lines as they come (constant memory); on_exit(returncode, stderr) may raise."""
     proc = _spawn(argv, env, cwd, None)
-    stderr: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-
-    def drain_stderr() -> None:
-        for raw in iter(proc.stderr.readline, b""):
-            stderr.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
-
-    drainer = threading.Thread(target=drain_stderr, daemon=True)
-    drainer.start()
+    drainer, stderr = _drain_stderr(proc)
     try:
         for raw in iter(proc.stdout.readline, b""):
             yield raw.decode("utf-8", errors="replace").rstrip("\n")

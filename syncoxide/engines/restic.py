@@ -2,26 +2,47 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
+from syncoxide.engines import compression, process
 from syncoxide.engines import excludes as exclude_patterns
-from syncoxide.engines import process
-from syncoxide.engines.base import BackupEngine, ProgressFn, _never_cancelled, _no_progress, json_lines
+from syncoxide.engines.base import (
+    LOCK_WAIT_S,
+    BackupEngine,
+    ProgressFn,
+    _never_cancelled,
+    _no_progress,
+    json_lines,
+)
 from syncoxide.engines.process import CancelFn
 from syncoxide.errors import (
     EngineFailed,
+    InvalidInput,
     RepositoryExists,
     RepositoryLocked,
     RepositoryNotFound,
     SyncoxideError,
     WrongPassphrase,
 )
-from syncoxide.models import BackupStats, FileRecord, FileType, Progress, Snapshot
+from syncoxide.models import (
+    BackupOptions,
+    BackupStats,
+    CheckResult,
+    DiffEntry,
+    FileRecord,
+    FileType,
+    Progress,
+    Snapshot,
+    StreamSource,
+)
 
 _ERRORS_BY_CODE: dict[int, type[SyncoxideError]] = {
     10: RepositoryNotFound,
@@ -33,6 +54,7 @@ RUN_TAG_PREFIX = "syncoxide-run:"
 _TYPES = {"file": FileType.file, "dir": FileType.dir, "symlink": FileType.symlink}
 _GO_SETUID, _GO_SETGID, _GO_STICKY = 1 << 23, 1 << 22, 1 << 20
 _FRACTION = re.compile(r"\.(\d+)")
+_CHANGES = {"+": "added", "-": "removed"}
 
 
 def mode_from_go(mode: int) -> int:
@@ -52,7 +74,18 @@ def parse_time_ns(text: str) -> int:
     return int(seconds.timestamp()) * 1_000_000_000 + int((fraction + "000000000")[:9])
 
 
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(_FRACTION.sub("", text, count=1).replace("Z", "+00:00"))
+
+
 class ResticEngine(BackupEngine):
+    encryption_modes = ("restic",)
+    default_encryption = "restic"
+
+    @property
+    def is_local(self) -> bool:
+        return ":" not in self.location.split("/")[0]
+
     def _env(self) -> dict[str, str]:
         cache = self.state_dir / "restic-cache"
         cache.mkdir(parents=True, exist_ok=True)
@@ -65,6 +98,12 @@ class ResticEngine(BackupEngine):
             "RESTIC_PROGRESS_FPS": "2",
         }
 
+    def _argv(self, *args: str) -> list[str]:
+        argv = [self.binary, "--json", "--retry-lock", f"{LOCK_WAIT_S}s"]
+        if "SYNCOXIDE_SSH_COMMAND" in os.environ and not self.is_local:
+            argv += ["-o", f"sftp.command={os.environ['SYNCOXIDE_SSH_COMMAND']}"]
+        return [*argv, *args]
+
     def _fail(self, code: int, stderr: list[str]) -> SyncoxideError:
         errors = [m for m in json_lines(stderr) if m.get("message_type") == "exit_error"]
         detail = errors[-1]["message"] if errors else next((s for s in reversed(stderr) if s.strip()), "")
@@ -74,29 +113,78 @@ class ResticEngine(BackupEngine):
             cls = RepositoryExists
         return (cls or EngineFailed)(f"restic repository {self.location}: {detail.removeprefix('Fatal: ')}")
 
-    def _run(self, args: list[str], **kwargs) -> process.Outcome:
-        outcome = process.run([self.binary, "--json", *args], env=self._env(), **kwargs)
-        if outcome.returncode != 0:
+    def _run(self, *args: str, ok_codes: tuple[int, ...] = (0,), **kwargs) -> process.Outcome:
+        outcome = process.run(self._argv(*args), env=self._env(), **kwargs)
+        if outcome.returncode not in ok_codes:
             raise self._fail(outcome.returncode, list(outcome.stderr_tail))
         return outcome
 
-    def init(self) -> None:
-        self._run(["init"])
+    def _json(self, *args: str):
+        return json.loads("\n".join(self._run(*args).stdout) or "null")
+
+    # -- repository lifecycle ---------------------------------------------------------------
+
+    def init(self, encryption: str | None = None) -> None:
+        self.check_encryption(encryption)
+        self._run("init")
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        """The new passphrase goes through a pipe, never a file or the command line."""
+        read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, new_passphrase.encode() + b"\n")
+            os.close(write_end)
+            write_end = -1
+            self._run("key", "passwd", "--new-password-file", f"/dev/fd/{read_end}", pass_fds=(read_end,))
+        finally:
+            os.close(read_end)
+            if write_end != -1:
+                os.close(write_end)
+
+    def _current_key_id(self) -> str:
+        keys = self._json("key", "list")
+        return next(k["id"] for k in keys if k.get("current"))
+
+    def export_key(self, destination: Path) -> None:
+        """The repository's current key file (its master key, encrypted with the passphrase)."""
+        key = "\n".join(self._run("cat", "key", self._current_key_id()).stdout)
+        json.loads(key)
+        destination.write_text(key + "\n", encoding="utf-8")
+
+    def import_key(self, source: Path) -> None:
+        if not self.is_local:
+            raise InvalidInput(f"restic repository {self.location}: key import works for local repositories")
+        data = source.read_bytes()
+        try:
+            json.loads(data)
+        except json.JSONDecodeError:
+            raise InvalidInput(f"key file {source}: not a restic key (JSON expected)") from None
+        keys = Path(self.location) / "keys"
+        keys.mkdir(parents=True, exist_ok=True)
+        name = keys / hashlib.sha256(data).hexdigest()
+        partial = name.with_suffix(".partial")
+        partial.write_bytes(data)
+        os.replace(partial, name)
+        self._current_key_id()
+
+    # -- backup -----------------------------------------------------------------------------
 
     def backup(
         self,
         sources: list[str],
         *,
         snapshot_name: str,
-        excludes: list[str] = (),  # type: ignore[assignment]
-        tags: list[str] = (),  # type: ignore[assignment]
+        options: BackupOptions | None = None,
+        stream: StreamSource | None = None,
         progress: ProgressFn = _no_progress,
         cancelled: CancelFn = _never_cancelled,
     ) -> tuple[str, BackupStats]:
+        options = options or BackupOptions()
         existing = self.find_snapshot(snapshot_name)
         if existing:
             return existing, self._stats(existing)
         summary: dict = {}
+        started = time.monotonic()
 
         def on_stdout(line: str) -> None:
             message = json.loads(line) if line.startswith("{") else {}
@@ -116,19 +204,28 @@ class ResticEngine(BackupEngine):
             elif kind == "summary":
                 summary.update(message)
 
-        args = ["backup", "--tag", RUN_TAG_PREFIX + snapshot_name, *exclude_patterns.restic_args(excludes)]
-        for tag in tags:
+        args = ["backup", "--tag", RUN_TAG_PREFIX + snapshot_name, "--compression",
+                compression.restic_mode(options.compression)]  # fmt: skip
+        for tag in options.tags:
             args += ["--tag", tag]
+        args += ["--host", options.hostname] if options.hostname else []
+        args += ["--exclude-caches"] if options.exclude_caches else []
+        for marker in options.exclude_if_present:
+            args += ["--exclude-if-present", marker]
+        args += ["--one-file-system"] if options.one_file_system else []
+        args += exclude_patterns.restic_args(options.excludes)
+        if stream:
+            args += ["--stdin-from-command", "--stdin-filename", stream.name.lstrip("/"), "--", *stream.command]
+        else:
+            args += ["--", *sources]
         outcome = process.run(
-            [self.binary, "--json", *args, "--", *sources],
-            env=self._env(),
-            on_stdout=on_stdout,
-            cancelled=cancelled,
-            keep_stdout=False,
+            self._argv(*args), env=self._env(), on_stdout=on_stdout, cancelled=cancelled, keep_stdout=False
         )
         if outcome.returncode not in (0, PARTIAL_BACKUP_CODE) or not summary.get("snapshot_id"):
             raise self._fail(outcome.returncode, list(outcome.stderr_tail))
-        return summary["snapshot_id"], self._summary_stats(summary)
+        stats = self._summary_stats(summary)
+        stats.duration_s = time.monotonic() - started
+        return summary["snapshot_id"], stats
 
     @staticmethod
     def _summary_stats(summary: dict) -> BackupStats:
@@ -140,7 +237,7 @@ class ResticEngine(BackupEngine):
         )
 
     def _snapshots_json(self, *args: str) -> list[dict]:
-        return json.loads("\n".join(self._run(["snapshots", *args]).stdout) or "[]")
+        return self._json("snapshots", *args) or []
 
     def _stats(self, snapshot_id: str) -> BackupStats:
         found = [s for s in self._snapshots_json() if s["id"] == snapshot_id]
@@ -150,27 +247,37 @@ class ResticEngine(BackupEngine):
         found = self._snapshots_json("--tag", RUN_TAG_PREFIX + snapshot_name)
         return found[-1]["id"] if found else None
 
+    # -- reading ----------------------------------------------------------------------------
+
     def snapshots(self) -> list[Snapshot]:
-        return [
-            Snapshot(
-                id=s["id"],
-                time=datetime.fromisoformat(_FRACTION.sub("", s["time"], count=1).replace("Z", "+00:00")),
-                hostname=s.get("hostname"),
-                paths=s.get("paths", []),
-                tags=[t for t in s.get("tags") or [] if not t.startswith(RUN_TAG_PREFIX)],
+        found = []
+        for s in self._snapshots_json():
+            summary = s.get("summary") or {}
+            found.append(
+                Snapshot(
+                    id=s["id"],
+                    time=_time(s["time"]),
+                    hostname=s.get("hostname"),
+                    paths=s.get("paths", []),
+                    tags=[t for t in s.get("tags") or [] if not t.startswith(RUN_TAG_PREFIX)],
+                    files=summary.get("total_files_processed"),
+                    bytes=summary.get("total_bytes_processed"),
+                    added_bytes=summary.get("data_added_packed"),
+                )
             )
-            for s in self._snapshots_json()
-        ]
+        return sorted(found, key=lambda s: s.time)
 
-    def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
-        argv = [self.binary, "--json", "ls", snapshot_id, *paths]
-
+    def _stream(self, *args: str) -> Iterator[dict]:
         def on_exit(code: int, stderr: list[str]) -> None:
             if code != 0:
                 raise self._fail(code, stderr)
 
-        for line in process.stream_stdout(argv, env=self._env(), on_exit=on_exit):
-            item = json.loads(line)
+        for line in process.stream_stdout(self._argv(*args), env=self._env(), on_exit=on_exit):
+            if line.startswith("{"):
+                yield json.loads(line)
+
+    def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
+        for item in self._stream("ls", snapshot_id, *paths):
             if item.get("struct_type") != "node":
                 continue
             yield FileRecord(
@@ -180,6 +287,11 @@ class ResticEngine(BackupEngine):
                 mtime_ns=parse_time_ns(item["mtime"]),
                 mode=mode_from_go(item.get("mode", 0)),
             )
+
+    def diff(self, older: str, newer: str) -> Iterator[DiffEntry]:
+        for item in self._stream("diff", older, newer):
+            if item.get("message_type") == "change":
+                yield DiffEntry(path=item["path"], change=_CHANGES.get(item["modifier"], "modified"))
 
     def restore(
         self,
@@ -207,4 +319,45 @@ class ResticEngine(BackupEngine):
         args = ["restore", snapshot_id, "--target", str(target)]
         for path in paths:
             args += ["--include", path]
-        self._run(args, on_stdout=on_stdout, cancelled=cancelled, keep_stdout=False)
+        self._run(*args, on_stdout=on_stdout, cancelled=cancelled, keep_stdout=False)
+
+    def export_tar(self, snapshot_id: str, out: BinaryIO, paths: list[str] = ()) -> None:  # type: ignore[assignment]
+        if len(paths) > 1:
+            raise InvalidInput("restic exports one path at a time: give one --path or none")
+        argv = self._argv("dump", "--archive", "tar", snapshot_id, paths[0] if paths else "/")
+        code, stderr = process.pipe_stdout(argv, env=self._env(), out=out)
+        if code != 0:
+            raise self._fail(code, stderr)
+
+    # -- maintenance ------------------------------------------------------------------------
+
+    def delete_snapshots(self, snapshot_ids: list[str]) -> None:
+        if snapshot_ids:
+            self._run("forget", *snapshot_ids)
+
+    def compact(self) -> None:
+        self._run("prune")
+
+    def check(self, *, verify_data: bool = False, subset_percent: float | None = None) -> CheckResult:
+        started = time.monotonic()
+        args = ["check"]
+        level = "metadata"
+        if verify_data:
+            level = "data" if subset_percent is None else f"data {subset_percent:g}%"
+            args.append("--read-data" if subset_percent is None else f"--read-data-subset={subset_percent:g}%")
+        outcome = process.run(self._argv(*args), env=self._env())
+        if outcome.returncode in _ERRORS_BY_CODE:
+            raise self._fail(outcome.returncode, list(outcome.stderr_tail))
+        messages = list(json_lines(outcome.stdout + list(outcome.stderr_tail)))
+        problems = [m.get("message", "") for m in messages if m.get("message_type") in ("error", "exit_error")]
+        problems += [line for line in outcome.stderr_tail if line.strip() and not line.startswith("{")]
+        return CheckResult(
+            ok=outcome.returncode == 0,
+            level=level,
+            problems=[p.strip() for p in problems if p.strip()] if outcome.returncode else [],
+            duration_s=time.monotonic() - started,
+        )
+
+    def unlock_stale(self) -> None:
+        """`restic unlock` removes only stale locks (dead process on this host, or not refreshed)."""
+        self._run("unlock")

@@ -140,13 +140,17 @@ def test_unknown_repository(stack, source):
     assert_one_clean_error(result, "no repository named 'no-such-repo'")
 
 
-def test_restore_into_non_empty_target_is_refused(stack, borg_repo, workdir):
-    target = workdir / "busy"
-    target.mkdir()
-    (target / "keep.txt").write_text("mine")
+def test_restore_into_a_file_is_refused(stack, borg_repo, workdir):
+    target = workdir / "a-file"
+    target.write_text("mine")
     result = syncoxide(stack, "restore", "--repo", borg_repo[0], "--snapshot", "any", "--target", str(target))
-    assert_one_clean_error(result, "is not empty")
-    assert (target / "keep.txt").read_text() == "mine"
+    assert_one_clean_error(result, "exists and is not a directory")
+    assert target.read_text() == "mine"
+
+
+def test_bad_compression_is_refused(stack, borg_repo, source):
+    result = syncoxide(stack, "backup", "--repo", borg_repo[0], "--source", str(source), "--compression", "zip")
+    assert_one_clean_error(result, "compression 'zip'")
 
 
 def test_passphrase_options_are_exclusive(stack, workdir, passphrase_file):

@@ -4,7 +4,7 @@ import os
 import stat
 
 from syncoxide.models import FileRecord, FileType
-from syncoxide.verify import verify_restore
+from syncoxide.verify import under, verify_restore
 
 
 def record_of(path, logical: str) -> FileRecord:
@@ -18,7 +18,7 @@ def test_a_faithful_restore_verifies(tmp_path):
     f = tmp_path / "src" / "f.txt"
     f.write_text("hello")
     records = [record_of(tmp_path / "src", "/src"), record_of(f, "/src/f.txt")]
-    report = verify_restore(records, tmp_path)
+    report = verify_restore(records, under(tmp_path))
     assert report.ok and report.checked == 2 and report.files == 1 and report.bytes == 5
 
 
@@ -30,13 +30,13 @@ def test_each_kind_of_difference_is_reported(tmp_path):
         good.model_copy(update={"size": 6}),
         good.model_copy(update={"mode": 0o600 if good.mode != 0o600 else 0o644}),
         good.model_copy(update={"mtime_ns": good.mtime_ns + 5_000}),
-        good.model_copy(update={"type": FileType.dir}),
+        good.model_copy(update={"type": FileType.symlink}),
         FileRecord(path="/gone.txt", type=FileType.file),
     ]
-    report = verify_restore(records, tmp_path)
+    report = verify_restore(records, under(tmp_path))
     assert report.problem_count == 5
     text = "\n".join(report.problems)
-    for fragment in ("size 5, snapshot has 6", "mode", "mtime differs", "is a file, snapshot has a dir", "missing"):
+    for fragment in ("size 5, snapshot has 6", "mode", "mtime differs", "is a file, snapshot has a symlink", "missing"):
         assert fragment in text
 
 
@@ -45,4 +45,4 @@ def test_sub_microsecond_mtime_rounding_is_tolerated(tmp_path):
     f.write_text("x")
     rounded = record_of(f, "/f.txt")
     rounded = rounded.model_copy(update={"mtime_ns": round(rounded.mtime_ns, -3)})
-    assert verify_restore([rounded], tmp_path).ok
+    assert verify_restore([rounded], under(tmp_path)).ok
