@@ -69,8 +69,11 @@ _PERIODS: list[tuple[str, Callable[[datetime], tuple]]] = [
 
 
 def decide(snapshots: list[Snapshot], policy: Retention) -> list[Decision]:
-    """A decision for every snapshot, newest first."""
-    ordered = sorted(snapshots, key=lambda s: s.time, reverse=True)
+    """A decision for every snapshot, newest first.
+
+    ``snapshots`` come oldest first; equal times (borg reports whole seconds) keep that order.
+    """
+    ordered = [s for _, s in sorted(enumerate(snapshots), key=lambda p: (p[1].time, p[0]), reverse=True)]
     decisions = [Decision(snapshot=s, keep=policy.empty, reasons=["no rule"] if policy.empty else []) for s in ordered]
     if policy.empty:
         return decisions

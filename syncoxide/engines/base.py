@@ -38,6 +38,8 @@ class BackupEngine(ABC):
 
     encryption_modes: tuple[str, ...] = ()
     default_encryption: str = ""
+    lock_wait_s: int = LOCK_WAIT_S
+    """How long to wait for a lock another process holds before failing with RepositoryLocked."""
 
     def __init__(self, *, binary: str, location: str, passphrase: str, state_dir: Path):
         self.binary = binary

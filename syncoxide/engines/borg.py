@@ -15,7 +15,6 @@ from urllib.parse import quote, unquote
 from syncoxide.engines import compression, process
 from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import (
-    LOCK_WAIT_S,
     BackupEngine,
     ProgressFn,
     _never_cancelled,
@@ -137,7 +136,7 @@ class BorgEngine(BackupEngine):
         }
 
     def _argv(self, *args: str) -> list[str]:
-        return [self.binary, "--log-json", "--lock-wait", str(LOCK_WAIT_S), *args]
+        return [self.binary, "--log-json", "--lock-wait", str(self.lock_wait_s), *args]
 
     def _fail(self, code: int, stderr: list[str]) -> SyncoxideError:
         messages = [m for m in json_lines(stderr) if m.get("type") == "log_message"]
@@ -211,6 +210,8 @@ class BorgEngine(BackupEngine):
         args += ["--exclude-caches"] if options.exclude_caches else []
         for marker in options.exclude_if_present:
             args += ["--exclude-if-present", marker]
+        if options.exclude_caches or options.exclude_if_present:
+            args.append("--keep-exclude-tags")  # as restic does: the marker stays, the rest goes
         args += ["--one-file-system"] if options.one_file_system else []
         args += exclude_patterns.borg_args(options.excludes)
         target = f"{self.location}::{snapshot_name}"

@@ -15,7 +15,6 @@ from typing import BinaryIO
 from syncoxide.engines import compression, process
 from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import (
-    LOCK_WAIT_S,
     BackupEngine,
     ProgressFn,
     _never_cancelled,
@@ -99,7 +98,7 @@ class ResticEngine(BackupEngine):
         }
 
     def _argv(self, *args: str) -> list[str]:
-        argv = [self.binary, "--json", "--retry-lock", f"{LOCK_WAIT_S}s"]
+        argv = [self.binary, "--json", "--retry-lock", f"{self.lock_wait_s}s"]
         if "SYNCOXIDE_SSH_COMMAND" in os.environ and not self.is_local:
             argv += ["-o", f"sftp.command={os.environ['SYNCOXIDE_SSH_COMMAND']}"]
         return [*argv, *args]

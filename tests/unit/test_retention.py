@@ -58,3 +58,8 @@ def test_durations():
         parse_duration("soon")
     with pytest.raises(ValidationError):
         Retention(keep_daily=-1)
+
+
+def test_equal_times_keep_the_engines_order():
+    same = [Snapshot(id=f"s{i}", time=NOW) for i in range(3)]
+    assert kept(decide(same, Retention(keep_last=1))) == ["s2"]
