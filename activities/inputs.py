@@ -9,9 +9,11 @@ from syncoxide.models import (
     BackupStats,
     Repository,
     RestoreRequest,
+    Retention,
     RunKind,
     RunStatus,
 )
+from syncoxide.secrets import SecretRef
 
 
 class StartRunInput(BaseModel):
@@ -20,6 +22,7 @@ class StartRunInput(BaseModel):
     repository_id: str
     policy_id: str | None = None
     details: dict = Field(default_factory=dict)
+    workflow_id: str | None = None
 
 
 class FinishRunInput(BaseModel):
@@ -54,3 +57,24 @@ class RestoreActivityResult(BaseModel):
     bytes: int
     verified: int
     kept: int = 0
+
+
+class RetentionActivityInput(BaseModel):
+    run_id: str
+    repository: Repository
+    retention: Retention
+    compact: bool = True
+    passphrase: SecretRef | None = None
+
+
+class RetentionActivityResult(BaseModel):
+    kept: list[str]
+    deleted: list[str]
+
+
+class CheckActivityInput(BaseModel):
+    run_id: str
+    repository: Repository
+    verify_data: bool = False
+    subset_percent: float | None = None
+    passphrase: SecretRef | None = None

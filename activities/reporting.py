@@ -40,6 +40,13 @@ class Reporter:
         self._beat()
         return activity.is_cancelled() or activity.is_worker_shutdown()
 
+    def waiting(self) -> None:
+        """Between attempts to take the repository's gate: say so, and give up if cancelled."""
+        if self.last.phase != "waiting for the repository":
+            self.phase("waiting for the repository")
+        if self.cancelled():
+            raise Cancelled()
+
     def phase(self, name: str) -> None:
         self.last = self.last.model_copy(update={"phase": name})
         self._beat(force=True)

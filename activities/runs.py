@@ -26,8 +26,14 @@ class RunActivities:
                 repository_id=data.repository_id,
                 policy_id=data.policy_id,
                 details=data.details,
+                workflow_id=data.workflow_id,
             )
             return repository
+
+    @activity.defn(name="get_repository")
+    def get_repository(self, repository_id: str) -> Repository:
+        with temporal_errors(), open_store(self.settings) as conn:
+            return repositories.get(conn, repository_id)
 
     @activity.defn(name="finish_run")
     def finish_run(self, data: FinishRunInput) -> None:

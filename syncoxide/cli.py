@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from temporalio.service import RPCError
 
 from syncoxide import client as temporal
 from syncoxide import demo as demo_data
 from syncoxide import devstack, operations
-from syncoxide.config import Settings, load_settings
+from syncoxide.cli_common import (
+    EngineOpt,
+    JsonOpt,
+    NameOpt,
+    PassCmd,
+    PassEnv,
+    PassFile,
+    emit_json,
+    err,
+    find_repository,
+    human_size,
+    out,
+    run_workflow,
+    settings,
+)
+from syncoxide.cli_repository import register as register_repository_commands
 from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine
 from syncoxide.errors import InvalidInput, SyncoxideError
@@ -26,13 +39,11 @@ from syncoxide.models import (
     BackupRequest,
     Engine,
     Overwrite,
-    Repository,
     RestoreRequest,
     RunKind,
     StreamSource,
 )
 from syncoxide.placement import check_strip
-from syncoxide.progress import ProgressBar
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories, runs
 
@@ -46,34 +57,6 @@ dev_app = typer.Typer(help="Run the embedded stack: Temporal dev server, Postgre
 repo_app = typer.Typer(help="Create and list repositories.")
 app.add_typer(dev_app, name="dev")
 app.add_typer(repo_app, name="repo")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")]
-PassEnv = Annotated[str | None, typer.Option("--passphrase-env", help="Environment variable holding it.")]
-PassFile = Annotated[str | None, typer.Option("--passphrase-file", help="File holding it.")]
-PassCmd = Annotated[str | None, typer.Option("--passphrase-command", help="Command printing it.")]
-EngineOpt = Annotated[str, typer.Option("--engine", help="borg or restic.")]
-NameOpt = Annotated[str | None, typer.Option("--name", help="Name to refer to it by (default: last path part).")]
-
-
-def settings() -> Settings:
-    try:
-        return load_settings()
-    except Exception as exc:  # pydantic's ValidationError names the field
-        first = str(exc).splitlines()
-        raise InvalidInput("settings: " + " ".join(line.strip() for line in first[1:3])) from None
-
-
-def emit_json(data: object) -> None:
-    out.print_json(json.dumps(data, default=str))
-
-
-def _find_repository(cfg: Settings, ref: str) -> Repository:
-    with open_store(cfg) as conn:
-        location = str(Path(ref).expanduser().resolve()) if "/" in ref or ref.startswith(".") else None
-        return repositories.find(conn, ref, location=location)
 
 
 @app.callback()
@@ -262,7 +245,7 @@ def backup(
     )
     engine_compression.parse(compression)
     cfg = settings()
-    repository = _find_repository(cfg, repo)
+    repository = find_repository(cfg, repo)
     request = BackupRequest(
         repository_id=repository.id,
         sources=sources,
@@ -270,14 +253,14 @@ def backup(
         stream=stream,
         passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
     )
-    result = _run_workflow(cfg, repository, request, RunKind.backup, as_json)
+    result = run_workflow(cfg, repository, request, RunKind.backup, as_json)
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return
     stats = result.stats
     out.print(
-        f"snapshot [bold]{result.snapshot_id}[/bold]: {stats.files} files, {_size(stats.bytes)},"
-        f" {_size(stats.added_bytes)} new in the repository ({stats.duration_s:.1f}s)"
+        f"snapshot [bold]{result.snapshot_id}[/bold]: {stats.files} files, {human_size(stats.bytes)},"
+        f" {human_size(stats.added_bytes)} new in the repository ({stats.duration_s:.1f}s)"
     )
     out.print(f"run {result.run_id}: {temporal.workflow_url(cfg, result.run_id)}")
 
@@ -301,7 +284,7 @@ def restore(
     target_path = operations.check_restore_target(str(Path(target).expanduser().resolve()))
     check_strip(strip_components)
     cfg = settings()
-    repository = _find_repository(cfg, repo)
+    repository = find_repository(cfg, repo)
     request = RestoreRequest(
         repository_id=repository.id,
         snapshot_id=snapshot,
@@ -311,43 +294,16 @@ def restore(
         overwrite=overwrite,
         passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
     )
-    result = _run_workflow(cfg, repository, request, RunKind.restore, as_json)
+    result = run_workflow(cfg, repository, request, RunKind.restore, as_json)
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return
     out.print(
-        f"restored {result.files} files ({_size(result.bytes)}) into {result.target};"
+        f"restored {result.files} files ({human_size(result.bytes)}) into {result.target};"
         f" {result.verified} entries verified against the snapshot"
     )
     if result.kept:
         out.print(f"{result.kept} existing entries were left as they were (--overwrite {overwrite.value})")
-
-
-def _run_workflow(cfg: Settings, repository: Repository, request, kind: RunKind, as_json: bool):
-    result_type = temporal.WORKFLOWS[kind][1]
-
-    async def go():
-        conn = await temporal.connect(cfg)
-        policy_id = getattr(request, "policy_id", None)
-        handle = await temporal.start(conn, cfg, kind, repository, request, policy_id=policy_id)
-        if err.is_terminal and not as_json:
-            err.print(f"[dim]started {handle.id} ({temporal.workflow_url(cfg, handle.id)})[/dim]")
-        try:
-            with ProgressBar(kind.value, err) as bar:
-                return await temporal.wait(handle, result_type, bar.update)
-        except asyncio.CancelledError:  # Ctrl-C: cancel the run, wait until the engine has stopped
-            if err.is_terminal:
-                err.print(f"[dim]cancelling {handle.id}...[/dim]")
-            await handle.cancel()
-            try:
-                await temporal.wait(handle, result_type)
-            except temporal.RunCancelled:
-                pass
-            raise temporal.RunCancelled(f"run {handle.id} was cancelled") from None
-        except temporal.RunFailed as failure:
-            raise SyncoxideError(f"{failure} (run {handle.id})") from None
-
-    return asyncio.run(go())
 
 
 @app.command()
@@ -369,7 +325,7 @@ def list_runs(
 ) -> None:
     """Show recent runs recorded in PostgreSQL."""
     cfg = settings()
-    repository_id = _find_repository(cfg, repo).id if repo else None
+    repository_id = find_repository(cfg, repo).id if repo else None
     with open_store(cfg) as conn:
         found = runs.recent(conn, limit=limit, repository_id=repository_id)
     if as_json:
@@ -379,7 +335,7 @@ def list_runs(
     for r in found:
         table.add_row(
             r.id, r.kind.value, r.status.value, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-            str(r.files or ""), _size(r.bytes) if r.bytes is not None else "",
+            str(r.files or ""), human_size(r.bytes) if r.bytes is not None else "",
             (r.snapshot_id or "")[:16], r.error or "",
         )  # fmt: skip
     out.print(table)
@@ -403,7 +359,7 @@ def demo(as_json: JsonOpt = False) -> None:
                 conn, name="demo", engine=Engine.borg, location=location, passphrase=passphrase
             )
     request = BackupRequest(repository_id=repository.id, sources=[str(sample)], options=BackupOptions(tags=["demo"]))
-    result = _run_workflow(cfg, repository, request, RunKind.backup, as_json)
+    result = run_workflow(cfg, repository, request, RunKind.backup, as_json)
     links = {
         "dashboard": devstack.dashboard_url(cfg),
         "temporal_ui": cfg.temporal_ui_url if cfg.embedded_temporal else None,
@@ -421,13 +377,7 @@ def demo(as_json: JsonOpt = False) -> None:
     out.print(f"find it:          {links['find_it']}")
 
 
-def _size(n: int | None) -> str:
-    value = float(n or 0)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
+register_repository_commands(app, repo_app)
 
 
 def main() -> None:

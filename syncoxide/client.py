@@ -20,6 +20,8 @@ from syncoxide.errors import NotFound, ServiceUnavailable, SyncoxideError
 from syncoxide.models import (
     BackupRequest,
     BackupResult,
+    MaintenanceRequest,
+    MaintenanceResult,
     Progress,
     Repository,
     RestoreRequest,
@@ -64,14 +66,14 @@ async def connect(settings: Settings) -> Client:
         raise ServiceUnavailable(f"cannot reach Temporal at {settings.temporal_target}: {reason}") from None
 
 
-def new_run_id(kind: RunKind) -> str:
+def new_run_id(kind: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{kind.value}-{stamp}-{secrets.token_hex(3)}"
+    return f"{kind}-{stamp}-{secrets.token_hex(3)}"
 
 
-def _search_attributes(kind: RunKind, repository: Repository, policy_id: str | None) -> TypedSearchAttributes:
+def _search_attributes(kind: str, repository: Repository, policy_id: str | None) -> TypedSearchAttributes:
     pairs = [
-        SearchAttributePair(RUN_KIND, kind.value),
+        SearchAttributePair(RUN_KIND, str(kind)),
         SearchAttributePair(REPOSITORY_ID, repository.id),
         SearchAttributePair(ENGINE, repository.engine.value),
     ]
@@ -80,18 +82,19 @@ def _search_attributes(kind: RunKind, repository: Repository, policy_id: str | N
     return TypedSearchAttributes(pairs)
 
 
-WORKFLOWS: dict[RunKind, tuple[str, type[BaseModel]]] = {
+WORKFLOWS: dict[str, tuple[str, type[BaseModel]]] = {
     RunKind.backup: ("BackupWorkflow", BackupResult),
     RunKind.restore: ("RestoreWorkflow", RestoreResult),
+    "maintenance": ("MaintenanceWorkflow", MaintenanceResult),
 }
 
 
 async def start(
     client: Client,
     settings: Settings,
-    kind: RunKind,
+    kind: str,
     repository: Repository,
-    request: BackupRequest | RestoreRequest,
+    request: BackupRequest | RestoreRequest | MaintenanceRequest,
     *,
     policy_id: str | None = None,
 ) -> WorkflowHandle:

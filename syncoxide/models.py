@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from syncoxide.errors import InvalidInput
 from syncoxide.secrets import SecretRef
 
 
@@ -18,6 +21,8 @@ class Engine(StrEnum):
 class RunKind(StrEnum):
     backup = "backup"
     restore = "restore"
+    retention = "retention"
+    check = "check"
 
 
 class RunStatus(StrEnum):
@@ -34,12 +39,48 @@ class FileType(StrEnum):
     other = "other"
 
 
+_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """'1y2m3w4d5h' (years as 365 days, months as 30 days)."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or not match or not any(match.groups()):
+        raise InvalidInput(f"duration {text!r}: use numbers with y, m, w, d, h (e.g. 7d, 1m2w, 36h)")
+    years, months, weeks, days, hours = (int(g or 0) for g in match.groups())
+    return timedelta(days=365 * years + 30 * months + 7 * weeks + days, hours=hours)
+
+
+class Retention(BaseModel):
+    keep_last: int = Field(0, ge=0)
+    keep_hourly: int = Field(0, ge=0)
+    keep_daily: int = Field(0, ge=0)
+    keep_weekly: int = Field(0, ge=0)
+    keep_monthly: int = Field(0, ge=0)
+    keep_yearly: int = Field(0, ge=0)
+    keep_within: str | None = None
+    keep_tags: list[str] = Field(default_factory=list)
+
+    @field_validator("keep_within")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @property
+    def empty(self) -> bool:
+        counts = (self.keep_last, self.keep_hourly, self.keep_daily, self.keep_weekly, self.keep_monthly)
+        return not any(counts) and not self.keep_yearly and not self.keep_within and not self.keep_tags
+
+
 class Repository(BaseModel):
     id: str
     name: str
     engine: Engine
     location: str
     passphrase: SecretRef
+    retention: Retention | None = Field(None, description="applied after every backup when set")
     created_at: datetime | None = None
 
 
@@ -97,10 +138,17 @@ class BackupStats(BaseModel):
     duration_s: float = 0.0
 
 
+class RetentionOutcome(BaseModel):
+    run_id: str
+    kept: list[str] = Field(default_factory=list)
+    deleted: list[str] = Field(default_factory=list)
+
+
 class BackupResult(BaseModel):
     run_id: str
     snapshot_id: str
     stats: BackupStats
+    retention: RetentionOutcome | None = None
 
 
 class RestoreRequest(BaseModel):
@@ -121,6 +169,31 @@ class RestoreResult(BaseModel):
     bytes: int
     verified: int
     kept: int = Field(0, description="existing files left alone by the overwrite policy")
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    level: str
+    problems: list[str] = Field(default_factory=list)
+    duration_s: float = 0.0
+
+
+class MaintenanceRequest(BaseModel):
+    """Retention (then compact), and/or a check, of one repository."""
+
+    repository_id: str
+    apply_retention: bool = True
+    retention: Retention | None = Field(None, description="None: the repository's own policy, if any")
+    compact: bool = True
+    check: Literal["none", "metadata", "data"] = "none"
+    subset_percent: float | None = Field(None, gt=0, le=100, description="with check=data: how much to read")
+    passphrase: SecretRef | None = None
+
+
+class MaintenanceResult(BaseModel):
+    retention: RetentionOutcome | None = None
+    check: CheckResult | None = None
+    check_run_id: str | None = None
 
 
 class FileRecord(BaseModel):
@@ -150,13 +223,6 @@ class DiffEntry(BaseModel):
     change: str = Field(description="added, removed or modified")
 
 
-class CheckResult(BaseModel):
-    ok: bool
-    level: str
-    problems: list[str] = Field(default_factory=list)
-    duration_s: float = 0.0
-
-
 class Run(BaseModel):
     id: str
     kind: RunKind
@@ -170,3 +236,4 @@ class Run(BaseModel):
     added_bytes: int | None = None
     snapshot_id: str | None = None
     error: str | None = None
+    workflow_id: str | None = None

@@ -142,17 +142,21 @@ def plan_retention(engine: BackupEngine, policy: Retention) -> list[Decision]:
     return decide(engine.snapshots(), policy)
 
 
-def apply_retention(engine: BackupEngine, policy: Retention, *, compact: bool = True) -> list[Decision]:
+def apply_retention(
+    engine: BackupEngine, policy: Retention, *, compact: bool = True, cancelled: CancelFn = lambda: False
+) -> list[Decision]:
     """Delete what the policy does not keep, then free the space; returns the decisions."""
     decisions = plan_retention(engine, policy)
     doomed = [d.snapshot.id for d in decisions if not d.keep]
-    engine.delete_snapshots(doomed)
+    engine.delete_snapshots(doomed, cancelled=cancelled)
     if compact and doomed:
-        engine.compact()
+        engine.compact(cancelled=cancelled)
     return decisions
 
 
-def check(engine: BackupEngine, *, verify_data: bool, subset_percent: float | None) -> CheckResult:
+def check(
+    engine: BackupEngine, *, verify_data: bool, subset_percent: float | None, cancelled: CancelFn = lambda: False
+) -> CheckResult:
     if subset_percent is not None and not 0 < subset_percent <= 100:
         raise InvalidInput("subset: must be a percentage above 0 and at most 100")
-    return engine.check(verify_data=verify_data, subset_percent=subset_percent)
+    return engine.check(verify_data=verify_data, subset_percent=subset_percent, cancelled=cancelled)

@@ -9,48 +9,12 @@ rule keeps it. A policy with no rule keeps everything: deleting needs an explici
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from syncoxide.errors import InvalidInput
-from syncoxide.models import Snapshot
-
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?$")
-
-
-def parse_duration(text: str) -> timedelta:
-    """'1y2m3w4d5h' (years as 365 days, months as 30 days)."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or not match or not any(match.groups()):
-        raise InvalidInput(f"duration {text!r}: use numbers with y, m, w, d, h (e.g. 7d, 1m2w, 36h)")
-    years, months, weeks, days, hours = (int(g or 0) for g in match.groups())
-    return timedelta(days=365 * years + 30 * months + 7 * weeks + days, hours=hours)
-
-
-class Retention(BaseModel):
-    keep_last: int = Field(0, ge=0)
-    keep_hourly: int = Field(0, ge=0)
-    keep_daily: int = Field(0, ge=0)
-    keep_weekly: int = Field(0, ge=0)
-    keep_monthly: int = Field(0, ge=0)
-    keep_yearly: int = Field(0, ge=0)
-    keep_within: str | None = None
-    keep_tags: list[str] = Field(default_factory=list)
-
-    @field_validator("keep_within")
-    @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)
-        return value
-
-    @property
-    def empty(self) -> bool:
-        counts = (self.keep_last, self.keep_hourly, self.keep_daily, self.keep_weekly, self.keep_monthly)
-        return not any(counts) and not self.keep_yearly and not self.keep_within and not self.keep_tags
+from syncoxide.models import Retention, Snapshot, parse_duration
 
 
 class Decision(BaseModel):

@@ -18,9 +18,10 @@ from syncoxide import client as temporal_client
 from syncoxide.config import Settings
 from syncoxide.store import open_store
 from workflows.backup import BackupWorkflow
+from workflows.maintenance import MaintenanceWorkflow
 from workflows.restore import RestoreWorkflow
 
-WORKFLOWS = [BackupWorkflow, RestoreWorkflow]
+WORKFLOWS = [BackupWorkflow, RestoreWorkflow, MaintenanceWorkflow]
 BOOKKEEPING_CONCURRENCY = 8
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 PROGRESS_HEARTBEAT_EVERY = timedelta(seconds=2)  # the SDK would otherwise hold heartbeats for 0.8 x timeout
@@ -35,7 +36,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=[runs.start_run, runs.finish_run],
+            activities=[runs.start_run, runs.finish_run, runs.get_repository],
             activity_executor=executor,
             max_concurrent_activities=BOOKKEEPING_CONCURRENCY,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -43,7 +44,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
         Worker(
             client,
             task_queue=settings.engine_task_queue,
-            activities=[engine.backup, engine.restore],
+            activities=[engine.backup, engine.restore, engine.retention, engine.check],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_engine_activities,
             max_heartbeat_throttle_interval=PROGRESS_HEARTBEAT_EVERY,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inputs import BackupActivityInput, BackupActivityResult, FinishRunInput, StartRunInput
     from syncoxide.models import BackupRequest, BackupResult, RunKind, RunStatus
     from workflows.common import engine_step, finish_run, start_run
+    from workflows.maintenance import retention_step
 
 
 @workflow.defn(name="BackupWorkflow")
@@ -41,4 +43,12 @@ class BackupWorkflow:
                 snapshot_id=result.snapshot_id,
             )
         )
-        return BackupResult(run_id=run_id, snapshot_id=result.snapshot_id, stats=result.stats)
+        retention = None
+        if repository.retention is not None and not repository.retention.empty:
+            try:
+                retention = await retention_step(
+                    repository, repository.retention, compact=True, passphrase=request.passphrase
+                )
+            except ApplicationError as error:  # recorded as a failed retention run; the backup stands
+                workflow.logger.warning("retention after backup %s failed: %s", run_id, error.message)
+        return BackupResult(run_id=run_id, snapshot_id=result.snapshot_id, stats=result.stats, retention=retention)

@@ -84,6 +84,16 @@ async def start_run(data: StartRunInput) -> Repository:
     )
 
 
+async def load_repository(repository_id: str) -> Repository:
+    return await workflow.execute_activity(
+        "get_repository",
+        repository_id,
+        result_type=Repository,
+        start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+        retry_policy=BOOKKEEPING_RETRY,
+    )
+
+
 async def engine_step(run_id: str, activity_name: str, data: BaseModel, result_type: type[R]) -> R:
     """Run an engine activity on the engine queue; on failure or cancellation, record it and re-raise."""
     try:

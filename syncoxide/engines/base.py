@@ -121,15 +121,17 @@ class BackupEngine(ABC):
     # -- maintenance ------------------------------------------------------------------------
 
     @abstractmethod
-    def delete_snapshots(self, snapshot_ids: list[str]) -> None:
+    def delete_snapshots(self, snapshot_ids: list[str], *, cancelled: CancelFn = _never_cancelled) -> None:
         """Forget these snapshots (their data stays until compact)."""
 
     @abstractmethod
-    def compact(self) -> None:
+    def compact(self, *, cancelled: CancelFn = _never_cancelled) -> None:
         """Free the space of data no snapshot uses any more (borg compact, restic prune)."""
 
     @abstractmethod
-    def check(self, *, verify_data: bool = False, subset_percent: float | None = None) -> CheckResult:
+    def check(
+        self, *, verify_data: bool = False, subset_percent: float | None = None, cancelled: CancelFn = _never_cancelled
+    ) -> CheckResult:
         """Check metadata, and with ``verify_data`` read back all data or a subset of it."""
 
     @abstractmethod

@@ -327,14 +327,16 @@ class BorgEngine(BackupEngine):
 
     # -- maintenance ------------------------------------------------------------------------
 
-    def delete_snapshots(self, snapshot_ids: list[str]) -> None:
+    def delete_snapshots(self, snapshot_ids: list[str], *, cancelled: CancelFn = _never_cancelled) -> None:
         if snapshot_ids:
-            self._run("delete", self.location, *snapshot_ids)
+            self._run("delete", self.location, *snapshot_ids, cancelled=cancelled)
 
-    def compact(self) -> None:
-        self._run("compact", self.location)
+    def compact(self, *, cancelled: CancelFn = _never_cancelled) -> None:
+        self._run("compact", self.location, cancelled=cancelled)
 
-    def check(self, *, verify_data: bool = False, subset_percent: float | None = None) -> CheckResult:
+    def check(
+        self, *, verify_data: bool = False, subset_percent: float | None = None, cancelled: CancelFn = _never_cancelled
+    ) -> CheckResult:
         """borg verifies data per archive: a subset means the newest ``subset_percent`` of archives."""
         started = time.monotonic()
         args = ["check", self.location]
@@ -346,7 +348,7 @@ class BorgEngine(BackupEngine):
                 count = len(self._json("list", "--json", self.location)["archives"])
                 args += ["--last", str(max(1, round(count * subset_percent / 100)))]
                 level = f"data {subset_percent:g}%"
-        outcome = process.run(self._argv(*args), env=self._env())
+        outcome = process.run(self._argv(*args), env=self._env(), cancelled=cancelled)
         messages = [m for m in json_lines(list(outcome.stderr_tail)) if m.get("type") == "log_message"]
         problems = [m["message"] for m in messages if m.get("levelname") in ("ERROR", "CRITICAL", "WARNING")]
         if outcome.returncode not in (0, 1) and not problems:

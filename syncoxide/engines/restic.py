@@ -330,21 +330,23 @@ class ResticEngine(BackupEngine):
 
     # -- maintenance ------------------------------------------------------------------------
 
-    def delete_snapshots(self, snapshot_ids: list[str]) -> None:
+    def delete_snapshots(self, snapshot_ids: list[str], *, cancelled: CancelFn = _never_cancelled) -> None:
         if snapshot_ids:
-            self._run("forget", *snapshot_ids)
+            self._run("forget", *snapshot_ids, cancelled=cancelled)
 
-    def compact(self) -> None:
-        self._run("prune")
+    def compact(self, *, cancelled: CancelFn = _never_cancelled) -> None:
+        self._run("prune", cancelled=cancelled)
 
-    def check(self, *, verify_data: bool = False, subset_percent: float | None = None) -> CheckResult:
+    def check(
+        self, *, verify_data: bool = False, subset_percent: float | None = None, cancelled: CancelFn = _never_cancelled
+    ) -> CheckResult:
         started = time.monotonic()
         args = ["check"]
         level = "metadata"
         if verify_data:
             level = "data" if subset_percent is None else f"data {subset_percent:g}%"
             args.append("--read-data" if subset_percent is None else f"--read-data-subset={subset_percent:g}%")
-        outcome = process.run(self._argv(*args), env=self._env())
+        outcome = process.run(self._argv(*args), env=self._env(), cancelled=cancelled)
         if outcome.returncode in _ERRORS_BY_CODE:
             raise self._fail(outcome.returncode, list(outcome.stderr_tail))
         messages = list(json_lines(outcome.stdout + list(outcome.stderr_tail)))

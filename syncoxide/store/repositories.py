@@ -6,12 +6,13 @@ import uuid
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from syncoxide.errors import InvalidInput, NotFound
-from syncoxide.models import Engine, Repository
+from syncoxide.models import Engine, Repository, Retention
 from syncoxide.secrets import SecretRef
 
-_COLUMNS = "id, name, engine, location, passphrase_ref, created_at"
+_COLUMNS = "id, name, engine, location, passphrase_ref, retention, created_at"
 
 
 def _row_to_repository(row: dict) -> Repository:
@@ -21,6 +22,7 @@ def _row_to_repository(row: dict) -> Repository:
         engine=Engine(row["engine"]),
         location=row["location"],
         passphrase=SecretRef.parse(row["passphrase_ref"]),
+        retention=Retention.model_validate(row["retention"]) if row["retention"] else None,
         created_at=row["created_at"],
     )
 
@@ -63,3 +65,15 @@ def list_all(conn: psycopg.Connection) -> list[Repository]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(f"SELECT {_COLUMNS} FROM repositories ORDER BY name").fetchall()
     return [_row_to_repository(r) for r in rows]
+
+
+def set_retention(conn: psycopg.Connection, repo_id: str, retention: Retention | None) -> None:
+    value = Jsonb(retention.model_dump(mode="json")) if retention and not retention.empty else None
+    with conn.transaction():
+        if conn.execute("UPDATE repositories SET retention = %s WHERE id = %s", (value, repo_id)).rowcount != 1:
+            raise NotFound(f"no repository with id {repo_id}")
+
+
+def set_passphrase(conn: psycopg.Connection, repo_id: str, passphrase: SecretRef) -> None:
+    with conn.transaction():
+        conn.execute("UPDATE repositories SET passphrase_ref = %s WHERE id = %s", (str(passphrase), repo_id))

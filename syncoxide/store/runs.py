@@ -11,7 +11,7 @@ from syncoxide.models import Run, RunKind, RunStatus
 
 _COLUMNS = (
     "id, kind, status, repository_id, policy_id, started_at, finished_at,"
-    " files, bytes, added_bytes, snapshot_id, error"
+    " files, bytes, added_bytes, snapshot_id, error, workflow_id"
 )
 
 
@@ -23,13 +23,14 @@ def start(
     repository_id: str | None,
     policy_id: str | None = None,
     details: dict | None = None,
+    workflow_id: str | None = None,
 ) -> None:
     """Record a run as running. Idempotent: a retried activity finds its row already there."""
     with conn.transaction():
         conn.execute(
-            "INSERT INTO runs (id, kind, status, repository_id, policy_id, details)"
-            " VALUES (%s, %s, 'running', %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-            (run_id, kind.value, repository_id, policy_id, Jsonb(details or {})),
+            "INSERT INTO runs (id, kind, status, repository_id, policy_id, details, workflow_id)"
+            " VALUES (%s, %s, 'running', %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (run_id, kind.value, repository_id, policy_id, Jsonb(details or {}), workflow_id or run_id),
         )
 
 
