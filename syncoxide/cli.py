@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -116,8 +118,6 @@ def worker(
 @app.command()
 def dashboard() -> None:
     """Run the dashboard in the foreground on 127.0.0.1."""
-    import os
-
     cfg = settings()
     argv = [sys.executable, "-m", "streamlit", "run", str(devstack.DASHBOARD_APP),
             "--server.address", "127.0.0.1", "--server.port", str(cfg.dashboard_port),
@@ -410,7 +410,16 @@ def main() -> None:
         detail = str(exc).splitlines()[0] if str(exc) else ""
         err.print(f"error: unexpected {type(exc).__name__}: {detail} (--debug shows more)", markup=False)
         code = 1
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _exit(code: int) -> None:
+    """Leave without interpreter finalization, which can crash while the Temporal client's Rust
+    threads are still alive (temporalio/sdk-python#300): a finished backup must not exit -11."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 if __name__ == "__main__":

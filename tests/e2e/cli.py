@@ -26,7 +26,7 @@ class CliResult:
 def syncoxide(stack, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
     done = subprocess.run(
         [sys.executable, "-m", "syncoxide.cli", *args],
-        env={**stack.env, **(env or {})},
+        env={**stack.env, "PYTHONFAULTHANDLER": "1", **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
