@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${SYNCOXIDE_TOOLS_DIR:-$HOME/.cache/syncoxide/bin}"
 TEMPORAL_VERSIONS=(v1.5.1 v1.4.1)   # later tags carry a replace directive `go install` refuses
 RESTIC_VERSION=v0.18.1
-APT_PACKAGES=(libacl1-dev liblz4-dev libzstd-dev libxxhash-dev libssl-dev pkg-config gcc)
+APT_PACKAGES=(libacl1-dev liblz4-dev libzstd-dev libxxhash-dev libssl-dev pkg-config gcc openssh-server openssh-client)
 PYTHON="${PYTHON:-python3}"
 
 say() { printf '==> %s\n' "$*" >&2; }

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="syncoxide", description="workflows; engine activities use <this>-engine")
     max_concurrent_engine_activities: int = 4
     dashboard_port: int = 8501
+    ssh_options: str | None = Field(
+        default=None, description="extra ssh arguments for remote repositories, e.g. '-i KEY -o UserKnownHostsFile=F'"
+    )
+    borg_remote_path: str | None = Field(default=None, description="borg on the remote side, if not `borg`")
     temporal_bin: str | None = None
     borg_bin: str | None = None
     restic_bin: str | None = None

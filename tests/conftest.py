@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from syncoxide import client as temporal
 from syncoxide.config import Settings
 from syncoxide.store import embedded
+from tests.sshd import SshServer, start_sshd
 
 
 def free_port() -> int:
@@ -33,6 +34,14 @@ class Stack:
     settings: Settings
     env: dict[str, str]
     """Environment for subprocesses (the CLI) that points them at this stack."""
+    ssh: SshServer
+    """A real sshd on loopback; settings.ssh_options let both engines reach it."""
+
+    def borg_url(self, path: Path) -> str:
+        return f"ssh://{self.ssh.user}@127.0.0.1:{self.ssh.port}{path}"
+
+    def restic_url(self, path: Path) -> str:
+        return f"sftp://{self.ssh.user}@127.0.0.1:{self.ssh.port}/{path}"
 
 
 class _WorkerThread:
@@ -97,8 +106,11 @@ def stack() -> Iterator[Stack]:
     for name in ("temporal", "borg", "restic"):
         if getattr(base.tools, name) is None:
             pytest.fail(f"{name} is not installed: run `make setup`")
+    ssh = start_sshd(home / "sshd", free_port())
     database_url = embedded.start(base.pgdata)
-    settings = base.model_copy(update={"database_url": database_url})
+    settings = base.model_copy(
+        update={"database_url": database_url, "ssh_options": ssh.ssh_options, "borg_remote_path": base.tools.borg}
+    )
     runner = _WorkerThread(settings, temporal_bin)
     try:
         address = runner.start()
@@ -108,10 +120,13 @@ def stack() -> Iterator[Stack]:
             "SYNCOXIDE_HOME": str(home),
             "SYNCOXIDE_TEMPORAL_ADDRESS": address,
             "SYNCOXIDE_DATABASE_URL": database_url,
+            "SYNCOXIDE_SSH_OPTIONS": ssh.ssh_options,
+            "SYNCOXIDE_BORG_REMOTE_PATH": base.tools.borg,
         }
-        yield Stack(settings=settings, env=env)
+        yield Stack(settings=settings, env=env, ssh=ssh)
     finally:
         runner.stop()
+        ssh.stop()
         embedded.stop(base.pgdata)
         shutil.rmtree(home, ignore_errors=True)
 

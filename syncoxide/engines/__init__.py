@@ -24,5 +24,10 @@ def open_engine(settings: Settings, engine: Engine, location: str, passphrase: s
     if binary is None:
         raise SyncoxideError(f"the {engine.value} program was not found (run: make setup)")
     return _IMPLEMENTATIONS[engine](
-        binary=binary, location=location, passphrase=passphrase, state_dir=settings.engine_state_dir
+        binary=binary,
+        location=location,
+        passphrase=passphrase,
+        state_dir=settings.engine_state_dir,
+        ssh_options=settings.ssh_options,
+        remote_binary=settings.borg_remote_path if engine == Engine.borg else None,
     )

@@ -41,11 +41,22 @@ class BackupEngine(ABC):
     lock_wait_s: int = LOCK_WAIT_S
     """How long to wait for a lock another process holds before failing with RepositoryLocked."""
 
-    def __init__(self, *, binary: str, location: str, passphrase: str, state_dir: Path):
+    def __init__(
+        self,
+        *,
+        binary: str,
+        location: str,
+        passphrase: str,
+        state_dir: Path,
+        ssh_options: str | None = None,
+        remote_binary: str | None = None,
+    ):
         self.binary = binary
         self.location = location
         self._passphrase = passphrase
         self.state_dir = state_dir
+        self.ssh_options = ssh_options
+        self.remote_binary = remote_binary
 
     # -- repository lifecycle ---------------------------------------------------------------
 

@@ -131,12 +131,13 @@ class BorgEngine(BackupEngine):
             "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "no",
             "BORG_CHECK_I_KNOW_WHAT_I_AM_DOING": "NO",
             "BORG_DELETE_I_KNOW_WHAT_I_AM_DOING": "NO",
-            **({"BORG_RSH": os.environ["SYNCOXIDE_SSH_COMMAND"]} if "SYNCOXIDE_SSH_COMMAND" in os.environ else {}),
+            **({"BORG_RSH": f"ssh {self.ssh_options}"} if self.ssh_options else {}),
             **extra,
         }
 
     def _argv(self, *args: str) -> list[str]:
-        return [self.binary, "--log-json", "--lock-wait", str(self.lock_wait_s), *args]
+        remote = ["--remote-path", self.remote_binary] if self.remote_binary else []
+        return [self.binary, "--log-json", "--lock-wait", str(self.lock_wait_s), *remote, *args]
 
     def _fail(self, code: int, stderr: list[str]) -> SyncoxideError:
         messages = [m for m in json_lines(stderr) if m.get("type") == "log_message"]

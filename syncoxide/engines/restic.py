@@ -99,8 +99,8 @@ class ResticEngine(BackupEngine):
 
     def _argv(self, *args: str) -> list[str]:
         argv = [self.binary, "--json", "--retry-lock", f"{self.lock_wait_s}s"]
-        if "SYNCOXIDE_SSH_COMMAND" in os.environ and not self.is_local:
-            argv += ["-o", f"sftp.command={os.environ['SYNCOXIDE_SSH_COMMAND']}"]
+        if self.ssh_options and not self.is_local:
+            argv += ["-o", f"sftp.args={self.ssh_options}"]
         return [*argv, *args]
 
     def _fail(self, code: int, stderr: list[str]) -> SyncoxideError:
