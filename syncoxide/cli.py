@@ -39,6 +39,7 @@ from syncoxide.errors import InvalidInput, SyncoxideError
 from syncoxide.models import (
     BackupOptions,
     BackupRequest,
+    DatabaseSource,
     Engine,
     Overwrite,
     RestoreRequest,
@@ -217,6 +218,10 @@ def backup(
         str | None, typer.Option(help="Back up this shell command's output instead of files.")
     ] = None,
     stream_name: Annotated[str | None, typer.Option(help="File name for --stream-command's output.")] = None,
+    database: Annotated[str | None, typer.Option(help="Back up this PostgreSQL database (pg_dump).")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Its server: env:VAR, file:PATH or command:CMD giving a PostgreSQL URL.")
+    ] = None,
     passphrase_env: PassEnv = None,
     passphrase_file: PassFile = None,
     passphrase_command: PassCmd = None,
@@ -227,13 +232,17 @@ def backup(
     for path in sources:
         if not Path(path).exists():
             raise InvalidInput(f"source {path}: no such file or directory")
-    stream = None
+    stream = db_source = None
     if stream_command or stream_name:
         if not (stream_command and stream_name):
             raise InvalidInput("--stream-command and --stream-name go together")
         stream = StreamSource(name=stream_name, command=["sh", "-c", stream_command])
-    elif not sources:
-        raise InvalidInput("nothing to back up: give --source (repeatable) or --stream-command")
+    if database or database_url:
+        if not (database and database_url):
+            raise InvalidInput("--database and --database-url go together")
+        db_source = DatabaseSource(dbname=database, url=SecretRef.parse(database_url))
+    if sum(map(bool, (sources, stream, db_source))) != 1:
+        raise InvalidInput("back up exactly one of: --source (repeatable), --stream-command, --database")
     options = BackupOptions(
         excludes=exclude or [],
         exclude_caches=exclude_caches,
@@ -251,6 +260,7 @@ def backup(
         sources=sources,
         options=options,
         stream=stream,
+        database=db_source,
         passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
     )
     result = run_workflow(cfg, repository, request, RunKind.backup, as_json)

@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from syncoxide import databases
 from syncoxide.cli_common import (
     JsonOpt,
     PassCmd,
@@ -26,9 +27,9 @@ from syncoxide.cli_common import (
     settings,
 )
 from syncoxide.errors import InvalidInput
-from syncoxide.models import MaintenanceRequest, Retention
+from syncoxide.models import DatabaseSource, MaintenanceRequest, Retention
 from syncoxide.operations import open_repository, plan_retention
-from syncoxide.secrets import ref_from_options
+from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories
 
 KeepLast = Annotated[int, typer.Option(help="Keep the N newest snapshots.")]
@@ -205,6 +206,33 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         """Remove locks left by dead processes; a lock a live process holds is never broken."""
         open_engine_for(settings(), repo, passphrase_env, passphrase_file, passphrase_command).unlock_stale()
         out.print("no stale locks left")
+
+    @app.command("db-list")
+    def db_list(
+        database_url: Annotated[str, typer.Option(help="env:VAR, file:PATH or command:CMD giving a PostgreSQL URL.")],
+        as_json: JsonOpt = False,
+    ) -> None:
+        """List the databases a server has that can be backed up."""
+        found = databases.discover(SecretRef.parse(database_url).resolve())
+        if as_json:
+            emit_json(found)
+        else:
+            for name in found:
+                out.print(name)
+
+    @app.command("db-restore")
+    def db_restore(
+        repo: RepoOpt, snapshot: SnapshotOpt,
+        database: Annotated[str, typer.Option(help="The database that was backed up.")],
+        into: Annotated[str, typer.Option(help="New database to restore into (must not exist).")],
+        database_url: Annotated[str, typer.Option(help="env:VAR, file:PATH or command:CMD giving a PostgreSQL URL.")],
+        passphrase_env: PassEnv = None, passphrase_file: PassFile = None, passphrase_command: PassCmd = None,
+    ) -> None:  # fmt: skip
+        """Restore a database dump from a snapshot into a new database (pg_restore, streamed)."""
+        engine = open_engine_for(settings(), repo, passphrase_env, passphrase_file, passphrase_command)
+        source = DatabaseSource(dbname=database, url=SecretRef.parse(database_url))
+        databases.restore(engine, snapshot, source, into)
+        out.print(f"restored database {database} from {snapshot} into {into}")
 
     @repo_app.command("retention")
     def repo_retention(

@@ -107,6 +107,14 @@ class StreamSource(BaseModel):
 
     name: str = Field(description="file name in the snapshot, e.g. postgres/app.pgdump")
     command: list[str]
+    env: dict[str, str] = Field(default_factory=dict, exclude=True, description="never serialized: may hold secrets")
+
+
+class DatabaseSource(BaseModel):
+    """A PostgreSQL database; the URL is a secret reference (it may hold a password)."""
+
+    dbname: str
+    url: SecretRef
 
 
 class BackupRequest(BaseModel):
@@ -114,6 +122,7 @@ class BackupRequest(BaseModel):
     sources: list[str] = Field(default_factory=list)
     options: BackupOptions = Field(default_factory=BackupOptions)
     stream: StreamSource | None = Field(default=None, description="back up a command's output instead")
+    database: DatabaseSource | None = Field(default=None, description="back up a PostgreSQL database instead")
     passphrase: SecretRef | None = Field(
         default=None, description="overrides the repository's stored passphrase reference for this run"
     )

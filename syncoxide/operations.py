@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncoxide import databases
 from syncoxide.config import Settings
 from syncoxide.engines import BackupEngine, compression, open_engine
 from syncoxide.engines import excludes as exclude_patterns
@@ -61,18 +62,16 @@ def backup(
     options = request.options
     exclude_patterns.validate(options.excludes)
     compression.parse(options.compression)
-    if request.stream is None:
-        sources = validate_sources(request.sources)
-    elif request.sources:
-        raise InvalidInput("a backup reads either sources or a stream, not both")
-    else:
-        sources = []
+    if sum(map(bool, (request.sources, request.stream, request.database))) != 1:
+        raise InvalidInput("a backup reads exactly one of: sources, a stream command, a database")
+    sources = validate_sources(request.sources) if request.sources else []
+    stream = databases.stream_for(request.database) if request.database else request.stream
     engine = open_repository(settings, repository, request.passphrase)
     return engine.backup(
         sources,
         snapshot_name=snapshot_name,
         options=options,
-        stream=request.stream,
+        stream=stream,
         progress=progress,
         cancelled=cancelled,
     )

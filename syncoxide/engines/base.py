@@ -126,6 +126,10 @@ class BackupEngine(ABC):
         """Restore the snapshot (or just ``paths``) under ``target``, keeping absolute paths below it."""
 
     @abstractmethod
+    def read_file(self, snapshot_id: str, path: str, out: BinaryIO) -> None:
+        """Write one file's contents from the snapshot to ``out``."""
+
+    @abstractmethod
     def export_tar(self, snapshot_id: str, out: BinaryIO, paths: list[str] = ()) -> None:  # type: ignore[assignment]
         """Write the snapshot (or ``paths`` of it) to ``out`` as a tar stream."""
 

@@ -220,7 +220,8 @@ class BorgEngine(BackupEngine):
             args += ["--content-from-command", "--stdin-name", stream.name.lstrip("/"), target, "--", *stream.command]
         else:
             args += [target, *sources]
-        outcome = process.run(self._argv(*args), env=self._env(), on_stderr=on_stderr, cancelled=cancelled)
+        env = {**self._env(), **(stream.env if stream else {})}
+        outcome = process.run(self._argv(*args), env=env, on_stderr=on_stderr, cancelled=cancelled)
         code = outcome.returncode
         if code == ARCHIVE_EXISTS_CODE:
             return snapshot_name, self._archive_stats(self._info(snapshot_name), started)
@@ -319,6 +320,12 @@ class BorgEngine(BackupEngine):
         target.mkdir(parents=True, exist_ok=True)
         args = ["extract", "--progress", f"{self.location}::{snapshot_id}", *map(_archive_path, paths)]
         self._run(*args, cwd=str(target), on_stderr=on_stderr, cancelled=cancelled)
+
+    def read_file(self, snapshot_id: str, path: str, out: BinaryIO) -> None:
+        argv = self._argv("extract", "--stdout", f"{self.location}::{snapshot_id}", _archive_path(path))
+        code, stderr = process.pipe_stdout(argv, env=self._env(), out=out)
+        if code != 0 and code not in _WARNING_CODES:
+            raise self._fail(code, stderr)
 
     def export_tar(self, snapshot_id: str, out: BinaryIO, paths: list[str] = ()) -> None:  # type: ignore[assignment]
         argv = self._argv("export-tar", f"{self.location}::{snapshot_id}", "-", *map(_archive_path, paths))

@@ -217,9 +217,8 @@ class ResticEngine(BackupEngine):
             args += ["--stdin-from-command", "--stdin-filename", stream.name.lstrip("/"), "--", *stream.command]
         else:
             args += ["--", *sources]
-        outcome = process.run(
-            self._argv(*args), env=self._env(), on_stdout=on_stdout, cancelled=cancelled, keep_stdout=False
-        )
+        env = {**self._env(), **(stream.env if stream else {})}
+        outcome = process.run(self._argv(*args), env=env, on_stdout=on_stdout, cancelled=cancelled, keep_stdout=False)
         if outcome.returncode not in (0, PARTIAL_BACKUP_CODE) or not summary.get("snapshot_id"):
             raise self._fail(outcome.returncode, list(outcome.stderr_tail))
         stats = self._summary_stats(summary)
@@ -319,6 +318,11 @@ class ResticEngine(BackupEngine):
         for path in paths:
             args += ["--include", path]
         self._run(*args, on_stdout=on_stdout, cancelled=cancelled, keep_stdout=False)
+
+    def read_file(self, snapshot_id: str, path: str, out: BinaryIO) -> None:
+        code, stderr = process.pipe_stdout(self._argv("dump", snapshot_id, path), env=self._env(), out=out)
+        if code != 0:
+            raise self._fail(code, stderr)
 
     def export_tar(self, snapshot_id: str, out: BinaryIO, paths: list[str] = ()) -> None:  # type: ignore[assignment]
         if len(paths) > 1:
