@@ -36,6 +36,7 @@ RUN_KIND = SearchAttributeKey.for_keyword("RunKind")
 SEARCH_ATTRIBUTES = [POLICY_ID, REPOSITORY_ID, ENGINE, RUN_KIND]
 CONNECT_TIMEOUT_S = 10
 POLL_S = 0.5
+OUTAGE_TOLERANCE_S = 300
 
 R = TypeVar("R", bound=BaseModel)
 ProgressFn = Callable[[Progress], None]
@@ -122,13 +123,28 @@ async def current_progress(handle: WorkflowHandle) -> Progress | None:
     return None
 
 
+async def _result_riding_out_outages(handle: WorkflowHandle):
+    """The workflow's result; a Temporal server that is briefly away (a restart) is waited for."""
+    deadline = asyncio.get_running_loop().time() + OUTAGE_TOLERANCE_S
+    while True:
+        try:
+            return await handle.result()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.UNAVAILABLE or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(1)
+
+
 async def wait(handle: WorkflowHandle, result_type: type[R], on_progress: ProgressFn | None = None) -> R:
     """Wait for the result, reporting progress; failures become RunFailed with the cause's message."""
-    outcome = asyncio.ensure_future(handle.result())
+    outcome = asyncio.ensure_future(_result_riding_out_outages(handle))
     try:
         while not outcome.done():
             if on_progress:
-                progress = await current_progress(handle)
+                try:
+                    progress = await current_progress(handle)
+                except RPCError:
+                    progress = None  # progress is best effort; the result wait decides
                 if progress:
                     on_progress(progress)
             await asyncio.wait([outcome], timeout=POLL_S)

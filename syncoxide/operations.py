@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from syncoxide import databases
 from syncoxide.config import Settings
@@ -12,7 +14,7 @@ from syncoxide.engines import BackupEngine, compression, open_engine
 from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import ProgressFn, validate_sources
 from syncoxide.engines.process import CancelFn, Cancelled
-from syncoxide.errors import InvalidInput, VerificationFailed
+from syncoxide.errors import InvalidInput, RepositoryLocked, VerificationFailed
 from syncoxide.models import (
     BackupRequest,
     BackupStats,
@@ -26,6 +28,21 @@ from syncoxide.placement import Placement, check_strip, final_path, place, stagi
 from syncoxide.retention import Decision, Retention, decide
 from syncoxide.secrets import SecretRef
 from syncoxide.verify import VerifyReport, verify_restore
+
+T = TypeVar("T")
+
+
+def breaking_stale_locks(engine: BackupEngine, action: Callable[[], T]) -> T:
+    """Run ``action``; if the repository is locked, break stale locks (never a live one) and try once more.
+
+    A lock a live process holds makes the second try fail with RepositoryLocked too, which
+    activities retry with backoff.
+    """
+    try:
+        return action()
+    except RepositoryLocked:
+        engine.unlock_stale()
+        return action()
 
 
 def open_location(settings: Settings, engine: Engine, location: str, passphrase: SecretRef) -> BackupEngine:
@@ -67,13 +84,11 @@ def backup(
     sources = validate_sources(request.sources) if request.sources else []
     stream = databases.stream_for(request.database) if request.database else request.stream
     engine = open_repository(settings, repository, request.passphrase)
-    return engine.backup(
-        sources,
-        snapshot_name=snapshot_name,
-        options=options,
-        stream=stream,
-        progress=progress,
-        cancelled=cancelled,
+    return breaking_stale_locks(
+        engine,
+        lambda: engine.backup(
+            sources, snapshot_name=snapshot_name, options=options, stream=stream, progress=progress, cancelled=cancelled
+        ),
     )
 
 
@@ -115,7 +130,10 @@ def restore(
     staging = staging_dir(target, run_id)
     if staging.exists():
         shutil.rmtree(staging)
-    engine.restore(request.snapshot_id, staging, paths=paths, progress=progress, cancelled=cancelled)
+    breaking_stale_locks(
+        engine,
+        lambda: engine.restore(request.snapshot_id, staging, paths=paths, progress=progress, cancelled=cancelled),
+    )
     progress(Progress(phase="place"))
     placement = place(staging, target, strip_components=strip, overwrite=request.overwrite)
     kept = placement.kept_set
@@ -147,7 +165,7 @@ def apply_retention(
     """Delete what the policy does not keep, then free the space; returns the decisions."""
     decisions = plan_retention(engine, policy)
     doomed = [d.snapshot.id for d in decisions if not d.keep]
-    engine.delete_snapshots(doomed, cancelled=cancelled)
+    breaking_stale_locks(engine, lambda: engine.delete_snapshots(doomed, cancelled=cancelled))
     if compact and doomed:
         engine.compact(cancelled=cancelled)
     return decisions
@@ -158,4 +176,6 @@ def check(
 ) -> CheckResult:
     if subset_percent is not None and not 0 < subset_percent <= 100:
         raise InvalidInput("subset: must be a percentage above 0 and at most 100")
-    return engine.check(verify_data=verify_data, subset_percent=subset_percent, cancelled=cancelled)
+    return breaking_stale_locks(
+        engine, lambda: engine.check(verify_data=verify_data, subset_percent=subset_percent, cancelled=cancelled)
+    )

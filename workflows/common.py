@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
 R = TypeVar("R", bound=BaseModel)
 
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
-ENGINE_HEARTBEAT_TIMEOUT = timedelta(seconds=60)
+ENGINE_HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 ENGINE_RUN_TIMEOUT = timedelta(days=2)
 
 BOOKKEEPING_RETRY = RetryPolicy(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -75,6 +76,7 @@ _MODE_BITS = [
     (7, {"r": 0o004}), (8, {"w": 0o002}), (9, {"x": 0o001, "t": 0o1001, "T": 0o1000}),
 ]  # fmt: skip
 _META_PREFIX = "syncoxide "
+_CHECKPOINT = re.compile(r".+\.checkpoint(\.\d+)?")
 
 
 def mode_from_string(text: str) -> int:
@@ -228,7 +230,15 @@ class BorgEngine(BackupEngine):
         if code != 0 and code not in _WARNING_CODES:
             raise self._fail(code, list(outcome.stderr_tail))
         archive = json.loads("\n".join(outcome.stdout))["archive"]
+        self._drop_checkpoints(snapshot_name)
         return archive["name"], self._archive_stats(archive, started)
+
+    def _drop_checkpoints(self, name: str) -> None:
+        """An interrupted attempt leaves NAME.checkpoint archives; the finished NAME supersedes them."""
+        archives = self._json("list", "--json", self.location)["archives"]
+        partial = [a["name"] for a in archives if _CHECKPOINT.fullmatch(a["name"]) and a["name"].startswith(name)]
+        if partial:
+            self._run("delete", self.location, *partial)
 
     @staticmethod
     def _archive_stats(archive: dict, started: float) -> BackupStats:
@@ -252,6 +262,8 @@ class BorgEngine(BackupEngine):
     def snapshots(self) -> list[Snapshot]:
         found = []
         for archive in self._json("info", "--json", "--glob-archives", "*", self.location).get("archives", []):
+            if _CHECKPOINT.fullmatch(archive["name"]):
+                continue  # a partial archive of an interrupted run, not a snapshot
             meta = decode_meta(archive.get("comment", ""))
             stats = archive.get("stats", {})
             found.append(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,6 +51,16 @@ def _interrupt(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _stop_with_parent() -> None:
+    """In the child: SIGINT when the worker dies (even by SIGKILL), so no engine runs orphaned."""
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+
+
 def _spawn(
     argv: Sequence[str], env: Mapping[str, str], cwd: str | None, stdin, pass_fds: Sequence[int] = ()
 ) -> subprocess.Popen:
@@ -61,6 +73,7 @@ def _spawn(
         stderr=subprocess.PIPE,
         start_new_session=True,
         pass_fds=tuple(pass_fds),
+        preexec_fn=_stop_with_parent,
     )
 
 

@@ -1,0 +1,165 @@
+"""Reliability on the real stack: a worker killed mid-backup, and Temporal restarted mid-backup."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+from syncoxide import client as temporal
+from syncoxide import devstack, operations
+from syncoxide.models import BackupRequest, BackupResult, Engine, RestoreRequest, RestoreResult, RunKind, RunStatus
+from syncoxide.store import open_store, runs
+from tests.conftest import free_port
+from tests.e2e.cli import syncoxide
+from tests.e2e.conftest import PASSPHRASE_ENV, make_repository
+from tests.e2e.test_worker import start_worker
+from tests.trees import compare_trees
+
+pytestmark = pytest.mark.e2e
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def large_tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("large") / "tree"
+    for i in range(3):
+        folder = root / f"part-{i}"
+        folder.mkdir(parents=True)
+        with open(folder / "blob.random", "wb") as out:
+            for _ in range(256):
+                out.write(os.urandom(MiB))
+        for j in range(300):
+            (folder / f"note-{j:03d}.txt").write_text(f"note {i}/{j}\n" * (1 + j % 9))
+    return root
+
+
+async def wait_for_progress(settings, run_id: str) -> None:
+    client = await temporal.connect(settings)
+    handle = client.get_workflow_handle(run_id)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        progress = await temporal.current_progress(handle)
+        if progress and progress.bytes_done > 0:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("no progress within 60s")
+
+
+def engine_processes(repo: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if ("borg" in cmdline or "restic" in cmdline) and str(repo) in cmdline:
+            found.append(proc)
+    return found
+
+
+@pytest.mark.parametrize("engine", [Engine.borg, Engine.restic])
+def test_worker_killed_mid_backup(stack, workdir, large_tree, engine):
+    queue = f"kill-{uuid.uuid4().hex[:8]}"
+    settings = stack.settings.model_copy(update={"task_queue": queue})
+    repo_path = workdir / "repo"
+    repository = make_repository(stack, engine, repo_path, f"killed-{queue}")
+    worker = start_worker(stack, queue, workdir / "ready-1")
+
+    async def start() -> str:
+        client = await temporal.connect(settings)
+        request = BackupRequest(repository_id=repository.id, sources=[str(large_tree)])
+        return (await temporal.start(client, settings, RunKind.backup, repository, request)).id
+
+    run_id = asyncio.run(start())
+    asyncio.run(wait_for_progress(settings, run_id))
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    deadline = time.monotonic() + 30
+    while engine_processes(repo_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert engine_processes(repo_path) == [], "the engine kept running after its worker was killed"
+
+    replacement = start_worker(stack, queue, workdir / "ready-2")
+    try:
+
+        async def finish() -> tuple[BackupResult, RestoreResult]:
+            client = await temporal.connect(settings)
+            backup = await asyncio.wait_for(temporal.wait(client.get_workflow_handle(run_id), BackupResult), 300)
+            request = RestoreRequest(repository_id=repository.id, snapshot_id=backup.snapshot_id,
+                                     target=str(workdir / "restored"))  # fmt: skip
+            handle = await temporal.start(client, settings, RunKind.restore, repository, request)
+            return backup, await asyncio.wait_for(temporal.wait(handle, RestoreResult), 300)
+
+        backup, restored = asyncio.run(finish())
+    finally:
+        replacement.send_signal(signal.SIGTERM)
+        replacement.wait(timeout=90)
+
+    engine_handle = operations.open_repository(stack.settings, repository)
+    assert [s.id for s in engine_handle.snapshots()] == [backup.snapshot_id]
+    assert operations.check(engine_handle, verify_data=False, subset_percent=None).ok  # breaks stale locks
+    assert compare_trees(large_tree, workdir / "restored" / str(large_tree).lstrip("/")) == []
+    assert restored.files == 3 * 301
+    with open_store(stack.settings) as conn:
+        assert runs.get(conn, run_id).status == RunStatus.succeeded
+
+
+def test_temporal_restarted_mid_backup(stack, workdir, large_tree):
+    port = free_port()
+    argv = [stack.settings.tools.temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+            "--port", str(port), "--db-filename", str(workdir / "temporal.db"), "--log-level", "error",
+            *devstack.search_attribute_flags()]  # fmt: skip
+
+    def start_server() -> subprocess.Popen:
+        server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not devstack._reachable(f"127.0.0.1:{port}"):
+            assert server.poll() is None and time.monotonic() < deadline, "temporal did not start"
+            time.sleep(0.1)
+        return server
+
+    server = start_server()
+    address = f"127.0.0.1:{port}"
+    env = {"SYNCOXIDE_TEMPORAL_ADDRESS": address, PASSPHRASE_ENV: os.environ[PASSPHRASE_ENV]}
+    worker_stack = type(stack)(settings=stack.settings, env={**stack.env, **env}, ssh=stack.ssh)
+    repository = make_repository(stack, Engine.restic, workdir / "repo", "temporal-restart")
+    worker = start_worker(worker_stack, "syncoxide", workdir / "ready")
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "syncoxide.cli", "backup", "--repo", repository.name, "--source", str(large_tree),
+         "--json"], env=worker_stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        settings = stack.settings.model_copy(update={"temporal_address": address})
+
+        async def running_id() -> str:
+            client = await temporal.connect(settings)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                async for execution in client.list_workflows(f"RepositoryId='{repository.id}'"):
+                    return execution.id
+                await asyncio.sleep(0.2)
+            raise AssertionError("the backup did not start")
+
+        run_id = asyncio.run(running_id())
+        asyncio.run(wait_for_progress(settings, run_id))
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        time.sleep(2)
+        server = start_server()
+        stdout, stderr = cli.communicate(timeout=600)
+        assert cli.returncode == 0, stderr
+        with open_store(stack.settings) as conn:
+            assert runs.get(conn, run_id).status == RunStatus.succeeded
+        assert syncoxide(worker_stack, "snapshots", "--repo", repository.name, "--json").json[0]["files"] == 903
+    finally:
+        cli.kill()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=90)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
