@@ -51,6 +51,7 @@ class EngineActivities:
                     snapshot_name=data.run_id,
                     progress=reporter.progress,
                     cancelled=reporter.cancelled,
+                    resumed=activity.info().attempt > 1,
                 )
             return BackupActivityResult(snapshot_id=snapshot_id, stats=stats)
 

@@ -75,6 +75,7 @@ def backup(
     snapshot_name: str,
     progress: ProgressFn,
     cancelled: CancelFn,
+    resumed: bool = False,
 ) -> tuple[str, BackupStats]:
     options = request.options
     exclude_patterns.validate(options.excludes)
@@ -86,9 +87,8 @@ def backup(
     engine = open_repository(settings, repository, request.passphrase)
     return breaking_stale_locks(
         engine,
-        lambda: engine.backup(
-            sources, snapshot_name=snapshot_name, options=options, stream=stream, progress=progress, cancelled=cancelled
-        ),
+        lambda: engine.backup(sources, snapshot_name=snapshot_name, options=options, stream=stream,
+                              progress=progress, cancelled=cancelled, resumed=resumed),  # fmt: skip
     )
 
 

@@ -88,11 +88,13 @@ class BackupEngine(ABC):
         stream: StreamSource | None = None,
         progress: ProgressFn = _no_progress,
         cancelled: CancelFn = _never_cancelled,
+        resumed: bool = False,
     ) -> tuple[str, BackupStats]:
         """Back up ``sources`` (or, with ``stream``, a command's output); return the snapshot id and stats.
 
-        ``snapshot_name`` is unique per run, so a retried run finds a snapshot an earlier attempt
-        finished (see find_snapshot) instead of making a second one.
+        ``snapshot_name`` is unique per run. With ``resumed`` (an earlier attempt of the run was
+        interrupted) the engine looks for what that attempt left: a finished snapshot is returned
+        instead of making a second one, partial ones are cleaned up.
         """
 
     @abstractmethod

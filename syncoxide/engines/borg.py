@@ -185,6 +185,7 @@ class BorgEngine(BackupEngine):
         stream: StreamSource | None = None,
         progress: ProgressFn = _no_progress,
         cancelled: CancelFn = _never_cancelled,
+        resumed: bool = False,
     ) -> tuple[str, BackupStats]:
         options = options or BackupOptions()
         state = Progress(phase="backup")
@@ -225,12 +226,14 @@ class BorgEngine(BackupEngine):
         env = {**self._env(), **(stream.env if stream else {})}
         outcome = process.run(self._argv(*args), env=env, on_stderr=on_stderr, cancelled=cancelled)
         code = outcome.returncode
-        if code == ARCHIVE_EXISTS_CODE:
+        if code == ARCHIVE_EXISTS_CODE:  # an earlier attempt finished it
+            self._drop_checkpoints(snapshot_name)
             return snapshot_name, self._archive_stats(self._info(snapshot_name), started)
         if code != 0 and code not in _WARNING_CODES:
             raise self._fail(code, list(outcome.stderr_tail))
         archive = json.loads("\n".join(outcome.stdout))["archive"]
-        self._drop_checkpoints(snapshot_name)
+        if resumed:
+            self._drop_checkpoints(snapshot_name)
         return archive["name"], self._archive_stats(archive, started)
 
     def _drop_checkpoints(self, name: str) -> None:

@@ -177,9 +177,10 @@ class ResticEngine(BackupEngine):
         stream: StreamSource | None = None,
         progress: ProgressFn = _no_progress,
         cancelled: CancelFn = _never_cancelled,
+        resumed: bool = False,
     ) -> tuple[str, BackupStats]:
         options = options or BackupOptions()
-        existing = self.find_snapshot(snapshot_name)
+        existing = self.find_snapshot(snapshot_name) if resumed else None
         if existing:
             return existing, self._stats(existing)
         summary: dict = {}

@@ -44,7 +44,7 @@ def test_excludes_listing_and_retry_of_a_finished_backup(stack, workdir, engine_
     assert names["keep.txt"].type == FileType.file and names["keep.txt"].size == 4
     assert stats.files == 1
 
-    again, _ = repo.backup([str(src)], snapshot_name="run-1")
+    again, _ = repo.backup([str(src)], snapshot_name="run-1", resumed=True)
     assert again == snapshot
     assert [s.id for s in repo.snapshots()] == [snapshot]
     assert repo.find_snapshot("run-1") == snapshot and repo.find_snapshot("run-2") is None
