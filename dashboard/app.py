@@ -40,7 +40,7 @@ st.header("Recent runs")
 st.dataframe(
     [
         {
-            "run": temporal.workflow_url(settings, r.id),
+            "run": temporal.workflow_url(settings, r.workflow_id or r.id),
             "kind": r.kind.value,
             "status": r.status.value,
             "started": r.started_at,

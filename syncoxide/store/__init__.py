@@ -8,7 +8,10 @@ from contextlib import contextmanager
 import psycopg
 
 from syncoxide.config import Settings
-from syncoxide.store.db import connect, migrate
+from syncoxide.store.db import connect, database_url, migrate
+
+_migrated: set[str] = set()
+"""Databases this process has brought up to date; migrations run once per process and database."""
 
 
 @contextmanager
@@ -16,7 +19,10 @@ def open_store(settings: Settings) -> Iterator[psycopg.Connection]:
     """A migrated autocommit connection, closed on exit; writes use explicit transaction blocks."""
     conn = connect(settings, autocommit=True)
     try:
-        migrate(conn)
+        url = database_url(settings)
+        if url not in _migrated:
+            migrate(conn)
+            _migrated.add(url)
         yield conn
     finally:
         conn.close()
