@@ -224,6 +224,7 @@ class Snapshot(BaseModel):
     tags: list[str] = Field(default_factory=list)
     files: int | None = None
     bytes: int | None = Field(None, description="original size of the snapshot's contents")
+    compressed_bytes: int | None = Field(None, description="its size compressed (borg; restic does not report it)")
     added_bytes: int | None = Field(None, description="data the snapshot added to the repository when made")
 
 

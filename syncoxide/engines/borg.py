@@ -278,6 +278,7 @@ class BorgEngine(BackupEngine):
                     tags=meta.get("tags", []),
                     files=stats.get("nfiles"),
                     bytes=stats.get("original_size"),
+                    compressed_bytes=stats.get("compressed_size"),
                     added_bytes=stats.get("deduplicated_size"),
                 )
             )

@@ -119,6 +119,7 @@ def test_backup_options_and_snapshot_metadata(repo, src):
     assert listed.files == stats.files == 4  # the two documents and the two kept markers
     assert listed.bytes == stats.bytes == 12 + len(CACHEDIR_TAG)
     assert listed.added_bytes and listed.added_bytes > 0
+    assert (listed.compressed_bytes is not None) == (repo.__class__.__name__ == "BorgEngine")
 
 
 def test_compression_choices(repo, src, kind):
