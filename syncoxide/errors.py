@@ -17,6 +17,10 @@ class InvalidInput(SyncoxideError):
     """Bad input from the user: a missing path, an unknown engine, a malformed reference."""
 
 
+class InvalidValue(InvalidInput, ValueError):
+    """A malformed value (a duration, a compression); a ValueError so pydantic validators collect it."""
+
+
 class SecretUnavailable(SyncoxideError):
     """A secret reference could not be resolved (unset variable, unreadable file, failing command)."""
 

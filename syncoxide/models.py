@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from syncoxide.errors import InvalidInput
+from syncoxide.errors import InvalidValue
 from syncoxide.secrets import SecretRef
 
 
@@ -46,7 +46,7 @@ def parse_duration(text: str) -> timedelta:
     """'1y2m3w4d5h' (years as 365 days, months as 30 days)."""
     match = _DURATION.match(text.strip())
     if not text.strip() or not match or not any(match.groups()):
-        raise InvalidInput(f"duration {text!r}: use numbers with y, m, w, d, h (e.g. 7d, 1m2w, 36h)")
+        raise InvalidValue(f"duration {text!r}: use numbers with y, m, w, d, h (e.g. 7d, 1m2w, 36h)")
     years, months, weeks, days, hours = (int(g or 0) for g in match.groups())
     return timedelta(days=365 * years + 30 * months + 7 * weeks + days, hours=hours)
 

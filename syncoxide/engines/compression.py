@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncoxide.errors import InvalidInput
+from syncoxide.errors import InvalidInput, InvalidValue
 
 DEFAULT_ZSTD_LEVEL = 3
 MAX_ZSTD_LEVEL = 22
@@ -17,7 +17,7 @@ def parse(text: str) -> tuple[str, int | None]:
             return name, DEFAULT_ZSTD_LEVEL
         if level.isdigit() and 1 <= int(level) <= MAX_ZSTD_LEVEL:
             return name, int(level)
-    raise InvalidInput(f"compression {text!r}: use auto, none, max, zstd, zstd,N (N from 1 to 22) or lz4")
+    raise InvalidValue(f"compression {text!r}: use auto, none, max, zstd, zstd,N (N from 1 to 22) or lz4")
 
 
 def borg_spec(text: str) -> str:

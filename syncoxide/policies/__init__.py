@@ -1,0 +1,1 @@
+"""Backup policies as code: YAML files declaring repositories, sources and policies."""

@@ -1,0 +1,168 @@
+"""What a policy file may say. Secrets are references (env:, file:, command:), never values."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from syncoxide.engines import compression
+from syncoxide.models import BackupOptions, Engine, Retention, parse_duration
+from syncoxide.secrets import SecretRef
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_REFERENCE = re.compile(r"^(env|file|command):.+")
+
+
+def _reference(value: str) -> str:
+    if not isinstance(value, str) or not _REFERENCE.match(value):
+        raise ValueError("must be a reference (env:NAME, file:PATH or command:CMD); inline secrets are refused")
+    return value
+
+
+def _duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckCadence(Strict):
+    every: str = Field(description="how often, e.g. 1d, 7d")
+    subset: float | None = Field(None, gt=0, le=100, description="data checks: percent to read")
+
+    _every = field_validator("every")(_duration)
+
+
+class RepositorySpec(Strict):
+    engine: Engine
+    location: str
+    passphrase: str
+    encryption: str | None = None
+    retention: Retention | None = None
+    metadata_check: CheckCadence | None = None
+    data_check: CheckCadence | None = None
+
+    _passphrase = field_validator("passphrase")(_reference)
+
+
+class SourceSpec(Strict):
+    paths: list[str] = Field(default_factory=list)
+    excludes: list[str] = Field(default_factory=list)
+    exclude_caches: bool = False
+    exclude_if_present: list[str] = Field(default_factory=list)
+    one_file_system: bool = False
+    database: str | None = None
+    database_url: str | None = None
+
+    _url = field_validator("database_url")(lambda v: None if v is None else _reference(v))
+
+    @field_validator("paths")
+    @classmethod
+    def _absolute(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if not path.startswith("/"):
+                raise ValueError(f"{path!r} is not an absolute path")
+        return paths
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SourceSpec:
+        if bool(self.paths) == bool(self.database):
+            raise ValueError("a source has either paths or a database")
+        if bool(self.database) != bool(self.database_url):
+            raise ValueError("database and database_url go together")
+        return self
+
+
+class ScheduleSpec(Strict):
+    cron: str | None = None
+    every: str | None = None
+    time_zone: str = "UTC"
+    jitter: str | None = None
+
+    _every = field_validator("every", "jitter")(_duration)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError("cron needs five fields: minute hour day-of-month month day-of-week")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ScheduleSpec:
+        if bool(self.cron) == bool(self.every):
+            raise ValueError("give either cron or every")
+        return self
+
+
+class HooksSpec(Strict):
+    before: list[str] = Field(default_factory=list)
+    after: list[str] = Field(default_factory=list)
+    on_failure: list[str] = Field(default_factory=list)
+    timeout: str = "5m"
+
+    _timeout = field_validator("timeout")(_duration)
+
+
+class NotifySpec(Strict):
+    urls: list[str] = Field(default_factory=list, description="apprise URLs; may be references")
+    on: list[Literal["failure", "recovery", "late", "success"]] = Field(
+        default_factory=lambda: ["failure", "recovery", "late"]
+    )
+
+
+class PolicySpec(Strict):
+    source: str
+    repository: str
+    schedule: ScheduleSpec
+    overlap: Literal["skip", "buffer-one"] = "skip"
+    catchup_window: str = "1d"
+    pause_on_failure: bool = False
+    grace: str = Field("1h", description="how late a run may be before the policy counts as late")
+    compression: str = "auto"
+    tags: list[str] = Field(default_factory=list)
+    hooks: HooksSpec | None = None
+    notify: NotifySpec | None = None
+    paused: bool = False
+
+    _durations = field_validator("catchup_window", "grace")(_duration)
+
+    @field_validator("compression")
+    @classmethod
+    def _compression(cls, value: str) -> str:
+        compression.parse(value)
+        return value
+
+
+class PolicyFile(Strict):
+    repositories: dict[str, RepositorySpec] = Field(default_factory=dict)
+    sources: dict[str, SourceSpec] = Field(default_factory=dict)
+    policies: dict[str, PolicySpec] = Field(default_factory=dict)
+
+    @field_validator("repositories", "sources", "policies")
+    @classmethod
+    def _names(cls, entries: dict) -> dict:
+        for name in entries:
+            if not _NAME.match(name):
+                raise ValueError(f"name {name!r}: use lower-case letters, digits, - and _ (at most 63)")
+        return entries
+
+
+def backup_options(source: SourceSpec, policy: PolicySpec) -> BackupOptions:
+    return BackupOptions(
+        excludes=source.excludes,
+        exclude_caches=source.exclude_caches,
+        exclude_if_present=source.exclude_if_present,
+        one_file_system=source.one_file_system,
+        compression=policy.compression,
+        tags=policy.tags,
+    )
+
+
+def secret(reference: str) -> SecretRef:
+    return SecretRef.parse(reference)
