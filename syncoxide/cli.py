@@ -32,6 +32,7 @@ from syncoxide.cli_common import (
     run_workflow,
     settings,
 )
+from syncoxide.cli_policy import register as register_policy_commands
 from syncoxide.cli_repository import register as register_repository_commands
 from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine
@@ -388,6 +389,7 @@ def demo(as_json: JsonOpt = False) -> None:
 
 
 register_repository_commands(app, repo_app)
+register_policy_commands(app)
 
 
 def main() -> None:

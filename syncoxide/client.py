@@ -72,7 +72,7 @@ def new_run_id(kind: str) -> str:
     return f"{kind}-{stamp}-{secrets.token_hex(3)}"
 
 
-def _search_attributes(kind: str, repository: Repository, policy_id: str | None) -> TypedSearchAttributes:
+def search_attributes(kind: str, repository: Repository, policy_id: str | None) -> TypedSearchAttributes:
     pairs = [
         SearchAttributePair(RUN_KIND, str(kind)),
         SearchAttributePair(REPOSITORY_ID, repository.id),
@@ -107,7 +107,7 @@ async def start(
         id=new_run_id(kind),
         task_queue=settings.task_queue,
         result_type=result_type,
-        search_attributes=_search_attributes(kind, repository, policy_id),
+        search_attributes=search_attributes(kind, repository, policy_id),
         execution_timeout=timedelta(days=7),
     )
 

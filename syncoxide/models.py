@@ -39,16 +39,20 @@ class FileType(StrEnum):
     other = "other"
 
 
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?$")
+_DURATION_PART = re.compile(r"(\d+)(y|min|m|w|d|h|s)")
+_DURATION_UNITS = {
+    "y": timedelta(days=365), "m": timedelta(days=30), "w": timedelta(weeks=1), "d": timedelta(days=1),
+    "h": timedelta(hours=1), "min": timedelta(minutes=1), "s": timedelta(seconds=1),
+}  # fmt: skip
 
 
 def parse_duration(text: str) -> timedelta:
-    """'1y2m3w4d5h' (years as 365 days, months as 30 days)."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or not match or not any(match.groups()):
-        raise InvalidValue(f"duration {text!r}: use numbers with y, m, w, d, h (e.g. 7d, 1m2w, 36h)")
-    years, months, weeks, days, hours = (int(g or 0) for g in match.groups())
-    return timedelta(days=365 * years + 30 * months + 7 * weeks + days, hours=hours)
+    """'1y2m3w4d5h' or '15min', '30s' (m is months, as in restic; years are 365 days, months 30)."""
+    compact = text.strip() if isinstance(text, str) else ""
+    parts = _DURATION_PART.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        raise InvalidValue(f"duration {text!r}: use numbers with y, m, w, d, h, min, s (e.g. 7d, 1m2w, 15min)")
+    return sum((int(n) * _DURATION_UNITS[u] for n, u in parts), timedelta())
 
 
 class Retention(BaseModel):

@@ -54,6 +54,15 @@ def make_dataset(root: Path, *, small: int, big_mib: int, dup_copies: int) -> in
     return total
 
 
+def warm(root: Path) -> None:
+    """Read the dataset once so neither side pays for the first read from disk."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as data:
+                while data.read(8 * MiB):
+                    pass
+
+
 def timed(argv: list[str], env: dict[str, str], cwd: str | None = None) -> float:
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
@@ -126,6 +135,7 @@ def main() -> None:
         total = make_dataset(data, **sizes)
         files = sizes["small"] + 4 + sizes["dup_copies"]
         print(f"dataset: {total / MiB:.0f} MiB in {files} files", file=sys.stderr)
+        warm(data)
         subprocess.run([sys.executable, "-m", "syncoxide.cli", "dev", "up", "--no-dashboard"], env=env, check=True,
                        capture_output=True)  # fmt: skip
         figures: dict[str, dict[str, dict[str, float]]] = {}

@@ -77,3 +77,19 @@ def set_retention(conn: psycopg.Connection, repo_id: str, retention: Retention |
 def set_passphrase(conn: psycopg.Connection, repo_id: str, passphrase: SecretRef) -> None:
     with conn.transaction():
         conn.execute("UPDATE repositories SET passphrase_ref = %s WHERE id = %s", (str(passphrase), repo_id))
+
+
+def spec_hashes(conn: psycopg.Connection) -> dict[str, str | None]:
+    """Repository name -> hash of the policy-file spec it was last applied from."""
+    return dict(conn.execute("SELECT name, spec_hash FROM repositories").fetchall())
+
+
+def apply_spec(
+    conn: psycopg.Connection, repo_id: str, *, passphrase: SecretRef, retention: Retention | None, spec_hash: str
+) -> None:
+    value = Jsonb(retention.model_dump(mode="json")) if retention and not retention.empty else None
+    with conn.transaction():
+        conn.execute(
+            "UPDATE repositories SET passphrase_ref = %s, retention = %s, spec_hash = %s WHERE id = %s",
+            (str(passphrase), value, spec_hash, repo_id),
+        )

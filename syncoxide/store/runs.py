@@ -63,8 +63,19 @@ def get(conn: psycopg.Connection, run_id: str) -> Run:
     return Run(**row)
 
 
-def recent(conn: psycopg.Connection, *, limit: int = 50, repository_id: str | None = None) -> list[Run]:
-    where, params = ("WHERE repository_id = %s", [repository_id]) if repository_id else ("", [])
+def recent(
+    conn: psycopg.Connection,
+    *,
+    limit: int = 50,
+    repository_id: str | None = None,
+    policy_id: str | None = None,
+    kind: RunKind | None = None,
+) -> list[Run]:
+    """Newest first, optionally only one repository's, one policy's or one kind's."""
+    filters = {"repository_id": repository_id, "policy_id": policy_id, "kind": kind.value if kind else None}
+    clauses = [f"{column} = %s" for column, value in filters.items() if value is not None]
+    params = [value for value in filters.values() if value is not None]
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             f"SELECT {_COLUMNS} FROM runs {where} ORDER BY started_at DESC LIMIT %s", [*params, limit]

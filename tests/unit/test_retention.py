@@ -54,6 +54,8 @@ def test_weekly_monthly_yearly_buckets():
 
 def test_durations():
     assert parse_duration("1y2m3w4d5h") == timedelta(days=365 + 60 + 21 + 4, hours=5)
+    assert parse_duration("1h30min") == timedelta(minutes=90)
+    assert parse_duration("45s") == timedelta(seconds=45)
     with pytest.raises(InvalidInput, match="duration 'soon'"):
         parse_duration("soon")
     with pytest.raises(ValidationError):

@@ -1,0 +1,166 @@
+"""Temporal Schedules for policies (backups) and repositories (checks): the schedule half of the client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from syncoxide.client import WORKFLOWS, search_attributes
+from syncoxide.config import Settings
+from syncoxide.errors import NotFound
+from syncoxide.models import BackupRequest, MaintenanceRequest, Repository, RunKind, parse_duration
+
+POLICY_PREFIX = "policy-"
+CHECK_PREFIX = "check-"
+_OVERLAP = {"skip": ScheduleOverlapPolicy.SKIP, "buffer-one": ScheduleOverlapPolicy.BUFFER_ONE}
+
+
+def policy_schedule_id(policy: str) -> str:
+    return f"{POLICY_PREFIX}{policy}"
+
+
+def check_schedule_id(repository: str, level: str) -> str:
+    return f"{CHECK_PREFIX}{repository}-{level}"
+
+
+@dataclass
+class Timing:
+    cron: str | None = None
+    every: str | None = None
+    time_zone: str = "UTC"
+    jitter: str | None = None
+
+
+def _spec(timing: Timing) -> ScheduleSpec:
+    return ScheduleSpec(
+        cron_expressions=[timing.cron] if timing.cron else [],
+        intervals=[ScheduleIntervalSpec(every=parse_duration(timing.every))] if timing.every else [],
+        jitter=parse_duration(timing.jitter) if timing.jitter else None,
+        time_zone_name=timing.time_zone,
+    )
+
+
+def backup_schedule(
+    settings: Settings,
+    policy: str,
+    request: BackupRequest,
+    repository: Repository,
+    timing: Timing,
+    *,
+    overlap: str,
+    catchup_window: str,
+    pause_on_failure: bool,
+    paused: bool,
+) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            WORKFLOWS[RunKind.backup][0],
+            request,
+            id=f"backup-{policy}",
+            task_queue=settings.task_queue,
+            typed_search_attributes=search_attributes(RunKind.backup, repository, policy),
+        ),
+        spec=_spec(timing),
+        policy=SchedulePolicy(
+            overlap=_OVERLAP[overlap],
+            catchup_window=parse_duration(catchup_window),
+            pause_on_failure=pause_on_failure,
+        ),
+        state=ScheduleState(paused=paused, note=f"syncoxide policy {policy}"),
+    )
+
+
+def check_schedule(settings: Settings, repository: Repository, request: MaintenanceRequest, every: str) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            WORKFLOWS["maintenance"][0],
+            request,
+            id=f"maintenance-{repository.name}-{request.check}",
+            task_queue=settings.task_queue,
+            typed_search_attributes=search_attributes("maintenance", repository, None),
+        ),
+        spec=_spec(Timing(every=every)),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
+        state=ScheduleState(note=f"syncoxide {request.check} check of {repository.name}"),
+    )
+
+
+async def managed_ids(client: Client) -> set[str]:
+    """Ids of the schedules syncoxide manages (policies' backups, repositories' checks)."""
+    return {e.id async for e in await client.list_schedules() if e.id.startswith((POLICY_PREFIX, CHECK_PREFIX))}
+
+
+async def put(client: Client, schedule_id: str, schedule: Schedule, *, exists: bool) -> None:
+    if not exists:
+        try:
+            await client.create_schedule(schedule_id, schedule)
+            return
+        except ScheduleAlreadyRunningError:
+            pass
+
+    def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=schedule)
+
+    await client.get_schedule_handle(schedule_id).update(replace)
+
+
+async def delete(client: Client, schedule_id: str) -> None:
+    try:
+        await client.get_schedule_handle(schedule_id).delete()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
+@dataclass
+class ScheduleView:
+    id: str
+    paused: bool
+    next_runs: list[datetime]
+    last_run: datetime | None
+    note: str
+
+
+async def describe(client: Client, schedule_id: str) -> ScheduleView:
+    try:
+        description = await client.get_schedule_handle(schedule_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no schedule {schedule_id} (apply the policy file first)") from None
+        raise
+    info = description.info
+    recent = info.recent_actions
+    return ScheduleView(
+        id=schedule_id,
+        paused=description.schedule.state.paused,
+        next_runs=list(info.next_action_times),
+        last_run=recent[-1].started_at if recent else None,
+        note=description.schedule.state.note or "",
+    )
+
+
+async def pause(client: Client, schedule_id: str, note: str) -> None:
+    await client.get_schedule_handle(schedule_id).pause(note=note)
+
+
+async def resume(client: Client, schedule_id: str, note: str) -> None:
+    await client.get_schedule_handle(schedule_id).unpause(note=note)
+
+
+async def trigger(client: Client, schedule_id: str) -> None:
+    await client.get_schedule_handle(schedule_id).trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)

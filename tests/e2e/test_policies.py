@@ -1,0 +1,165 @@
+"""Policies as code on the real stack: apply makes Temporal Schedules that run real backups."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from syncoxide import client as temporal
+from syncoxide import schedules
+from syncoxide.errors import NotFound
+from syncoxide.models import RunStatus
+from syncoxide.store import open_store, runs
+from tests.e2e.cli import syncoxide
+
+pytestmark = pytest.mark.e2e
+
+
+def policy_file(workdir: Path, *, every: str = "1h", extra: str = "", policies: str | None = None) -> Path:
+    (workdir / "src").mkdir(exist_ok=True)
+    (workdir / "src" / "doc.txt").write_text("policy data\n")
+    (workdir / "pass").write_text("policy passphrase\n")
+    body = f"""\
+repositories:
+  vault-{workdir.name.lower()}:
+    engine: restic
+    location: {workdir / "vault"}
+    passphrase: file:{workdir / "pass"}
+    retention:
+      keep_last: 3
+    metadata_check:
+      every: 1d
+sources:
+  documents:
+    paths: [{workdir / "src"}]
+    excludes: ["*.tmp"]
+policies:
+""" + (policies if policies is not None else f"""\
+  docs-{workdir.name.lower()}:
+    source: documents
+    repository: vault-{workdir.name.lower()}
+    schedule:
+      every: {every}
+    grace: 1s
+{extra}""")
+    path = workdir / "policies.yaml"
+    path.write_text(body)
+    return path
+
+
+def policy_runs(stack, name: str) -> list:
+    with open_store(stack.settings) as conn:
+        return runs.recent(conn, policy_id=name, limit=100)
+
+
+def wait_for(predicate, timeout: float = 120, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_apply_trigger_history_and_idempotence(stack, workdir):
+    name = f"docs-{workdir.name.lower()}"
+    path = policy_file(workdir)
+    planned = syncoxide(stack, "policy", "plan", str(path), "--json")
+    assert planned.code == 0, planned.stderr
+    mine = {(c["kind"], c["action"]) for c in planned.json if workdir.name.lower() in c["name"]}
+    assert mine == {("repository", "create"), ("policy", "create")}
+
+    refused = syncoxide(stack, "policy", "apply", str(path))
+    assert refused.code == 1 and "--yes" in refused.stderr
+    applied = syncoxide(stack, "policy", "apply", str(path), "--yes", "--json")
+    assert applied.code == 0, applied.stderr
+    again = syncoxide(stack, "policy", "plan", str(path), "--json")
+    assert {c["action"] for c in again.json if workdir.name.lower() in c["name"]} == {"unchanged"}
+    assert "nothing to change" in syncoxide(stack, "policy", "apply", str(path), "--yes").stdout
+
+    assert syncoxide(stack, "policy", "trigger", name).code == 0
+    done = wait_for(lambda: [r for r in policy_runs(stack, name) if r.status == RunStatus.succeeded],
+                    what="a triggered backup")  # fmt: skip
+    assert done[0].files == 1
+    history = syncoxide(stack, "policy", "history", name, "--json")
+    assert history.json[0]["status"] == "succeeded"
+
+    async def found() -> list[str]:
+        client = await temporal.connect(stack.settings)
+        return [w.id async for w in client.list_workflows(f"PolicyId='{name}' AND RunKind='backup'")]
+
+    assert done[0].id in asyncio.run(found())
+    listed = syncoxide(stack, "policy", "list", "--json")
+    mine = next(p for p in listed.json if p["policy"] == name)
+    assert mine["state"] == "ok" and mine["last_status"] == "succeeded" and mine["next_run"]
+
+
+def test_interval_schedule_runs_and_pause_stops_it(stack, workdir):
+    name = f"docs-{workdir.name.lower()}"
+    path = policy_file(workdir, every="3s")
+    assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+    wait_for(lambda: len([r for r in policy_runs(stack, name) if r.status == RunStatus.succeeded]) >= 2,
+             what="two scheduled backups")  # fmt: skip
+    assert syncoxide(stack, "policy", "pause", name).code == 0
+    time.sleep(2)
+    count = len(policy_runs(stack, name))
+    time.sleep(8)
+    assert len(policy_runs(stack, name)) == count
+    listed = syncoxide(stack, "policy", "list", "--json").json
+    assert next(p for p in listed if p["policy"] == name)["state"] == "paused"
+    assert syncoxide(stack, "policy", "resume", name).code == 0
+    wait_for(lambda: len(policy_runs(stack, name)) > count, what="runs after resume")
+
+
+def test_removal_needs_a_plan_and_yes(stack, workdir):
+    name = f"docs-{workdir.name.lower()}"
+    path = policy_file(workdir)
+    assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+    emptied = policy_file(workdir, policies="  {}\n")
+    planned = syncoxide(stack, "policy", "plan", str(emptied), "--json").json
+    assert {"kind": "policy", "name": name, "action": "remove",
+            "detail": "its schedule is deleted; its history stays"} in planned  # fmt: skip
+    removed = syncoxide(stack, "policy", "apply", str(emptied), "--yes")
+    assert removed.code == 0, removed.stderr
+
+    async def describe() -> None:
+        await schedules.describe(await temporal.connect(stack.settings), schedules.policy_schedule_id(name))
+
+    with pytest.raises(NotFound):
+        asyncio.run(describe())
+
+
+def test_an_invalid_file_changes_nothing(stack, workdir):
+    path = policy_file(workdir, extra="    retention_typo: 1\n")
+    before = syncoxide(stack, "policy", "list", "--json").json
+    result = syncoxide(stack, "policy", "apply", str(path), "--yes")
+    assert result.code == 1
+    line = path.read_text().splitlines().index("    retention_typo: 1") + 1
+    field = f"policies.docs-{workdir.name.lower()}.retention_typo"
+    expected = f"policies.yaml:{line} {field}: extra inputs are not permitted"
+    assert expected in result.stderr
+    inline = workdir / "inline.yaml"
+    inline.write_text(path.read_text().replace(f"file:{workdir / 'pass'}", "hunter2").replace(
+        "    retention_typo: 1\n", ""))  # fmt: skip
+    refused = syncoxide(stack, "policy", "apply", str(inline), "--yes")
+    assert refused.code == 1 and "inline secrets are refused" in refused.stderr and "hunter2" not in refused.stderr
+    assert syncoxide(stack, "policy", "list", "--json").json == before
+    assert not (workdir / "vault").exists()
+    assert result.stderr.count("error:") == 1
+
+
+def test_a_late_policy_turns_status_red(stack, workdir):
+    name = f"docs-{workdir.name.lower()}"
+    path = policy_file(workdir, every="1h")
+    assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+    with open_store(stack.settings) as conn:
+        conn.execute("UPDATE policies SET created_at = now() - interval '3 hours' WHERE name = %s", (name,))
+    status = syncoxide(stack, "status", "--json")
+    assert status.code == 1
+    mine = next(p for p in status.json["policies"] if p["policy"] == name)
+    assert mine["state"] == "late" and "no successful run yet" in mine["detail"]
+    assert syncoxide(stack, "policy", "delete", name, "--yes").code == 0
