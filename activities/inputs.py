@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from syncoxide.models import (
     BackupRequest,
     BackupStats,
+    Notify,
     Repository,
     RestoreRequest,
     Retention,
@@ -78,3 +79,20 @@ class CheckActivityInput(BaseModel):
     verify_data: bool = False
     subset_percent: float | None = None
     passphrase: SecretRef | None = None
+
+
+class HookInput(BaseModel):
+    parent_run_id: str
+    repository_id: str
+    policy_id: str | None = None
+    stage: str
+    commands: list[str]
+    timeout_s: float
+
+
+class NotifyRunInput(BaseModel):
+    run_id: str
+    policy_id: str | None
+    status: RunStatus
+    error: str | None = None
+    notify: Notify

@@ -23,6 +23,7 @@ class RunKind(StrEnum):
     restore = "restore"
     retention = "retention"
     check = "check"
+    hook = "hook"
 
 
 class RunStatus(StrEnum):
@@ -121,6 +122,22 @@ class DatabaseSource(BaseModel):
     url: SecretRef
 
 
+class Hooks(BaseModel):
+    """Shell commands around a backup; a failing before/after hook fails the run."""
+
+    before: list[str] = Field(default_factory=list)
+    after: list[str] = Field(default_factory=list)
+    on_failure: list[str] = Field(default_factory=list)
+    timeout_s: float = 300
+
+
+class Notify(BaseModel):
+    """Where to tell about a policy's runs: apprise URLs, each plain or a secret reference."""
+
+    urls: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=lambda: ["failure", "recovery", "late"])
+
+
 class BackupRequest(BaseModel):
     repository_id: str
     sources: list[str] = Field(default_factory=list)
@@ -131,6 +148,8 @@ class BackupRequest(BaseModel):
         default=None, description="overrides the repository's stored passphrase reference for this run"
     )
     policy_id: str | None = None
+    hooks: Hooks | None = None
+    notify: Notify | None = None
 
 
 class Progress(BaseModel):

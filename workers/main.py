@@ -12,6 +12,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.around import AroundActivities
 from activities.engine import EngineActivities
 from activities.runs import RunActivities
 from syncoxide import client as temporal_client
@@ -31,12 +32,13 @@ log = logging.getLogger("syncoxide.worker")
 def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> list[Worker]:
     runs = RunActivities(settings)
     engine = EngineActivities(settings)
+    around = AroundActivities(settings)
     return [
         Worker(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=[runs.start_run, runs.finish_run, runs.get_repository],
+            activities=[runs.start_run, runs.finish_run, runs.get_repository, around.notify_run],
             activity_executor=executor,
             max_concurrent_activities=BOOKKEEPING_CONCURRENCY,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -44,7 +46,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
         Worker(
             client,
             task_queue=settings.engine_task_queue,
-            activities=[engine.backup, engine.restore, engine.retention, engine.check],
+            activities=[engine.backup, engine.restore, engine.retention, engine.check, around.run_hooks],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_engine_activities,
             max_heartbeat_throttle_interval=PROGRESS_HEARTBEAT_EVERY,

@@ -1,15 +1,57 @@
-"""BackupWorkflow: record the run, back up through the engine, record the outcome."""
+"""BackupWorkflow: record the run, hooks around the engine backup, notify, then retention if asked."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inputs import BackupActivityInput, BackupActivityResult, FinishRunInput, StartRunInput
-    from syncoxide.models import BackupRequest, BackupResult, RunKind, RunStatus
-    from workflows.common import engine_step, finish_run, start_run
+    from activities.inputs import (
+        BackupActivityInput,
+        BackupActivityResult,
+        FinishRunInput,
+        HookInput,
+        NotifyRunInput,
+        StartRunInput,
+    )
+    from syncoxide.config import engine_queue_for
+    from syncoxide.models import BackupRequest, BackupResult, Repository, RunKind, RunStatus
+    from workflows.common import BOOKKEEPING_RETRY, engine_step, finish_run, record_failure, start_run
     from workflows.maintenance import retention_step
+
+HOOK_GRACE = timedelta(seconds=30)
+NOTIFY_TIMEOUT = timedelta(seconds=60)
+
+
+async def _hooks(request: BackupRequest, repository: Repository, run_id: str, stage: str) -> None:
+    commands = getattr(request.hooks, stage) if request.hooks else []
+    if not commands:
+        return
+    await workflow.execute_activity(
+        "run_hooks",
+        HookInput(parent_run_id=run_id, repository_id=repository.id, policy_id=request.policy_id, stage=stage,
+                  commands=commands, timeout_s=request.hooks.timeout_s),  # fmt: skip
+        task_queue=engine_queue_for(workflow.info().task_queue),
+        start_to_close_timeout=timedelta(seconds=request.hooks.timeout_s * len(commands)) + HOOK_GRACE,
+        retry_policy=BOOKKEEPING_RETRY,
+    )
+
+
+async def _notify(request: BackupRequest, run_id: str, status: RunStatus, error: str | None = None) -> None:
+    if not request.notify or not request.notify.urls:
+        return
+    try:
+        await workflow.execute_activity(
+            "notify_run",
+            NotifyRunInput(run_id=run_id, policy_id=request.policy_id, status=status, error=error,
+                           notify=request.notify),  # fmt: skip
+            start_to_close_timeout=NOTIFY_TIMEOUT,
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+    except ActivityError as failed:  # a notification that cannot be sent must not change the run's outcome
+        workflow.logger.warning("notification for %s failed: %s", run_id, failed)
 
 
 @workflow.defn(name="BackupWorkflow")
@@ -17,22 +59,31 @@ class BackupWorkflow:
     @workflow.run
     async def run(self, request: BackupRequest) -> BackupResult:
         run_id = workflow.info().workflow_id
-        details = request.model_dump(mode="json", include={"sources", "options", "stream"})
+        details = request.model_dump(mode="json", include={"sources", "options", "stream", "database"})
         repository = await start_run(
-            StartRunInput(
-                run_id=run_id,
-                kind=RunKind.backup,
-                repository_id=request.repository_id,
-                policy_id=request.policy_id,
-                details=details,
-            )
+            StartRunInput(run_id=run_id, kind=RunKind.backup, repository_id=request.repository_id,
+                          policy_id=request.policy_id, details=details)  # fmt: skip
         )
-        result = await engine_step(
-            run_id,
-            "backup",
-            BackupActivityInput(run_id=run_id, repository=repository, request=request),
-            BackupActivityResult,
-        )
+        try:
+            try:
+                await _hooks(request, repository, run_id, "before")
+                result = await engine_step(
+                    run_id,
+                    "backup",
+                    BackupActivityInput(run_id=run_id, repository=repository, request=request),
+                    BackupActivityResult,
+                )
+                await _hooks(request, repository, run_id, "after")
+            except ActivityError as hook_error:  # engine_step records its own failures; hooks' are recorded here
+                failure = await record_failure(run_id, hook_error)
+                raise (failure or hook_error) from None
+        except ApplicationError as failure:
+            try:
+                await _hooks(request, repository, run_id, "on_failure")
+            except ActivityError as hook_error:
+                workflow.logger.warning("on_failure hooks of %s failed: %s", run_id, hook_error)
+            await _notify(request, run_id, RunStatus.failed, failure.message)
+            raise
         await finish_run(
             FinishRunInput(
                 run_id=run_id,
@@ -43,6 +94,7 @@ class BackupWorkflow:
                 snapshot_id=result.snapshot_id,
             )
         )
+        await _notify(request, run_id, RunStatus.succeeded)
         retention = None
         if repository.retention is not None and not repository.retention.empty:
             try:
@@ -52,3 +104,4 @@ class BackupWorkflow:
             except ApplicationError as error:  # recorded as a failed retention run; the backup stands
                 workflow.logger.warning("retention after backup %s failed: %s", run_id, error.message)
         return BackupResult(run_id=run_id, snapshot_id=result.snapshot_id, stats=result.stats, retention=retention)
+

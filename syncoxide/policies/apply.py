@@ -16,7 +16,15 @@ from syncoxide import client as temporal
 from syncoxide import operations, schedules
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
-from syncoxide.models import BackupRequest, DatabaseSource, MaintenanceRequest, Repository
+from syncoxide.models import (
+    BackupRequest,
+    DatabaseSource,
+    Hooks,
+    MaintenanceRequest,
+    Notify,
+    Repository,
+    parse_duration,
+)
 from syncoxide.policies.loader import Desired
 from syncoxide.policies.schema import PolicySpec, RepositorySpec, backup_options, secret
 from syncoxide.store import open_store, policies, repositories
@@ -167,8 +175,13 @@ def _backup_request(desired: Desired, name: str, repository: Repository) -> Back
     policy = desired.policies[name]
     source = desired.sources[policy.source]
     database = DatabaseSource(dbname=source.database, url=secret(source.database_url)) if source.database else None
+    hooks = None
+    if policy.hooks:
+        hooks = Hooks(before=policy.hooks.before, after=policy.hooks.after, on_failure=policy.hooks.on_failure,
+                      timeout_s=parse_duration(policy.hooks.timeout).total_seconds())  # fmt: skip
+    notify = Notify(urls=policy.notify.urls, events=list(policy.notify.events)) if policy.notify else None
     return BackupRequest(repository_id=repository.id, sources=source.paths, options=backup_options(source, policy),
-                         database=database, policy_id=name)  # fmt: skip
+                         database=database, policy_id=name, hooks=hooks, notify=notify)  # fmt: skip
 
 
 def as_rows(changes: list[Change]) -> list[dict]:

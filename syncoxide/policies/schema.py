@@ -111,7 +111,7 @@ class HooksSpec(Strict):
 
 class NotifySpec(Strict):
     urls: list[str] = Field(default_factory=list, description="apprise URLs; may be references")
-    on: list[Literal["failure", "recovery", "late", "success"]] = Field(
+    events: list[Literal["failure", "recovery", "late", "success"]] = Field(
         default_factory=lambda: ["failure", "recovery", "late"]
     )
 

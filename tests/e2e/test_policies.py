@@ -163,3 +163,82 @@ def test_a_late_policy_turns_status_red(stack, workdir):
     mine = next(p for p in status.json["policies"] if p["policy"] == name)
     assert mine["state"] == "late" and "no successful run yet" in mine["detail"]
     assert syncoxide(stack, "policy", "delete", name, "--yes").code == 0
+
+
+class Recorder:
+    """A local HTTP endpoint that records what apprise's json:// notifications post to it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json as json_module
+        import threading
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+                length = int(self.headers.get("Content-Length", 0))
+                received.append(json_module.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_hooks_and_notifications(stack, workdir, monkeypatch):
+    recorder = Recorder()
+    name = f"docs-{workdir.name.lower()}"
+    flag = workdir / "fail-next"
+    marker = workdir / "hook-ran"
+    monkeypatch.setenv("SXT_NOTIFY_URL", f"json://127.0.0.1:{recorder.port}/hook")
+    extra = f"""\
+    hooks:
+      before: ["test ! -e {flag} || (echo 'database is locked' >&2; exit 7)"]
+      after: ["echo $SYNCOXIDE_RUN_ID >> {marker}"]
+      on_failure: ["echo failed >> {marker}.failures"]
+      timeout: 30s
+    notify:
+      urls: ["env:SXT_NOTIFY_URL"]
+      events: [failure, recovery, success]
+"""
+    path = policy_file(workdir, extra=extra)
+    try:
+        assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+
+        def finished(count: int):
+            return lambda: len([r for r in policy_runs(stack, name) if r.kind == "backup" and r.finished_at]) >= count
+
+        assert syncoxide(stack, "policy", "trigger", name).code == 0
+        wait_for(finished(1), what="first run")
+        flag.write_text("")
+        assert syncoxide(stack, "policy", "trigger", name).code == 0
+        wait_for(finished(2), what="the failing run")
+        flag.unlink()
+        assert syncoxide(stack, "policy", "trigger", name).code == 0
+        wait_for(finished(3), what="the recovering run")
+        wait_for(lambda: len(recorder.received) >= 4, timeout=30, what="notifications")
+    finally:
+        recorder.close()
+
+    backups = sorted((r for r in policy_runs(stack, name) if r.kind == "backup"), key=lambda r: r.started_at)
+    assert [r.status for r in backups] == [RunStatus.succeeded, RunStatus.failed, RunStatus.succeeded]
+    assert "before hook" in backups[1].error and "database is locked" in backups[1].error
+    hook_runs = [r for r in policy_runs(stack, name) if r.kind == "hook"]
+    assert any(r.status == RunStatus.failed and r.id.endswith("-hook-before") for r in hook_runs)
+    assert marker.read_text().split() == [backups[0].id, backups[2].id]
+    assert (workdir / "hook-ran.failures").read_text() == "failed\n"
+    titles = [m["title"] for m in recorder.received]
+    assert titles == [f"syncoxide: backup of policy {name} succeeded", f"syncoxide: backup of policy {name} failed",
+                      f"syncoxide: backup of policy {name} recovered",
+                      f"syncoxide: backup of policy {name} succeeded"]  # fmt: skip
+    failure = recorder.received[1]
+    assert "database is locked" in failure["message"] and f"/workflows/{backups[1].id}" in failure["message"]
+    assert failure["type"] == "failure"

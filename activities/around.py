@@ -1,0 +1,58 @@
+"""What happens around a backup: hook commands and notifications."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.inputs import HookInput, NotifyRunInput
+from activities.reporting import temporal_errors
+from syncoxide import client as temporal
+from syncoxide import hooks, notify
+from syncoxide.config import Settings
+from syncoxide.errors import SyncoxideError
+from syncoxide.models import RunKind, RunStatus
+from syncoxide.store import open_store, runs
+
+
+class AroundActivities:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @activity.defn(name="run_hooks")
+    def run_hooks(self, data: HookInput) -> int:
+        """Run one stage's hooks, recorded as a run of kind hook."""
+        run_id = f"{data.parent_run_id}-hook-{data.stage}"
+        with temporal_errors():
+            with open_store(self.settings) as conn:
+                runs.start(conn, run_id=run_id, kind=RunKind.hook, repository_id=data.repository_id,
+                           policy_id=data.policy_id, details={"stage": data.stage, "commands": data.commands},
+                           workflow_id=data.parent_run_id)  # fmt: skip
+            try:
+                count = hooks.run_hooks(data.stage, data.commands, timeout_s=data.timeout_s,
+                                        env={"SYNCOXIDE_RUN_ID": data.parent_run_id})  # fmt: skip
+            except SyncoxideError as failure:
+                with open_store(self.settings) as conn:
+                    runs.finish(conn, run_id=run_id, status=RunStatus.failed, error=str(failure))
+                raise
+            with open_store(self.settings) as conn:
+                runs.finish(conn, run_id=run_id, status=RunStatus.succeeded, files=count)
+            return count
+
+    @activity.defn(name="notify_run")
+    def notify_run(self, data: NotifyRunInput) -> list[str]:
+        """Send the notifications this run's outcome calls for; returns the events sent."""
+        with temporal_errors():
+            previous = None
+            if data.policy_id:
+                with open_store(self.settings) as conn:
+                    earlier = runs.recent(conn, policy_id=data.policy_id, kind=RunKind.backup, limit=20)
+                previous = next((r for r in earlier if r.id != data.run_id and r.status != RunStatus.running), None)
+            events = notify.events_for(data.status, previous, data.notify.events)
+            subject = f"policy {data.policy_id}" if data.policy_id else f"run {data.run_id}"
+            link = temporal.workflow_url(self.settings, data.run_id)
+            for event in events:
+                title = f"syncoxide: backup of {subject} " + {"failure": "failed", "recovery": "recovered",
+                                                              "success": "succeeded"}[event]  # fmt: skip
+                body = f"{title}\nrun: {data.run_id}\n" + (f"error: {data.error}\n" if data.error else "") + link
+                notify.send(data.notify, title=title, body=body, failure=event == "failure")
+            return events
