@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.inputs import FinishRunInput, StartRunInput
+from activities.metrics import record_run
 from activities.reporting import temporal_errors
 from syncoxide.config import Settings
 from syncoxide.models import Repository
@@ -48,3 +49,4 @@ class RunActivities:
                 snapshot_id=data.snapshot_id,
                 error=data.error,
             )
+            record_run(runs.get(conn, data.run_id))

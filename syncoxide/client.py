@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from syncoxide.config import Settings
@@ -54,11 +55,14 @@ class RunCancelled(SyncoxideError):
     """The workflow was cancelled (from the CLI, the Temporal CLI or the Web UI)."""
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     try:
         return await asyncio.wait_for(
             Client.connect(
-                settings.temporal_target, namespace=settings.namespace, data_converter=pydantic_data_converter
+                settings.temporal_target,
+                namespace=settings.namespace,
+                data_converter=pydantic_data_converter,
+                runtime=runtime,
             ),
             timeout=CONNECT_TIMEOUT_S,
         )

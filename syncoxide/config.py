@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="syncoxide", description="workflows; engine activities use <this>-engine")
     max_concurrent_engine_activities: int = 4
     dashboard_port: int = 8501
+    metrics_address: str | None = Field(
+        default="127.0.0.1:9464", description="where the worker serves Prometheus metrics; empty turns them off"
+    )
     ssh_options: str | None = Field(
         default=None, description="extra ssh arguments for remote repositories, e.g. '-i KEY -o UserKnownHostsFile=F'"
     )

@@ -109,8 +109,9 @@ def stack() -> Iterator[Stack]:
     ssh = start_sshd(home / "sshd", free_port())
     database_url = embedded.start(base.pgdata)
     settings = base.model_copy(
-        update={"database_url": database_url, "ssh_options": ssh.ssh_options, "borg_remote_path": base.tools.borg}
-    )
+        update={"database_url": database_url, "ssh_options": ssh.ssh_options, "borg_remote_path": base.tools.borg,
+                "metrics_address": f"127.0.0.1:{free_port()}"}
+    )  # fmt: skip
     runner = _WorkerThread(settings, temporal_bin)
     try:
         address = runner.start()
@@ -122,6 +123,7 @@ def stack() -> Iterator[Stack]:
             "SYNCOXIDE_DATABASE_URL": database_url,
             "SYNCOXIDE_SSH_OPTIONS": ssh.ssh_options,
             "SYNCOXIDE_BORG_REMOTE_PATH": base.tools.borg,
+            "SYNCOXIDE_METRICS_ADDRESS": "",
         }
         yield Stack(settings=settings, env=env, ssh=ssh)
     finally:

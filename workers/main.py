@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.around import AroundActivities
@@ -56,6 +57,13 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
     ]
 
 
+def runtime_for(settings: Settings) -> Runtime | None:
+    """A runtime serving Prometheus metrics at settings.metrics_address (None: the default runtime)."""
+    if not settings.metrics_address:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
+
+
 def executor_for(settings: Settings) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(
         max_workers=BOOKKEEPING_CONCURRENCY + settings.max_concurrent_engine_activities,
@@ -65,7 +73,7 @@ def executor_for(settings: Settings) -> ThreadPoolExecutor:
 
 async def run_until(settings: Settings, stop: asyncio.Event, ready_file: Path | None = None) -> None:
     """Run the workers until ``stop`` is set, then shut down gracefully."""
-    client = await temporal_client.connect(settings)
+    client = await temporal_client.connect(settings, runtime_for(settings))
     with executor_for(settings) as executor:
         workers = build_workers(client, settings, executor)
         running = [asyncio.ensure_future(w.run()) for w in workers]

@@ -125,6 +125,7 @@ def main() -> None:
     home = work / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
     env["SYNCOXIDE_HOME"] = str(home)
+    env["SYNCOXIDE_METRICS_ADDRESS"] = ""
     for port in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT"):
         env[f"SYNCOXIDE_{port}"] = str(free_port())
     tools = Settings(home=home)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,8 +23,10 @@ def test_dev_up_demo_and_down():
     home = Path(tempfile.mkdtemp(prefix="sxd-", dir="/tmp"))
     ports = {"SYNCOXIDE_TEMPORAL_PORT": free_port(), "SYNCOXIDE_TEMPORAL_UI_PORT": free_port(),
              "SYNCOXIDE_DASHBOARD_PORT": free_port()}  # fmt: skip
+    metrics = f"127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
-    env.update({"SYNCOXIDE_HOME": str(home), **{k: str(v) for k, v in ports.items()}})
+    env.update({"SYNCOXIDE_HOME": str(home), "SYNCOXIDE_METRICS_ADDRESS": metrics,
+                **{k: str(v) for k, v in ports.items()}})  # fmt: skip
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "syncoxide.cli", *args], env=env, capture_output=True,
@@ -53,6 +56,10 @@ def test_dev_up_demo_and_down():
 
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['SYNCOXIDE_DASHBOARD_PORT']}/_stcore/health") as r:
             assert r.status == 200
+        with urllib.request.urlopen(f"http://{metrics}/metrics") as r:
+            exposed = r.read().decode()
+        assert re.search(r'syncoxide_runs\{[^}]*kind="backup"[^}]*status="succeeded"[^}]*\} 1', exposed), exposed
+        assert "syncoxide_run_duration_seconds" in exposed and "temporal_" in exposed
         status = cli("dev", "status")
         assert status.returncode == 0, status.stdout
     finally:
