@@ -5,10 +5,11 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.inputs import HookInput, NotifyRunInput
-from activities.reporting import temporal_errors
+from activities.reporting import Reporter, temporal_errors
 from syncoxide import client as temporal
 from syncoxide import hooks, notify
 from syncoxide.config import Settings
+from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import RunKind, RunStatus
 from syncoxide.store import open_store, runs
@@ -27,12 +28,17 @@ class AroundActivities:
                 runs.start(conn, run_id=run_id, kind=RunKind.hook, repository_id=data.repository_id,
                            policy_id=data.policy_id, details={"stage": data.stage, "commands": data.commands},
                            workflow_id=data.parent_run_id)  # fmt: skip
+            reporter = Reporter()
+            reporter.phase(f"{data.stage} hooks")
             try:
                 count = hooks.run_hooks(data.stage, data.commands, timeout_s=data.timeout_s,
-                                        env={"SYNCOXIDE_RUN_ID": data.parent_run_id})  # fmt: skip
-            except SyncoxideError as failure:
+                                        env={"SYNCOXIDE_RUN_ID": data.parent_run_id},
+                                        cancelled=reporter.cancelled)  # fmt: skip
+            except (SyncoxideError, Cancelled) as failure:
+                cancelled = isinstance(failure, Cancelled)
                 with open_store(self.settings) as conn:
-                    runs.finish(conn, run_id=run_id, status=RunStatus.failed, error=str(failure))
+                    runs.finish(conn, run_id=run_id, status=RunStatus.cancelled if cancelled else RunStatus.failed,
+                                error="cancelled" if cancelled else str(failure))  # fmt: skip
                 raise
             with open_store(self.settings) as conn:
                 runs.finish(conn, run_id=run_id, status=RunStatus.succeeded, files=count)

@@ -5,29 +5,53 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
+from collections.abc import Callable
 
+from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
 
 OUTPUT_TAIL = 5
+POLL_S = 1.0
 
 
 class HookFailed(SyncoxideError):
     """A hook exited non-zero or ran past its timeout."""
 
 
-def run_hooks(stage: str, commands: list[str], *, timeout_s: float, env: dict[str, str] | None = None) -> int:
-    """Run ``commands`` in order; the first failure raises HookFailed naming the stage and command."""
+def run_hooks(
+    stage: str,
+    commands: list[str],
+    *,
+    timeout_s: float,
+    env: dict[str, str] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> int:
+    """Run ``commands`` in order; the first failure raises HookFailed naming the stage and command.
+
+    ``cancelled`` is polled every second (activities heartbeat there); when it says so the hook
+    is stopped and Cancelled raised.
+    """
     for command in commands:
         proc = subprocess.Popen(
             ["sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env={**os.environ, **(env or {})}, text=True, errors="replace",
         )  # fmt: skip
-        try:
-            output, _ = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise HookFailed(f"{stage} hook `{command}` ran past its {timeout_s:g}s timeout and was stopped") from None
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                output, _ = proc.communicate(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                stop = cancelled()
+                if stop or time.monotonic() > deadline:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.communicate()
+                    if stop:
+                        raise Cancelled() from None
+                    raise HookFailed(
+                        f"{stage} hook `{command}` ran past its {timeout_s:g}s timeout and was stopped"
+                    ) from None
         if proc.returncode != 0:
             tail = [line for line in output.splitlines() if line.strip()][-OUTPUT_TAIL:]
             said = f": {tail[-1]}" if tail else ""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.inputs import (
@@ -18,10 +21,18 @@ with workflow.unsafe.imports_passed_through():
     )
     from syncoxide.config import engine_queue_for
     from syncoxide.models import BackupRequest, BackupResult, Repository, RunKind, RunStatus
-    from workflows.common import BOOKKEEPING_RETRY, engine_step, finish_run, record_failure, start_run
+    from workflows.common import (
+        BOOKKEEPING_RETRY,
+        ENGINE_HEARTBEAT_TIMEOUT,
+        engine_step,
+        finish_run,
+        record_failure,
+        start_run,
+    )
     from workflows.maintenance import retention_step
 
 HOOK_GRACE = timedelta(seconds=30)
+HOOK_RETRY = RetryPolicy(maximum_attempts=1)  # a hook is the user's command: run it once, report what it said
 NOTIFY_TIMEOUT = timedelta(seconds=60)
 
 
@@ -35,7 +46,9 @@ async def _hooks(request: BackupRequest, repository: Repository, run_id: str, st
                   commands=commands, timeout_s=request.hooks.timeout_s),  # fmt: skip
         task_queue=engine_queue_for(workflow.info().task_queue),
         start_to_close_timeout=timedelta(seconds=request.hooks.timeout_s * len(commands)) + HOOK_GRACE,
-        retry_policy=BOOKKEEPING_RETRY,
+        heartbeat_timeout=ENGINE_HEARTBEAT_TIMEOUT,
+        retry_policy=HOOK_RETRY,
+        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     )
 
 
@@ -74,9 +87,11 @@ class BackupWorkflow:
                     BackupActivityResult,
                 )
                 await _hooks(request, repository, run_id, "after")
-            except ActivityError as hook_error:  # engine_step records its own failures; hooks' are recorded here
-                failure = await record_failure(run_id, hook_error)
-                raise (failure or hook_error) from None
+            except (ActivityError, asyncio.CancelledError) as error:  # engine_step records its own failures
+                failure = await record_failure(run_id, error)
+                if failure is None:
+                    raise
+                raise failure from None
         except ApplicationError as failure:
             try:
                 await _hooks(request, repository, run_id, "on_failure")
