@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 from temporalio import activity
 
 from activities.inputs import HookInput, NotifyRunInput
 from activities.reporting import Reporter, temporal_errors
 from syncoxide import client as temporal
-from syncoxide import hooks, notify
+from syncoxide import health, hooks, notify
 from syncoxide.config import Settings
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
@@ -62,3 +65,13 @@ class AroundActivities:
                 body = f"{title}\nrun: {data.run_id}\n" + (f"error: {data.error}\n" if data.error else "") + link
                 notify.send(data.notify, title=title, body=body, failure=event == "failure")
             return events
+
+    @activity.defn(name="notify_late")
+    def notify_late(self) -> list[str]:
+        """Find late policies and notify about each once per late episode."""
+
+        async def go() -> list[str]:
+            return await health.notify_late(self.settings, await temporal.connect(self.settings), datetime.now(UTC))
+
+        with temporal_errors():
+            return asyncio.run(go())

@@ -12,15 +12,14 @@ import typer
 from rich.table import Table
 
 from syncoxide import client as temporal
-from syncoxide import schedules
+from syncoxide import health, schedules
 from syncoxide.cli_common import JsonOpt, emit_json, err, human_size, out, settings
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput, NotFound
-from syncoxide.health import PolicyHealth, RepositoryHealth, policy_health
-from syncoxide.models import RunKind
+from syncoxide.health import PolicyHealth, RepositoryHealth
 from syncoxide.policies import apply as policy_apply
 from syncoxide.policies.loader import load
-from syncoxide.store import open_store, policies, repositories, runs
+from syncoxide.store import open_store, policies, runs
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Policy files (YAML).")]
 NameArg = Annotated[str, typer.Argument(help="Policy name.")]
@@ -79,18 +78,7 @@ def _schedule_id(cfg: Settings, name: str) -> str:
 
 
 async def _health(cfg: Settings) -> tuple[list[PolicyHealth], list[RepositoryHealth]]:
-    client = await temporal.connect(cfg)
-    now = datetime.now(UTC)
-    with open_store(cfg) as conn:
-        stored = policies.active(conn)
-        histories = {n: runs.recent(conn, policy_id=n, limit=20) for n in stored}
-        repos = repositories.list_all(conn)
-        checks = {r.name: runs.recent(conn, repository_id=r.id, kind=RunKind.check, limit=1) for r in repos}
-    found = []
-    for name, policy in stored.items():
-        view = await schedules.describe(client, schedules.policy_schedule_id(name))
-        found.append(policy_health(policy, histories[name], view, now))
-    return found, [RepositoryHealth(r.name, (checks[r.name] or [None])[0]) for r in repos]
+    return await health.gather(cfg, await temporal.connect(cfg), datetime.now(UTC))
 
 
 def _when(value: datetime | None) -> str:

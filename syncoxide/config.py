@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="syncoxide", description="workflows; engine activities use <this>-engine")
     max_concurrent_engine_activities: int = 4
     dashboard_port: int = 8501
+    health_every: str = Field(default="5min", description="how often late policies are looked for")
     metrics_address: str | None = Field(
         default="127.0.0.1:9464", description="where the worker serves Prometheus metrics; empty turns them off"
     )

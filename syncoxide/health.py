@@ -10,8 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from temporalio.client import Client
+
+from syncoxide import schedules
+from syncoxide.config import Settings
 from syncoxide.models import Run, RunKind, RunStatus, parse_duration
 from syncoxide.schedules import ScheduleView
+from syncoxide.store import open_store, policies, repositories, runs
 from syncoxide.store.policies import StoredPolicy
 
 
@@ -74,3 +79,45 @@ def policy_health(stored: StoredPolicy, history: list[Run], view: ScheduleView, 
             what = "no successful run" + (f" since {last_success:%Y-%m-%d %H:%M}" if last_success else " yet")
             return health("late", f"{what}; expected every {interval}")
     return health("ok", "")
+
+
+async def gather(
+    settings: Settings, client: Client, now: datetime
+) -> tuple[list[PolicyHealth], list[RepositoryHealth]]:
+    """Health of every active policy and every repository."""
+    with open_store(settings) as conn:
+        stored = policies.active(conn)
+        histories = {n: runs.recent(conn, policy_id=n, limit=20) for n in stored}
+        repos = repositories.list_all(conn)
+        checks = {r.name: runs.recent(conn, repository_id=r.id, kind=RunKind.check, limit=1) for r in repos}
+    found = []
+    for name, policy in stored.items():
+        view = await schedules.describe(client, schedules.policy_schedule_id(name))
+        found.append(policy_health(policy, histories[name], view, now))
+    return found, [RepositoryHealth(r.name, (checks[r.name] or [None])[0]) for r in repos]
+
+
+async def notify_late(settings: Settings, client: Client, now: datetime) -> list[str]:
+    """Tell each late policy's contacts once per late episode; returns the policies notified."""
+    from syncoxide import notify
+    from syncoxide.models import Notify
+
+    found, _ = await gather(settings, client, now)
+    with open_store(settings) as conn:
+        stored = policies.active(conn)
+        notified = policies.late_notified(conn)
+    told = []
+    for state in (h for h in found if h.state == "late"):
+        spec = stored[state.name].spec["policy"].get("notify") or {}
+        contacts = Notify(urls=spec.get("urls", []), events=spec.get("events", []))
+        if "late" not in contacts.events or not contacts.urls:
+            continue
+        last = notified.get(state.name)
+        if last is not None and (state.last_success is None or last > state.last_success):
+            continue  # already told about this episode
+        title = f"syncoxide: backup of policy {state.name} is late"
+        notify.send(contacts, title=title, body=f"{title}\n{state.detail}", failure=True)
+        with open_store(settings) as conn:
+            policies.mark_late_notified(conn, state.name, now)
+        told.append(state.name)
+    return told

@@ -164,3 +164,20 @@ async def resume(client: Client, schedule_id: str, note: str) -> None:
 
 async def trigger(client: Client, schedule_id: str) -> None:
     await client.get_schedule_handle(schedule_id).trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+
+
+HEALTH_SCHEDULE_ID = "syncoxide-health"
+
+
+async def ensure_health_schedule(client: Client, settings: Settings) -> None:
+    """The schedule of HealthWorkflow (late notifications), every settings.health_every; made once."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow("HealthWorkflow", id="health", task_queue=settings.task_queue),
+        spec=_spec(Timing(every=settings.health_every)),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        state=ScheduleState(note="syncoxide: notify about late policies"),
+    )
+    try:
+        await client.create_schedule(HEALTH_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        pass

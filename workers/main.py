@@ -20,10 +20,10 @@ from syncoxide import client as temporal_client
 from syncoxide.config import Settings
 from syncoxide.store import open_store
 from workflows.backup import BackupWorkflow
-from workflows.maintenance import MaintenanceWorkflow
+from workflows.maintenance import HealthWorkflow, MaintenanceWorkflow
 from workflows.restore import RestoreWorkflow
 
-WORKFLOWS = [BackupWorkflow, RestoreWorkflow, MaintenanceWorkflow]
+WORKFLOWS = [BackupWorkflow, RestoreWorkflow, MaintenanceWorkflow, HealthWorkflow]
 BOOKKEEPING_CONCURRENCY = 8
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 PROGRESS_HEARTBEAT_EVERY = timedelta(seconds=2)  # the SDK would otherwise hold heartbeats for 0.8 x timeout
@@ -39,7 +39,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=[runs.start_run, runs.finish_run, runs.get_repository, around.notify_run],
+            activities=[runs.start_run, runs.finish_run, runs.get_repository, around.notify_run, around.notify_late],
             activity_executor=executor,
             max_concurrent_activities=BOOKKEEPING_CONCURRENCY,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

@@ -115,6 +115,8 @@ async def apply(settings: Settings, desired: Desired, changes: list[Change], *, 
         raise InvalidInput("the plan removes schedules: review it with `policy plan`, then run apply with --yes")
     client = await temporal.connect(settings)
     scheduled = await schedules.managed_ids(client)
+    if desired.policies:
+        await schedules.ensure_health_schedule(client, settings)
     with open_store(settings) as conn:
         for change in (c for c in pending if c.kind == "repository"):
             spec = desired.repositories[change.name]

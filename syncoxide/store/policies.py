@@ -64,3 +64,12 @@ def remove(conn: psycopg.Connection, name: str) -> None:
                 "INSERT INTO policy_versions (name, version, spec, removed) VALUES (%s, %s, %s, true)",
                 (name, row[0], Jsonb(row[1])),
             )
+
+
+def late_notified(conn: psycopg.Connection) -> dict[str, datetime | None]:
+    return dict(conn.execute("SELECT name, late_notified_at FROM policies WHERE removed_at IS NULL").fetchall())
+
+
+def mark_late_notified(conn: psycopg.Connection, name: str, when: datetime) -> None:
+    with conn.transaction():
+        conn.execute("UPDATE policies SET late_notified_at = %s WHERE name = %s", (when, name))

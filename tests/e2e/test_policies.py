@@ -242,3 +242,51 @@ def test_hooks_and_notifications(stack, workdir, monkeypatch):
     failure = recorder.received[1]
     assert "database is locked" in failure["message"] and f"/workflows/{backups[1].id}" in failure["message"]
     assert failure["type"] == "failure"
+
+
+def test_overlap_skip_holds_when_a_run_is_slow(stack, workdir):
+    name = f"docs-{workdir.name.lower()}"
+    extra = """\
+    overlap: skip
+    hooks:
+      before: ["sleep 5"]
+"""
+    assert syncoxide(stack, "policy", "apply", str(policy_file(workdir, every="1s", extra=extra)), "--yes").code == 0
+    time.sleep(14)
+    assert syncoxide(stack, "policy", "pause", name).code == 0
+    wait_for(lambda: all(r.finished_at for r in policy_runs(stack, name)), timeout=60, what="runs to finish")
+    backups = sorted((r for r in policy_runs(stack, name) if r.kind == "backup"), key=lambda r: r.started_at)
+    assert 2 <= len(backups) <= 3, [(r.started_at, r.finished_at) for r in backups]
+    for earlier, later in zip(backups, backups[1:], strict=False):
+        assert later.started_at >= earlier.finished_at, "two runs of one policy overlapped"
+    assert syncoxide(stack, "policy", "delete", name, "--yes").code == 0
+
+
+def test_late_policy_is_notified_once(stack, workdir, monkeypatch):
+    recorder = Recorder()
+    name = f"docs-{workdir.name.lower()}"
+    monkeypatch.setenv("SXT_LATE_URL", f"json://127.0.0.1:{recorder.port}/late")
+    extra = """\
+    notify:
+      urls: ["env:SXT_LATE_URL"]
+      events: [late]
+"""
+    try:
+        path = policy_file(workdir, every="1h", extra=extra)
+        assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+        with open_store(stack.settings) as conn:
+            conn.execute("UPDATE policies SET created_at = now() - interval '3 hours' WHERE name = %s", (name,))
+
+        async def health_check() -> None:
+            client = await temporal.connect(stack.settings)
+            await client.execute_workflow("HealthWorkflow", id=f"health-{name}", task_queue=stack.settings.task_queue)
+
+        asyncio.run(health_check())
+        mine = [m for m in recorder.received if name in m["title"]]
+        assert [m["title"] for m in mine] == [f"syncoxide: backup of policy {name} is late"]
+        assert "no successful run yet" in mine[0]["message"]
+        asyncio.run(health_check())
+        assert len([m for m in recorder.received if name in m["title"]]) == 1, "told twice about one episode"
+    finally:
+        recorder.close()
+        syncoxide(stack, "policy", "delete", name, "--yes")

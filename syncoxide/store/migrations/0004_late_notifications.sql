@@ -1,0 +1,1 @@
+ALTER TABLE policies ADD COLUMN late_notified_at timestamptz;
