@@ -65,6 +65,7 @@ class RetentionActivityInput(BaseModel):
     repository: Repository
     retention: Retention
     compact: bool = True
+    only_policy: str | None = None
     passphrase: SecretRef | None = None
 
 

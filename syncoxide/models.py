@@ -105,6 +105,7 @@ class BackupOptions(BaseModel):
     compression: str = Field("auto", description="auto, none, max, zstd, zstd,N (1-22) or lz4 (borg)")
     tags: list[str] = Field(default_factory=list)
     hostname: str | None = None
+    policy: str | None = Field(None, description="the policy a snapshot belongs to (set by syncoxide)")
 
 
 class StreamSource(BaseModel):
@@ -148,6 +149,7 @@ class BackupRequest(BaseModel):
         default=None, description="overrides the repository's stored passphrase reference for this run"
     )
     policy_id: str | None = None
+    retention: Retention | None = Field(None, description="the policy's own retention, over its own snapshots")
     hooks: Hooks | None = None
     notify: Notify | None = None
 
@@ -245,6 +247,7 @@ class Snapshot(BaseModel):
     hostname: str | None = None
     paths: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    policy: str | None = None
     files: int | None = None
     bytes: int | None = Field(None, description="original size of the snapshot's contents")
     compressed_bytes: int | None = Field(None, description="its size compressed (borg; restic does not report it)")

@@ -77,7 +77,7 @@ def backup(
     cancelled: CancelFn,
     resumed: bool = False,
 ) -> tuple[str, BackupStats]:
-    options = request.options
+    options = request.options.model_copy(update={"policy": request.policy_id})
     exclude_patterns.validate(options.excludes)
     compression.parse(options.compression)
     if sum(map(bool, (request.sources, request.stream, request.database))) != 1:
@@ -155,15 +155,24 @@ def restore(
     return RestoreOutcome(report=report, placement=placement)
 
 
-def plan_retention(engine: BackupEngine, policy: Retention) -> list[Decision]:
-    return decide(engine.snapshots(), policy)
+def plan_retention(engine: BackupEngine, policy: Retention, *, only_policy: str | None = None) -> list[Decision]:
+    """Decisions over all snapshots, or (``only_policy``) over that backup policy's own."""
+    snapshots = engine.snapshots()
+    if only_policy is not None:
+        snapshots = [s for s in snapshots if s.policy == only_policy]
+    return decide(snapshots, policy)
 
 
 def apply_retention(
-    engine: BackupEngine, policy: Retention, *, compact: bool = True, cancelled: CancelFn = lambda: False
+    engine: BackupEngine,
+    policy: Retention,
+    *,
+    compact: bool = True,
+    only_policy: str | None = None,
+    cancelled: CancelFn = lambda: False,
 ) -> list[Decision]:
     """Delete what the policy does not keep, then free the space; returns the decisions."""
-    decisions = plan_retention(engine, policy)
+    decisions = plan_retention(engine, policy, only_policy=only_policy)
     doomed = [d.snapshot.id for d in decisions if not d.keep]
     breaking_stale_locks(engine, lambda: engine.delete_snapshots(doomed, cancelled=cancelled))
     if compact and doomed:

@@ -111,11 +111,12 @@ class BackupWorkflow:
         )
         await _notify(request, run_id, RunStatus.succeeded)
         retention = None
-        if repository.retention is not None and not repository.retention.empty:
+        own = request.retention is not None and not request.retention.empty
+        policy = request.retention if own else repository.retention
+        if policy is not None and not policy.empty:
             try:
-                retention = await retention_step(
-                    repository, repository.retention, compact=True, passphrase=request.passphrase
-                )
+                retention = await retention_step(repository, policy, compact=True, passphrase=request.passphrase,
+                                                 only_policy=request.policy_id if own else None)  # fmt: skip
             except ApplicationError as error:  # recorded as a failed retention run; the backup stands
                 workflow.logger.warning("retention after backup %s failed: %s", run_id, error.message)
         return BackupResult(run_id=run_id, snapshot_id=result.snapshot_id, stats=result.stats, retention=retention)

@@ -31,19 +31,23 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def retention_step(
-    repository: Repository, retention: Retention, *, compact: bool, passphrase: SecretRef | None
+    repository: Repository,
+    retention: Retention,
+    *,
+    compact: bool,
+    passphrase: SecretRef | None,
+    only_policy: str | None = None,
 ) -> RetentionOutcome:
     workflow_id = workflow.info().workflow_id
     run_id = f"{workflow_id}-retention"
-    details = {"retention": retention.model_dump(mode="json"), "compact": compact}
+    details = {"retention": retention.model_dump(mode="json"), "compact": compact, "policy": only_policy}
     await start_run(StartRunInput(run_id=run_id, kind=RunKind.retention, repository_id=repository.id,
-                                  details=details, workflow_id=workflow_id))  # fmt: skip
+                                  policy_id=only_policy, details=details, workflow_id=workflow_id))  # fmt: skip
     result = await engine_step(
         run_id,
         "retention",
-        RetentionActivityInput(
-            run_id=run_id, repository=repository, retention=retention, compact=compact, passphrase=passphrase
-        ),
+        RetentionActivityInput(run_id=run_id, repository=repository, retention=retention, compact=compact,
+                               only_policy=only_policy, passphrase=passphrase),  # fmt: skip
         RetentionActivityResult,
     )
     await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=len(result.deleted)))

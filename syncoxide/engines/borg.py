@@ -208,7 +208,8 @@ class BorgEngine(BackupEngine):
             state.current_path = "/" + message["path"] if message.get("path") else state.current_path
             progress(state.model_copy())
 
-        meta = {"tags": options.tags, "host": options.hostname, "paths": [f"/{stream.name}"] if stream else sources}
+        meta = {"tags": options.tags, "host": options.hostname, "paths": [f"/{stream.name}"] if stream else sources,
+                "policy": options.policy}  # fmt: skip
         args = ["create", "--progress", "--json", "--compression", compression.borg_spec(options.compression)]
         args += ["--comment", encode_meta(meta)]
         args += ["--exclude-caches"] if options.exclude_caches else []
@@ -276,6 +277,7 @@ class BorgEngine(BackupEngine):
                     hostname=meta.get("host") or archive.get("hostname"),
                     paths=meta.get("paths", []),
                     tags=meta.get("tags", []),
+                    policy=meta.get("policy"),
                     files=stats.get("nfiles"),
                     bytes=stats.get("original_size"),
                     compressed_bytes=stats.get("compressed_size"),

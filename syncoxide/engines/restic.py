@@ -50,6 +50,7 @@ _ERRORS_BY_CODE: dict[int, type[SyncoxideError]] = {
 }
 PARTIAL_BACKUP_CODE = 3
 RUN_TAG_PREFIX = "syncoxide-run:"
+POLICY_TAG_PREFIX = "syncoxide-policy:"
 _TYPES = {"file": FileType.file, "dir": FileType.dir, "symlink": FileType.symlink}
 _GO_SETUID, _GO_SETGID, _GO_STICKY = 1 << 23, 1 << 22, 1 << 20
 _FRACTION = re.compile(r"\.(\d+)")
@@ -206,7 +207,7 @@ class ResticEngine(BackupEngine):
 
         args = ["backup", "--tag", RUN_TAG_PREFIX + snapshot_name, "--compression",
                 compression.restic_mode(options.compression)]  # fmt: skip
-        for tag in options.tags:
+        for tag in options.tags + ([POLICY_TAG_PREFIX + options.policy] if options.policy else []):
             args += ["--tag", tag]
         args += ["--host", options.hostname] if options.hostname else []
         args += ["--exclude-caches"] if options.exclude_caches else []
@@ -258,7 +259,9 @@ class ResticEngine(BackupEngine):
                     time=_time(s["time"]),
                     hostname=s.get("hostname"),
                     paths=s.get("paths", []),
-                    tags=[t for t in s.get("tags") or [] if not t.startswith(RUN_TAG_PREFIX)],
+                    tags=[t for t in s.get("tags") or [] if not t.startswith((RUN_TAG_PREFIX, POLICY_TAG_PREFIX))],
+                    policy=next((t.removeprefix(POLICY_TAG_PREFIX) for t in s.get("tags") or []
+                                 if t.startswith(POLICY_TAG_PREFIX)), None),  # fmt: skip
                     files=summary.get("total_files_processed"),
                     bytes=summary.get("total_bytes_processed"),
                     added_bytes=summary.get("data_added_packed"),

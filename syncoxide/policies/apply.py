@@ -183,7 +183,8 @@ def _backup_request(desired: Desired, name: str, repository: Repository) -> Back
                       timeout_s=parse_duration(policy.hooks.timeout).total_seconds())  # fmt: skip
     notify = Notify(urls=policy.notify.urls, events=list(policy.notify.events)) if policy.notify else None
     return BackupRequest(repository_id=repository.id, sources=source.paths, options=backup_options(source, policy),
-                         database=database, policy_id=name, hooks=hooks, notify=notify)  # fmt: skip
+                         database=database, policy_id=name, retention=policy.retention, hooks=hooks,
+                         notify=notify)  # fmt: skip
 
 
 def as_rows(changes: list[Change]) -> list[dict]:

@@ -111,6 +111,9 @@ def load(paths: list[Path]) -> Desired:
             problems.append(f"{where} policies.{name}.source: no source named {policy.source!r}")
         if policy.repository not in desired.repositories:
             problems.append(f"{where} policies.{name}.repository: no repository named {policy.repository!r}")
+        elif policy.retention and desired.repositories[policy.repository].retention:
+            problems.append(f"{where} policies.{name}.retention: repository {policy.repository} has a retention"
+                            " of its own over all its snapshots; set retention on one of them")  # fmt: skip
     if problems:
         raise PolicyErrors(problems)
     return desired

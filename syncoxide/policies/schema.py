@@ -126,6 +126,7 @@ class PolicySpec(Strict):
     grace: str = Field("1h", description="how late a run may be before the policy counts as late")
     compression: str = "auto"
     tags: list[str] = Field(default_factory=list)
+    retention: Retention | None = Field(None, description="over this policy's own snapshots, after each backup")
     hooks: HooksSpec | None = None
     notify: NotifySpec | None = None
     paused: bool = False

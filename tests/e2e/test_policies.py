@@ -18,7 +18,9 @@ from tests.e2e.cli import syncoxide
 pytestmark = pytest.mark.e2e
 
 
-def policy_file(workdir: Path, *, every: str = "1h", extra: str = "", policies: str | None = None) -> Path:
+def policy_file(
+    workdir: Path, *, every: str = "1h", extra: str = "", policies: str | None = None, repo_retention: bool = True
+) -> Path:
     (workdir / "src").mkdir(exist_ok=True)
     (workdir / "src" / "doc.txt").write_text("policy data\n")
     (workdir / "pass").write_text("policy passphrase\n")
@@ -28,8 +30,7 @@ repositories:
     engine: restic
     location: {workdir / "vault"}
     passphrase: file:{workdir / "pass"}
-    retention:
-      keep_last: 3
+{"    retention: {keep_last: 3}" if repo_retention else ""}
     metadata_check:
       every: 1d
 sources:
@@ -289,4 +290,43 @@ def test_late_policy_is_notified_once(stack, workdir, monkeypatch):
         assert len([m for m in recorder.received if name in m["title"]]) == 1, "told twice about one episode"
     finally:
         recorder.close()
+        syncoxide(stack, "policy", "delete", name, "--yes")
+
+
+def test_policy_retention_only_touches_its_own_snapshots(stack, workdir):
+    suffix = workdir.name.lower()
+    policies = f"""\
+  pruned-{suffix}:
+    source: documents
+    repository: vault-{suffix}
+    schedule: {{every: 1h}}
+    retention: {{keep_last: 1}}
+  kept-{suffix}:
+    source: documents
+    repository: vault-{suffix}
+    schedule: {{every: 1h}}
+"""
+    path = policy_file(workdir, policies=policies, repo_retention=False)
+    assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0, "apply"
+
+    def backups_of(name: str) -> list:
+        return [r for r in policy_runs(stack, name) if r.kind == "backup" and r.status == RunStatus.succeeded]
+
+    for name, times in ((f"kept-{suffix}", 1), (f"pruned-{suffix}", 3)):
+        for i in range(times):
+            assert syncoxide(stack, "policy", "trigger", name).code == 0
+            wait_for(lambda n=name, c=i + 1: len(backups_of(n)) >= c, what=f"backup {i + 1} of {name}")
+            wait_for(lambda n=name, c=i + 1: len([r for r in policy_runs(stack, n) if r.kind == "retention"
+                                                  and r.finished_at]) >= (c if n.startswith("pruned") else 0),
+                     what="its retention")  # fmt: skip
+    snapshots = syncoxide(stack, "snapshots", "--repo", f"vault-{suffix}", "--json").json
+    assert sorted(s["policy"] for s in snapshots) == [f"kept-{suffix}", f"pruned-{suffix}"]
+    newest = backups_of(f"pruned-{suffix}")[0].snapshot_id
+    assert newest in {s["id"] for s in snapshots}
+    assert all(not t.startswith("syncoxide-") for s in snapshots for t in s["tags"])
+
+    both = policy_file(workdir, policies=policies)  # the repository has a retention too
+    refused = syncoxide(stack, "policy", "plan", str(both))
+    assert refused.code == 1 and "has a retention of its own" in refused.stderr
+    for name in (f"kept-{suffix}", f"pruned-{suffix}"):
         syncoxide(stack, "policy", "delete", name, "--yes")
