@@ -16,10 +16,12 @@ from syncoxide.store import open_store, runs
 from tests.e2e.cli import syncoxide
 
 pytestmark = pytest.mark.e2e
+NO_TICK = "1000d"
+"""An interval whose next tick is far away: a test's runs are only the ones it triggers."""
 
 
 def policy_file(
-    workdir: Path, *, every: str = "1h", extra: str = "", policies: str | None = None, repo_retention: bool = True
+    workdir: Path, *, every: str = NO_TICK, extra: str = "", policies: str | None = None, repo_retention: bool = True
 ) -> Path:
     (workdir / "src").mkdir(exist_ok=True)
     (workdir / "src" / "doc.txt").write_text("policy data\n")
@@ -155,10 +157,10 @@ def test_an_invalid_file_changes_nothing(stack, workdir):
 
 def test_a_late_policy_turns_status_red(stack, workdir):
     name = f"docs-{workdir.name.lower()}"
-    path = policy_file(workdir, every="1h")
+    path = policy_file(workdir)
     assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
     with open_store(stack.settings) as conn:
-        conn.execute("UPDATE policies SET created_at = now() - interval '3 hours' WHERE name = %s", (name,))
+        conn.execute("UPDATE policies SET created_at = now() - interval '3000 days' WHERE name = %s", (name,))
     status = syncoxide(stack, "status", "--json")
     assert status.code == 1
     mine = next(p for p in status.json["policies"] if p["policy"] == name)
@@ -273,10 +275,10 @@ def test_late_policy_is_notified_once(stack, workdir, monkeypatch):
       events: [late]
 """
     try:
-        path = policy_file(workdir, every="1h", extra=extra)
+        path = policy_file(workdir, extra=extra)
         assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
         with open_store(stack.settings) as conn:
-            conn.execute("UPDATE policies SET created_at = now() - interval '3 hours' WHERE name = %s", (name,))
+            conn.execute("UPDATE policies SET created_at = now() - interval '3000 days' WHERE name = %s", (name,))
 
         async def health_check() -> None:
             client = await temporal.connect(stack.settings)
@@ -299,12 +301,12 @@ def test_policy_retention_only_touches_its_own_snapshots(stack, workdir):
   pruned-{suffix}:
     source: documents
     repository: vault-{suffix}
-    schedule: {{every: 1h}}
+    schedule: {{every: {NO_TICK}}}
     retention: {{keep_last: 1}}
   kept-{suffix}:
     source: documents
     repository: vault-{suffix}
-    schedule: {{every: 1h}}
+    schedule: {{every: {NO_TICK}}}
 """
     path = policy_file(workdir, policies=policies, repo_retention=False)
     assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0, "apply"
