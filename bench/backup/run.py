@@ -1,6 +1,6 @@
 """Raw borg/restic vs syncoxide's BackupWorkflow/RestoreWorkflow, end to end, on the same data.
 
-    python bench/backup/run.py [--quick] [--engine borg|restic] [--json]
+    python bench/backup/run.py [--quick] [--repeat N] [--engine borg|restic] [--json]
 
 Starts its own stack (`syncoxide dev up --no-dashboard` on free ports, a temporary data dir),
 times first backup, incremental no-change backup and full restore for the raw engine CLI and
@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,9 +74,15 @@ def timed(argv: list[str], env: dict[str, str], cwd: str | None = None) -> float
     return elapsed
 
 
-def raw_engine(engine: str, tools: Settings, data: Path, work: Path, env: dict[str, str]) -> dict[str, float]:
-    repo = work / f"raw-{engine}"
-    out = work / f"raw-{engine}-restore"
+def median_of(repeat: int, measure, *args) -> dict[str, float]:
+    """Run ``measure(*args, round)`` ``repeat`` times; the median of each figure."""
+    rounds = [measure(*args, i) for i in range(repeat)]
+    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+
+
+def raw_engine(engine: str, tools: Settings, data: Path, work: Path, env: dict[str, str], i: int) -> dict[str, float]:
+    repo = work / f"raw-{engine}-{i}"
+    out = work / f"raw-{engine}-restore-{i}"
     out.mkdir()
     if engine == "borg":
         borg = tools.tools.borg
@@ -95,21 +102,22 @@ def raw_engine(engine: str, tools: Settings, data: Path, work: Path, env: dict[s
     return {"first_backup": first, "incremental_backup": second, "restore": restore}
 
 
-def syncoxide_engine(engine: str, data: Path, work: Path, env: dict[str, str]) -> dict[str, float]:
+def syncoxide_engine(engine: str, data: Path, work: Path, env: dict[str, str], i: int) -> dict[str, float]:
     cli = [sys.executable, "-m", "syncoxide.cli"]
     secret = work / "passphrase"
     secret.write_text(PASSPHRASE + "\n")
-    repo = work / f"sx-{engine}"
-    timed([*cli, "repo", "init", "--engine", engine, "--repo", str(repo), "--name", f"bench-{engine}",
+    repo = work / f"sx-{engine}-{i}"
+    name = f"bench-{engine}-{i}"
+    timed([*cli, "repo", "init", "--engine", engine, "--repo", str(repo), "--name", name,
            "--passphrase-file", str(secret)], env)  # fmt: skip
-    backup = [*cli, "backup", "--repo", f"bench-{engine}", "--source", str(data), "--json"]
+    backup = [*cli, "backup", "--repo", name, "--source", str(data), "--json"]
     started = time.perf_counter()
     result = subprocess.run(backup, env=env, capture_output=True, text=True, check=True)
     first = time.perf_counter() - started
     snapshot = json.loads(result.stdout)["snapshot_id"]
     second = timed(backup, env)
-    restore = timed([*cli, "restore", "--repo", f"bench-{engine}", "--snapshot", snapshot,
-                     "--target", str(work / f"sx-{engine}-restore"), "--json"], env)  # fmt: skip
+    restore = timed([*cli, "restore", "--repo", name, "--snapshot", snapshot,
+                     "--target", str(work / f"sx-{engine}-restore-{i}"), "--json"], env)  # fmt: skip
     return {"first_backup": first, "incremental_backup": second, "restore": restore}
 
 
@@ -117,6 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="~250 MB instead of ~1.2 GB")
     parser.add_argument("--engine", choices=["borg", "restic"], action="append")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per side; the median is reported")
     parser.add_argument("--json", action="store_true", help="print all figures as JSON too")
     args = parser.parse_args()
     engines = args.engine or ["borg", "restic"]
@@ -142,8 +151,8 @@ def main() -> None:
         figures: dict[str, dict[str, dict[str, float]]] = {}
         for engine in engines:
             figures[engine] = {
-                "anchor": raw_engine(engine, tools, data, work, env),
-                "syncoxide": syncoxide_engine(engine, data, work, env),
+                "anchor": median_of(args.repeat, raw_engine, engine, tools, data, work, env),
+                "syncoxide": median_of(args.repeat, syncoxide_engine, engine, data, work, env),
             }
         if args.json:
             print(json.dumps({"dataset_bytes": total, "seconds": figures}, indent=2))
