@@ -21,6 +21,7 @@ from pathlib import Path
 from syncoxide.config import Settings
 from syncoxide.errors import ServiceUnavailable, SyncoxideError
 from syncoxide.store import embedded, open_store
+from syncoxide.store.db import connect, describe_url
 
 DASHBOARD_APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 START_TIMEOUT_S = 90.0
@@ -218,11 +219,19 @@ def status(settings: Settings) -> list[Service]:
         url = embedded.running_url(settings.pgdata)
         services.append(Service("postgres", str(settings.pgdata), url is not None))
     else:
-        services.append(Service("postgres", "SYNCOXIDE_DATABASE_URL", True))
+        services.append(Service("postgres", describe_url(settings.database_url), _database_reachable(settings)))
     for name, url in (("worker", None), ("dashboard", dashboard_url(settings))):
         pid = running_pid(settings, name)
         services.append(Service(name, url, pid is not None, pid))
     return services
+
+
+def _database_reachable(settings: Settings) -> bool:
+    try:
+        connect(settings).close()
+        return True
+    except ServiceUnavailable:
+        return False
 
 
 def _reachable(target: str) -> bool:

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 from temporalio.client import Client
 
-from syncoxide import schedules
+from syncoxide import notify, schedules
 from syncoxide.config import Settings
-from syncoxide.models import Run, RunKind, RunStatus, parse_duration
+from syncoxide.models import Notify, Run, RunKind, RunStatus, parse_duration
 from syncoxide.schedules import ScheduleView
 from syncoxide.store import open_store, policies, repositories, runs
 from syncoxide.store.policies import StoredPolicy
@@ -99,9 +99,6 @@ async def gather(
 
 async def notify_late(settings: Settings, client: Client, now: datetime) -> list[str]:
     """Tell each late policy's contacts once per late episode; returns the policies notified."""
-    from syncoxide import notify
-    from syncoxide.models import Notify
-
     found, _ = await gather(settings, client, now)
     with open_store(settings) as conn:
         stored = policies.active(conn)

@@ -62,15 +62,20 @@ def assert_cancelled_cleanly(stack, repository, run_id: str, source) -> None:
     assert done.code == 0, done.stderr
 
 
-def test_ctrl_c_cancels_the_run(stack, workdir, big_source):
-    repository = make_repository(stack, Engine.borg, workdir / "repo", "cancel-ctrl-c")
+def backup_in_background(stack, repository, source) -> tuple[subprocess.Popen, str]:
+    """`syncoxide backup` as a subprocess, returned once its run shows progress."""
     cli = subprocess.Popen(
-        [sys.executable, "-m", "syncoxide.cli", "backup", "--repo", repository.name, "--source", str(big_source)],
+        [sys.executable, "-m", "syncoxide.cli", "backup", "--repo", repository.name, "--source", str(source)],
         env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    run_id = running_run_with_progress(stack, repository.id)
+    return cli, running_run_with_progress(stack, repository.id)
+
+
+def test_ctrl_c_cancels_the_run(stack, workdir, big_source):
+    repository = make_repository(stack, Engine.borg, workdir / "repo", "cancel-ctrl-c")
+    cli, run_id = backup_in_background(stack, repository, big_source)
     cli.send_signal(signal.SIGINT)
-    stdout, stderr = cli.communicate(timeout=120)
+    _, stderr = cli.communicate(timeout=120)
     assert cli.returncode == 1
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert lines == [f"error: run {run_id} was cancelled"], stderr
@@ -79,11 +84,7 @@ def test_ctrl_c_cancels_the_run(stack, workdir, big_source):
 
 def test_cancel_command(stack, workdir, big_source):
     repository = make_repository(stack, Engine.restic, workdir / "repo", "cancel-command")
-    cli = subprocess.Popen(
-        [sys.executable, "-m", "syncoxide.cli", "backup", "--repo", repository.name, "--source", str(big_source)],
-        env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    run_id = running_run_with_progress(stack, repository.id)
+    cli, run_id = backup_in_background(stack, repository, big_source)
     cancelled = syncoxide(stack, "cancel", run_id)
     assert cancelled.code == 0, cancelled.stderr
     _, stderr = cli.communicate(timeout=120)
