@@ -145,6 +145,10 @@ class Tools:
     def borg(self) -> str | None:
         return self._find("borg", self._settings.borg_bin)
 
+    @property
+    def rclone(self) -> str | None:
+        return self._find("rclone", None)
+
 
 def engine_queue_for(task_queue: str) -> str:
     """Engine activities (heavy I/O, bounded concurrency) run on a queue of their own."""

@@ -1,0 +1,227 @@
+"""The provider contract, modelled on rclone's Fs/Object.
+
+A provider is one place (a directory, an SFTP root, an S3 bucket prefix, a WebDAV collection, an
+rclone remote) addressed by relative paths (see paths.py). Writes are atomic: a reader sees the
+old object or the whole new one, never a partial one, and a failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import BinaryIO, Protocol
+
+from syncoxide.providers import paths
+from syncoxide.providers.errors import NotSupported
+
+HASH_TYPES = ("md5", "sha1", "sha256")
+TEMP_MARKER = ".syncoxide-tmp-"
+COPY_CHUNK = 1024 * 1024
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file or directory. ``hashes`` holds what the server gave for free (lowercase hex)."""
+
+    path: str
+    size: int
+    mtime: datetime
+    is_dir: bool = False
+    hashes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    hashes: frozenset[str] = frozenset()
+    """Hash types the provider gives without reading the data (in stat, and in list where it can)."""
+    server_side_copy: bool = False
+    set_mtime: bool = True
+    mtime_precision: float = 1e-6
+    """Seconds: a stored mtime reads back within this of what was set."""
+    directories: bool = True
+    """Empty directories exist on their own (False for S3, where a directory is a key prefix)."""
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def temp_name(path: str) -> str:
+    """A hidden sibling of ``path`` for an atomic write; the sync layer ignores such names."""
+    directory, base = paths.parent(path), paths.name(path)
+    return paths.join(directory, f".{base[:100]}{TEMP_MARKER}{secrets.token_hex(6)}")
+
+
+def is_temp(path: str) -> bool:
+    return TEMP_MARKER in paths.name(path)
+
+
+class TrackedSource(io.RawIOBase):
+    """Wraps the caller's source so a failure of the source is told apart from one of the provider.
+
+    A write that fails because its source failed cleans up and re-raises the source's own error,
+    whatever the transport (boto3, paramiko, a subprocess pipe) wrapped it in.
+    """
+
+    def __init__(self, source: Readable):
+        self._source = source
+        self.error: BaseException | None = None
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            data = self._source.read(size)
+        except BaseException as exc:
+            self.error = exc
+            raise
+        self.count += len(data)
+        return data
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class RangeReader(io.RawIOBase):
+    """A readable stream over ``raw`` that stops after ``length`` bytes and closes what it wraps."""
+
+    def __init__(self, raw: Readable, length: int | None, on_close: object = None):
+        self._raw = raw
+        self._left = length
+        self._on_close = on_close
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._left is not None:
+            if self._left <= 0:
+                return b""
+            size = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._raw.read(size if size is not None else -1)
+        if self._left is not None:
+            self._left -= len(data)
+        return data
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                closer = self._on_close or getattr(self._raw, "close", None)
+                if callable(closer):
+                    closer()
+            finally:
+                super().close()
+
+
+class Provider(ABC):
+    """One storage location. Open it with ``open_provider``; close it (or use ``with``) when done."""
+
+    kind: str = ""
+    capabilities: Capabilities = Capabilities()
+
+    def __init__(self, display: str):
+        self.display = display
+        """Where it is, for messages: never contains a credential."""
+
+    # -- what a provider must implement ------------------------------------------------------
+
+    @abstractmethod
+    def list(self, path: str = "") -> Iterator[Entry]:
+        """Every entry under ``path`` (recursively, streaming, in no particular order)."""
+
+    @abstractmethod
+    def stat(self, path: str) -> Entry:
+        """The entry at ``path``; ObjectNotFound if there is none."""
+
+    @abstractmethod
+    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+        """A stream of ``length`` bytes (or to the end) from ``offset``; close it when done."""
+
+    @abstractmethod
+    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None) -> Entry:
+        """Store everything ``source`` yields at ``path`` atomically (parents are created)."""
+
+    @abstractmethod
+    def mkdir(self, path: str) -> None:
+        """Create a directory and its parents; no error if it exists."""
+
+    @abstractmethod
+    def delete(self, path: str) -> None:
+        """Delete the file at ``path``; ObjectNotFound if there is none."""
+
+    @abstractmethod
+    def rmdir(self, path: str) -> None:
+        """Delete the empty directory at ``path``."""
+
+    @abstractmethod
+    def move(self, src: str, dst: str) -> None:
+        """Rename a file, replacing ``dst`` if it exists (parents of ``dst`` are created)."""
+
+    def copy(self, src: str, dst: str) -> None:
+        """Server-side copy of a file, where ``capabilities.server_side_copy``."""
+        raise NotSupported(f"{self.display}: server-side copy is not supported")
+
+    def set_mtime(self, path: str, mtime: datetime) -> None:
+        """Set a file's modification time, where ``capabilities.set_mtime``."""
+        raise NotSupported(f"{self.display}: setting modification times is not supported")
+
+    def close(self) -> None:  # noqa: B027 - providers without a connection have nothing to close
+        pass
+
+    # -- shared helpers -------------------------------------------------------------------------
+
+    @property
+    def hashes(self) -> frozenset[str]:
+        return self.capabilities.hashes
+
+    def read_bytes(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
+        with self.open_read(path, offset, length) as stream:
+            return stream.read()
+
+    def write_bytes(self, path: str, data: bytes, *, mtime: datetime | None = None) -> Entry:
+        return self.write(path, io.BytesIO(data), size=len(data), mtime=mtime)
+
+    def exists(self, path: str) -> bool:
+        from syncoxide.providers.errors import ObjectNotFound
+
+        try:
+            self.stat(path)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def __enter__(self) -> Provider:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.display}>"
+
+
+def check_range(offset: int, length: int | None) -> None:
+    from syncoxide.errors import InvalidInput
+
+    if offset < 0 or (length is not None and length < 0):
+        raise InvalidInput(f"byte range offset={offset} length={length} must not be negative")

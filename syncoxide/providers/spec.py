@@ -1,0 +1,85 @@
+"""A provider as data: kind, location, options and secret references (never secret values).
+
+    ProviderSpec(kind="s3", location="s3://bucket/prefix",
+                 options={"endpoint_url": "https://s3.example.net"},
+                 secrets={"access_key_id": "env:S3_KEY", "secret_access_key": "file:~/.s3-secret"})
+
+A spec travels in workflow payloads and the store; ``open_provider`` resolves its secrets inside
+the process that opens it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from syncoxide.config import Settings
+from syncoxide.providers.base import Provider
+from syncoxide.secrets import SecretRef
+
+ProviderKind = Literal["local", "sftp", "s3", "webdav", "rclone"]
+OptionValue = str | int | float | bool
+
+# kind -> (module, options it takes, secrets it takes)
+KINDS: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
+    "local": ("syncoxide.providers.local", frozenset(), frozenset()),
+    "sftp": (
+        "syncoxide.providers.sftp",
+        frozenset({"key_file", "known_hosts", "timeout"}),
+        frozenset({"password", "key_passphrase"}),
+    ),
+    "s3": (
+        "syncoxide.providers.s3",
+        frozenset({"endpoint_url", "region", "addressing_style", "verify_tls", "multipart_threshold",
+                   "multipart_chunksize", "timeout"}),
+        frozenset({"access_key_id", "secret_access_key", "session_token"}),
+    ),
+    "webdav": (
+        "syncoxide.providers.webdav",
+        frozenset({"user", "verify_tls", "timeout", "etag_hash", "oc_mtime"}),
+        frozenset({"password", "bearer_token"}),
+    ),
+    "rclone": ("syncoxide.providers.rclone", frozenset({"config", "flags"}), frozenset()),
+}
+
+
+class ProviderSpec(BaseModel, frozen=True):
+    kind: ProviderKind
+    location: str = Field(description="local path, sftp://user@host:port/path, s3://bucket/prefix, "
+                                      "http(s)://host/path (WebDAV) or remote:path (rclone)")
+    options: dict[str, OptionValue] = Field(default_factory=dict)
+    secrets: dict[str, SecretRef] = Field(default_factory=dict)
+
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _parse_refs(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: SecretRef.parse(v) if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _location_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a provider needs a location")
+        return value
+
+    @model_validator(mode="after")
+    def _known_keys(self) -> ProviderSpec:
+        _, options, secrets = KINDS[self.kind]
+        if self.kind == "rclone":
+            return self  # any secret name becomes an RCLONE_CONFIG_<REMOTE>_<NAME> variable
+        for what, given, known in (("option", self.options, options), ("secret", self.secrets, secrets)):
+            unknown = sorted(set(given) - known)
+            if unknown:
+                allowed = ", ".join(sorted(known)) or "none"
+                raise ValueError(f"unknown {what} {unknown[0]!r} for a {self.kind} provider (known: {allowed})")
+        return self
+
+
+def open_provider(spec: ProviderSpec, settings: Settings) -> Provider:
+    """Resolve the spec's secrets and connect; errors are ProviderError subclasses or SecretUnavailable."""
+    module = importlib.import_module(KINDS[spec.kind][0])
+    return module.connect(spec, settings)  # type: ignore[no-any-return]
