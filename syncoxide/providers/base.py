@@ -49,6 +49,8 @@ class Capabilities:
     """Seconds: a stored mtime reads back within this of what was set."""
     directories: bool = True
     """Empty directories exist on their own (False for S3, where a directory is a key prefix)."""
+    listed_mtime: bool = True
+    """``list`` gives the stored mtime; False where only ``stat`` does (S3: a listing has upload times)."""
 
 
 def utc(ts: float) -> datetime:
