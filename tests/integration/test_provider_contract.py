@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput, SecretUnavailable
@@ -116,7 +117,9 @@ def case_builder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                                     secrets={"password": f"env:{env}"})
 
             def make(name: str) -> ProviderSpec:
-                (server.root / name).mkdir()
+                # through the server: it caches directory listings, so one made on disk may not show
+                made = requests.request("MKCOL", f"{server.url}/{name}/", auth=(WEBDAV_USER, WEBDAV_PASSWORD))
+                assert made.status_code == 201, made.status_code
                 return spec(f"{server.url}/{name}")
 
             def bad() -> ProviderSpec:
