@@ -58,6 +58,15 @@ class Settings(BaseSettings):
         default=None, description="extra ssh arguments for remote repositories, e.g. '-i KEY -o UserKnownHostsFile=F'"
     )
     borg_remote_path: str | None = Field(default=None, description="borg on the remote side, if not `borg`")
+    catalog_location: str | None = Field(
+        default=None,
+        description="where the catalog's Parquet parts go: a local dir (default <home>/catalog) or "
+        "s3://bucket/prefix?endpoint_override=http://host:port",
+    )
+    catalog_s3_access_key: str | None = Field(default=None, description="secret reference for an S3 catalog")
+    catalog_s3_secret_key: str | None = Field(default=None, description="secret reference for an S3 catalog")
+    scan_workers: int = Field(default=2, ge=1, description="processes a scan walks a tree with")
+    hash_threads: int = Field(default=4, ge=1, description="files hashed at once during a scan")
     temporal_bin: str | None = None
     borg_bin: str | None = None
     restic_bin: str | None = None
@@ -100,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def pgdata(self) -> Path:
         return self.home / "postgres"
+
+    @property
+    def catalog_uri(self) -> str:
+        return self.catalog_location or str(self.home / "catalog")
 
     @property
     def run_dir(self) -> Path:

@@ -239,6 +239,8 @@ class FileRecord(BaseModel):
     mtime_ns: int = 0
     mode: int = 0
     link_target: str | None = None
+    uid: int | None = None
+    gid: int | None = None
 
 
 class Snapshot(BaseModel):
@@ -273,3 +275,35 @@ class Run(BaseModel):
     snapshot_id: str | None = None
     error: str | None = None
     workflow_id: str | None = None
+
+
+class Source(BaseModel):
+    """A directory tree the catalog scans (a backup source, a disk, a share mounted here)."""
+
+    id: str
+    name: str
+    root: str
+    excludes: list[str] = Field(default_factory=list)
+    hashes: list[str] = Field(default_factory=list, description="content hashes to compute: xxh3, blake3, md5, sha1")
+    created_at: datetime | None = None
+
+
+class ScanSummary(BaseModel):
+    scan_id: str
+    source_id: str
+    files: int = 0
+    dirs: int = 0
+    bytes: int = 0
+    errors: int = 0
+    hashed: int = Field(0, description="files whose content was hashed in this scan")
+    reused: int = Field(0, description="unchanged files whose hashes were taken from the previous scan")
+    duration_s: float = 0.0
+    error_sample: list[str] = Field(default_factory=list, description="the first unreadable entries")
+
+
+class IngestSummary(BaseModel):
+    repository_id: str
+    ingested: list[str] = Field(default_factory=list, description="snapshot ids newly in the catalog")
+    removed: list[str] = Field(default_factory=list, description="snapshot ids no longer in the repository")
+    entries: int = 0
+    duration_s: float = 0.0

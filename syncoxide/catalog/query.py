@@ -1,0 +1,285 @@
+"""Reading the catalog: one DuckDB connection over the live parts, with the manifest's tables beside them.
+
+Views every query builds on:
+  snapshot_entries  entries of live snapshots, with repository name and snapshot time
+  scan_entries      entries of each source's latest scan, with source name and scan time
+  snapshots, scans  the manifest's rows (engine stats, scan totals)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+from pydantic import BaseModel, Field
+
+from syncoxide.catalog import duck
+from syncoxide.catalog.storage import CatalogStorage, open_storage
+from syncoxide.config import Settings
+from syncoxide.errors import InvalidInput
+from syncoxide.store import catalog as manifest
+from syncoxide.store import open_store
+
+Where = Literal["all", "sources", "snapshots"]
+DEFAULT_LIMIT = 100
+
+_SNAPSHOT_FIELDS = {
+    "repository_id": pa.string(), "repository": pa.string(), "snapshot_id": pa.string(),
+    "time": pa.timestamp("us", tz="UTC"), "hostname": pa.string(), "tags": pa.list_(pa.string()),
+    "policy": pa.string(), "files": pa.int64(), "bytes": pa.int64(), "compressed_bytes": pa.int64(),
+    "added_bytes": pa.int64(), "entries": pa.int64(),
+}  # fmt: skip
+_SCAN_FIELDS = {
+    "scan_id": pa.string(), "source_id": pa.string(), "source": pa.string(), "root": pa.string(),
+    "started_at": pa.timestamp("us", tz="UTC"), "finished_at": pa.timestamp("us", tz="UTC"), "files": pa.int64(),
+    "dirs": pa.int64(), "bytes": pa.int64(), "errors": pa.int64(), "hashed": pa.int64(), "reused": pa.int64(),
+}  # fmt: skip
+
+
+def _table(rows: list[dict], fields: dict[str, pa.DataType]) -> pa.Table:
+    schema = pa.schema(list(fields.items()))
+    return pa.table({name: [r.get(name) for r in rows] for name in fields}, schema=schema)
+
+
+class SearchFilter(BaseModel):
+    name: str | None = Field(None, description="substring of the name, any case")
+    glob: str | None = Field(None, description="shell glob on the name (on the path when it holds a /)")
+    regex: str | None = Field(None, description="regular expression searched in the path")
+    path_prefix: str | None = None
+    extensions: list[str] = Field(default_factory=list)
+    type: str | None = Field(None, description="file, dir, symlink or other")
+    min_size: int | None = None
+    max_size: int | None = None
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+    where: Where = "all"
+    repository_ids: list[str] = Field(default_factory=list)
+    source_ids: list[str] = Field(default_factory=list)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=100_000)
+
+    def conditions(self) -> tuple[list[str], list]:
+        """SQL conditions on an entries view, with their parameters."""
+        sql: list[str] = []
+        args: list = []
+        if self.name:
+            sql.append("contains(lower(name), ?)")
+            args.append(self.name.lower())
+        if self.glob:
+            sql.append(f"{'path' if '/' in self.glob else 'name'} GLOB ?")
+            args.append(self.glob)
+        if self.regex:
+            sql.append("regexp_matches(path, ?)")
+            args.append(self.regex)
+        if self.path_prefix:
+            prefix = self.path_prefix.rstrip("/") or "/"
+            sql.append("(path = ? OR starts_with(path, ?))")
+            args += [prefix, prefix if prefix == "/" else prefix + "/"]
+        if self.extensions:
+            sql.append(f"extension IN ({', '.join('?' for _ in self.extensions)})")
+            args += [e.lower().lstrip(".") for e in self.extensions]
+        if self.type:
+            if self.type not in ("file", "dir", "symlink", "other"):
+                raise InvalidInput(f"type {self.type!r}: use file, dir, symlink or other")
+            sql.append("type = ?")
+            args.append(self.type)
+        for column, op, value in (("size", ">=", self.min_size), ("size", "<=", self.max_size)):
+            if value is not None:
+                sql.append(f"{column} {op} ?")
+                args.append(value)
+        for op, moment in ((">=", self.modified_after), ("<", self.modified_before)):
+            if moment is not None:
+                sql.append(f"mtime_ns {op} ?")
+                args.append(int(moment.timestamp() * 1_000_000_000))
+        return sql, args
+
+
+class SearchHit(BaseModel):
+    """A path and where it lives: a source (as last scanned) or a repository (in some snapshots)."""
+
+    location: Literal["source", "repository"]
+    location_name: str
+    location_id: str
+    path: str
+    type: str
+    size: int
+    mtime_ns: int
+    snapshots: int | None = Field(None, description="how many snapshots hold this path")
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    latest_snapshot: str | None = None
+
+
+class Version(BaseModel):
+    repository: str
+    repository_id: str
+    snapshot_id: str
+    time: datetime
+    state: Literal["added", "changed", "unchanged", "absent", "removed"]
+    type: str | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+    hash: str | None = None
+    changes: list[str] = Field(default_factory=list, description="what differs from the previous version")
+
+
+class CatalogReader:
+    """Open with ``CatalogReader.open(settings)``; cheap enough to open per request."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, snapshots: list[dict], scans: list[dict]):
+        self.con = con
+        self.snapshot_rows = snapshots
+        self.scan_rows = scans
+
+    @classmethod
+    def open(cls, settings: Settings, storage: CatalogStorage | None = None) -> CatalogReader:
+        storage = storage or open_storage(settings)
+        with open_store(settings) as conn:
+            parts = [p.path for p in manifest.live_parts(conn)]
+            snapshots = manifest.snapshot_rows(conn)
+            scans = manifest.scan_rows(conn, latest_only=True)
+        con = duck.connect()
+        duck.attach_parts(con, "entries", storage, parts)
+        con.register("snapshots_arrow", _table(snapshots, _SNAPSHOT_FIELDS))
+        con.register("scans_arrow", _table(scans, _SCAN_FIELDS))
+        con.execute("CREATE VIEW snapshots AS SELECT * FROM snapshots_arrow")
+        con.execute("CREATE VIEW scans AS SELECT * FROM scans_arrow")
+        con.execute(
+            "CREATE VIEW snapshot_entries AS SELECT e.*, s.repository, s.time AS snapshot_time FROM entries e"
+            " JOIN snapshots s ON e.kind = 'snapshot' AND e.repository_id = s.repository_id"
+            " AND e.snapshot_id = s.snapshot_id"
+        )
+        con.execute(
+            "CREATE VIEW scan_entries AS SELECT e.*, c.source, c.finished_at AS scan_time FROM entries e"
+            " JOIN scans c ON e.kind = 'scan' AND e.scan_id = c.scan_id"
+        )
+        return cls(con, snapshots, scans)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> CatalogReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def rows(self, sql: str, args: list | None = None) -> list[dict]:
+        try:
+            cursor = self.con.execute(sql, args or [])
+        except (duckdb.InvalidInputException, duckdb.BinderException) as exc:
+            raise InvalidInput(f"catalog query: {str(exc).splitlines()[0]}") from None
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(self, query: SearchFilter) -> list[SearchHit]:
+        conditions, args = query.conditions()
+        where = " AND ".join(conditions) or "true"
+        hits: list[SearchHit] = []
+        only_repositories = bool(query.repository_ids) and not query.source_ids
+        only_sources = bool(query.source_ids) and not query.repository_ids
+        if query.where in ("all", "sources") and not only_repositories:
+            scope, scope_args = _in("source_id", query.source_ids)
+            for row in self.rows(
+                f"SELECT source AS location_name, source_id AS location_id, path, type, size, mtime_ns"
+                f" FROM scan_entries WHERE {where}{scope} ORDER BY path LIMIT ?", [*args, *scope_args, query.limit]
+            ):
+                hits.append(SearchHit(location="source", **row))
+        if query.where in ("all", "snapshots") and not only_sources:
+            scope, scope_args = _in("repository_id", query.repository_ids)
+            for row in self.rows(
+                "SELECT repository AS location_name, repository_id AS location_id, path, any_value(type) AS type,"
+                " arg_max(size, snapshot_time) AS size, arg_max(mtime_ns, snapshot_time) AS mtime_ns,"
+                " count(*) AS snapshots, min(snapshot_time) AS first_seen, max(snapshot_time) AS last_seen,"
+                " arg_max(snapshot_id, snapshot_time) AS latest_snapshot"
+                f" FROM snapshot_entries WHERE {where}{scope} GROUP BY repository, repository_id, path"
+                " ORDER BY path LIMIT ?",
+                [*args, *scope_args, query.limit],
+            ):
+                hits.append(SearchHit(location="repository", **row))
+        hits.sort(key=lambda h: (h.path, h.location, h.location_name))
+        return hits[: query.limit]
+
+    # -- versions -----------------------------------------------------------------------------
+
+    def versions(self, path: str, repository_ids: list[str] = ()) -> list[Version]:  # type: ignore[assignment]
+        """Every snapshot that holds ``path`` (or could have: it covers the path) and what changed."""
+        path = path.rstrip("/") or "/"
+        scope, scope_args = _in("repository_id", list(repository_ids))
+        found = {
+            (r["repository_id"], r["snapshot_id"]): r
+            for r in self.rows(
+                "SELECT repository_id, snapshot_id, type, size, mtime_ns, coalesce(xxh3, blake3, sha1, md5) AS hash"
+                f" FROM snapshot_entries WHERE path = ?{scope}",
+                [path, *scope_args],
+            )
+        }
+        repositories = {key[0] for key in found}
+        versions: list[Version] = []
+        previous: dict[str, dict | None] = {}
+        for snap in self.snapshot_rows:
+            rid = snap["repository_id"]
+            if rid not in repositories:
+                continue
+            row = found.get((rid, snap["snapshot_id"]))
+            before = previous.get(rid)
+            base = {"repository": snap["repository"], "repository_id": rid, "snapshot_id": snap["snapshot_id"],
+                    "time": snap["time"]}  # fmt: skip
+            if row is None:
+                if before is not None:
+                    versions.append(Version(state="removed", **base))
+                previous[rid] = None
+                continue
+            changes = _changes(before, row) if before else []
+            state = "added" if before is None else ("changed" if changes else "unchanged")
+            versions.append(Version(state=state, type=row["type"], size=row["size"], mtime_ns=row["mtime_ns"],
+                                    hash=row["hash"], changes=changes, **base))  # fmt: skip
+            previous[rid] = row
+        return versions
+
+    # -- browsing -----------------------------------------------------------------------------
+
+    def children(self, repository_id: str, snapshot_id: str, directory: str) -> list[dict]:
+        """The entries directly in ``directory`` of one snapshot, dirs first."""
+        directory = directory.rstrip("/") or "/"
+        return self.rows(
+            "SELECT name, path, type, size, mtime_ns, mode FROM snapshot_entries"
+            " WHERE repository_id = ? AND snapshot_id = ? AND parent = ? ORDER BY type <> 'dir', name",
+            [repository_id, snapshot_id, directory],
+        )
+
+    def subtree_totals(self, repository_id: str, snapshot_id: str, paths: list[str]) -> dict:
+        """Files and bytes a restore of ``paths`` (whole snapshot when empty) would write."""
+        conditions = " OR ".join("(path = ? OR starts_with(path, ?))" for _ in paths) or "true"
+        args: list = [a for p in paths for a in (p.rstrip("/") or "/", (p.rstrip("/") or "") + "/")]
+        row = self.rows(
+            "SELECT count(*) FILTER (WHERE type = 'file') AS files, coalesce(sum(size), 0) AS bytes,"
+            " count(*) AS entries FROM snapshot_entries"
+            f" WHERE repository_id = ? AND snapshot_id = ? AND ({conditions})",
+            [repository_id, snapshot_id, *args],
+        )[0]
+        return row
+
+    def latest_snapshot_with(self, path: str, repository_id: str) -> str | None:
+        row = self.rows(
+            "SELECT arg_max(snapshot_id, snapshot_time) AS id FROM snapshot_entries"
+            " WHERE repository_id = ? AND path = ?",
+            [repository_id, path.rstrip("/") or "/"],
+        )
+        return row[0]["id"] if row else None
+
+
+def _in(column: str, values: list[str]) -> tuple[str, list]:
+    if not values:
+        return "", []
+    return f" AND {column} IN ({', '.join('?' for _ in values)})", list(values)
+
+
+def _changes(before: dict, after: dict) -> list[str]:
+    changed = [field for field in ("type", "size", "mtime_ns") if before[field] != after[field]]
+    if before["hash"] and after["hash"] and before["hash"] != after["hash"]:
+        changed.append("hash")
+    return ["mtime" if c == "mtime_ns" else c for c in changed]

@@ -1,0 +1,123 @@
+"""Where the catalog's Parquet parts live: a local dir or an S3 bucket, through pyarrow's filesystems.
+
+Parts are written under a temporary name and renamed into place only when complete, so a
+reader never sees half a part; which parts count is decided by the manifest (store/catalog.py).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from syncoxide.catalog.schema import SCHEMA
+from syncoxide.config import Settings
+from syncoxide.errors import InvalidInput
+from syncoxide.secrets import SecretRef
+
+ROW_GROUP_ROWS = 128 * 1024
+TMP_DIR = "tmp"
+
+
+@dataclass
+class WrittenPart:
+    path: str
+    rows: int
+    bytes: int
+
+
+class CatalogStorage:
+    """Parts addressed by paths relative to the catalog's root."""
+
+    def __init__(self, filesystem: pafs.FileSystem, root: str, local: bool):
+        self.fs = filesystem
+        self.root = root.rstrip("/")
+        self.local = local
+
+    @classmethod
+    def open(cls, uri: str, *, s3_access_key: str | None = None, s3_secret_key: str | None = None) -> CatalogStorage:
+        """A local path, or s3://bucket/prefix?endpoint_override=http://host:port (credentials apart)."""
+        if "://" not in uri:
+            return cls(pafs.LocalFileSystem(), uri, local=True)
+        parts = urlsplit(uri)
+        if parts.scheme != "s3":
+            raise InvalidInput(f"catalog location {uri}: use a local path or s3://bucket/prefix")
+        options = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
+        endpoint = options.pop("endpoint_override", None)
+        scheme = None
+        if endpoint and "://" in endpoint:
+            scheme, endpoint = endpoint.split("://", 1)
+        filesystem = pafs.S3FileSystem(
+            access_key=s3_access_key,
+            secret_key=s3_secret_key,
+            endpoint_override=endpoint,
+            scheme=scheme or options.pop("scheme", "https"),
+            region=options.pop("region", "us-east-1"),
+            allow_bucket_creation=True,
+        )
+        return cls(filesystem, f"{parts.netloc}{parts.path}", local=False)
+
+    def full(self, relative: str) -> str:
+        return f"{self.root}/{relative}"
+
+    def write_part(self, relative: str, batches: Iterable[pa.RecordBatch]) -> WrittenPart:
+        """Stream batches into a Parquet part; it appears at ``relative`` only once complete."""
+        final = self.full(relative)
+        temporary = self.full(f"{TMP_DIR}/{uuid.uuid4().hex}.parquet")
+        self.fs.create_dir(self.full(TMP_DIR), recursive=True)
+        rows = 0
+        try:
+            with self.fs.open_output_stream(temporary) as sink:
+                with pq.ParquetWriter(sink, SCHEMA, compression="zstd", write_statistics=True) as writer:
+                    for batch in batches:
+                        if batch.num_rows:
+                            writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
+                            rows += batch.num_rows
+            self.fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
+            self.fs.move(temporary, final)
+        except BaseException:
+            self._remove_quietly(temporary)
+            raise
+        return WrittenPart(path=relative, rows=rows, bytes=self.fs.get_file_info(final).size)
+
+    def delete(self, relative: str) -> None:
+        self._remove_quietly(self.full(relative))
+
+    def _remove_quietly(self, full: str) -> None:
+        try:
+            self.fs.delete_file(full)
+        except (FileNotFoundError, OSError):
+            pass
+
+    def exists(self, relative: str) -> bool:
+        return self.fs.get_file_info(self.full(relative)).type != pafs.FileType.NotFound
+
+    def dataset(self, relatives: list[str]) -> ds.Dataset:
+        return ds.dataset([self.full(r) for r in relatives], schema=SCHEMA, format="parquet", filesystem=self.fs)
+
+    def clear_temporaries(self, *, older_than_s: float) -> int:
+        """Remove what interrupted writers left in tmp/ longer than ``older_than_s`` ago; returns how many."""
+        selector = pafs.FileSelector(self.full(TMP_DIR), allow_not_found=True)
+        cutoff = time.time() - older_than_s
+        found = [
+            info.path
+            for info in self.fs.get_file_info(selector)
+            if info.type == pafs.FileType.File and info.mtime is not None and info.mtime.timestamp() < cutoff
+        ]
+        for path in found:
+            self._remove_quietly(path)
+        return len(found)
+
+
+def open_storage(settings: Settings) -> CatalogStorage:
+    """The catalog's storage as the settings say; S3 credentials are secret references."""
+    access = SecretRef.parse(settings.catalog_s3_access_key).resolve() if settings.catalog_s3_access_key else None
+    secret = SecretRef.parse(settings.catalog_s3_secret_key).resolve() if settings.catalog_s3_secret_key else None
+    return CatalogStorage.open(settings.catalog_uri, s3_access_key=access, s3_secret_key=secret)

@@ -1,0 +1,233 @@
+"""The catalog on real components: scans of real trees, snapshots of real borg/restic repositories,
+PostgreSQL as the manifest, DuckDB over the Parquet parts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from syncoxide import operations
+from syncoxide.catalog import updates
+from syncoxide.catalog.query import CatalogReader, SearchFilter
+from syncoxide.catalog.schema import SCHEMA, SCHEMA_VERSION_KEY
+from syncoxide.catalog.storage import open_storage
+from syncoxide.engines import open_engine
+from syncoxide.errors import InvalidInput
+from syncoxide.models import BackupOptions, Engine, Repository
+from syncoxide.secrets import SecretRef
+from syncoxide.store import catalog as manifest
+from syncoxide.store import open_store, repositories
+
+PASSPHRASE_ENV = "SXT_CATALOG_PASSPHRASE"
+
+
+@pytest.fixture()
+def settings(stack):
+    """The stack's PostgreSQL and catalog; each test queries only its own sources and repositories."""
+    return stack.settings
+
+
+def make_tree(root: Path) -> Path:
+    (root / "docs" / "taxes").mkdir(parents=True)
+    (root / "docs" / "taxes" / "2025.pdf").write_bytes(b"%PDF pretend " * 100)
+    (root / "docs" / "notes.TXT").write_text("notes\n")
+    (root / "photos").mkdir()
+    (root / "photos" / "cat.jpg").write_bytes(os.urandom(4096))
+    (root / "photos" / "cat-copy.jpg").write_bytes((root / "photos" / "cat.jpg").read_bytes())
+    (root / ".bashrc").write_text("alias ll='ls -l'\n")
+    (root / "empty-dir").mkdir()
+    os.symlink("docs/notes.TXT", root / "link-to-notes")
+    return root
+
+
+def add_source(settings, root: Path, name: str, hashes: list[str] = ()) -> object:  # type: ignore[assignment]
+    with open_store(settings) as conn:
+        return manifest.add_source(conn, name=name, root=str(root), excludes=[], hashes=list(hashes))
+
+
+def test_scan_records_every_entry_with_derived_columns(settings, workdir):
+    root = make_tree(workdir / "tree")
+    source = add_source(settings, root, f"tree-{time.time_ns()}")
+    summary = updates.scan_source(settings, source)
+    assert (summary.files, summary.dirs, summary.errors) == (5, 5, 0)  # root, docs, taxes, photos, empty-dir
+    with CatalogReader.open(settings) as reader:
+        rows = {r["path"]: r for r in reader.rows("SELECT * FROM scan_entries WHERE source_id = ?", [source.id])}
+    assert set(rows) == {str(root)} | {str(p) for p in root.rglob("*")}
+    pdf = rows[str(root / "docs" / "taxes" / "2025.pdf")]
+    assert (pdf["name"], pdf["parent"], pdf["extension"], pdf["type"], pdf["mime"]) == (
+        "2025.pdf", str(root / "docs" / "taxes"), "pdf", "file", "application/pdf"
+    )  # fmt: skip
+    assert pdf["size"] == 1300 and pdf["mtime_ns"] == os.stat(root / "docs" / "taxes" / "2025.pdf").st_mtime_ns
+    assert rows[str(root / "docs" / "notes.TXT")]["extension"] == "txt"
+    assert rows[str(root / ".bashrc")]["extension"] == ""
+    assert rows[str(root / "link-to-notes")]["link_target"] == "docs/notes.TXT"
+    assert rows[str(root / "link-to-notes")]["type"] == "symlink"
+
+
+def test_parts_carry_the_schema_version_and_leave_no_temporaries(settings, workdir):
+    root = make_tree(workdir / "tree")
+    source = add_source(settings, root, f"v-{time.time_ns()}")
+    updates.scan_source(settings, source)
+    storage = open_storage(settings)
+    with open_store(settings) as conn:
+        parts = manifest.live_parts(conn, kind="scan", owner_id=source.id)
+    assert parts
+    for part in parts:
+        schema = pq.read_schema(storage.full(part.path))
+        assert schema.metadata[SCHEMA_VERSION_KEY] == b"1"
+        assert schema.names == SCHEMA.names
+        assert part.path.startswith(f"scans/source={source.id}/scan=")
+    assert list((Path(settings.catalog_uri) / "tmp").iterdir()) == []
+
+
+def test_incremental_hashing_reuses_unchanged_files_and_rehashes_changed_ones(settings, workdir):
+    root = make_tree(workdir / "tree")
+    source = add_source(settings, root, f"h-{time.time_ns()}", hashes=["xxh3", "sha1", "md5", "blake3"])
+    first = updates.scan_source(settings, source)
+    assert (first.hashed, first.reused) == (5, 0)
+    (root / "docs" / "notes.TXT").write_text("notes, longer now\n")
+    (root / "new.txt").write_text("brand new\n")
+    second = updates.scan_source(settings, source)
+    assert (second.hashed, second.reused) == (2, 4)
+    with CatalogReader.open(settings) as reader:
+        rows = {r["path"]: r for r in reader.rows("SELECT * FROM scan_entries WHERE source_id = ?", [source.id])}
+    for name in ("docs/notes.TXT", "new.txt", "photos/cat.jpg"):
+        data = (root / name).read_bytes()
+        row = rows[str(root / name)]
+        assert row["sha1"] == hashlib.sha1(data).hexdigest()
+        assert row["md5"] == hashlib.md5(data).hexdigest()
+        assert row["xxh3"] and row["blake3"]
+    assert rows[str(root / "photos" / "cat.jpg")]["xxh3"] == rows[str(root / "photos" / "cat-copy.jpg")]["xxh3"]
+    with open_store(settings) as conn:
+        assert len(manifest.scan_rows(conn, [source.id])) == 2
+        assert len(manifest.scan_rows(conn, [source.id], latest_only=True)) == 1
+
+
+def _too_deep(root: Path) -> Path:
+    """A directory whose absolute path is longer than PATH_MAX: even root cannot scandir it by name."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(24):
+            os.mkdir("d" * 200, dir_fd=fd)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.mkdir("beyond", dir_fd=fd)
+    finally:
+        os.close(fd)
+    return root
+
+
+def test_unreadable_entries_are_errors_not_aborts(settings, workdir):
+    root = _too_deep(make_tree(workdir / "tree"))
+    summary = updates.scan_source(settings, add_source(settings, root, f"e-{time.time_ns()}"))
+    assert summary.errors >= 1 and "File name too long" in summary.error_sample[0]
+    assert summary.files == 5  # everything else was still recorded
+
+
+def test_a_missing_root_is_a_clear_error(settings, workdir):
+    source = add_source(settings, workdir / "nope", f"m-{time.time_ns()}")
+    with pytest.raises(InvalidInput, match="is not a directory"):
+        updates.scan_source(settings, source)
+
+
+def test_search_by_name_glob_regex_extension_size_and_prefix(settings, workdir):
+    root = make_tree(workdir / "tree")
+    source = add_source(settings, root, f"s-{time.time_ns()}")
+    updates.scan_source(settings, source)
+    with CatalogReader.open(settings) as reader:
+
+        def paths(**kwargs) -> set[str]:
+            hits = reader.search(SearchFilter(source_ids=[source.id], **kwargs))
+            assert all(h.location == "source" and h.location_name == source.name for h in hits)
+            return {str(Path(h.path).relative_to(root)) for h in hits if h.path != str(root)}
+
+        assert paths(name="CAT") == {"photos/cat.jpg", "photos/cat-copy.jpg"}
+        assert paths(glob="*.pdf") == {"docs/taxes/2025.pdf"}
+        assert paths(glob="*/docs/*") == {"docs/taxes", "docs/taxes/2025.pdf", "docs/notes.TXT"}
+        assert paths(regex=r"cat(-copy)?\.jpg$") == {"photos/cat.jpg", "photos/cat-copy.jpg"}
+        assert paths(extensions=["txt"]) == {"docs/notes.TXT"}
+        assert paths(min_size=1000, type="file") == {"docs/taxes/2025.pdf", "photos/cat.jpg", "photos/cat-copy.jpg"}
+        assert paths(path_prefix=str(root / "docs"), type="dir") == {"docs", "docs/taxes"}
+        assert paths(type="symlink") == {"link-to-notes"}
+        with pytest.raises(InvalidInput, match="catalog query"):
+            reader.search(SearchFilter(regex="(unclosed"))
+
+
+def _repository(settings, workdir: Path, engine: Engine) -> tuple[Repository, object]:
+    os.environ[PASSPHRASE_ENV] = "catalog-test"
+    ref = SecretRef(kind="env", value=PASSPHRASE_ENV)
+    location = workdir / f"repo-{engine.value}"
+    operations.init_repository(settings, engine, str(location), ref)
+    with open_store(settings) as conn:
+        repository = repositories.add(conn, name=f"cat-{engine.value}-{time.time_ns()}", engine=engine,
+                                      location=str(location), passphrase=ref)  # fmt: skip
+    return repository, open_engine(settings, engine, str(location), "catalog-test")
+
+
+@pytest.mark.parametrize("kind", [Engine.borg, Engine.restic], ids=lambda e: e.value)
+def test_snapshots_are_ingested_searched_versioned_and_forgotten(settings, workdir, kind):
+    root = make_tree(workdir / "tree")
+    repository, engine = _repository(settings, workdir, kind)
+    first, _ = engine.backup([str(root)], snapshot_name="one", options=BackupOptions())
+    report = updates.ingest_repository(settings, repository, engine)
+    assert report.ingested == [first]
+    assert report.entries >= 1 + sum(1 for _ in root.rglob("*"))  # restic also keeps the parent dirs
+    (root / "docs" / "notes.TXT").write_text("changed notes, another size\n")
+    (root / "photos" / "cat-copy.jpg").unlink()
+    time.sleep(1.1)  # borg archive times have one-second resolution
+    second, _ = engine.backup([str(root)], snapshot_name="two", options=BackupOptions())
+    again = updates.ingest_repository(settings, repository, engine)
+    assert again.ingested == [second]
+    assert updates.ingest_repository(settings, repository, engine).ingested == []  # nothing new
+
+    with CatalogReader.open(settings) as reader:
+        hits = reader.search(SearchFilter(name="notes", repository_ids=[repository.id], where="snapshots"))
+        notes = [h for h in hits if h.path == str(root / "docs" / "notes.TXT")]
+        assert len(notes) == 1 and notes[0].snapshots == 2 and notes[0].latest_snapshot == second
+        assert notes[0].size == len("changed notes, another size\n")
+        versions = reader.versions(str(root / "docs" / "notes.TXT"), [repository.id])
+        assert [v.state for v in versions] == ["added", "changed"]
+        assert "size" in versions[1].changes
+        gone = reader.versions(str(root / "photos" / "cat-copy.jpg"), [repository.id])
+        assert [v.state for v in gone] == ["added", "removed"]
+        children = reader.children(repository.id, second, str(root / "photos"))
+        assert [c["name"] for c in children] == ["cat.jpg"]
+        totals = reader.subtree_totals(repository.id, first, [str(root / "photos")])
+        assert totals["files"] == 2 and totals["bytes"] == 8192
+
+    engine.delete_snapshots([first])
+    report = updates.ingest_repository(settings, repository, engine)
+    assert report.removed == [first]
+    with CatalogReader.open(settings) as reader:
+        hits = reader.search(SearchFilter(name="notes", repository_ids=[repository.id], where="snapshots"))
+        assert [h.snapshots for h in hits if h.path.endswith("notes.TXT")] == [1]
+
+
+def test_small_parts_are_compacted_without_changing_answers(settings, workdir):
+    root = make_tree(workdir / "tree")
+    repository, engine = _repository(settings, workdir, Engine.restic)
+    for i in range(updates.COMPACT_MIN_PARTS + 1):
+        (root / f"file-{i}.txt").write_text(str(i))
+        engine.backup([str(root)], snapshot_name=f"s{i}", options=BackupOptions())
+    engine.delete_snapshots([engine.snapshots()[0].id])
+    updates.ingest_repository(settings, repository, engine)  # ingests 8, then compacts them into one part
+    with open_store(settings) as conn:
+        parts = manifest.live_parts(conn, kind="snapshot", owner_id=repository.id)
+    assert len(parts) == 1 and "compact-" in parts[0].path
+    with CatalogReader.open(settings) as reader:
+        counts = reader.rows(
+            "SELECT snapshot_id, count(*) AS n FROM snapshot_entries WHERE repository_id = ? GROUP BY ALL",
+            [repository.id],
+        )
+        assert len(counts) == updates.COMPACT_MIN_PARTS
+        hit = reader.search(SearchFilter(name="file-0.txt", repository_ids=[repository.id]))
+        assert [h.snapshots for h in hit] == [updates.COMPACT_MIN_PARTS]
+    assert updates.vacuum(settings, grace_s=0) >= 1
+    kept = Path(settings.catalog_uri) / "snapshots" / f"repository={repository.id}"
+    assert [p.name for p in kept.rglob("*.parquet")] == [Path(parts[0].path).name]
