@@ -347,8 +347,8 @@ def connect(spec: ProviderSpec, settings: Settings) -> RcloneProvider:
     config = options.text(spec, "config")
     if config:
         flags = ["--config", os.path.expanduser(config), *flags]
-    provider = RcloneProvider(location.rstrip("/") if not location.endswith(":") else location, rclone,
-                              location.rstrip("/") if not location.endswith(":") else location, env, flags, resolved)
+    root = location if location.endswith(":") else location.rstrip("/")
+    provider = RcloneProvider(root, rclone, root, env, flags, resolved)
     provider.learn_features()
     try:
         root = provider.stat("")

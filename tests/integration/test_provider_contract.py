@@ -417,3 +417,35 @@ def test_unset_secret_is_named(case: Case, provider_settings: Settings) -> None:
     unset = ProviderSpec(kind=spec.kind, location=spec.location, options=spec.options, secrets=refs)
     with pytest.raises(SecretUnavailable, match="SYNCOXIDE_TEST_UNSET"):
         open_provider(unset, provider_settings).close()
+
+
+# -- specs (no server needed) ------------------------------------------------------------------
+
+
+def test_spec_refuses_unknown_options_and_inline_secrets() -> None:
+    with pytest.raises(ValueError, match="unknown option 'endpoint' for a s3 provider"):
+        ProviderSpec(kind="s3", location="s3://b", options={"endpoint": "http://x"})
+    with pytest.raises(ValueError, match="unknown secret 'token'"):
+        ProviderSpec(kind="webdav", location="http://h/", secrets={"token": "env:X"})
+    with pytest.raises(InvalidInput, match="must be env:NAME"):
+        ProviderSpec(kind="s3", location="s3://b", secrets={"secret_access_key": "hunter2-inline"})
+
+
+def test_spec_carries_references_only() -> None:
+    os.environ["SYNCOXIDE_TEST_REF"] = "the-secret-value"
+    spec = ProviderSpec(kind="sftp", location="sftp://u@h/x", secrets={"password": "env:SYNCOXIDE_TEST_REF"})
+    dumped = spec.model_dump_json()
+    assert "SYNCOXIDE_TEST_REF" in dumped and "the-secret-value" not in dumped
+    assert ProviderSpec.model_validate_json(dumped) == spec
+
+
+def test_bad_locations_are_one_line(provider_settings: Settings) -> None:
+    for spec in (
+        ProviderSpec(kind="sftp", location="ssh://host/x"),
+        ProviderSpec(kind="s3", location="bucket/x"),
+        ProviderSpec(kind="webdav", location="http://user:pw@host/x"),
+        ProviderSpec(kind="rclone", location="no-colon"),
+    ):
+        with pytest.raises(InvalidInput) as info:
+            open_provider(spec, provider_settings)
+        assert "pw" not in one_line(info.value)
