@@ -371,6 +371,15 @@ def test_hashes_advertised_are_correct(provider: Provider) -> None:
             assert value == hashlib.new(kind, content).hexdigest(), (name, kind)
 
 
+def test_hashes_of_multipart_uploads_are_right_or_absent(provider: Provider) -> None:
+    """An S3 multipart ETag is not an MD5: a provider may give no hash, never a wrong one."""
+    data = payload(12 * MIB, seed=3)
+    provider.write("big.bin", io.BytesIO(data))
+    listed = {e.path: e for e in provider.list()}["big.bin"].hashes
+    for kind, value in {**provider.stat("big.bin").hashes, **listed}.items():
+        assert value == hashlib.new(kind, data).hexdigest(), kind
+
+
 # -- errors ------------------------------------------------------------------------------------
 
 
