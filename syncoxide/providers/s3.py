@@ -257,9 +257,11 @@ class S3Provider(Provider):
         metadata = {**(head.get("Metadata") or {}), "mtime": _mtime_text(mtime)}
         key = self._key(clean)
         extra = {k: head[k] for k in ("ContentType", "ContentEncoding", "CacheControl") if head.get(k)}
+        extra.update(Metadata=metadata, MetadataDirective="REPLACE")
         try:
-            self._client.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
-                                     Metadata=metadata, MetadataDirective="REPLACE", **extra)
+            # a copy onto itself with new metadata; managed, so objects over 5 GB copy in parts
+            self._client.copy({"Bucket": self.bucket, "Key": key}, self.bucket, key, ExtraArgs=extra,
+                              Config=self._transfer)
         except S3_ERRORS as exc:
             raise self._fail(exc, clean) from None
 
