@@ -20,7 +20,7 @@ import re
 import shlex
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
@@ -215,7 +215,14 @@ class RcloneProvider(Provider):
             if self.stat(clean).is_dir:  # `cat` of a missing object on an object store is silent
                 raise ProviderError(f"{self.display}: {clean} is a directory")
             return io.BytesIO(b"")
-        stream = _Prefixed(first, process.stdout)
+
+        def at_eof() -> None:  # a cat that dies mid-stream must not read as a shorter file
+            code = process.wait()
+            drain.join()
+            if code != 0:
+                raise self._fail(code, b"".join(stderr).decode(errors="replace"), clean)
+
+        stream = _Prefixed(first, process.stdout, at_eof)
 
         def close() -> None:
             if process.poll() is None:
@@ -309,11 +316,12 @@ class RcloneProvider(Provider):
 
 
 class _Prefixed(io.RawIOBase):
-    """A stream that yields ``first`` and then the rest of ``rest``."""
+    """``first``, then the rest of ``rest``; ``at_eof`` runs (and may raise) when the rest runs out."""
 
-    def __init__(self, first: bytes, rest: BinaryIO):
+    def __init__(self, first: bytes, rest: BinaryIO, at_eof: Callable[[], None]):
         self._first = first
         self._rest = rest
+        self._at_eof = at_eof
 
     def readable(self) -> bool:
         return True
@@ -322,10 +330,14 @@ class _Prefixed(io.RawIOBase):
         if self._first:
             if size is None or size < 0:
                 data, self._first = self._first + self._rest.read(), b""
+                self._at_eof()
                 return data
             data, self._first = self._first[:size], self._first[size:]
             return data
-        return self._rest.read(size)
+        data = self._rest.read(size)
+        if not data and size != 0:
+            self._at_eof()
+        return data
 
 
 def connect(spec: ProviderSpec, settings: Settings) -> RcloneProvider:
