@@ -23,11 +23,11 @@ from syncoxide.config import Settings
 from syncoxide.models import CheckResult, Engine, Repository
 from syncoxide.store.locks import repository_gate
 
-_SHARED_FOR_RESTIC = {"backup", "restore"}
+_SHARED_FOR_RESTIC = {"backup", "restore", "catalog"}
 
 
-def _exclusive(repository: Repository, operation: str) -> bool:
-    """restic runs backups and restores side by side; borg serializes everything."""
+def exclusive_for(repository: Repository, operation: str) -> bool:
+    """restic runs backups, restores and listings side by side; borg serializes everything."""
     return repository.engine == Engine.borg or operation not in _SHARED_FOR_RESTIC
 
 
@@ -37,7 +37,7 @@ class EngineActivities:
 
     def _gate(self, repository: Repository, operation: str, reporter: Reporter):
         return repository_gate(
-            self.settings, repository.id, exclusive=_exclusive(repository, operation), waiting=reporter.waiting
+            self.settings, repository.id, exclusive=exclusive_for(repository, operation), waiting=reporter.waiting
         )
 
     @activity.defn(name="backup")

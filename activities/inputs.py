@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from syncoxide.models import (
     BackupRequest,
     BackupStats,
+    CatalogIngestRequest,
     Notify,
     Repository,
     RestoreRequest,
@@ -20,7 +21,7 @@ from syncoxide.secrets import SecretRef
 class StartRunInput(BaseModel):
     run_id: str
     kind: RunKind
-    repository_id: str
+    repository_id: str | None = Field(None, description="None for runs on a source (scans, cleanups)")
     policy_id: str | None = None
     details: dict = Field(default_factory=dict)
     workflow_id: str | None = None
@@ -97,3 +98,15 @@ class NotifyRunInput(BaseModel):
     status: RunStatus
     error: str | None = None
     notify: Notify
+
+
+class CatalogIngestInput(BaseModel):
+    run_id: str
+    repository: Repository
+    request: CatalogIngestRequest
+
+
+class ScanActivityInput(BaseModel):
+    run_id: str
+    source_id: str
+    one_file_system: bool = False

@@ -17,9 +17,10 @@ class RunActivities:
         self.settings = settings
 
     @activity.defn(name="start_run")
-    def start_run(self, data: StartRunInput) -> Repository:
+    def start_run(self, data: StartRunInput) -> Repository | None:
+        """Record the run; returns the repository it runs against (None for runs on a source)."""
         with temporal_errors(), open_store(self.settings) as conn:
-            repository = repositories.get(conn, data.repository_id)
+            repository = repositories.get(conn, data.repository_id) if data.repository_id else None
             runs.start(
                 conn,
                 run_id=data.run_id,

@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from syncoxide import client as temporal
 from syncoxide import demo as demo_data
 from syncoxide import devstack, operations
+from syncoxide.cli_catalog import register as register_catalog_commands
 from syncoxide.cli_common import (
     EngineOpt,
     JsonOpt,
@@ -390,6 +391,7 @@ def demo(as_json: JsonOpt = False) -> None:
 
 register_repository_commands(app, repo_app)
 register_policy_commands(app)
+register_catalog_commands(app)
 
 
 def main() -> None:

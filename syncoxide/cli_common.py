@@ -49,7 +49,6 @@ def find_repository(cfg: Settings, ref: str) -> Repository:
         return repositories.find(conn, ref, location=location)
 
 
-
 RepoOpt = Annotated[str, typer.Option("--repo", help="Repository name, id or location.")]
 
 
@@ -58,13 +57,16 @@ def open_engine_for(cfg: Settings, repo: str, env: str | None, file: str | None,
     return open_repository(cfg, find_repository(cfg, repo), ref_from_options(env, file, command))
 
 
-def run_workflow(cfg: Settings, repository: Repository, request, kind: str, as_json: bool):
+def run_workflow(
+    cfg: Settings, repository: Repository | None, request, kind: str, as_json: bool, *, source_id: str | None = None
+):
+    """Start the run's workflow and wait for it with a progress bar; Ctrl-C cancels it cleanly."""
     result_type = temporal.WORKFLOWS[kind][1]
 
     async def go():
         conn = await temporal.connect(cfg)
         policy_id = getattr(request, "policy_id", None)
-        handle = await temporal.start(conn, cfg, kind, repository, request, policy_id=policy_id)
+        handle = await temporal.start(conn, cfg, kind, repository, request, policy_id=policy_id, source_id=source_id)
         if err.is_terminal and not as_json:
             err.print(f"[dim]started {handle.id} ({temporal.workflow_url(cfg, handle.id)})[/dim]")
         try:

@@ -19,22 +19,23 @@ from temporalio.service import RPCError, RPCStatusCode
 from syncoxide.config import Settings
 from syncoxide.errors import NotFound, ServiceUnavailable, SyncoxideError
 from syncoxide.models import (
-    BackupRequest,
     BackupResult,
-    MaintenanceRequest,
+    CleanupResult,
+    IngestSummary,
     MaintenanceResult,
     Progress,
     Repository,
-    RestoreRequest,
     RestoreResult,
     RunKind,
+    ScanSummary,
 )
 
 POLICY_ID = SearchAttributeKey.for_keyword("PolicyId")
 REPOSITORY_ID = SearchAttributeKey.for_keyword("RepositoryId")
 ENGINE = SearchAttributeKey.for_keyword("Engine")
 RUN_KIND = SearchAttributeKey.for_keyword("RunKind")
-SEARCH_ATTRIBUTES = [POLICY_ID, REPOSITORY_ID, ENGINE, RUN_KIND]
+SOURCE_ID = SearchAttributeKey.for_keyword("SourceId")
+SEARCH_ATTRIBUTES = [POLICY_ID, REPOSITORY_ID, ENGINE, RUN_KIND, SOURCE_ID]
 CONNECT_TIMEOUT_S = 10
 POLL_S = 0.5
 OUTAGE_TOLERANCE_S = 300
@@ -76,12 +77,15 @@ def new_run_id(kind: str) -> str:
     return f"{kind}-{stamp}-{secrets.token_hex(3)}"
 
 
-def search_attributes(kind: str, repository: Repository, policy_id: str | None) -> TypedSearchAttributes:
-    pairs = [
-        SearchAttributePair(RUN_KIND, str(kind)),
-        SearchAttributePair(REPOSITORY_ID, repository.id),
-        SearchAttributePair(ENGINE, repository.engine.value),
-    ]
+def search_attributes(
+    kind: str, repository: Repository | None, policy_id: str | None, source_id: str | None = None
+) -> TypedSearchAttributes:
+    pairs = [SearchAttributePair(RUN_KIND, str(kind))]
+    if repository is not None:
+        pairs.append(SearchAttributePair(REPOSITORY_ID, repository.id))
+        pairs.append(SearchAttributePair(ENGINE, repository.engine.value))
+    if source_id:
+        pairs.append(SearchAttributePair(SOURCE_ID, source_id))
     if policy_id:
         pairs.append(SearchAttributePair(POLICY_ID, policy_id))
     return TypedSearchAttributes(pairs)
@@ -91,6 +95,9 @@ WORKFLOWS: dict[str, tuple[str, type[BaseModel]]] = {
     RunKind.backup: ("BackupWorkflow", BackupResult),
     RunKind.restore: ("RestoreWorkflow", RestoreResult),
     "maintenance": ("MaintenanceWorkflow", MaintenanceResult),
+    RunKind.catalog: ("CatalogIngestWorkflow", IngestSummary),
+    RunKind.scan: ("CatalogScanWorkflow", ScanSummary),
+    RunKind.cleanup: ("CleanupWorkflow", CleanupResult),
 }
 
 
@@ -98,10 +105,11 @@ async def start(
     client: Client,
     settings: Settings,
     kind: str,
-    repository: Repository,
-    request: BackupRequest | RestoreRequest | MaintenanceRequest,
+    repository: Repository | None,
+    request: BaseModel,
     *,
     policy_id: str | None = None,
+    source_id: str | None = None,
 ) -> WorkflowHandle:
     """Start the workflow for ``kind``; its id is the run id, its search attributes say what it is."""
     name, result_type = WORKFLOWS[kind]
@@ -111,7 +119,7 @@ async def start(
         id=new_run_id(kind),
         task_queue=settings.task_queue,
         result_type=result_type,
-        search_attributes=search_attributes(kind, repository, policy_id),
+        search_attributes=search_attributes(kind, repository, policy_id, source_id),
         execution_timeout=timedelta(days=7),
     )
 

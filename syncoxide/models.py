@@ -24,6 +24,9 @@ class RunKind(StrEnum):
     retention = "retention"
     check = "check"
     hook = "hook"
+    scan = "scan"
+    catalog = "catalog"
+    cleanup = "cleanup"
 
 
 class RunStatus(StrEnum):
@@ -54,6 +57,18 @@ def parse_duration(text: str) -> timedelta:
     if not parts or "".join(n + u for n, u in parts) != compact:
         raise InvalidValue(f"duration {text!r}: use numbers with y, m, w, d, h, min, s (e.g. 7d, 1m2w, 15min)")
     return sum((int(n) * _DURATION_UNITS[u] for n, u in parts), timedelta())
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """'100M', '1.5G', '4096', '10KiB' -> bytes (units are powers of 1024)."""
+    match = _SIZE.match(str(text))
+    if not match:
+        raise InvalidValue(f"size {text!r}: use a number with an optional K, M, G or T (e.g. 100M, 1.5G)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * 1024 ** " kmgt".index(unit or " "))
 
 
 class Retention(BaseModel):
@@ -307,3 +322,30 @@ class IngestSummary(BaseModel):
     removed: list[str] = Field(default_factory=list, description="snapshot ids no longer in the repository")
     entries: int = 0
     duration_s: float = 0.0
+
+
+class ScanRequest(BaseModel):
+    source_id: str
+    one_file_system: bool = False
+
+
+class CatalogIngestRequest(BaseModel):
+    """Bring a repository's snapshots into the catalog (``snapshot_ids``: just these; None: all it lacks)."""
+
+    repository_id: str
+    snapshot_ids: list[str] | None = None
+    passphrase: SecretRef | None = None
+
+
+class CleanupRequest(BaseModel):
+    plan_id: str
+    action: Literal["apply", "undo"] = "apply"
+
+
+class CleanupResult(BaseModel):
+    run_id: str
+    plan_id: str
+    action: str
+    moved: int
+    bytes: int
+    skipped: list[str] = Field(default_factory=list, description="items left alone, each with the reason")

@@ -23,10 +23,19 @@ from temporalio.service import RPCError, RPCStatusCode
 from syncoxide.client import WORKFLOWS, search_attributes
 from syncoxide.config import Settings
 from syncoxide.errors import NotFound
-from syncoxide.models import BackupRequest, MaintenanceRequest, Repository, RunKind, parse_duration
+from syncoxide.models import (
+    BackupRequest,
+    MaintenanceRequest,
+    Repository,
+    RunKind,
+    ScanRequest,
+    Source,
+    parse_duration,
+)
 
 POLICY_PREFIX = "policy-"
 CHECK_PREFIX = "check-"
+SCAN_PREFIX = "scan-"
 _OVERLAP = {"skip": ScheduleOverlapPolicy.SKIP, "buffer-one": ScheduleOverlapPolicy.BUFFER_ONE}
 
 
@@ -97,6 +106,26 @@ def check_schedule(settings: Settings, repository: Repository, request: Maintena
         spec=_spec(Timing(every=every)),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
         state=ScheduleState(note=f"syncoxide {request.check} check of {repository.name}"),
+    )
+
+
+def scan_schedule_id(source: str) -> str:
+    return f"{SCAN_PREFIX}{source}"
+
+
+def scan_schedule(settings: Settings, source: Source, timing: Timing) -> Schedule:
+    """CatalogScanWorkflow of one source on a cron or interval, never two at once."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            WORKFLOWS[RunKind.scan][0],
+            ScanRequest(source_id=source.id),
+            id=f"scan-{source.name}",
+            task_queue=settings.task_queue,
+            typed_search_attributes=search_attributes(RunKind.scan, None, None, source.id),
+        ),
+        spec=_spec(timing),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
+        state=ScheduleState(note=f"syncoxide catalog scan of {source.name}"),
     )
 
 

@@ -14,16 +14,21 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.around import AroundActivities
+from activities.catalog import CatalogActivities
 from activities.engine import EngineActivities
 from activities.runs import RunActivities
 from syncoxide import client as temporal_client
 from syncoxide.config import Settings
 from syncoxide.store import open_store
 from workflows.backup import BackupWorkflow
+from workflows.catalog import CatalogIngestWorkflow, CatalogScanWorkflow, CleanupWorkflow
 from workflows.maintenance import HealthWorkflow, MaintenanceWorkflow
 from workflows.restore import RestoreWorkflow
 
-WORKFLOWS = [BackupWorkflow, RestoreWorkflow, MaintenanceWorkflow, HealthWorkflow]
+WORKFLOWS = [
+    BackupWorkflow, RestoreWorkflow, MaintenanceWorkflow, HealthWorkflow,
+    CatalogIngestWorkflow, CatalogScanWorkflow, CleanupWorkflow,
+]  # fmt: skip
 BOOKKEEPING_CONCURRENCY = 8
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 PROGRESS_HEARTBEAT_EVERY = timedelta(seconds=2)  # the SDK would otherwise hold heartbeats for 0.8 x timeout
@@ -34,6 +39,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
     runs = RunActivities(settings)
     engine = EngineActivities(settings)
     around = AroundActivities(settings)
+    catalog = CatalogActivities(settings)
     return [
         Worker(
             client,
@@ -47,7 +53,8 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
         Worker(
             client,
             task_queue=settings.engine_task_queue,
-            activities=[engine.backup, engine.restore, engine.retention, engine.check, around.run_hooks],
+            activities=[engine.backup, engine.restore, engine.retention, engine.check, around.run_hooks,
+                        catalog.catalog_ingest, catalog.catalog_scan, catalog.cleanup],  # fmt: skip
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_engine_activities,
             max_heartbeat_throttle_interval=PROGRESS_HEARTBEAT_EVERY,

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from syncoxide.config import engine_queue_for
     from syncoxide.models import BackupRequest, BackupResult, Repository, RunKind, RunStatus
+    from workflows.catalog import start_ingest
     from workflows.common import (
         BOOKKEEPING_RETRY,
         ENGINE_HEARTBEAT_TIMEOUT,
@@ -119,5 +120,6 @@ class BackupWorkflow:
                                                  only_policy=request.policy_id if own else None)  # fmt: skip
             except ApplicationError as error:  # recorded as a failed retention run; the backup stands
                 workflow.logger.warning("retention after backup %s failed: %s", run_id, error.message)
+        await start_ingest(repository.id, None, request.passphrase)
         return BackupResult(run_id=run_id, snapshot_id=result.snapshot_id, stats=result.stats, retention=retention)
 

@@ -84,6 +84,13 @@ async def start_run(data: StartRunInput) -> Repository:
     )
 
 
+async def start_source_run(data: StartRunInput) -> None:
+    """Record a run that works on a source rather than a repository (a scan, a cleanup)."""
+    await workflow.execute_activity(
+        "start_run", data, start_to_close_timeout=BOOKKEEPING_TIMEOUT, retry_policy=BOOKKEEPING_RETRY
+    )
+
+
 async def load_repository(repository_id: str) -> Repository:
     return await workflow.execute_activity(
         "get_repository",

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         RunStatus,
     )
     from syncoxide.secrets import SecretRef
+    from workflows.catalog import start_ingest
     from workflows.common import engine_step, finish_run, load_repository, start_run
 
 
@@ -91,6 +92,7 @@ class MaintenanceWorkflow:
             result.retention = await retention_step(
                 repository, retention, compact=request.compact, passphrase=request.passphrase
             )
+            await start_ingest(repository.id, None, request.passphrase)
         if request.check != "none":
             result.check_run_id, result.check = await check_step(
                 repository,

@@ -8,6 +8,7 @@ also retires the previous scan's parts.
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
 import time
@@ -22,7 +23,7 @@ from syncoxide.catalog import duck
 from syncoxide.catalog.hashing import Hasher, check_algorithms
 from syncoxide.catalog.schema import HASH_ALGORITHMS, build_batch, conform
 from syncoxide.catalog.storage import ROW_GROUP_ROWS, CatalogStorage, WrittenPart
-from syncoxide.catalog.walk import WalkStats, frontier, walk_subtrees
+from syncoxide.catalog.walk import TRASH_DIR_NAME, WalkStats, frontier, walk_subtrees
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import InvalidInput
 from syncoxide.models import Progress, ScanSummary, Source
@@ -224,7 +225,8 @@ def scan(
         raise InvalidInput(f"source {source.name}: {root} is not a directory (or is not reachable)")
     algorithms = check_algorithms(source.hashes)
     prefix = f"scans/source={source.id}/scan={scan_id}"
-    parts, stats = walk_to_parts(storage, prefix, _owner(source, scan_id), root, excludes=source.excludes,
+    excludes = [*source.excludes, glob.escape(f"{root.rstrip('/')}/{TRASH_DIR_NAME}")]
+    parts, stats = walk_to_parts(storage, prefix, _owner(source, scan_id), root, excludes=excludes,
                                  one_file_system=one_file_system, workers=workers, progress=progress,
                                  cancelled=cancelled)  # fmt: skip
     hashed = reused = 0

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from fnmatch import translate
 
 BATCH_ROWS = 64 * 1024
+TRASH_DIR_NAME = ".syncoxide-trash"
+"""Where cleanups put what they move, below a source's root; scans never enter it."""
 ERROR_SAMPLE = 20
 
 _TYPE_NAMES = {stat.S_IFREG: "file", stat.S_IFDIR: "dir", stat.S_IFLNK: "symlink"}

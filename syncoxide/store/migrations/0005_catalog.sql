@@ -75,6 +75,7 @@ CREATE TABLE cleanup_items (
     mtime_ns    bigint NOT NULL,
     hash_kind   text,
     hash        text,
+    keep_path   text,
     state       text NOT NULL DEFAULT 'planned'
                 CHECK (state IN ('planned', 'moving', 'trashed', 'skipped', 'restored', 'purged')),
     note        text,

@@ -1,0 +1,75 @@
+"""Catalog workflows: ingest a repository's snapshots, scan a source, apply or undo a cleanup plan."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inputs import CatalogIngestInput, FinishRunInput, ScanActivityInput, StartRunInput
+    from syncoxide.models import (
+        CatalogIngestRequest,
+        CleanupRequest,
+        CleanupResult,
+        IngestSummary,
+        RunKind,
+        RunStatus,
+        ScanRequest,
+        ScanSummary,
+    )
+    from workflows.common import engine_step, finish_run, start_run, start_source_run
+
+
+async def start_ingest(repository_id: str, snapshot_ids: list[str] | None, passphrase=None) -> None:
+    """Bring the catalog up to date after a backup or retention, without making the caller wait for it."""
+    await workflow.start_child_workflow(
+        CatalogIngestWorkflow.run,
+        CatalogIngestRequest(repository_id=repository_id, snapshot_ids=snapshot_ids, passphrase=passphrase),
+        id=f"{workflow.info().workflow_id}-catalog",
+        parent_close_policy=ParentClosePolicy.ABANDON,
+    )
+
+
+@workflow.defn(name="CatalogIngestWorkflow")
+class CatalogIngestWorkflow:
+    @workflow.run
+    async def run(self, request: CatalogIngestRequest) -> IngestSummary:
+        run_id = workflow.info().workflow_id
+        details = request.model_dump(mode="json", include={"snapshot_ids"})
+        repository = await start_run(StartRunInput(run_id=run_id, kind=RunKind.catalog,
+                                                    repository_id=request.repository_id, details=details))  # fmt: skip
+        summary = await engine_step(
+            run_id, "catalog_ingest", CatalogIngestInput(run_id=run_id, repository=repository, request=request),
+            IngestSummary,
+        )  # fmt: skip
+        await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=summary.entries))
+        return summary
+
+
+@workflow.defn(name="CatalogScanWorkflow")
+class CatalogScanWorkflow:
+    @workflow.run
+    async def run(self, request: ScanRequest) -> ScanSummary:
+        run_id = workflow.info().workflow_id
+        await start_source_run(StartRunInput(run_id=run_id, kind=RunKind.scan, details=request.model_dump()))
+        summary = await engine_step(
+            run_id, "catalog_scan",
+            ScanActivityInput(run_id=run_id, source_id=request.source_id, one_file_system=request.one_file_system),
+            ScanSummary,
+        )  # fmt: skip
+        error = f"{summary.errors} unreadable entries, first: {summary.error_sample[0]}" if summary.errors else None
+        await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=summary.files,
+                                        bytes=summary.bytes, error=error))  # fmt: skip
+        return summary
+
+
+@workflow.defn(name="CleanupWorkflow")
+class CleanupWorkflow:
+    @workflow.run
+    async def run(self, request: CleanupRequest) -> CleanupResult:
+        run_id = workflow.info().workflow_id
+        await start_source_run(StartRunInput(run_id=run_id, kind=RunKind.cleanup, details=request.model_dump()))
+        result = await engine_step(run_id, "cleanup", request, CleanupResult)
+        await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=result.moved,
+                                        bytes=result.bytes))  # fmt: skip
+        return result
