@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from syncoxide import client as temporal
 from syncoxide import schedules
 from syncoxide.catalog import analytics, cleanup, trash, updates
 from syncoxide.catalog.query import CatalogReader, SearchFilter
+from syncoxide.catalog.walk import TRASH_DIR_NAME
 from syncoxide.cli_common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
 from syncoxide.errors import InvalidInput, NotFound
 from syncoxide.models import (
@@ -178,7 +179,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
         if as_json:
             emit_json([h.model_dump(mode="json") for h in hits])
             return
-        table = Table("path", "where", "size", "modified", "in snapshots")
+        table = Table("where", "size", "modified", "in snapshots")
+        table.columns.insert(0, Column("path", overflow="fold", ratio=3))
         for h in hits:
             where = f"{h.location} {h.location_name}"
             seen = f"{h.snapshots} ({h.first_seen:%Y-%m-%d} .. {h.last_seen:%Y-%m-%d})" if h.snapshots else ""
@@ -391,7 +393,7 @@ def _register_cleanup() -> None:  # noqa: C901 - a list of commands
         with CatalogReader.open(cfg) as reader:
             candidates = cleanup.find_candidates(reader, spec, time.time_ns())
         with open_store(cfg) as conn:
-            plan = plans.create(conn, spec, candidates, os.path.join(found.root, cleanup.TRASH_DIR_NAME))
+            plan = plans.create(conn, spec, candidates, os.path.join(found.root, TRASH_DIR_NAME))
             items = plans.items(conn, plan.id)
         if output:
             document = {**plan.model_dump(mode="json"), "items": [i.model_dump(mode="json") for i in items]}

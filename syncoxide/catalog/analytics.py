@@ -125,7 +125,7 @@ def top_folders(reader: CatalogReader, scope: Scope, *, depth: int = 2, top: int
     rows = reader.rows(
         f"SELECT '/' || array_to_string(list_slice(string_split(ltrim(parent, '/'), '/'), 1, {keep}), '/') AS path,"
         f" count(*) AS files, sum(size) AS bytes FROM {scope.view} WHERE {scope.condition} AND type = 'file'"
-        f" GROUP BY path ORDER BY bytes DESC LIMIT {int(top)}",
+        f" GROUP BY 1 ORDER BY bytes DESC LIMIT {int(top)}",
         scope.args,
     )
     return [Folder(**r) for r in rows]
