@@ -6,6 +6,7 @@ reader never sees half a part; which parts count is decided by the manifest (sto
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterable
@@ -50,6 +51,10 @@ class CatalogStorage:
         if parts.scheme != "s3":
             raise InvalidInput(f"catalog location {uri}: use a local path or s3://bucket/prefix")
         options = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
+        # S3-compatible servers other than AWS (rclone serve s3, older MinIO, Ceph) refuse the streaming
+        # checksums newer AWS SDKs send by default; ask for checksums only where S3 requires them.
+        os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "WHEN_REQUIRED")
+        os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "WHEN_REQUIRED")
         endpoint = options.pop("endpoint_override", None)
         scheme = None
         if endpoint and "://" in endpoint:

@@ -231,3 +231,27 @@ def test_small_parts_are_compacted_without_changing_answers(settings, workdir):
     assert updates.vacuum(settings, grace_s=0) >= 1
     kept = Path(settings.catalog_uri) / "snapshots" / f"repository={repository.id}"
     assert [p.name for p in kept.rglob("*.parquet")] == [Path(parts[0].path).name]
+
+
+def test_a_catalog_in_an_s3_bucket_answers_the_same(stack, workdir, s3_server):
+    """Parts written through pyarrow's S3 filesystem to a real S3 server (rclone serve s3)."""
+    from tests.servers import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY
+
+    os.environ["SXT_CATALOG_S3_KEY"], os.environ["SXT_CATALOG_S3_SECRET"] = S3_ACCESS_KEY, S3_SECRET_KEY
+    settings = stack.settings.model_copy(update={
+        "catalog_location": f"s3://{S3_BUCKET}/catalog-{time.time_ns()}?endpoint_override={s3_server.url}",
+        "catalog_s3_access_key": "env:SXT_CATALOG_S3_KEY", "catalog_s3_secret_key": "env:SXT_CATALOG_S3_SECRET",
+    })  # fmt: skip
+    root = make_tree(workdir / "tree")
+    source = add_source(settings, root, f"s3-{time.time_ns()}", hashes=["sha1"])
+    assert updates.scan_source(settings, source).hashed == 5
+    repository, engine = _repository(settings, workdir, Engine.restic)
+    engine.backup([str(root)], snapshot_name="one", options=BackupOptions())
+    assert len(updates.ingest_repository(settings, repository, engine).ingested) == 1
+    with CatalogReader.open(settings) as reader:
+        hits = reader.search(SearchFilter(name="2025.pdf", source_ids=[source.id], repository_ids=[repository.id]))
+        assert {h.location for h in hits} == {"source", "repository"}
+        sha1 = reader.rows("SELECT sha1 FROM scan_entries WHERE source_id = ? AND name = '2025.pdf'", [source.id])
+        assert sha1 == [{"sha1": hashlib.sha1((root / "docs" / "taxes" / "2025.pdf").read_bytes()).hexdigest()}]
+    stored = list((s3_server.root / S3_BUCKET).rglob("*.parquet"))
+    assert any("scans" in str(p) for p in stored) and any("snapshots" in str(p) for p in stored)
