@@ -1,0 +1,149 @@
+"""Sync pairs, their state (the last in-sync signatures of both sides), runs, and the journal."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from syncoxide.errors import InvalidInput
+
+StateRow = tuple[str, int, int, str | None, int, int, str | None]
+"""path, src size, src mtime ns, src md5, dst size, dst mtime ns, dst md5"""
+
+
+# -- pairs -----------------------------------------------------------------------------------------
+
+
+def ensure_pair(conn: psycopg.Connection, pair_id: str, mode: str, source: dict, destination: dict) -> None:
+    with conn.transaction():
+        row = conn.execute("SELECT mode, source, destination FROM sync_pairs WHERE id = %s FOR UPDATE",
+                           (pair_id,)).fetchone()
+        if row is None:
+            conn.execute("INSERT INTO sync_pairs (id, mode, source, destination) VALUES (%s, %s, %s, %s)",
+                         (pair_id, mode, Jsonb(source), Jsonb(destination)))
+        elif (row[1], row[2]) != (source, destination) or row[0] != mode:
+            raise InvalidInput(f"sync pair {pair_id!r} already exists as {row[0]} from {row[1].get('location')} "
+                               f"to {row[2].get('location')}; choose another --pair name")
+
+
+def baseline_at(conn: psycopg.Connection, pair_id: str) -> datetime | None:
+    row = conn.execute("SELECT baseline_at FROM sync_pairs WHERE id = %s", (pair_id,)).fetchone()
+    return row[0] if row else None
+
+
+def pair_lock_key(pair_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"sync:{pair_id}".encode()).digest()[:8], "big", signed=True)
+
+
+def try_lock(conn: psycopg.Connection, pair_id: str) -> bool:
+    """A session-level advisory lock: one run per pair at a time, released if the process dies."""
+    return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (pair_lock_key(pair_id),)).fetchone()[0])
+
+
+def unlock(conn: psycopg.Connection, pair_id: str) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s)", (pair_lock_key(pair_id),))
+
+
+# -- state -----------------------------------------------------------------------------------------
+
+
+def load_state(conn: psycopg.Connection, pair_id: str) -> dict[str, StateRow]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT path, src_size, src_mtime_ns, src_md5, dst_size, dst_mtime_ns, dst_md5"
+                    " FROM sync_state WHERE pair_id = %s", (pair_id,))
+        return {row[0]: row for row in cur}
+
+
+def replace_state(conn: psycopg.Connection, pair_id: str, rows: Iterable[StateRow], *, baseline: bool = False) -> None:
+    """Swap in the new state in one transaction (and mark the baseline as made, for bisync)."""
+    with conn.transaction():
+        conn.execute("DELETE FROM sync_state WHERE pair_id = %s", (pair_id,))
+        with conn.cursor().copy(
+            "COPY sync_state (pair_id, path, src_size, src_mtime_ns, src_md5, dst_size, dst_mtime_ns, dst_md5)"
+            " FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row((pair_id, *row))
+        if baseline:
+            conn.execute("UPDATE sync_pairs SET baseline_at = now() WHERE id = %s", (pair_id,))
+
+
+# -- runs ------------------------------------------------------------------------------------------
+
+
+def start_run(conn: psycopg.Connection, run_id: str, pair_id: str, mode: str, dry_run: bool) -> int:
+    """Record a run; runs of the pair still marked running (their process died) become interrupted."""
+    with conn.transaction():
+        stale = conn.execute(
+            "UPDATE sync_runs SET status = 'interrupted', finished_at = now()"
+            " WHERE pair_id = %s AND status = 'running'",
+            (pair_id,),
+        ).rowcount
+        conn.execute("INSERT INTO sync_runs (id, pair_id, mode, status, dry_run) VALUES (%s, %s, %s, 'running', %s)",
+                     (run_id, pair_id, mode, dry_run))
+    return stale
+
+
+def finish_run(conn: psycopg.Connection, run_id: str, status: str, summary: dict, error: str | None = None) -> None:
+    with conn.transaction():
+        conn.execute("UPDATE sync_runs SET status = %s, finished_at = now(), summary = %s, error = %s WHERE id = %s",
+                     (status, Jsonb(summary), error, run_id))
+
+
+def recent_runs(conn: psycopg.Connection, pair_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    where = "WHERE pair_id = %s" if pair_id else ""
+    params: list[Any] = [pair_id] if pair_id else []
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"SELECT id, pair_id, mode, status, dry_run, started_at, finished_at, summary, error FROM sync_runs"
+            f" {where} ORDER BY started_at DESC LIMIT %s", [*params, limit]).fetchall()
+
+
+# -- journal ---------------------------------------------------------------------------------------
+
+
+def open_actions(conn: psycopg.Connection, pair_id: str) -> list[dict[str, Any]]:
+    """Actions of earlier runs that were planned but never marked done (a crash, a failure)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT run_id, seq, action, state, progress, error FROM sync_journal"
+            " WHERE pair_id = %s AND state IN ('planned', 'running', 'failed') ORDER BY run_id, seq",
+            (pair_id,)).fetchall()
+
+
+def write_plan(conn: psycopg.Connection, run_id: str, pair_id: str,
+               actions: Iterable[tuple[int, dict, dict]], supersede: bool = True) -> None:
+    """Record every action before any runs; earlier open actions are superseded in the same transaction."""
+    with conn.transaction():
+        if supersede:
+            conn.execute("UPDATE sync_journal SET state = 'superseded', updated_at = now()"
+                         " WHERE pair_id = %s AND state IN ('planned', 'running', 'failed')", (pair_id,))
+        with conn.cursor().copy("COPY sync_journal (run_id, seq, pair_id, action, progress) FROM STDIN") as copy:
+            for seq, action, progress in actions:
+                copy.write_row((run_id, seq, pair_id, Jsonb(action), Jsonb(progress)))
+
+
+def mark(conn: psycopg.Connection, run_id: str, seqs: list[int], state: str, error: str | None = None) -> None:
+    if not seqs:
+        return
+    with conn.transaction():
+        conn.execute("UPDATE sync_journal SET state = %s, error = %s, updated_at = now()"
+                     " WHERE run_id = %s AND seq = ANY(%s)", (state, error, run_id, seqs))
+
+
+def checkpoint(conn: psycopg.Connection, run_id: str, seq: int, progress: dict) -> None:
+    with conn.transaction():
+        conn.execute("UPDATE sync_journal SET state = 'running', progress = %s, updated_at = now()"
+                     " WHERE run_id = %s AND seq = %s", (Jsonb(progress), run_id, seq))
+
+
+def journal(conn: psycopg.Connection, run_id: str) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute("SELECT seq, action, state, progress, error FROM sync_journal WHERE run_id = %s"
+                           " ORDER BY seq", (run_id,)).fetchall()

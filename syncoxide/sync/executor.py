@@ -1,0 +1,257 @@
+"""Carry out a plan: directories, renames, then verified transfers with bounded concurrency, then deletions.
+
+Each worker thread has its own connection where a provider needs one (SFTP). A path's actions run in
+order in one task (move: copy, verify, then delete the source). In sync mode nothing is deleted if
+any transfer failed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncoxide.errors import VerificationFailed
+from syncoxide.providers import paths
+from syncoxide.providers.base import Entry, Provider
+from syncoxide.providers.errors import ObjectNotFound, ProviderError
+from syncoxide.sync.bisync import OTHER, Sides
+from syncoxide.sync.compare import same_content
+from syncoxide.sync.journal import Journal
+from syncoxide.sync.models import Action, ActionKind, Mode, Plan, Side, SyncOptions
+from syncoxide.sync.throttle import Limiter
+from syncoxide.sync.transfer import TransferContext, TransferResult, source_mtime, transfer
+
+
+class ProviderPool:
+    """One provider per thread where the provider holds a connection that is not thread-safe."""
+
+    def __init__(self, main: Provider, opener: Callable[[], Provider]):
+        self.main = main
+        self._opener = opener
+        self._local = threading.local()
+        self._opened: list[Provider] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Provider:
+        if self.main.kind != "sftp" or threading.current_thread() is threading.main_thread():
+            return self.main
+        provider = getattr(self._local, "provider", None)
+        if provider is None:
+            provider = self._opener()
+            self._local.provider = provider
+            with self._lock:
+                self._opened.append(provider)
+        return provider
+
+    def close(self) -> None:
+        for provider in self._opened:
+            provider.close()
+        self._opened.clear()
+
+
+@dataclass
+class Status:
+    """Live progress, read by heartbeats and the status query."""
+
+    phase: str = "planning"
+    actions_total: int = 0
+    actions_done: int = 0
+    bytes_total: int = 0
+    bytes_done: int = 0
+    current: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {"phase": self.phase, "actions_total": self.actions_total, "actions_done": self.actions_done,
+                    "bytes_total": self.bytes_total, "bytes_done": self.bytes_done,
+                    "current": sorted(self.current)[:10]}
+
+
+@dataclass
+class Outcome:
+    results: dict[int, TransferResult | None] = field(default_factory=dict)
+    """seq -> transfer result (None for actions that moved no data)"""
+    failed: dict[int, str] = field(default_factory=dict)
+    retryable: bool = True
+    resumed_bytes: int = 0
+
+
+class Executor:
+    def __init__(self, plan: Plan, sides: Sides, pools: dict[Side, ProviderPool], journal: Journal,
+                 options: SyncOptions, resume: dict[int, dict[str, Any]], check: Callable[[], None], status: Status):
+        self.plan = plan
+        self.sides = sides
+        self.pools = pools
+        self.journal = journal
+        self.options = options
+        self.resume = resume
+        self.check = check
+        self.status = status
+        self.limiter = Limiter(options.bwlimit)
+        self.outcome = Outcome()
+        self._lock = threading.Lock()
+
+    # -- bookkeeping ---------------------------------------------------------------------------------
+
+    def _ok(self, seq: int, result: TransferResult | None = None) -> None:
+        with self._lock:
+            self.outcome.results[seq] = result
+            if result is not None:
+                self.outcome.resumed_bytes += result.resumed_from
+        self.journal.done(seq)
+        with self.status.lock:
+            self.status.actions_done += 1
+
+    def _fail(self, seq: int, action: Action, exc: BaseException) -> None:
+        message = str(exc) or type(exc).__name__
+        with self._lock:
+            self.outcome.failed[seq] = message
+            if not getattr(exc, "retryable", False):
+                self.outcome.retryable = False
+        self.journal.failed(seq, message)
+
+    def _on_bytes(self, n: int) -> None:
+        with self.status.lock:
+            self.status.bytes_done += n
+
+    # -- single actions ------------------------------------------------------------------------------
+
+    def _source_entry(self, action: Action) -> Entry:
+        entry = self.sides.entry(OTHER[action.side], action.path)
+        if entry is None:
+            raise ObjectNotFound(f"{action.path} is no longer listed on {OTHER[action.side].value}")
+        return entry
+
+    def _transfer(self, seq: int, action: Action) -> None:
+        src = self.pools[OTHER[action.side]].get()
+        dst = self.pools[action.side].get()
+        entry = self._source_entry(action)
+        target = action.target or action.path
+        if action.reason == "check hash":  # checksum mode: send only if the content differs
+            there = dst.stat(target)
+            same, _ = same_content(src, entry, dst, there)
+            if same:
+                self._fix_mtime(src, entry, dst, target, there)
+                self._ok(seq)
+                return
+        ctx = TransferContext(
+            limiter=self.limiter, check=self.check, on_bytes=self._on_bytes,
+            checkpoint=lambda progress: self.journal.checkpoint(seq, progress),
+            chunk_size=self.options.chunk_size, large_file=self.options.large_file,
+        )
+        with self.status.lock:
+            self.status.current.add(target)
+        try:
+            result = transfer(src, entry, dst, target, ctx, self.resume.get(seq))
+        finally:
+            with self.status.lock:
+                self.status.current.discard(target)
+        self._ok(seq, result)
+
+    @staticmethod
+    def _fix_mtime(src: Provider, entry: Entry, dst: Provider, path: str, there: Entry) -> None:
+        if dst.capabilities.set_mtime:
+            wanted = source_mtime(src, entry)
+            if abs(wanted.timestamp() - there.mtime.timestamp()) > dst.capabilities.mtime_precision:
+                dst.set_mtime(path, wanted)
+
+    def _delete_source(self, seq: int, action: Action, copied: bool) -> None:
+        src = self.pools[Side.path1].get()
+        dst = self.pools[Side.path2].get()
+        entry = self._source_entry(Action(kind=action.kind, path=action.path, side=Side.path2))
+        if not copied:
+            there = dst.stat(action.path)
+            same, _ = same_content(src, entry, dst, there)
+            if not same:
+                raise VerificationFailed(f"{dst.display}: {action.path} differs from the source: source kept")
+        src.delete(action.path)
+        self._ok(seq)
+
+    def _run_one(self, seq: int, action: Action) -> None:
+        provider = self.pools[action.side].get()
+        kind = action.kind
+        if kind is ActionKind.mkdir:
+            provider.mkdir(action.path)
+        elif kind is ActionKind.rename:
+            provider.move(action.path, action.target or action.path)
+        elif kind is ActionKind.delete:
+            provider.delete(action.path)
+        elif kind is ActionKind.rmdir:
+            provider.rmdir(action.path)
+        elif kind is ActionKind.set_mtime:
+            src = self.pools[OTHER[action.side]].get()
+            entry = self._source_entry(action)
+            provider.set_mtime(action.path, source_mtime(src, entry))
+        else:
+            raise ProviderError(f"unexpected action {kind.value}")
+        self._ok(seq)
+
+    def _task(self, items: list[tuple[int, Action]]) -> None:
+        copied = False
+        for seq, action in items:
+            self.check()
+            try:
+                if action.kind in (ActionKind.copy, ActionKind.update):
+                    self._transfer(seq, action)
+                    copied = True
+                elif action.kind is ActionKind.delete_source:
+                    self._delete_source(seq, action, copied)
+                else:
+                    self._run_one(seq, action)
+            except Exception as exc:  # noqa: BLE001 - recorded per action; the run reports them all
+                self._fail(seq, action, exc)
+                return  # a move never deletes a source whose copy failed
+
+    def _parallel(self, tasks: list[list[tuple[int, Action]]]) -> None:
+        if not tasks:
+            return
+        if len(tasks) == 1 or self.options.transfers == 1:
+            for task in tasks:
+                self._task(task)
+            return
+        with ThreadPoolExecutor(max_workers=self.options.transfers, thread_name_prefix="sync") as pool:
+            futures = [pool.submit(self._task, task) for task in tasks]
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in done:
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise future.exception()  # type: ignore[misc]
+
+    # -- the whole plan --------------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        indexed = list(enumerate(self.plan.actions))
+        with self.status.lock:
+            self.status.phase = "transferring"
+            self.status.actions_total = len(indexed)
+            self.status.bytes_total = self.plan.transfer_bytes
+        for kind in (ActionKind.mkdir, ActionKind.rename):
+            for seq, action in indexed:
+                if action.kind is kind:
+                    self._task([(seq, action)])
+        by_path: dict[str, list[tuple[int, Action]]] = {}
+        for seq, action in indexed:
+            if action.kind in (ActionKind.copy, ActionKind.update, ActionKind.delete_source, ActionKind.set_mtime):
+                by_path.setdefault(action.target or action.path, []).append((seq, action))
+        tasks = sorted(by_path.values(), key=lambda t: -max(a.size for _, a in t))  # large files first
+        self._parallel(tasks)
+        if self.outcome.failed and self.plan.mode is Mode.sync:
+            self.journal.flush()
+            return self.outcome  # rclone's rule: no deletions after errors
+        with self.status.lock:
+            self.status.phase = "deleting"
+        self._parallel([[(seq, a)] for seq, a in indexed if a.kind is ActionKind.delete])
+        for seq, action in indexed:
+            if action.kind is ActionKind.rmdir:
+                self._task([(seq, action)])
+        self.journal.flush()
+        return self.outcome
+
+
+def parents_of(path: str) -> list[str]:
+    return paths.ancestors(path)

@@ -1,0 +1,171 @@
+"""The nouns of syncing: what to sync (SyncRequest), what it will do (Plan of Actions), what it did (SyncResult).
+
+All are pydantic models, so a plan is JSON-able (dry run, --json, workflow payloads).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, model_validator
+
+from syncoxide.errors import InvalidValue
+from syncoxide.providers.spec import ProviderSpec
+
+
+class Mode(StrEnum):
+    copy = "copy"
+    """Source to destination; never deletes."""
+    sync = "sync"
+    """Make the destination identical to the source (deletes extraneous files, guarded)."""
+    move = "move"
+    """Copy, verify, then delete the source."""
+    bisync = "bisync"
+    """Two-way, against the baseline of the last successful run."""
+
+
+class ConflictPolicy(StrEnum):
+    newer = "newer"
+    larger = "larger"
+    path1 = "path1"
+    """prefer the first side (the source)"""
+    path2 = "path2"
+    """prefer the second side (the destination)"""
+    keep_both = "keep-both"
+    """the newer one keeps the name; the other is renamed with a conflict suffix and a timestamp"""
+
+
+class Filters(BaseModel, frozen=True):
+    include: list[str] = Field(default_factory=list, description="globs; when given, only matching files")
+    exclude: list[str] = Field(default_factory=list, description="globs; matching files and directories are skipped")
+    min_size: int | None = Field(default=None, ge=0)
+    max_size: int | None = Field(default=None, ge=0)
+    min_age_s: float | None = Field(default=None, ge=0, description="only files modified at least this long ago")
+    max_age_s: float | None = Field(default=None, ge=0, description="only files modified at most this long ago")
+
+
+class MaxDelete(BaseModel, frozen=True):
+    """A guard: a run that would delete more than this stops before changing anything."""
+
+    count: int | None = Field(default=None, ge=0)
+    percent: float | None = Field(default=None, ge=0, le=100)
+
+    @classmethod
+    def parse(cls, text: str) -> MaxDelete:
+        value = text.strip()
+        try:
+            if value.endswith("%"):
+                return cls(percent=float(value[:-1]))
+            return cls(count=int(value))
+        except ValueError:
+            raise InvalidValue(f"max-delete {text!r} must be a count (50) or a percentage (10%)") from None
+
+    def describe(self) -> str:
+        return f"{self.percent:g}%" if self.percent is not None else str(self.count)
+
+
+class SyncOptions(BaseModel, frozen=True):
+    checksum: bool = Field(default=False, description="compare by hash instead of size + modification time")
+    dry_run: bool = False
+    resync: bool = Field(default=False, description="bisync: build the baseline from both sides (first run)")
+    conflict: ConflictPolicy = ConflictPolicy.newer
+    max_delete: MaxDelete | None = Field(default_factory=lambda: MaxDelete(percent=50))
+    transfers: int = Field(default=4, ge=1, le=64, description="files transferred at once")
+    bwlimit: int | None = Field(default=None, gt=0, description="bytes per second for all transfers together")
+    chunk_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024, description="large-file chunk")
+    large_file: int = Field(default=64 * 1024 * 1024, ge=0, description="files from this size are chunked")
+    filters: Filters = Field(default_factory=Filters)
+
+
+class SyncRequest(BaseModel, frozen=True):
+    source: ProviderSpec
+    destination: ProviderSpec
+    mode: Mode = Mode.copy
+    pair: str | None = Field(default=None, description="a name for this pair; default: derived from both specs")
+    options: SyncOptions = Field(default_factory=SyncOptions)
+
+    @model_validator(mode="after")
+    def _not_same(self) -> SyncRequest:
+        if self.source == self.destination:
+            raise ValueError("source and destination are the same place")
+        return self
+
+
+class ActionKind(StrEnum):
+    mkdir = "mkdir"
+    copy = "copy"
+    """new file at the target side"""
+    update = "update"
+    """replace a changed file at the target side"""
+    delete = "delete"
+    rmdir = "rmdir"
+    rename = "rename"
+    """a rename within the target side (bisync: propagate a rename detected by hash; keep-both: the loser)"""
+    delete_source = "delete-source"
+    """move: remove the source file once the destination copy is verified"""
+    set_mtime = "set-mtime"
+    """same content, only the modification time differs"""
+
+
+class Side(StrEnum):
+    path1 = "path1"
+    path2 = "path2"
+
+
+class Action(BaseModel):
+    kind: ActionKind
+    path: str
+    side: Side = Side.path2
+    """where the action changes something (copies go from the other side to this one)"""
+    target: str | None = None
+    """rename: the new path; copy/update: the path written (defaults to ``path``)"""
+    size: int = 0
+    mtime: datetime | None = None
+    """the source file's modification time as planned (a transfer checks it did not change)"""
+    reason: str = ""
+
+
+class Plan(BaseModel):
+    pair: str
+    mode: Mode
+    source: str
+    destination: str
+    actions: list[Action] = Field(default_factory=list)
+    conflicts: list[str] = Field(default_factory=list)
+    """one line per conflict and how it is resolved"""
+    unchanged: int = 0
+    source_files: int = 0
+    destination_files: int = 0
+
+    def count(self, *kinds: ActionKind) -> int:
+        return sum(1 for a in self.actions if a.kind in kinds)
+
+    @property
+    def transfer_bytes(self) -> int:
+        return sum(a.size for a in self.actions if a.kind in (ActionKind.copy, ActionKind.update))
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for action in self.actions:
+            counts[action.kind.value] = counts.get(action.kind.value, 0) + 1
+        return counts
+
+
+class SyncResult(BaseModel):
+    run_id: str
+    pair: str
+    mode: Mode
+    dry_run: bool = False
+    plan: Plan
+    done: int = 0
+    failed: int = 0
+    transferred_files: int = 0
+    transferred_bytes: int = 0
+    resumed_bytes: int = 0
+    """bytes not sent again because a transfer resumed from a journal checkpoint"""
+    deleted: int = 0
+    reconciled: int = 0
+    """unfinished actions of an interrupted run found in the journal"""
+    errors: list[str] = Field(default_factory=list)
+    seconds: float = 0.0

@@ -1,0 +1,248 @@
+"""One sync run, start to finish: lock the pair, reconcile the journal, list, plan, guard, journal, execute,
+record the new state.
+
+    result = run_sync(settings, SyncRequest(source=..., destination=..., mode=Mode.sync))
+
+The pair's advisory lock (PostgreSQL) keeps two runs of one pair apart. Unfinished actions of an
+interrupted run are taken over: a transfer with a checkpoint resumes from it (same path, same
+source size and mtime), what an abandoned transfer left is cleaned up, and everything else is
+re-planned from what both sides hold now, so nothing done is done twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from syncoxide.config import Settings
+from syncoxide.providers import open_provider
+from syncoxide.providers.base import Entry, Provider
+from syncoxide.store import open_store
+from syncoxide.store import sync as store
+from syncoxide.store.sync import StateRow
+from syncoxide.sync.bisync import Sides, plan_bisync
+from syncoxide.sync.compare import Signature
+from syncoxide.sync.errors import NeedsResync, SyncBusy, SyncFailed
+from syncoxide.sync.executor import Executor, Outcome, ProviderPool, Status
+from syncoxide.sync.filters import FileFilter
+from syncoxide.sync.journal import Journal
+from syncoxide.sync.listing import Listing, list_side
+from syncoxide.sync.models import ActionKind, Mode, Plan, Side, SyncRequest, SyncResult
+from syncoxide.sync.planner import check_guard, plan_one_way
+from syncoxide.sync.transfer import abort_stale
+
+
+def pair_id(request: SyncRequest) -> str:
+    if request.pair:
+        return request.pair
+    spec = json.dumps([request.mode.value, request.source.model_dump(mode="json"),
+                       request.destination.model_dump(mode="json")], sort_keys=True)
+    return f"{request.mode.value}-{hashlib.sha256(spec.encode()).hexdigest()[:16]}"
+
+
+def new_run_id() -> str:
+    return f"sync-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _row(e1: Entry, e2: Entry, md5_1: str | None, md5_2: str | None) -> StateRow:
+    s1, s2 = Signature.of(e1, md5_1), Signature.of(e2, md5_2)
+    return (e1.path, s1.size, s1.mtime_ns, s1.md5, s2.size, s2.mtime_ns, s2.md5)
+
+
+class Run:
+    def __init__(self, settings: Settings, request: SyncRequest, run_id: str | None,
+                 check: Callable[[], None] | None, status: Status | None):
+        self.settings = settings
+        self.request = request
+        self.options = request.options
+        self.pair = pair_id(request)
+        self.run_id = run_id or new_run_id()
+        self.check = check or (lambda: None)
+        self.status = status or Status()
+        self.now = datetime.now(UTC)
+
+    def _open(self, side: Side) -> Provider:
+        spec = self.request.source if side is Side.path1 else self.request.destination
+        return open_provider(spec, self.settings)
+
+    def execute(self) -> SyncResult:
+        started = time.monotonic()
+        with open_store(self.settings) as conn:
+            store.ensure_pair(conn, self.pair, self.request.mode.value, self.request.source.model_dump(mode="json"),
+                              self.request.destination.model_dump(mode="json"))
+            if not store.try_lock(conn, self.pair):
+                raise SyncBusy(f"another run of sync pair {self.pair} is in progress")
+            try:
+                result = self._locked(conn, started)
+            finally:
+                store.unlock(conn, self.pair)
+        return result
+
+    def _locked(self, conn: Any, started: float) -> SyncResult:
+        mode = self.request.mode
+        if mode is Mode.bisync and not self.options.resync and store.baseline_at(conn, self.pair) is None:
+            raise NeedsResync(f"bisync pair {self.pair} has no baseline yet: run it once with --resync "
+                              "(copies what is missing on each side, deletes nothing)")
+        store.start_run(conn, self.run_id, self.pair, mode.value, self.options.dry_run)
+        pools: dict[Side, ProviderPool] = {}
+        try:
+            main = {side: self._open(side) for side in Side}
+            pools = {side: ProviderPool(main[side], lambda s=side: self._open(s)) for side in Side}
+            result = self._run(conn, main, pools, started)
+        except BaseException as exc:
+            store.finish_run(conn, self.run_id, "aborted" if not isinstance(exc, Exception) else "failed",
+                             {}, str(exc) or type(exc).__name__)
+            raise
+        finally:
+            for pool in pools.values():
+                pool.close()
+                pool.main.close()
+        return result
+
+    def _run(self, conn: Any, main: dict[Side, Provider], pools: dict[Side, ProviderPool],
+             started: float) -> SyncResult:
+        mode, options = self.request.mode, self.options
+        file_filter = FileFilter(options.filters, self.now)
+        self.status.phase = "listing"
+        listings = {side: list_side(main[side], file_filter) for side in Side}
+        state = store.load_state(conn, self.pair)
+        self.check()
+        self.status.phase = "planning"
+        sides = Sides(providers=main, listings=listings)
+        if mode is Mode.bisync:
+            resync = options.resync or store.baseline_at(conn, self.pair) is None
+            plan = plan_bisync(self.pair, sides, state, checksum=options.checksum, policy=options.conflict,
+                               now=self.now, resync=resync)
+            same: dict[str, Entry] = {}
+        else:
+            plan, same = plan_one_way(mode, self.pair, main[Side.path1], main[Side.path2], listings[Side.path1],
+                                      listings[Side.path2], state, checksum=options.checksum)
+        result = SyncResult(run_id=self.run_id, pair=self.pair, mode=mode, dry_run=options.dry_run, plan=plan)
+        try:
+            check_guard(plan, options.max_delete, {s: len(listings[s].files) for s in Side})
+        except Exception as exc:
+            store.finish_run(conn, self.run_id, "aborted", plan.summary(), str(exc))
+            raise
+        if options.dry_run:
+            store.finish_run(conn, self.run_id, "succeeded", plan.summary())
+            result.seconds = time.monotonic() - started
+            return result
+        resume, result.reconciled = self._reconcile(conn, plan, main)
+        journal = Journal(conn, self.run_id)
+        self.check()
+        outcome = Executor(plan, sides, pools, journal, options, resume, self.check, self.status).run()
+        self.status.phase = "recording"
+        self._record_state(conn, plan, sides, state, same, outcome)
+        self._summarise(result, plan, outcome)
+        result.seconds = time.monotonic() - started
+        status = "failed" if outcome.failed else "succeeded"
+        store.finish_run(conn, self.run_id, status, {**plan.summary(), "failed": result.failed,
+                                                     "bytes": result.transferred_bytes},
+                         result.errors[0] if result.errors else None)
+        self.status.phase = "done"
+        return result
+
+    def _reconcile(self, conn: Any, plan: Plan, main: dict[Side, Provider]) -> tuple[dict[int, dict], int]:
+        """Carry checkpoints of unfinished transfers into the new plan; clean up the ones not needed."""
+        earlier = store.open_actions(conn, self.pair)
+        progress_by_target: dict[tuple[str, str], dict] = {}
+        for row in earlier:
+            action, progress = row["action"], row["progress"]
+            if progress:
+                progress_by_target[(action.get("side", "path2"), action.get("target") or action["path"])] = progress
+        resume: dict[int, dict] = {}
+        for seq, action in enumerate(plan.actions):
+            if action.kind in (ActionKind.copy, ActionKind.update):
+                key = (action.side.value, action.target or action.path)
+                if key in progress_by_target:
+                    resume[seq] = progress_by_target.pop(key)
+        for (side, target), progress in progress_by_target.items():
+            abort_stale(main[Side(side)], target, progress)
+        store.write_plan(conn, self.run_id, self.pair,
+                         ((seq, a.model_dump(mode="json"), resume.get(seq, {})) for seq, a in enumerate(plan.actions)))
+        return resume, len(earlier)
+
+    def _record_state(self, conn: Any, plan: Plan, sides: Sides, old: dict[str, StateRow], same: dict[str, Entry],
+                      outcome: Outcome) -> None:
+        mode = self.request.mode
+        if mode is Mode.move:
+            store.replace_state(conn, self.pair, [])
+            return
+        files = {side: dict(sides.listings[side].files) for side in Side}
+        md5: dict[tuple[Side, str], str | None] = dict(sides.md5)
+        touched: set[str] = set()
+        failed_paths: set[str] = set()
+        wrote: set[Side] = set()
+        for seq, action in enumerate(plan.actions):
+            target = action.target or action.path
+            if seq in outcome.failed:
+                failed_paths.update((action.path, target))
+                continue
+            if seq not in outcome.results:
+                continue  # not run (deletions skipped after errors)
+            result = outcome.results[seq]
+            side = action.side
+            if action.kind in (ActionKind.copy, ActionKind.update) and result is not None:
+                files[side][target] = result.entry
+                md5[(side, target)] = result.md5
+                wrote.add(side)
+            elif action.kind is ActionKind.rename:
+                moved = files[side].pop(action.path, None)
+                if moved is not None:
+                    files[side][target] = Entry(path=target, size=moved.size, mtime=moved.mtime, hashes=moved.hashes)
+                    wrote.add(side)
+            elif action.kind is ActionKind.delete:
+                files[side].pop(action.path, None)
+            touched.update((action.path, target))
+        for side in wrote:
+            provider = sides.providers[side]
+            if not provider.capabilities.listed_mtime:  # the listing shows upload times: take them from it
+                relisted = {e.path: e for e in provider.list() if not e.is_dir}
+                files[side] = {p: relisted.get(p, e) for p, e in files[side].items()}
+        rows: list[StateRow] = []
+        for path in sorted(set(files[Side.path1]) | set(old)):
+            if path in failed_paths:
+                if path in old:
+                    rows.append(old[path])
+                continue
+            e1, e2 = files[Side.path1].get(path), files[Side.path2].get(path)
+            if e1 is None or e2 is None or e1.size != e2.size:
+                continue
+            if mode is not Mode.bisync and path not in touched and path not in same:
+                continue
+            rows.append(_row(e1, e2, md5.get((Side.path1, path)), md5.get((Side.path2, path))))
+        store.replace_state(conn, self.pair, rows, baseline=mode is Mode.bisync and not outcome.failed)
+
+    @staticmethod
+    def _summarise(result: SyncResult, plan: Plan, outcome: Outcome) -> None:
+        result.done = len(outcome.results)
+        result.failed = len(outcome.failed)
+        for seq, transfer in outcome.results.items():
+            kind = plan.actions[seq].kind
+            if transfer is not None:
+                result.transferred_files += 1
+                result.transferred_bytes += transfer.sent
+            if kind in (ActionKind.delete, ActionKind.delete_source):
+                result.deleted += 1
+        result.resumed_bytes = outcome.resumed_bytes
+        result.errors = [f"{plan.actions[seq].path}: {error}" for seq, error in sorted(outcome.failed.items())]
+
+
+def run_sync(settings: Settings, request: SyncRequest, *, run_id: str | None = None,
+             check: Callable[[], None] | None = None, status: Status | None = None) -> SyncResult:
+    """Run once; per-file failures are in ``result.errors`` (see ``raise_for_errors``)."""
+    return Run(settings, request, run_id, check, status).execute()
+
+
+def raise_for_errors(result: SyncResult) -> None:
+    if result.errors:
+        more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+        raise SyncFailed(f"{result.failed} of {len(result.plan.actions)} actions failed: {result.errors[0]}{more}")
+
+
+__all__ = ["Listing", "pair_id", "raise_for_errors", "run_sync"]
