@@ -1,58 +1,27 @@
-"""syncoxide dashboard: overview of the stack, repositories and recent runs."""
+"""syncoxide dashboard: a Streamlit multipage app over the core and the Temporal client."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from syncoxide import client as temporal
-from syncoxide.config import load_settings
-from syncoxide.overview import gather
+from dashboard.common import require_login
+
+VIEWS = Path(__file__).resolve().parent / "views"
+PAGES = [
+    ("overview.py", "Overview", ":material/dashboard:"),
+    ("policies.py", "Policies", ":material/schedule:"),
+    ("snapshots.py", "Snapshots", ":material/history:"),
+    ("restore.py", "Restore", ":material/settings_backup_restore:"),
+    ("search.py", "Search", ":material/search:"),
+    ("analytics.py", "Analytics", ":material/insights:"),
+    ("cleanup.py", "Cleanup", ":material/cleaning_services:"),
+]
 
 st.set_page_config(page_title="syncoxide", layout="wide")
-settings = load_settings()
-
-
-@st.cache_data(ttl=5)
-def _overview():
-    return gather(settings)
-
-
-overview = _overview()
-st.title("syncoxide")
-
-cols = st.columns(len(overview.services))
-for col, service in zip(cols, overview.services, strict=True):
-    col.metric(service.name, "running" if service.running else "stopped")
-if settings.embedded_temporal:
-    st.markdown(f"[Temporal Web UI]({settings.temporal_ui_url})")
-
-if overview.error:
-    st.error(overview.error)
-
-st.header("Repositories")
-st.dataframe(
-    [{"name": r.name, "engine": r.engine.value, "location": r.location, "id": r.id} for r in overview.repositories],
-    hide_index=True,
-    width="stretch",
+require_login()
+navigation = st.navigation(
+    [st.Page(VIEWS / file, title=title, icon=icon, default=i == 0) for i, (file, title, icon) in enumerate(PAGES)]
 )
-
-st.header("Recent runs")
-st.dataframe(
-    [
-        {
-            "run": temporal.workflow_url(settings, r.workflow_id or r.id),
-            "kind": r.kind.value,
-            "status": r.status.value,
-            "started": r.started_at,
-            "finished": r.finished_at,
-            "files": r.files,
-            "bytes": r.bytes,
-            "snapshot": r.snapshot_id,
-            "error": r.error,
-        }
-        for r in overview.runs
-    ],
-    column_config={"run": st.column_config.LinkColumn("run", display_text=r".*/workflows/(.*)$")},
-    hide_index=True,
-    width="stretch",
-)
+navigation.run()

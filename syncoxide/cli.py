@@ -35,6 +35,7 @@ from syncoxide.cli_common import (
 )
 from syncoxide.cli_policy import register as register_policy_commands
 from syncoxide.cli_repository import register as register_repository_commands
+from syncoxide.dashboard_auth import hash_password
 from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine
 from syncoxide.errors import InvalidInput, SyncoxideError
@@ -120,12 +121,18 @@ def worker(
 
 @app.command()
 def dashboard() -> None:
-    """Run the dashboard in the foreground on 127.0.0.1."""
-    cfg = settings()
-    argv = [sys.executable, "-m", "streamlit", "run", str(devstack.DASHBOARD_APP),
-            "--server.address", "127.0.0.1", "--server.port", str(cfg.dashboard_port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    os.execv(sys.executable, argv)
+    """Run the dashboard in the foreground (127.0.0.1 unless SYNCOXIDE_DASHBOARD_ADDRESS says otherwise)."""
+    argv = devstack.dashboard_argv(settings())
+    os.execv(argv[0], argv)
+
+
+@app.command("dashboard-password")
+def dashboard_password() -> None:
+    """Read a password (twice) and print its hash, for SYNCOXIDE_DASHBOARD_PASSWORD=file:... or env:..."""
+    first = typer.prompt("password", hide_input=True)
+    if typer.prompt("again", hide_input=True) != first:
+        raise InvalidInput("the two passwords differ")
+    out.print(hash_password(first), markup=False, highlight=False)
 
 
 @repo_app.command("init")
@@ -333,13 +340,14 @@ def cancel(run: Annotated[str, typer.Argument(help="Run id (the workflow id).")]
 def list_runs(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
     repo: Annotated[str | None, typer.Option(help="Only runs of this repository.")] = None,
+    kind: Annotated[list[RunKind] | None, typer.Option(help="Only runs of this kind (repeatable).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show recent runs recorded in PostgreSQL."""
     cfg = settings()
     repository_id = find_repository(cfg, repo).id if repo else None
     with open_store(cfg) as conn:
-        found = runs.recent(conn, limit=limit, repository_id=repository_id)
+        found = runs.recent(conn, limit=limit, repository_id=repository_id, kinds=kind)
     if as_json:
         emit_json([r.model_dump(mode="json") for r in found])
         return

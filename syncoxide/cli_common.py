@@ -14,7 +14,7 @@ from syncoxide import client as temporal
 from syncoxide.config import Settings, load_settings
 from syncoxide.engines import BackupEngine
 from syncoxide.errors import InvalidInput, SyncoxideError
-from syncoxide.models import Repository
+from syncoxide.models import Repository, human_size  # noqa: F401 - commands import it from here
 from syncoxide.operations import open_repository
 from syncoxide.progress import ProgressBar
 from syncoxide.secrets import ref_from_options
@@ -85,14 +85,3 @@ def run_workflow(
             raise SyncoxideError(f"{failure} (run {handle.id})") from None
 
     return asyncio.run(go())
-
-
-def human_size(n: int | None) -> str:
-    value = float(n or 0)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from pydantic import BaseModel
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, CancelledError
@@ -133,6 +133,53 @@ async def current_progress(handle: WorkflowHandle) -> Progress | None:
             if details and isinstance(details[0], dict):
                 return Progress.model_validate(details[0])
     return None
+
+
+class RunningRun(BaseModel):
+    id: str
+    workflow: str
+    started_at: datetime | None
+    progress: Progress | None = None
+
+
+async def running(client: Client, limit: int = 20) -> list[RunningRun]:
+    """Workflows running now, newest first, each with its latest heartbeat progress."""
+    found = []
+    async for execution in client.list_workflows("ExecutionStatus='Running'", limit=limit):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        try:
+            progress = await current_progress(handle)
+        except RPCError:
+            progress = None
+        found.append(RunningRun(id=execution.id, workflow=execution.workflow_type, started_at=execution.start_time,
+                                progress=progress))  # fmt: skip
+    return found
+
+
+class RunState(BaseModel):
+    """Where a run is, for pages that poll instead of waiting: running (with progress), or its outcome."""
+
+    status: str = Field(description="running, succeeded, failed or cancelled")
+    progress: Progress | None = None
+    result: dict | None = None
+    error: str | None = None
+
+
+async def poll(client: Client, run_id: str) -> RunState:
+    handle = client.get_workflow_handle(run_id)
+    description = await handle.describe()
+    if description.status == WorkflowExecutionStatus.RUNNING:
+        return RunState(status="running", progress=await current_progress(handle))
+    try:
+        result = await handle.result()
+    except WorkflowFailureError as exc:
+        cause = exc.cause
+        while getattr(cause, "cause", None) is not None and not isinstance(cause, ApplicationError):
+            cause = cause.cause
+        if isinstance(cause, CancelledError) or description.status == WorkflowExecutionStatus.CANCELED:
+            return RunState(status="cancelled", error="cancelled")
+        return RunState(status="failed", error=getattr(cause, "message", None) or str(cause or exc))
+    return RunState(status="succeeded", result=result if isinstance(result, dict) else result.model_dump(mode="json"))
 
 
 async def _result_riding_out_outages(handle: WorkflowHandle):

@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="syncoxide", description="workflows; engine activities use <this>-engine")
     max_concurrent_engine_activities: int = 4
     dashboard_port: int = 8501
+    dashboard_address: str = Field(default="127.0.0.1", description="where the dashboard listens")
+    dashboard_password: str | None = Field(
+        default=None, description="secret reference to a password hash (syncoxide dashboard hash-password); "
+        "required when the dashboard listens beyond loopback"
+    )
+    dashboard_readonly_password: str | None = Field(
+        default=None, description="secret reference to the hash of a password that may look but not act"
+    )
+    restore_roots: list[str] = Field(
+        default_factory=lambda: [str(Path.home()), "/tmp"],
+        description="folders the dashboard may restore into (JSON list in the environment)",
+    )
     health_every: str = Field(default="5min", description="how often late policies are looked for")
     metrics_address: str | None = Field(
         default="127.0.0.1:9464", description="where the worker serves Prometheus metrics; empty turns them off"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncoxide.config import Settings
+from syncoxide.dashboard_auth import check_exposure
 from syncoxide.errors import ServiceUnavailable, SyncoxideError
 from syncoxide.store import embedded, open_store
 from syncoxide.store.db import connect, describe_url
@@ -153,17 +154,22 @@ def dashboard_url(settings: Settings) -> str:
     return f"http://127.0.0.1:{settings.dashboard_port}"
 
 
-def _start_dashboard(settings: Settings) -> None:
-    if running_pid(settings, "dashboard"):
-        return
-    argv = [
+def dashboard_argv(settings: Settings) -> list[str]:
+    """Streamlit serving the dashboard where the settings say; never beyond loopback without a password."""
+    check_exposure(settings)
+    return [
         sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP),
-        "--server.address", "127.0.0.1",
+        "--server.address", settings.dashboard_address,
         "--server.port", str(settings.dashboard_port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    pid, log = _spawn(settings, "dashboard", argv)
+
+
+def _start_dashboard(settings: Settings) -> None:
+    if running_pid(settings, "dashboard"):
+        return
+    pid, log = _spawn(settings, "dashboard", dashboard_argv(settings))
     _wait("the dashboard", lambda: _http_ok(dashboard_url(settings) + "/_stcore/health"), pid, log)
 
 

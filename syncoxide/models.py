@@ -71,6 +71,16 @@ def parse_size(text: str) -> int:
     return int(number * 1024 ** " kmgt".index(unit or " "))
 
 
+def human_size(n: int | None) -> str:
+    """1536 -> '1.5 KiB' (binary units, as parse_size reads them)."""
+    value = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
 class Retention(BaseModel):
     keep_last: int = Field(0, ge=0)
     keep_hourly: int = Field(0, ge=0)

@@ -253,8 +253,7 @@ class CatalogReader:
 
     def subtree_totals(self, repository_id: str, snapshot_id: str, paths: list[str]) -> dict:
         """Files and bytes a restore of ``paths`` (whole snapshot when empty) would write."""
-        conditions = " OR ".join("(path = ? OR starts_with(path, ?))" for _ in paths) or "true"
-        args: list = [a for p in paths for a in (p.rstrip("/") or "/", (p.rstrip("/") or "") + "/")]
+        conditions, args = _under(paths)
         row = self.rows(
             "SELECT count(*) FILTER (WHERE type = 'file') AS files, coalesce(sum(size), 0) AS bytes,"
             " count(*) AS entries FROM snapshot_entries"
@@ -263,6 +262,26 @@ class CatalogReader:
         )[0]
         return row
 
+    def entries_under(self, repository_id: str, snapshot_id: str, paths: list[str], *, limit: int) -> list[dict]:
+        """Entries of a snapshot at or below ``paths`` (all when empty), by path."""
+        conditions, args = _under(paths)
+        return self.rows(
+            "SELECT path, type, size FROM snapshot_entries WHERE repository_id = ? AND snapshot_id = ?"
+            f" AND ({conditions}) ORDER BY path LIMIT ?",
+            [repository_id, snapshot_id, *args, limit],
+        )
+
+    def diff(self, repository_id: str, older: str, newer: str, *, limit: int = 10_000) -> list[dict]:
+        """Entries added, removed or modified (type, size or mtime) between two snapshots."""
+        return self.rows(
+            f"WITH a AS ({_ONE_SNAPSHOT}), b AS ({_ONE_SNAPSHOT})"
+            " SELECT coalesce(b.path, a.path) AS path, CASE WHEN a.path IS NULL THEN 'added' WHEN b.path IS NULL"
+            " THEN 'removed' ELSE 'modified' END AS change, a.size AS old_size, b.size AS new_size"
+            " FROM a FULL OUTER JOIN b ON a.path = b.path WHERE a.path IS NULL OR b.path IS NULL"
+            " OR a.type <> b.type OR a.size <> b.size OR a.mtime_ns <> b.mtime_ns ORDER BY path LIMIT ?",
+            [repository_id, older, repository_id, newer, limit],
+        )
+
     def latest_snapshot_with(self, path: str, repository_id: str) -> str | None:
         row = self.rows(
             "SELECT arg_max(snapshot_id, snapshot_time) AS id FROM snapshot_entries"
@@ -270,6 +289,15 @@ class CatalogReader:
             [repository_id, path.rstrip("/") or "/"],
         )
         return row[0]["id"] if row else None
+
+
+_ONE_SNAPSHOT = "SELECT path, type, size, mtime_ns FROM snapshot_entries WHERE repository_id = ? AND snapshot_id = ?"
+
+
+def _under(paths: list[str]) -> tuple[str, list]:
+    """SQL for 'at or below one of these paths' (true when there are none)."""
+    conditions = " OR ".join("(path = ? OR starts_with(path, ?))" for _ in paths) or "true"
+    return conditions, [a for p in paths for a in (p.rstrip("/") or "/", (p.rstrip("/") or "") + "/")]
 
 
 def _in(column: str, values: list[str]) -> tuple[str, list]:

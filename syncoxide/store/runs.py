@@ -70,11 +70,15 @@ def recent(
     repository_id: str | None = None,
     policy_id: str | None = None,
     kind: RunKind | None = None,
+    kinds: list[RunKind] | None = None,
 ) -> list[Run]:
-    """Newest first, optionally only one repository's, one policy's or one kind's."""
+    """Newest first, optionally only one repository's, one policy's or some kinds'."""
     filters = {"repository_id": repository_id, "policy_id": policy_id, "kind": kind.value if kind else None}
     clauses = [f"{column} = %s" for column, value in filters.items() if value is not None]
-    params = [value for value in filters.values() if value is not None]
+    params: list = [value for value in filters.values() if value is not None]
+    if kinds:
+        clauses.append("kind = ANY(%s)")
+        params.append([k.value for k in kinds])
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(

@@ -117,5 +117,5 @@ def test_restore_of_a_path_not_in_the_snapshot_fails_and_is_recorded(stack, work
     assert "not in snapshot" in str(failure.value)
     assert not (workdir / "out").exists() or not any((workdir / "out").iterdir())
     with open_store(stack.settings) as conn:
-        latest = runs.recent(conn, limit=1, repository_id=repository.id)[0]
+        latest = runs.recent(conn, limit=1, repository_id=repository.id, kind=RunKind.restore)[0]
     assert latest.status == RunStatus.failed and "not in snapshot" in latest.error

@@ -1,0 +1,85 @@
+"""What every page shares: settings, login, the catalog reader, running workflows, formatting.
+
+Pages call the core (store, catalog, health) and syncoxide/client.py through here; no SQL and
+no business logic lives in the dashboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+import streamlit as st
+
+from syncoxide import client as temporal
+from syncoxide.catalog.query import CatalogReader
+from syncoxide.config import Settings, load_settings
+from syncoxide.dashboard_auth import login_required, role_for
+from syncoxide.errors import SyncoxideError
+from syncoxide.models import human_size  # noqa: F401 - pages import it from here
+
+T = TypeVar("T")
+READER_TTL_S = 30
+
+
+@st.cache_resource
+def settings() -> Settings:
+    return load_settings()
+
+
+def call(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine (Temporal client calls) from a page."""
+    return asyncio.run(make())
+
+
+async def temporal_client():
+    return await temporal.connect(settings())
+
+
+def require_login() -> None:
+    """On loopback everyone is admin; beyond it, ask for a password and stop the page until it matches."""
+    if not login_required(settings()):
+        st.session_state.setdefault("role", "admin")
+        return
+    if st.session_state.get("role"):
+        return
+    with st.form("login"):
+        password = st.text_input("password", type="password")
+        if st.form_submit_button("log in"):
+            role = role_for(settings(), password)
+            if role:
+                st.session_state["role"] = role
+                st.rerun()
+            st.error("wrong password")
+    st.stop()
+
+
+def can_act() -> bool:
+    """Read-only users see everything and change nothing."""
+    return st.session_state.get("role", "admin") == "admin"
+
+
+def reader() -> CatalogReader:
+    """This session's catalog reader, reopened every READER_TTL_S so new parts show up."""
+    opened = st.session_state.get("_reader")
+    if opened is None or time.monotonic() - opened[1] > READER_TTL_S:
+        if opened is not None:
+            opened[0].close()
+        opened = (CatalogReader.open(settings()), time.monotonic())
+        st.session_state["_reader"] = opened
+    return opened[0]
+
+
+def show_error(error: SyncoxideError) -> None:
+    st.error(str(error))
+
+
+def when(ns: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ns / 1e9) if ns else None
+
+
+def run_link(run_id: str) -> str:
+    return temporal.workflow_url(settings(), run_id)
