@@ -25,8 +25,18 @@ cfg = settings()
 state = st.session_state
 
 
+WIDGETS = ("wiz_repo_select", "wiz_snapshot_select", "wiz_latest_path", "wiz_typed", "wiz_target", "wiz_mode")
+
+
 def start_over() -> None:
     for key in KEYS:
+        state.pop(key, None)
+
+
+def start_afresh() -> None:
+    """The 'start over' button: forget the choices and what the widgets hold."""
+    start_over()
+    for key in WIDGETS:
         state.pop(key, None)
 
 
@@ -38,9 +48,10 @@ st.title("Restore")
 choice = state.pop("restore_choice", None)
 if choice:  # from search: "restore this"
     start_over()
-    state["wiz_repo"], state["wiz_snapshot"], state["wiz_paths"] = (choice["repository_id"], choice["snapshot_id"],
-                                                                    list(choice["paths"]))  # fmt: skip
-st.button("start over", on_click=start_over, disabled="wiz_run" in state)
+    state["wiz_repo"] = state["wiz_repo_select"] = choice["repository_id"]
+    state["wiz_snapshot"] = state["wiz_snapshot_select"] = choice["snapshot_id"]
+    state["wiz_paths"] = list(choice["paths"])
+st.button("start over", on_click=start_afresh, disabled="wiz_run" in state)
 
 catalog = reader()
 with open_store(cfg) as conn:
@@ -73,8 +84,9 @@ if by_path:
     found = catalog.latest_snapshot_with(by_path, picked)
     if found is None:
         st.warning(f"no snapshot of {repository.name} holds {by_path}")
-    elif state.get("wiz_snapshot") != found:
-        state["wiz_snapshot"], state["wiz_paths"] = found, [by_path.rstrip("/") or "/"]
+    elif state.get("wiz_snapshot") != found or state.get("wiz_snapshot_select") != found:
+        state["wiz_snapshot"] = state["wiz_snapshot_select"] = found
+        state["wiz_paths"] = [by_path.rstrip("/") or "/"]
 current = state.get("wiz_snapshot")
 labels = {s["snapshot_id"]: f"{s['time']:%Y-%m-%d %H:%M} · {s['snapshot_id']} · {s['files'] or '?'} files,"
           f" {human_size(s['bytes'])}" for s in snapshots}  # fmt: skip
@@ -224,7 +236,7 @@ def watch() -> None:
         st.warning("the restore was cancelled; files already placed stay, nothing is half-written")
     else:
         st.error(f"the restore failed: {now.error}")
-    st.button("restore something else", on_click=start_over)
+    st.button("restore something else", on_click=start_afresh)
 
 
 async def _cancel(run: str) -> None:

@@ -1,0 +1,88 @@
+"""Policies: each policy's schedule, next and last runs, its run history, and pause / resume / run now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard.common import call, can_act, run_link, settings, show_error, temporal_client
+from syncoxide import health, schedules
+from syncoxide.errors import SyncoxideError
+from syncoxide.store import open_store, runs
+
+cfg = settings()
+st.title("Policies")
+
+
+async def _health():
+    return await health.gather(cfg, await temporal_client(), datetime.now(UTC))
+
+
+try:
+    found, _ = call(_health)
+except SyncoxideError as error:
+    show_error(error)
+    st.stop()
+if not found:
+    st.info("no policies yet: write a policy file and run `syncoxide policy apply FILE --yes`")
+    st.stop()
+st.dataframe(
+    [{"policy": p.name, "state": p.state, "detail": p.detail, "next run": p.next_run,
+      "last run": p.last_run.started_at if p.last_run else None, "last success": p.last_success} for p in found],
+    hide_index=True, width="stretch",
+)  # fmt: skip
+
+name = st.selectbox("policy", [p.name for p in found], key="policies_name")
+schedule_id = schedules.policy_schedule_id(name)
+chosen = next(p for p in found if p.name == name)
+cols = st.columns(3)
+action = None
+if chosen.state == "paused":
+    action = "resume" if cols[0].button("resume", disabled=not can_act()) else None
+else:
+    action = "pause" if cols[0].button("pause", disabled=not can_act()) else None
+if cols[1].button("run now", disabled=not can_act()):
+    action = "trigger"
+if action:
+    st.session_state["policies_confirm"] = (name, action)
+pending = st.session_state.get("policies_confirm")
+if pending and pending[0] == name:
+    st.warning(f"{pending[1]} policy {name}?")
+    yes, no = st.columns(2)
+    if yes.button("yes", key="policies_yes"):
+
+        async def act() -> None:
+            client = await temporal_client()
+            if pending[1] == "pause":
+                await schedules.pause(client, schedule_id, "paused from the dashboard")
+            elif pending[1] == "resume":
+                await schedules.resume(client, schedule_id, "resumed from the dashboard")
+            else:
+                await schedules.trigger(client, schedule_id)
+
+        call(act)
+        st.session_state.pop("policies_confirm")
+        st.success(f"{pending[1]}: done")
+    if no.button("no", key="policies_no"):
+        st.session_state.pop("policies_confirm")
+        st.rerun()
+
+with open_store(cfg) as conn:
+    history = runs.recent(conn, policy_id=name, limit=200)
+if history:
+    frame = pd.DataFrame([{"started": r.started_at, "status": r.status.value, "kind": r.kind.value, "files": r.files,
+                           "bytes": r.bytes, "seconds": (r.finished_at - r.started_at).total_seconds()
+                           if r.finished_at else None} for r in history])  # fmt: skip
+    backups = frame[frame["kind"] == "backup"]
+    for measure in ("seconds", "bytes", "files"):
+        chart = alt.Chart(backups).mark_line(point=True)
+        st.altair_chart(chart.encode(x="started:T", y=f"{measure}:Q", color="status:N"), width="stretch")
+    st.dataframe(
+        [{"run": run_link(r.workflow_id or r.id), "kind": r.kind.value, "status": r.status.value,
+          "started": r.started_at, "error": r.error} for r in history],
+        column_config={"run": st.column_config.LinkColumn("run", display_text=r".*/workflows/(.*)$")},
+        hide_index=True, width="stretch",
+    )  # fmt: skip
