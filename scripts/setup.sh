@@ -9,7 +9,8 @@ TOOLS="${SYNCOXIDE_TOOLS_DIR:-$HOME/.cache/syncoxide/bin}"
 TEMPORAL_VERSIONS=(v1.5.1 v1.4.1)   # later tags carry a replace directive `go install` refuses
 RESTIC_VERSION=v0.18.1
 RCLONE_VERSIONS=(v1.76.0 v1.75.1)   # test S3/WebDAV servers (`rclone serve`), the rclone provider, the sync bench
-APT_PACKAGES=(libacl1-dev liblz4-dev libzstd-dev libxxhash-dev libssl-dev pkg-config gcc openssh-server openssh-client)
+APT_PACKAGES=(libacl1-dev liblz4-dev libzstd-dev libxxhash-dev libssl-dev pkg-config gcc openssh-server openssh-client
+              chromium)  # chromium: the dashboard's browser tests (Playwright drives it; no browser download)
 PYTHON="${PYTHON:-python3}"
 
 say() { printf '==> %s\n' "$*" >&2; }

@@ -110,12 +110,11 @@ if directory != "/" and cols[1].button("up one folder"):
 children = catalog.children(picked, snapshot_id, directory)
 for i, entry in enumerate(children):
     row = st.columns([5, 2, 2, 1])
-    label = ("📁 " if entry["type"] == "dir" else "") + entry["name"]
-    if entry["type"] == "dir" and row[0].button(label, key=f"open-{i}"):
+    if entry["type"] == "dir" and row[0].button(entry["name"], key=f"open-{i}", icon=":material/folder:"):
         state["wiz_dir"] = entry["path"]
         st.rerun()
     elif entry["type"] != "dir":
-        row[0].write(label)
+        row[0].write(entry["name"])
     row[1].write(human_size(entry["size"]) if entry["type"] == "file" else entry["type"])
     row[2].write(str(when(entry["mtime_ns"]) or ""))
     selected = entry["path"] in paths

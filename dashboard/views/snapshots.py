@@ -48,7 +48,7 @@ with browse:
     for i, entry in enumerate(catalog.children(repository_id, snapshot_id, folder)):
         cols = st.columns([5, 2, 2])
         if entry["type"] == "dir":
-            if cols[0].button(f"📁 {entry['name']}", key=f"snapshots_open_{i}"):
+            if cols[0].button(entry["name"], key=f"snapshots_open_{i}", icon=":material/folder:"):
                 st.session_state["snapshots_folder"] = entry["path"]
                 st.rerun()
         else:

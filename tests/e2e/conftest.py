@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from syncoxide import operations
-from syncoxide.models import Engine, Repository
+from syncoxide.models import Engine, Repository, RunKind, RunStatus
 from syncoxide.secrets import SecretRef
-from syncoxide.store import open_store, repositories
+from syncoxide.store import open_store, repositories, runs
+from tests.e2e.cli import syncoxide
 
 PASSPHRASE_ENV = "SXT_REPO_PASSPHRASE"
 
@@ -29,3 +32,50 @@ def make_repository(stack, engine: Engine, location: Path, name: str) -> Reposit
     operations.init_repository(stack.settings, engine, str(location), ref)
     with open_store(stack.settings) as conn:
         return repositories.add(conn, name=name, engine=engine, location=str(location), passphrase=ref)
+
+
+def make_tree(root: Path) -> Path:
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "report-2025.pdf").write_bytes(b"%PDF report " * 500)
+    (root / "docs" / "report-2025 (copy).pdf").write_bytes(b"%PDF report " * 500)
+    (root / "docs" / "draft.tmp").write_text("scratch")
+    (root / "photos").mkdir()
+    (root / "photos" / "beach.jpg").write_bytes(os.urandom(20000))
+    (root / "photos" / "beach-again.jpg").write_bytes((root / "photos" / "beach.jpg").read_bytes())
+    (root / "code" / "__pycache__").mkdir(parents=True)
+    (root / "code" / "main.py").write_text("print('hi')\n")
+    (root / "code" / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\x00" * 300)
+    (root / "nothing-here").mkdir()
+    return root
+
+
+def wait_for_run(stack, kind: RunKind, repository_id: str, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open_store(stack.settings) as conn:
+            done = [r for r in runs.recent(conn, kind=kind, repository_id=repository_id, limit=20)
+                    if r.status == RunStatus.succeeded]  # fmt: skip
+        if len(done) >= count:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"no {count} finished {kind.value} runs for {repository_id} within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def backed_up(stack, tmp_path_factory) -> dict:
+    """A restic repository with two snapshots of a tree, in the catalog; and the tree scanned with hashes."""
+    base = tmp_path_factory.mktemp("dash")
+    root = make_tree(base / "data")
+    name = f"dash-{uuid.uuid4().hex[:6]}"
+    repository = make_repository(stack, Engine.restic, base / "repo", name)
+    first = syncoxide(stack, "backup", "--repo", name, "--source", str(root), "--json")
+    assert first.code == 0, first.stderr
+    (root / "docs" / "notes.md").write_text("new notes\n")
+    second = syncoxide(stack, "backup", "--repo", name, "--source", str(root), "--json")
+    assert second.code == 0, second.stderr
+    wait_for_run(stack, RunKind.catalog, repository.id, 2)
+    source = f"dash-src-{uuid.uuid4().hex[:6]}"
+    assert syncoxide(stack, "source", "add", source, "--root", str(root), "--hash", "xxh3").code == 0
+    assert syncoxide(stack, "scan", source).code == 0
+    return {"root": root, "repository": repository, "source": source, "snapshots": [first.json["snapshot_id"],
+            second.json["snapshot_id"]], "base": base}  # fmt: skip

@@ -5,7 +5,6 @@ a worker SIGKILLed in the middle of an apply)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 import uuid
@@ -14,42 +13,15 @@ from pathlib import Path
 import pytest
 
 from syncoxide import client as temporal
-from syncoxide.models import CleanupRequest, CleanupResult, Engine, RunKind, RunStatus
+from syncoxide.models import CleanupRequest, CleanupResult, Engine, RunKind
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans
-from syncoxide.store import open_store, runs
+from syncoxide.store import open_store
 from tests.e2e.cli import syncoxide
-from tests.e2e.conftest import make_repository
+from tests.e2e.conftest import make_repository, make_tree, wait_for_run
 from tests.e2e.test_worker import start_worker
 
 pytestmark = pytest.mark.e2e
-
-
-def make_tree(root: Path) -> Path:
-    (root / "docs").mkdir(parents=True)
-    (root / "docs" / "report-2025.pdf").write_bytes(b"%PDF report " * 500)
-    (root / "docs" / "report-2025 (copy).pdf").write_bytes(b"%PDF report " * 500)
-    (root / "docs" / "draft.tmp").write_text("scratch")
-    (root / "photos").mkdir()
-    (root / "photos" / "beach.jpg").write_bytes(os.urandom(20000))
-    (root / "photos" / "beach-again.jpg").write_bytes((root / "photos" / "beach.jpg").read_bytes())
-    (root / "code" / "__pycache__").mkdir(parents=True)
-    (root / "code" / "main.py").write_text("print('hi')\n")
-    (root / "code" / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\x00" * 300)
-    (root / "nothing-here").mkdir()
-    return root
-
-
-def wait_for_run(stack, kind: RunKind, repository_id: str, count: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open_store(stack.settings) as conn:
-            done = [r for r in runs.recent(conn, kind=kind, repository_id=repository_id, limit=20)
-                    if r.status == RunStatus.succeeded]  # fmt: skip
-        if len(done) >= count:
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"no {count} finished {kind.value} runs for {repository_id} within {timeout}s")
 
 
 def test_scan_search_and_stats_through_the_cli(stack, workdir):

@@ -4,20 +4,17 @@ backups and scans on the test stack; actions start real workflows."""
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from syncoxide import client as temporal
-from syncoxide.models import Engine, RunKind
+from syncoxide.models import RunKind
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans
 from syncoxide.store import open_store, runs
 from tests.e2e.cli import syncoxide
-from tests.e2e.conftest import make_repository
-from tests.e2e.test_catalog import make_tree, wait_for_run
 
 pytestmark = pytest.mark.e2e
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -27,26 +24,6 @@ APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 def _stack_env(stack, monkeypatch):
     for key in ("SYNCOXIDE_HOME", "SYNCOXIDE_TEMPORAL_ADDRESS", "SYNCOXIDE_DATABASE_URL"):
         monkeypatch.setenv(key, stack.env[key])
-
-
-@pytest.fixture(scope="module")
-def backed_up(stack, tmp_path_factory) -> dict:
-    """A restic repository with two snapshots of a tree, in the catalog; and the tree scanned with hashes."""
-    base = tmp_path_factory.mktemp("dash")
-    root = make_tree(base / "data")
-    name = f"dash-{uuid.uuid4().hex[:6]}"
-    repository = make_repository(stack, Engine.restic, base / "repo", name)
-    first = syncoxide(stack, "backup", "--repo", name, "--source", str(root), "--json")
-    assert first.code == 0, first.stderr
-    (root / "docs" / "notes.md").write_text("new notes\n")
-    second = syncoxide(stack, "backup", "--repo", name, "--source", str(root), "--json")
-    assert second.code == 0, second.stderr
-    wait_for_run(stack, RunKind.catalog, repository.id, 2)
-    source = f"dash-src-{uuid.uuid4().hex[:6]}"
-    assert syncoxide(stack, "source", "add", source, "--root", str(root), "--hash", "xxh3").code == 0
-    assert syncoxide(stack, "scan", source).code == 0
-    return {"root": root, "repository": repository, "source": source, "snapshots": [first.json["snapshot_id"],
-            second.json["snapshot_id"]], "base": base}  # fmt: skip
 
 
 def app(page: str | None = None) -> AppTest:
