@@ -9,6 +9,7 @@
           entries; --quick 20 of 2,000). `restic find NAME` vs `syncoxide search NAME` for the same names,
           after `syncoxide catalog ingest`; also the query alone, in process.
 - ingest: entries per second from the engine's listing into Parquet (the catalog ingest above).
+- pages:  each dashboard page rendered (warm) by Streamlit's AppTest over that catalog.
 
 Starts its own stack (`syncoxide dev up --no-dashboard` on free ports, a temporary data dir) and
 ends with one line per comparison: `ratio <what> <syncoxide/anchor>`.
@@ -159,6 +160,23 @@ def in_process_queries(env: dict[str, str]) -> list[float]:
     return json.loads(run([sys.executable, "-c", code], env)[1].stdout)
 
 
+def bench_pages(env: dict[str, str]) -> dict[str, float]:
+    """Each dashboard page rendered by Streamlit's AppTest over this catalog, warm (second render)."""
+    code = (
+        "import json, time\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"app = {str(Path(__file__).resolve().parents[2] / 'dashboard' / 'app.py')!r}\n"
+        "out = {}\n"
+        "for page in ['overview', 'snapshots', 'restore', 'search', 'analytics', 'cleanup', 'policies']:\n"
+        "    test = AppTest.from_file(app, default_timeout=120).run()\n"
+        "    test.switch_page(f'views/{page}.py').run()\n"
+        "    started = time.perf_counter(); test.run(); out[page] = time.perf_counter() - started\n"
+        "    assert not test.exception, (page, test.exception)\n"
+        "print(json.dumps(out))\n"
+    )
+    return json.loads(run([sys.executable, "-c", code], env)[1].stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 files; 20 snapshots of 2,000 files")
@@ -183,6 +201,7 @@ def main() -> None:
         if "search" in which:
             snapshots, files = (20, 2_000) if args.quick else (100, 10_000)
             figures["search"] = bench_search(work, env, cli, snapshots, files)
+            figures["pages"] = bench_pages(env)
     finally:
         subprocess.run([*cli, "dev", "down"], env=env, capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
@@ -199,6 +218,8 @@ def main() -> None:
               f" syncoxide search={s['search_cli_s'] * 1000:.0f}ms (query alone {s['search_query_s'] * 1000:.1f}ms)")
         print(f"ingest: {s['entries']} entries in {s['ingest_in_worker_s']:.1f}s in the worker"
               f" = {s['entries'] / s['ingest_in_worker_s']:.0f} entries/s ({s['ingest_s']:.1f}s through the CLI)")
+    if "pages" in figures:
+        print("dashboard pages, warm: " + ", ".join(f"{k} {v * 1000:.0f}ms" for k, v in figures["pages"].items()))
     if "scan" in figures:
         print(f"ratio scan {figures['scan']['scan_s'] / figures['scan']['find_s']:.2f}")
     if "search" in figures:
