@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from syncoxide.catalog.schema import RAW_COLUMNS, build_batch, split_path
+from syncoxide.catalog.schema import RAW_COLUMNS, build_batch
 from syncoxide.catalog.storage import CatalogStorage, WrittenPart
-from syncoxide.engines.base import BackupEngine
+from syncoxide.engines.base import BackupEngine, Row
 from syncoxide.engines.process import Cancelled
-from syncoxide.models import FileRecord, Progress, Snapshot
+from syncoxide.models import Progress, Snapshot
 
 BATCH_ROWS = 64 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
@@ -30,17 +30,16 @@ def _columns(rows: list[tuple]) -> dict[str, list]:
     return dict(zip(RAW_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
 
 
-def record_batches(records: Iterable[FileRecord], *, every: int = BATCH_ROWS) -> Iterator[dict[str, list]]:
-    """FileRecords as column dicts of up to ``every`` rows."""
-    rows: list[tuple] = []
-    for r in records:
-        parent, name = split_path(r.path)
-        rows.append((r.path, parent, name, r.type.value, r.size, r.mtime_ns, r.mode, r.uid, r.gid, r.link_target))
-        if len(rows) >= every:
-            yield _columns(rows)
-            rows = []
-    if rows:
-        yield _columns(rows)
+def row_batches(rows: Iterable[Row], *, every: int = BATCH_ROWS) -> Iterator[dict[str, list]]:
+    """Listing rows as column dicts of up to ``every`` rows."""
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= every:
+            yield _columns(batch)
+            batch = []
+    if batch:
+        yield _columns(batch)
 
 
 def ingest_snapshot(
@@ -57,7 +56,7 @@ def ingest_snapshot(
     state = Progress(phase="catalog", files_total=snapshot.files)
 
     def batches() -> Iterator:
-        for columns in record_batches(engine.list_files(snapshot.id)):
+        for columns in row_batches(engine.list_rows(snapshot.id)):
             state.files_done += len(columns["path"])
             state.current_path = columns["path"][-1]
             progress(state.model_copy())

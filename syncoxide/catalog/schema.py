@@ -64,14 +64,6 @@ def extensions_of(names: pa.Array) -> pa.Array:
     return pc.if_else(whole_name, "", extension)
 
 
-def split_path(path: str) -> tuple[str, str]:
-    """'/a/b.txt' -> ('/a', 'b.txt'); '/a' -> ('/', 'a'); '/' -> ('', '/')."""
-    if path == "/":
-        return "", "/"
-    parent, _, name = path.rpartition("/")
-    return parent or "/", name
-
-
 def constant(value: str | None, length: int) -> pa.Array:
     """A dictionary column holding one value (or null) ``length`` times."""
     indices = pa.nulls(length, pa.int32())

@@ -20,8 +20,11 @@ from syncoxide.models import (
     Snapshot,
     StreamSource,
 )
+from syncoxide.paths import split_path
 
 ProgressFn = Callable[[Progress], None]
+Row = tuple[str, str, str, str, int, int, int, int | None, int | None, str | None]
+"""A listing entry as the catalog stores it: path, parent, name, type, size, mtime_ns, mode, uid, gid, link."""
 LOCK_WAIT_S = 30
 
 
@@ -110,6 +113,12 @@ class BackupEngine(ABC):
     @abstractmethod
     def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
         """Stream the snapshot's entries (under ``paths`` if given) without holding them all."""
+
+    def list_rows(self, snapshot_id: str) -> Iterator[Row]:
+        """The whole snapshot as catalog rows; engines override it with something faster where they can."""
+        for r in self.list_files(snapshot_id):
+            parent, name = split_path(r.path)
+            yield r.path, parent, name, r.type.value, r.size, r.mtime_ns, r.mode, r.uid, r.gid, r.link_target
 
     @abstractmethod
     def diff(self, older: str, newer: str) -> Iterator[DiffEntry]:

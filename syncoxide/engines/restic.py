@@ -8,7 +8,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,11 +17,13 @@ from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import (
     BackupEngine,
     ProgressFn,
+    Row,
     _never_cancelled,
     _no_progress,
     json_lines,
 )
 from syncoxide.engines.process import CancelFn
+from syncoxide.engines.restic_repo import LocalResticRepository
 from syncoxide.errors import (
     EngineFailed,
     InvalidInput,
@@ -54,6 +56,9 @@ POLICY_TAG_PREFIX = "syncoxide-policy:"
 _TYPES = {"file": FileType.file, "dir": FileType.dir, "symlink": FileType.symlink}
 _GO_SETUID, _GO_SETGID, _GO_STICKY = 1 << 23, 1 << 22, 1 << 20
 _FRACTION = re.compile(r"\.(\d+)")
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
 _CHANGES = {"+": "added", "-": "removed"}
 
 
@@ -68,10 +73,15 @@ def mode_from_go(mode: int) -> int:
 
 def parse_time_ns(text: str) -> int:
     """RFC 3339 with up to nanoseconds -> integer nanoseconds since the epoch, exactly."""
-    match = _FRACTION.search(text)
-    fraction = match.group(1) if match else ""
-    seconds = datetime.fromisoformat(_FRACTION.sub("", text, count=1).replace("Z", "+00:00"))
-    return int(seconds.timestamp()) * 1_000_000_000 + int((fraction + "000000000")[:9])
+    match = _RFC3339.match(text)
+    if match is None:
+        raise InvalidInput(f"restic time {text!r}: not RFC 3339")
+    base, fraction, zone = match.groups()
+    seconds = (datetime.fromisoformat(base) - _EPOCH_NAIVE) // _SECOND
+    if zone != "Z":
+        sign = -1 if zone[0] == "+" else 1
+        seconds += sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return seconds * 1_000_000_000 + (int((fraction + "00000000")[:9]) if fraction else 0)
 
 
 def _time(text: str) -> datetime:
@@ -81,6 +91,7 @@ def _time(text: str) -> datetime:
 class ResticEngine(BackupEngine):
     encryption_modes = ("restic",)
     default_encryption = "restic"
+    _reader: LocalResticRepository | None = None
 
     @property
     def is_local(self) -> bool:
@@ -288,7 +299,29 @@ class ResticEngine(BackupEngine):
                 size=item.get("size", 0),
                 mtime_ns=parse_time_ns(item["mtime"]),
                 mode=mode_from_go(item.get("mode", 0)),
+                uid=item.get("uid"),
+                gid=item.get("gid"),
             )
+
+    def list_rows(self, snapshot_id: str) -> Iterator[Row]:
+        """A local repository is read directly (restic_repo): one open for many snapshots, shared folders
+        decoded once; a remote one goes through `restic ls`."""
+        if not self.is_local:
+            yield from super().list_rows(snapshot_id)
+            return
+        if self._reader is None:
+            self._reader = LocalResticRepository(Path(self.location), self._passphrase, parse_time_ns, mode_from_go)
+        for path, parent, node in self._reader.walk(self._full_id(snapshot_id)):
+            yield (path, parent, node.name, node.type, node.size, node.mtime_ns, node.mode, node.uid, node.gid,
+                   node.link_target)  # fmt: skip
+
+    def _full_id(self, snapshot_id: str) -> str:
+        if len(snapshot_id) == 64:
+            return snapshot_id
+        matches = [p.name for p in (Path(self.location) / "snapshots").glob(f"{snapshot_id}*")]
+        if len(matches) != 1:
+            raise InvalidInput(f"restic repository {self.location}: snapshot {snapshot_id} is not one snapshot")
+        return matches[0]
 
     def diff(self, older: str, newer: str) -> Iterator[DiffEntry]:
         for item in self._stream("diff", older, newer):

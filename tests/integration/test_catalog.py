@@ -7,7 +7,9 @@ import hashlib
 import os
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pyarrow.parquet as pq
 import pytest
 
@@ -17,7 +19,7 @@ from syncoxide.catalog.query import CatalogReader, SearchFilter
 from syncoxide.catalog.schema import SCHEMA, SCHEMA_VERSION_KEY
 from syncoxide.catalog.storage import open_storage
 from syncoxide.engines import open_engine
-from syncoxide.errors import InvalidInput
+from syncoxide.errors import InvalidInput, WrongPassphrase
 from syncoxide.models import BackupOptions, Engine, Repository
 from syncoxide.secrets import SecretRef
 from syncoxide.store import catalog as manifest
@@ -233,12 +235,21 @@ def test_small_parts_are_compacted_without_changing_answers(settings, workdir):
     assert [p.name for p in kept.rglob("*.parquet")] == [Path(parts[0].path).name]
 
 
+def _fresh_database(settings) -> str:
+    name = f"sxt_{time.time_ns()}"
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    parts = urlsplit(settings.database_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 def test_a_catalog_in_an_s3_bucket_answers_the_same(stack, workdir, s3_server):
     """Parts written through pyarrow's S3 filesystem to a real S3 server (rclone serve s3)."""
     from tests.servers import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY
 
     os.environ["SXT_CATALOG_S3_KEY"], os.environ["SXT_CATALOG_S3_SECRET"] = S3_ACCESS_KEY, S3_SECRET_KEY
     settings = stack.settings.model_copy(update={
+        "database_url": _fresh_database(stack.settings),  # a manifest of its own: the other tests' parts are local
         "catalog_location": f"s3://{S3_BUCKET}/catalog-{time.time_ns()}?endpoint_override={s3_server.url}",
         "catalog_s3_access_key": "env:SXT_CATALOG_S3_KEY", "catalog_s3_secret_key": "env:SXT_CATALOG_S3_SECRET",
     })  # fmt: skip
@@ -255,3 +266,22 @@ def test_a_catalog_in_an_s3_bucket_answers_the_same(stack, workdir, s3_server):
         assert sha1 == [{"sha1": hashlib.sha1((root / "docs" / "taxes" / "2025.pdf").read_bytes()).hexdigest()}]
     stored = list((s3_server.root / S3_BUCKET).rglob("*.parquet"))
     assert any("scans" in str(p) for p in stored) and any("snapshots" in str(p) for p in stored)
+
+
+def test_reading_a_local_restic_repository_directly_matches_restic_ls(settings, workdir):
+    root = make_tree(workdir / "tree")
+    (root / "setuid-ish").write_text("x")
+    (root / "setuid-ish").chmod(0o4755)
+    repository, engine = _repository(settings, workdir, Engine.restic)
+    first, _ = engine.backup([str(root)], snapshot_name="one", options=BackupOptions())
+    (root / "docs" / "notes.TXT").write_text("changed")
+    second, _ = engine.backup([str(root)], snapshot_name="two", options=BackupOptions())
+    for snapshot in (first, second, first[:8]):
+        direct = list(engine.list_rows(snapshot))
+        via_restic_ls = list(super(type(engine), engine).list_rows(snapshot))
+        assert [r[:9] for r in direct] == [r[:9] for r in via_restic_ls]
+        links = {r[0]: r[9] for r in direct if r[3] == "symlink"}  # `restic ls --json` leaves link targets out
+        assert links == {str(root / "link-to-notes"): "docs/notes.TXT"}
+    wrong = open_engine(settings, Engine.restic, str(workdir / "repo-restic"), "not the password")
+    with pytest.raises(WrongPassphrase):
+        next(iter(wrong.list_rows(first)))
