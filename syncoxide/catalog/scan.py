@@ -23,12 +23,13 @@ from syncoxide.catalog import duck
 from syncoxide.catalog.hashing import Hasher, check_algorithms
 from syncoxide.catalog.schema import HASH_ALGORITHMS, build_batch, conform
 from syncoxide.catalog.storage import ROW_GROUP_ROWS, CatalogStorage, WrittenPart
-from syncoxide.catalog.walk import TRASH_DIR_NAME, WalkStats, frontier, walk_subtrees
+from syncoxide.catalog.walk import TRASH_DIR_NAME, TopWalk, WalkStats, walk_subtrees
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import InvalidInput
 from syncoxide.models import Progress, ScanSummary, Source
 
 TASKS_PER_WORKER = 4
+IN_PROCESS_ENTRIES = 150_000
 HASH_BATCH = 2048
 POLL_S = 0.5
 
@@ -73,10 +74,14 @@ def _walk_task(
     return part, stats
 
 
-def _pool_context():
+def _pool(workers: int, counters, cancel) -> ProcessPoolExecutor:
     context = get_context("forkserver")
     context.set_forkserver_preload([__name__])
-    return context
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_pool, initargs=(counters, cancel))
+
+
+def _warm_up() -> None:
+    """A no-op task: makes the pool start its processes while this one walks the top of the tree."""
 
 
 def walk_to_parts(
@@ -90,62 +95,85 @@ def walk_to_parts(
     workers: int,
     progress: ProgressFn,
     cancelled: CancelFn,
+    expected_entries: int | None = None,
 ) -> tuple[list[WrittenPart], WalkStats]:
-    """Walk ``root`` into parts ``prefix/part-NNN.parquet``; on cancellation, nothing is left behind."""
+    """Walk ``root`` into parts ``prefix/part-NNN.parquet``; on cancellation, nothing is left behind.
+
+    The top of the tree (up to IN_PROCESS_ENTRIES) is walked here; what is left goes to
+    ``workers`` processes, started ahead of time when the last scan says the tree is large.
+    """
     stats = WalkStats()
     dev = os.lstat(root).st_dev if one_file_system else None
-    top, subtrees = frontier(root, excludes, dev, stats, wanted=workers * TASKS_PER_WORKER if workers > 1 else 1)
-    parts = [_write(storage, f"{prefix}/part-000.parquet", owner, [top])]
+    tasks = workers * TASKS_PER_WORKER
+    context = get_context("forkserver")
+    counters = context.Array("q", 2 * tasks, lock=False)
+    cancel = context.Value("b", 0, lock=False)
+    pool = None
+    if workers > 1 and (expected_entries or 0) > IN_PROCESS_ENTRIES:
+        pool = _pool(workers, counters, cancel)
+        for _ in range(workers):
+            pool.submit(_warm_up)
+    parts: list[WrittenPart] = []
     try:
-        if workers <= 1 or len(subtrees) < 2:
-            state = Progress(phase="scan")
-
-            def reported() -> Iterable[dict[str, list]]:
-                for batch in walk_subtrees(subtrees, excludes, dev, stats, cancelled=cancelled):
-                    progress(state.model_copy(update={"files_done": stats.files, "bytes_done": stats.bytes,
-                                                      "current_path": batch["parent"][-1]}))  # fmt: skip
-                    yield batch
-
-            parts.append(_write(storage, f"{prefix}/part-001.parquet", owner, reported()))
-        else:
-            parts += _walk_in_pool(storage, prefix, owner, subtrees, excludes, dev, workers, stats, progress,
-                                   cancelled)  # fmt: skip
+        top = TopWalk(root, excludes, dev, stats, budget=IN_PROCESS_ENTRIES if workers > 1 else 1 << 62)
+        parts.append(_write(storage, f"{prefix}/part-000.parquet", owner, _reported(top.batches(cancelled), stats,
+                                                                                    progress)))  # fmt: skip
+        if top.pending and not cancelled():
+            pool = pool or _pool(workers, counters, cancel)
+            parts += _walk_in_pool(pool, storage, prefix, owner, list(top.pending), excludes, dev, tasks, counters,
+                                   cancel, stats, progress, cancelled)  # fmt: skip
         if cancelled():
             raise Cancelled()
     except BaseException:
         for part in parts:
             storage.delete(part.path)
         raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return [p for p in parts if p.rows], stats
 
 
+def _reported(batches: Iterable[dict[str, list]], stats: WalkStats, progress: ProgressFn) -> Iterable[dict[str, list]]:
+    for batch in batches:
+        progress(Progress(phase="scan", files_done=stats.files, bytes_done=stats.bytes,
+                          current_path=batch["parent"][-1]))  # fmt: skip
+        yield batch
+
+
 def _walk_in_pool(
-    storage: CatalogStorage, prefix: str, owner: dict, subtrees: list[str], excludes: list[str], dev: int | None,
-    workers: int, stats: WalkStats, progress: ProgressFn, cancelled: CancelFn,
+    pool: ProcessPoolExecutor, storage: CatalogStorage, prefix: str, owner: dict, subtrees: list[str],
+    excludes: list[str], dev: int | None, tasks: int, counters, cancel, stats: WalkStats, progress: ProgressFn,
+    cancelled: CancelFn,
 ) -> list[WrittenPart]:  # fmt: skip
-    context = _pool_context()
-    tasks = min(len(subtrees), workers * TASKS_PER_WORKER)
+    tasks = min(len(subtrees), tasks)
     shares = [subtrees[i::tasks] for i in range(tasks)]
-    counters = context.Array("q", 2 * tasks, lock=False)
-    cancel = context.Value("b", 0, lock=False)
     parts: list[WrittenPart] = []
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_pool, initargs=(counters, cancel)) as pool:
-        pending: set[Future] = {
-            pool.submit(_walk_task, storage, f"{prefix}/part-{i + 1:03d}.parquet", owner, share, excludes, dev, i)
-            for i, share in enumerate(shares)
-        }
+    pending: set[Future] = {
+        pool.submit(_walk_task, storage, f"{prefix}/part-{i + 1:03d}.parquet", owner, share, excludes, dev, i)
+        for i, share in enumerate(shares)
+    }
+    try:
         while pending:
             done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
             for future in done:
                 part, share_stats = future.result()
                 parts.append(part)
                 stats.add(share_stats)
-            running_files = sum(counters[0::2])
-            running_bytes = sum(counters[1::2])
-            progress(Progress(phase="scan", files_done=stats.files + running_files,
-                              bytes_done=stats.bytes + running_bytes))  # fmt: skip
+            progress(Progress(phase="scan", files_done=stats.files + sum(counters[0::2]),
+                              bytes_done=stats.bytes + sum(counters[1::2])))  # fmt: skip
             if cancelled():
                 cancel.value = 1
+    except BaseException:
+        cancel.value = 1
+        for future in pending:
+            try:
+                parts.append(future.result()[0])
+            except Exception:
+                pass
+        for part in parts:
+            storage.delete(part.path)
+        raise
     return parts
 
 
@@ -213,6 +241,7 @@ def scan(
     workers: int,
     hash_threads: int = 4,
     one_file_system: bool = False,
+    expected_entries: int | None = None,
     progress: ProgressFn = lambda _: None,
     cancelled: CancelFn = lambda: False,
 ) -> tuple[ScanSummary, list[WrittenPart]]:
@@ -228,7 +257,7 @@ def scan(
     excludes = [*source.excludes, glob.escape(f"{root.rstrip('/')}/{TRASH_DIR_NAME}")]
     parts, stats = walk_to_parts(storage, prefix, _owner(source, scan_id), root, excludes=excludes,
                                  one_file_system=one_file_system, workers=workers, progress=progress,
-                                 cancelled=cancelled)  # fmt: skip
+                                 cancelled=cancelled, expected_entries=expected_entries)  # fmt: skip
     hashed = reused = 0
     if algorithms:
         try:

@@ -1,7 +1,7 @@
 """Walking a directory tree fast into column batches: os.scandir, one lstat per entry, no recursion.
 
-Unreadable entries are recorded as errors and the walk goes on. ``frontier`` walks the top of
-a tree breadth-first until it has enough subtrees to share among processes (scan.py).
+Unreadable entries are recorded as errors and the walk goes on. ``TopWalk`` walks the top of a
+tree in this process; what it leaves (whole subtrees) is shared among processes (scan.py).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import translate
@@ -158,23 +159,32 @@ def root_entry(root: str) -> dict[str, list]:
             "link_target": [None]}  # fmt: skip
 
 
-def frontier(
-    root: str, excludes: list[str], dev: int | None, stats: WalkStats, *, wanted: int
-) -> tuple[dict[str, list], list[str]]:
-    """Walk breadth-first from root until at least ``wanted`` subtrees are left (or none).
+class TopWalk:
+    """Walk breadth-first from root, in this process, until ``budget`` entries are seen or the tree ends.
 
-    Returns the entries seen on the way (root included) and the subtrees still to walk.
+    ``batches()`` yields the entries (root first); afterwards ``pending`` holds the folders not yet
+    walked, each a whole subtree for another process. A small tree is finished here, so it never
+    pays for starting processes.
     """
-    excluded = exclude_matcher(excludes)
-    columns = _Columns()
-    top = root_entry(root)
-    for name in COLUMNS:
-        columns.data[name].extend(top[name])
-    stats.dirs += 1
-    level = [root]
-    while level and len(level) < wanted:
-        next_level: list[str] = []
-        for directory in level:
-            next_level += _scan_dir(directory, columns.data, stats, excluded, dev)
-        level = next_level
-    return columns.take(), level
+
+    def __init__(self, root: str, excludes: list[str], dev: int | None, stats: WalkStats, *, budget: int):
+        self.root, self.dev, self.stats, self.budget = root, dev, stats, budget
+        self.excluded = exclude_matcher(excludes)
+        self.pending: deque[str] = deque([root])
+
+    def batches(self, cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict[str, list]]:
+        columns = _Columns()
+        for name, values in root_entry(self.root).items():
+            columns.data[name].extend(values)
+        self.stats.dirs += 1
+        seen = 1
+        while self.pending and seen < self.budget:
+            before = len(columns)
+            self.pending.extend(_scan_dir(self.pending.popleft(), columns.data, self.stats, self.excluded, self.dev))
+            seen += len(columns) - before
+            if len(columns) >= BATCH_ROWS:
+                yield columns.take()
+                if cancelled():
+                    return
+        if len(columns):
+            yield columns.take()

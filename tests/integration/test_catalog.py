@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from syncoxide import operations
+from syncoxide.catalog import scan as scan_module
 from syncoxide.catalog import updates
 from syncoxide.catalog.query import CatalogReader, SearchFilter
 from syncoxide.catalog.schema import SCHEMA, SCHEMA_VERSION_KEY
@@ -285,3 +286,22 @@ def test_reading_a_local_restic_repository_directly_matches_restic_ls(settings, 
     wrong = open_engine(settings, Engine.restic, str(workdir / "repo-restic"), "not the password")
     with pytest.raises(WrongPassphrase):
         next(iter(wrong.list_rows(first)))
+
+
+def test_a_scan_shared_among_processes_finds_what_one_process_finds(settings, workdir, monkeypatch):
+    root = make_tree(workdir / "tree")
+    for i in range(30):
+        (root / "many" / f"d{i}").mkdir(parents=True)
+        for j in range(20):
+            (root / "many" / f"d{i}" / f"f{j}.txt").write_text(f"{i}/{j}")
+    monkeypatch.setattr(scan_module, "IN_PROCESS_ENTRIES", 5)  # the top of the tree here, the rest in the pool
+    shared = add_source(settings, root, f"p-{time.time_ns()}", hashes=["md5"])
+    shared_summary = updates.scan_source(settings.model_copy(update={"scan_workers": 2}), shared)
+    alone = add_source(settings, root, f"a-{time.time_ns()}", hashes=["md5"])
+    alone_summary = updates.scan_source(settings.model_copy(update={"scan_workers": 1}), alone)
+    assert (shared_summary.files, shared_summary.dirs) == (alone_summary.files, alone_summary.dirs) == (605, 36)
+    with CatalogReader.open(settings) as reader:
+        query = "SELECT path, type, size, mtime_ns, md5 FROM scan_entries WHERE source_id = ? ORDER BY path"
+        assert reader.rows(query, [shared.id]) == reader.rows(query, [alone.id])
+    with open_store(settings) as conn:
+        assert len(manifest.live_parts(conn, kind="scan", owner_id=shared.id)) == 1  # hashing merged the parts
