@@ -12,11 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from temporalio.service import RPCError
 
-from syncoxide import client as temporal
-from syncoxide import demo as demo_data
-from syncoxide import devstack, operations
 from syncoxide.cli_catalog import register as register_catalog_commands
 from syncoxide.cli_common import (
     EngineOpt,
@@ -39,6 +35,7 @@ from syncoxide.dashboard_auth import hash_password
 from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine
 from syncoxide.errors import InvalidInput, SyncoxideError
+from syncoxide.lazy import LazyModule
 from syncoxide.models import (
     BackupOptions,
     BackupRequest,
@@ -52,6 +49,11 @@ from syncoxide.models import (
 from syncoxide.placement import check_strip
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories, runs
+
+temporal = LazyModule("syncoxide.client")
+devstack = LazyModule("syncoxide.devstack")
+operations = LazyModule("syncoxide.operations")
+demo_data = LazyModule("syncoxide.demo")
 
 app = typer.Typer(
     help="syncoxide: encrypted, deduplicated backups orchestrated by Temporal.",
@@ -421,18 +423,22 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("error: interrupted")
         code = 130
-    except RPCError as exc:
+    except Exception as exc:  # Temporal's refusals, and the last resort: still one line, traceback on --debug
         if debug:
             traceback.print_exc()
-        err.print(f"error: Temporal refused the request: {exc.message}", markup=False, highlight=False)
-        code = 1
-    except Exception as exc:  # the last resort: still one line, the traceback only on --debug
-        if debug:
-            traceback.print_exc()
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        err.print(f"error: unexpected {type(exc).__name__}: {detail} (--debug shows more)", markup=False)
+        if _is_rpc_error(exc):
+            err.print(f"error: Temporal refused the request: {exc.message}", markup=False, highlight=False)
+        else:
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            err.print(f"error: unexpected {type(exc).__name__}: {detail} (--debug shows more)", markup=False)
         code = 1
     _exit(code if isinstance(code, int) else 0)
+
+
+def _is_rpc_error(exc: BaseException) -> bool:
+    """An RPCError of Temporal's SDK, without importing the SDK for commands that never loaded it."""
+    service = sys.modules.get("temporalio.service")
+    return service is not None and isinstance(exc, service.RPCError)
 
 
 def _exit(code: int) -> None:

@@ -14,13 +14,9 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from syncoxide import client as temporal
-from syncoxide import schedules
-from syncoxide.catalog import analytics, cleanup, trash, updates
-from syncoxide.catalog.query import CatalogReader, SearchFilter
-from syncoxide.catalog.walk import TRASH_DIR_NAME
 from syncoxide.cli_common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
 from syncoxide.errors import InvalidInput, NotFound
+from syncoxide.lazy import LazyModule
 from syncoxide.models import (
     CatalogIngestRequest,
     CleanupRequest,
@@ -32,9 +28,17 @@ from syncoxide.models import (
 )
 from syncoxide.secrets import ref_from_options
 from syncoxide.store import catalog as manifest
-from syncoxide.store import cleanup as plans
 from syncoxide.store import open_store
 
+temporal = LazyModule("syncoxide.client")
+schedules = LazyModule("syncoxide.schedules")
+analytics = LazyModule("syncoxide.catalog.analytics")
+cleanup = LazyModule("syncoxide.catalog.cleanup")
+trash = LazyModule("syncoxide.catalog.trash")
+updates = LazyModule("syncoxide.catalog.updates")
+query = LazyModule("syncoxide.catalog.query")
+walk = LazyModule("syncoxide.catalog.walk")
+plans = LazyModule("syncoxide.store.cleanup")
 _NAME = re.compile(r"[^a-z0-9_-]+")
 
 source_app = typer.Typer(help="Directory trees the catalog scans.", no_args_is_help=True)
@@ -55,7 +59,7 @@ def _find_source(ref: str) -> Source:
         return manifest.find_source(conn, str(Path(ref).resolve()) if "/" in ref else ref)
 
 
-def _timing(every: str | None, cron: str | None) -> schedules.Timing | None:
+def _timing(every: str | None, cron: str | None):
     if every and cron:
         raise InvalidInput("give either --every or --cron, not both")
     if every:
@@ -65,7 +69,7 @@ def _timing(every: str | None, cron: str | None) -> schedules.Timing | None:
     return schedules.Timing(every=every, cron=cron) if every or cron else None
 
 
-def _schedule_scan(source: Source, timing: schedules.Timing) -> None:
+def _schedule_scan(source: Source, timing) -> None:
     cfg = settings()
 
     async def go() -> None:
@@ -167,15 +171,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
             raise InvalidInput(f"--in {in_}: use all, sources or snapshots")
         cfg = settings()
         now = time.time()
-        query = SearchFilter(
+        search_filter = query.SearchFilter(
             name=text, glob=glob, regex=regex, path_prefix=path, extensions=ext or [], type=type_,
             min_size=parse_size(min_size) if min_size else None, max_size=parse_size(max_size) if max_size else None,
             modified_after=_ago(now, newer_than), modified_before=_ago(now, older_than),
             where=in_, repository_ids=[find_repository(cfg, r).id for r in repo or []],
             source_ids=[_find_source(s).id for s in source or []], limit=limit,
         )  # fmt: skip
-        with CatalogReader.open(cfg) as reader:
-            hits = reader.search(query)
+        with query.CatalogReader.open(cfg) as reader:
+            hits = reader.search(search_filter)
         if as_json:
             emit_json([h.model_dump(mode="json") for h in hits])
             return
@@ -197,7 +201,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
     ) -> None:
         """Every snapshot that holds a path, and what changed between them."""
         cfg = settings()
-        with CatalogReader.open(cfg) as reader:
+        with query.CatalogReader.open(cfg) as reader:
             found = reader.versions(path, [find_repository(cfg, r).id for r in repo or []])
         if as_json:
             emit_json([v.model_dump(mode="json") for v in found])
@@ -223,7 +227,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
     ) -> None:
         """What fills your storage: by type, extension, size, age and folder; growth; deduplication."""
         cfg = settings()
-        with CatalogReader.open(cfg) as reader:
+        with query.CatalogReader.open(cfg) as reader:
             if growth:
                 with open_store(cfg) as conn:
                     points = analytics.growth(reader, manifest.scan_rows(conn))
@@ -317,7 +321,7 @@ def _source_or_register(ref: str) -> Source:
         return manifest.add_source(conn, name=candidate, root=str(path), excludes=[], hashes=[])
 
 
-def _print_totals(result: analytics.Totals, as_json: bool) -> None:
+def _print_totals(result, as_json: bool) -> None:
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return
@@ -334,7 +338,7 @@ def _print_totals(result: analytics.Totals, as_json: bool) -> None:
     out.print(table)
 
 
-def _print_growth(points: list[analytics.GrowthPoint], as_json: bool) -> None:
+def _print_growth(points: list, as_json: bool) -> None:
     if as_json:
         emit_json([p.model_dump(mode="json") for p in points])
         return
@@ -345,7 +349,7 @@ def _print_growth(points: list[analytics.GrowthPoint], as_json: bool) -> None:
     out.print(table)
 
 
-def _print_plan(plan: plans.Plan, items: list[plans.PlanItem], as_json: bool, *, show: int = 50) -> None:
+def _print_plan(plan, items: list, as_json: bool, *, show: int = 50) -> None:
     if as_json:
         emit_json({**plan.model_dump(mode="json"), "items": [i.model_dump(mode="json") for i in items]})
         return
@@ -390,10 +394,10 @@ def _register_cleanup() -> None:  # noqa: C901 - a list of commands
             large_old=large_old, min_size=parse_size(min_size), older_than_days=parse_duration(older_than).days,
             empty_dirs=empty_dirs, keep_days=parse_duration(keep).days,
         )  # fmt: skip
-        with CatalogReader.open(cfg) as reader:
+        with query.CatalogReader.open(cfg) as reader:
             candidates = cleanup.find_candidates(reader, spec, time.time_ns())
         with open_store(cfg) as conn:
-            plan = plans.create(conn, spec, candidates, os.path.join(found.root, TRASH_DIR_NAME))
+            plan = plans.create(conn, spec, candidates, os.path.join(found.root, walk.TRASH_DIR_NAME))
             items = plans.items(conn, plan.id)
         if output:
             document = {**plan.model_dump(mode="json"), "items": [i.model_dump(mode="json") for i in items]}

@@ -10,15 +10,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from syncoxide import client as temporal
 from syncoxide.config import Settings, load_settings
-from syncoxide.engines import BackupEngine
 from syncoxide.errors import InvalidInput, SyncoxideError
+from syncoxide.lazy import LazyModule
 from syncoxide.models import Repository, human_size  # noqa: F401 - commands import it from here
-from syncoxide.operations import open_repository
-from syncoxide.progress import ProgressBar
 from syncoxide.secrets import ref_from_options
 from syncoxide.store import open_store, repositories
+
+temporal = LazyModule("syncoxide.client")  # Temporal's SDK is heavy; commands that do not talk to it skip it
+operations = LazyModule("syncoxide.operations")
+progress = LazyModule("syncoxide.progress")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -52,9 +53,9 @@ def find_repository(cfg: Settings, ref: str) -> Repository:
 RepoOpt = Annotated[str, typer.Option("--repo", help="Repository name, id or location.")]
 
 
-def open_engine_for(cfg: Settings, repo: str, env: str | None, file: str | None, command: str | None) -> BackupEngine:
+def open_engine_for(cfg: Settings, repo: str, env: str | None, file: str | None, command: str | None):
     """The repository's engine for commands that read it directly (not through a workflow)."""
-    return open_repository(cfg, find_repository(cfg, repo), ref_from_options(env, file, command))
+    return operations.open_repository(cfg, find_repository(cfg, repo), ref_from_options(env, file, command))
 
 
 def run_workflow(
@@ -70,7 +71,7 @@ def run_workflow(
         if err.is_terminal and not as_json:
             err.print(f"[dim]started {handle.id} ({temporal.workflow_url(cfg, handle.id)})[/dim]")
         try:
-            with ProgressBar(str(kind), err) as bar:
+            with progress.ProgressBar(str(kind), err) as bar:
                 return await temporal.wait(handle, result_type, bar.update)
         except asyncio.CancelledError:  # Ctrl-C: cancel the run, wait until the engine has stopped
             if err.is_terminal:

@@ -11,22 +11,24 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from syncoxide import client as temporal
-from syncoxide import health, schedules
 from syncoxide.cli_common import JsonOpt, emit_json, err, human_size, out, settings
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput, NotFound
-from syncoxide.health import PolicyHealth, RepositoryHealth
-from syncoxide.policies import apply as policy_apply
-from syncoxide.policies.loader import load
+from syncoxide.lazy import LazyModule
 from syncoxide.store import open_store, policies, runs
+
+temporal = LazyModule("syncoxide.client")
+health = LazyModule("syncoxide.health")
+schedules = LazyModule("syncoxide.schedules")
+policy_apply = LazyModule("syncoxide.policies.apply")
+loader = LazyModule("syncoxide.policies.loader")
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Policy files (YAML).")]
 NameArg = Annotated[str, typer.Argument(help="Policy name.")]
 policy_app = typer.Typer(help="Backup policies as code: plan, apply, and operate their schedules.")
 
 
-def _print_plan(changes: list[policy_apply.Change]) -> None:
+def _print_plan(changes: list) -> None:
     marks = {"create": "[green]+[/green]", "update": "[yellow]~[/yellow]", "remove": "[red]-[/red]", "unchanged": " "}
     for c in changes:
         out.print(f"{marks[c.action]} {c.kind} {c.name}: {c.action}" + (f" ({c.detail})" if c.detail else ""))
@@ -38,7 +40,7 @@ def _print_plan(changes: list[policy_apply.Change]) -> None:
 def plan(files: FilesArg, as_json: JsonOpt = False) -> None:
     """Show what apply would create, change or remove; changes nothing."""
     cfg = settings()
-    changes = asyncio.run(policy_apply.plan(cfg, load(files)))
+    changes = asyncio.run(policy_apply.plan(cfg, loader.load(files)))
     if as_json:
         emit_json(policy_apply.as_rows(changes))
     else:
@@ -53,7 +55,7 @@ def apply(
 ) -> None:
     """Make the stack match the files: repositories, policies' schedules, checks. Idempotent."""
     cfg = settings()
-    desired = load(files)
+    desired = loader.load(files)
     changes = asyncio.run(policy_apply.plan(cfg, desired))
     pending = [c for c in changes if c.action != "unchanged"]
     if not as_json:
@@ -77,7 +79,7 @@ def _schedule_id(cfg: Settings, name: str) -> str:
     return schedules.policy_schedule_id(name)
 
 
-async def _health(cfg: Settings) -> tuple[list[PolicyHealth], list[RepositoryHealth]]:
+async def _health(cfg: Settings) -> tuple[list, list]:
     return await health.gather(cfg, await temporal.connect(cfg), datetime.now(UTC))
 
 
@@ -85,7 +87,7 @@ def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value else ""
 
 
-def _health_rows(found: list[PolicyHealth]) -> list[dict]:
+def _health_rows(found: list) -> list[dict]:
     return [
         {"policy": h.name, "state": h.state, "detail": h.detail, "next_run": h.next_run,
          "last_run": h.last_run.started_at if h.last_run else None,
@@ -126,7 +128,7 @@ def show(name: NameArg, as_json: JsonOpt = False) -> None:
         out.print_json(data=document, default=str)
 
 
-async def _describe(cfg: Settings, schedule_id: str) -> schedules.ScheduleView:
+async def _describe(cfg: Settings, schedule_id: str):
     return await schedules.describe(await temporal.connect(cfg), schedule_id)
 
 

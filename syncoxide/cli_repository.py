@@ -11,7 +11,6 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from syncoxide import databases
 from syncoxide.cli_common import (
     JsonOpt,
     PassCmd,
@@ -27,10 +26,13 @@ from syncoxide.cli_common import (
     settings,
 )
 from syncoxide.errors import InvalidInput
+from syncoxide.lazy import LazyModule
 from syncoxide.models import DatabaseSource, MaintenanceRequest, Retention
-from syncoxide.operations import open_repository, plan_retention
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories
+
+databases = LazyModule("syncoxide.databases")
+operations = LazyModule("syncoxide.operations")
 
 KeepLast = Annotated[int, typer.Option(help="Keep the N newest snapshots.")]
 KeepHourly = Annotated[int, typer.Option(help="Keep the newest snapshot of each of the last N hours.")]
@@ -153,7 +155,7 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
             raise InvalidInput("no retention rule: give --keep-* options or set one with `repo retention`")
         passphrase = ref_from_options(passphrase_env, passphrase_file, passphrase_command)
         if dry_run:
-            decisions = plan_retention(open_repository(cfg, repository, passphrase), policy)
+            decisions = operations.plan_retention(operations.open_repository(cfg, repository, passphrase), policy)
             if as_json:
                 emit_json([d.model_dump(mode="json") for d in decisions])
                 return
@@ -267,7 +269,7 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         if new_ref is None:
             raise InvalidInput("give --new-passphrase-env, --new-passphrase-file or --new-passphrase-command")
         new_secret = new_ref.resolve()
-        open_repository(cfg, repository).change_passphrase(new_secret)
+        operations.open_repository(cfg, repository).change_passphrase(new_secret)
         with open_store(cfg) as conn:
             repositories.set_passphrase(conn, repository.id, new_ref)
         out.print(f"passphrase of {repository.name} changed; it is now read from {new_ref}")
@@ -280,7 +282,7 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         if output.exists():
             raise InvalidInput(f"output {output}: exists already")
         cfg = settings()
-        open_repository(cfg, find_repository(cfg, repo)).export_key(output.resolve())
+        operations.open_repository(cfg, find_repository(cfg, repo)).export_key(output.resolve())
         out.print(f"wrote the key of {repo} to {output}")
 
     @repo_app.command("key-import")
@@ -291,5 +293,5 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         if not input_file.is_file():
             raise InvalidInput(f"input {input_file}: no such file")
         cfg = settings()
-        open_repository(cfg, find_repository(cfg, repo)).import_key(input_file.resolve())
+        operations.open_repository(cfg, find_repository(cfg, repo)).import_key(input_file.resolve())
         out.print(f"imported the key into {repo}")

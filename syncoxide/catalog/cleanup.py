@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from syncoxide.catalog import HASH_ALGORITHMS
 from syncoxide.catalog.analytics import DAY_NS
 from syncoxide.catalog.query import CatalogReader
-from syncoxide.catalog.schema import HASH_ALGORITHMS
 from syncoxide.errors import InvalidInput, NotFound
 
 JUNK_FILES = ["*.tmp", "*.temp", "*.swp", "*~", ".DS_Store", "Thumbs.db", "desktop.ini", "*.pyc", "*.pyo"]

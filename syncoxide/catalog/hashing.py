@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import blake3
 import xxhash
 
-from syncoxide.catalog.schema import HASH_ALGORITHMS
+from syncoxide.catalog import HASH_ALGORITHMS
 from syncoxide.errors import InvalidInput
 
 CHUNK = 1 << 20

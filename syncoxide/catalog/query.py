@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Literal
 
 import duckdb
-import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from syncoxide.catalog import duck
@@ -25,22 +24,24 @@ from syncoxide.store import open_store
 Where = Literal["all", "sources", "snapshots"]
 DEFAULT_LIMIT = 100
 
-_SNAPSHOT_FIELDS = {
-    "repository_id": pa.string(), "repository": pa.string(), "snapshot_id": pa.string(),
-    "time": pa.timestamp("us", tz="UTC"), "hostname": pa.string(), "tags": pa.list_(pa.string()),
-    "policy": pa.string(), "files": pa.int64(), "bytes": pa.int64(), "compressed_bytes": pa.int64(),
-    "added_bytes": pa.int64(), "entries": pa.int64(),
+_SNAPSHOT_COLUMNS = {
+    "repository_id": "VARCHAR", "repository": "VARCHAR", "snapshot_id": "VARCHAR", "time": "TIMESTAMPTZ",
+    "hostname": "VARCHAR", "tags": "VARCHAR[]", "policy": "VARCHAR", "files": "BIGINT", "bytes": "BIGINT",
+    "compressed_bytes": "BIGINT", "added_bytes": "BIGINT", "entries": "BIGINT",
 }  # fmt: skip
-_SCAN_FIELDS = {
-    "scan_id": pa.string(), "source_id": pa.string(), "source": pa.string(), "root": pa.string(),
-    "started_at": pa.timestamp("us", tz="UTC"), "finished_at": pa.timestamp("us", tz="UTC"), "files": pa.int64(),
-    "dirs": pa.int64(), "bytes": pa.int64(), "errors": pa.int64(), "hashed": pa.int64(), "reused": pa.int64(),
+_SCAN_COLUMNS = {
+    "scan_id": "VARCHAR", "source_id": "VARCHAR", "source": "VARCHAR", "root": "VARCHAR",
+    "started_at": "TIMESTAMPTZ", "finished_at": "TIMESTAMPTZ", "files": "BIGINT", "dirs": "BIGINT",
+    "bytes": "BIGINT", "errors": "BIGINT", "hashed": "BIGINT", "reused": "BIGINT",
 }  # fmt: skip
 
 
-def _table(rows: list[dict], fields: dict[str, pa.DataType]) -> pa.Table:
-    schema = pa.schema(list(fields.items()))
-    return pa.table({name: [r.get(name) for r in rows] for name in fields}, schema=schema)
+def _table(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], columns: dict[str, str]) -> None:
+    """A small table of manifest rows (a few per snapshot or scan) inside DuckDB."""
+    con.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+    if rows:
+        marks = ", ".join("?" for _ in columns)
+        con.executemany(f"INSERT INTO {name} VALUES ({marks})", [[r.get(c) for c in columns] for r in rows])
 
 
 class SearchFilter(BaseModel):
@@ -141,10 +142,8 @@ class CatalogReader:
             scans = manifest.scan_rows(conn, latest_only=True)
         con = duck.connect()
         duck.attach_parts(con, "entries", storage, parts)
-        con.register("snapshots_arrow", _table(snapshots, _SNAPSHOT_FIELDS))
-        con.register("scans_arrow", _table(scans, _SCAN_FIELDS))
-        con.execute("CREATE VIEW snapshots AS SELECT * FROM snapshots_arrow")
-        con.execute("CREATE VIEW scans AS SELECT * FROM scans_arrow")
+        _table(con, "snapshots", snapshots, _SNAPSHOT_COLUMNS)
+        _table(con, "scans", scans, _SCAN_COLUMNS)
         con.execute(
             "CREATE VIEW snapshot_entries AS SELECT e.*, s.repository, s.time AS snapshot_time FROM entries e"
             " JOIN snapshots s ON e.kind = 'snapshot' AND e.repository_id = s.repository_id"

@@ -12,11 +12,10 @@ import mimetypes
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from syncoxide.catalog import HASH_ALGORITHMS, SCHEMA_VERSION
 from syncoxide.errors import InvalidInput
 
-SCHEMA_VERSION = 1
 SCHEMA_VERSION_KEY = b"syncoxide.catalog.schema"
-HASH_ALGORITHMS = ("xxh3", "blake3", "md5", "sha1")
 
 _ID = pa.dictionary(pa.int32(), pa.string())
 

@@ -9,22 +9,30 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
-
-from syncoxide.catalog.schema import SCHEMA
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
 from syncoxide.secrets import SecretRef
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported where it is used: a reader of a local catalog never needs it (DuckDB reads the
+# parts), and it is most of what a quick command like `syncoxide search` would otherwise load.
+
 ROW_GROUP_ROWS = 128 * 1024
 TMP_DIR = "tmp"
+
+
+def _local_filesystem():
+    import pyarrow.fs as pafs
+
+    return pafs.LocalFileSystem()
 
 
 @dataclass
@@ -37,16 +45,21 @@ class WrittenPart:
 class CatalogStorage:
     """Parts addressed by paths relative to the catalog's root."""
 
-    def __init__(self, filesystem: pafs.FileSystem, root: str, local: bool):
-        self.fs = filesystem
+    def __init__(self, filesystem: Callable[[], object], root: str, local: bool):
+        self._make_filesystem = filesystem
         self.root = root.rstrip("/")
         self.local = local
+
+    @cached_property
+    def fs(self):
+        """The pyarrow filesystem, made on first use."""
+        return self._make_filesystem()
 
     @classmethod
     def open(cls, uri: str, *, s3_access_key: str | None = None, s3_secret_key: str | None = None) -> CatalogStorage:
         """A local path, or s3://bucket/prefix?endpoint_override=http://host:port (credentials apart)."""
         if "://" not in uri:
-            return cls(pafs.LocalFileSystem(), uri, local=True)
+            return cls(_local_filesystem, uri, local=True)
         parts = urlsplit(uri)
         if parts.scheme != "s3":
             raise InvalidInput(f"catalog location {uri}: use a local path or s3://bucket/prefix")
@@ -59,14 +72,15 @@ class CatalogStorage:
         scheme = None
         if endpoint and "://" in endpoint:
             scheme, endpoint = endpoint.split("://", 1)
-        filesystem = pafs.S3FileSystem(
-            access_key=s3_access_key,
-            secret_key=s3_secret_key,
-            endpoint_override=endpoint,
-            scheme=scheme or options.pop("scheme", "https"),
-            region=options.pop("region", "us-east-1"),
-            allow_bucket_creation=True,
-        )
+        scheme = scheme or options.pop("scheme", "https")
+        region = options.pop("region", "us-east-1")
+
+        def filesystem():
+            import pyarrow.fs as pafs
+
+            return pafs.S3FileSystem(access_key=s3_access_key, secret_key=s3_secret_key, endpoint_override=endpoint,
+                                     scheme=scheme, region=region, allow_bucket_creation=True)  # fmt: skip
+
         return cls(filesystem, f"{parts.netloc}{parts.path}", local=False)
 
     def full(self, relative: str) -> str:
@@ -77,6 +91,10 @@ class CatalogStorage:
         final = self.full(relative)
         temporary = self.full(f"{TMP_DIR}/{uuid.uuid4().hex}.parquet")
         self.fs.create_dir(self.full(TMP_DIR), recursive=True)
+        import pyarrow.parquet as pq
+
+        from syncoxide.catalog.schema import SCHEMA
+
         rows = 0
         try:
             with self.fs.open_output_stream(temporary) as sink:
@@ -102,12 +120,20 @@ class CatalogStorage:
             pass
 
     def exists(self, relative: str) -> bool:
+        import pyarrow.fs as pafs
+
         return self.fs.get_file_info(self.full(relative)).type != pafs.FileType.NotFound
 
-    def dataset(self, relatives: list[str]) -> ds.Dataset:
+    def dataset(self, relatives: list[str]):
+        import pyarrow.dataset as ds
+
+        from syncoxide.catalog.schema import SCHEMA
+
         return ds.dataset([self.full(r) for r in relatives], schema=SCHEMA, format="parquet", filesystem=self.fs)
 
     def clear_temporaries(self, *, older_than_s: float) -> int:
+        import pyarrow.fs as pafs
+
         """Remove what interrupted writers left in tmp/ longer than ``older_than_s`` ago; returns how many."""
         selector = pafs.FileSelector(self.full(TMP_DIR), allow_not_found=True)
         cutoff = time.time() - older_than_s

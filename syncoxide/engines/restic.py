@@ -23,7 +23,6 @@ from syncoxide.engines.base import (
     json_lines,
 )
 from syncoxide.engines.process import CancelFn
-from syncoxide.engines.restic_repo import LocalResticRepository
 from syncoxide.errors import (
     EngineFailed,
     InvalidInput,
@@ -91,7 +90,7 @@ def _time(text: str) -> datetime:
 class ResticEngine(BackupEngine):
     encryption_modes = ("restic",)
     default_encryption = "restic"
-    _reader: LocalResticRepository | None = None
+    _reader = None  # a LocalResticRepository once list_rows has opened the repository
 
     @property
     def is_local(self) -> bool:
@@ -310,6 +309,8 @@ class ResticEngine(BackupEngine):
             yield from super().list_rows(snapshot_id)
             return
         if self._reader is None:
+            from syncoxide.engines.restic_repo import LocalResticRepository  # cryptography: only for listings
+
             self._reader = LocalResticRepository(Path(self.location), self._passphrase, parse_time_ns, mode_from_go)
         for path, parent, node in self._reader.walk(self._full_id(snapshot_id)):
             yield (path, parent, node.name, node.type, node.size, node.mtime_ns, node.mode, node.uid, node.gid,

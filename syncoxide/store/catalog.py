@@ -13,7 +13,7 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import dict_row
 
-from syncoxide.catalog.schema import HASH_ALGORITHMS, SCHEMA_VERSION
+from syncoxide.catalog import HASH_ALGORITHMS, SCHEMA_VERSION
 from syncoxide.catalog.storage import WrittenPart
 from syncoxide.errors import InvalidInput, NotFound
 from syncoxide.models import ScanSummary, Snapshot, Source
