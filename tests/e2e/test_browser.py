@@ -76,8 +76,9 @@ def test_every_page_renders_without_errors(browser, dashboard, backed_up):
         page.get_by_test_id("stApp").wait_for()
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(1500)
-        assert page.get_by_test_id("stException").count() == 0, path
         page.screenshot(path=str(ARTIFACTS / f"{path or 'overview'}.png"), full_page=True)
+        errors = page.get_by_test_id("stException")
+        assert errors.count() == 0, f"{path or 'overview'}: {errors.first.inner_text()[:2000]}"
     page.close()
 
 
