@@ -102,13 +102,31 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
         timing = _timing(every, cron)
         with open_store(settings()) as conn:
             source = manifest.add_source(conn, name=name, root=str(path), excludes=exclude or [], hashes=hash_ or [])
-        if timing:
-            _schedule_scan(source, timing)
+            if timing:
+                try:
+                    _schedule_scan(source, timing)
+                except BaseException:
+                    manifest.remove_source(conn, source.id)  # no source without the schedule it was asked with
+                    raise
         if as_json:
             emit_json(source.model_dump(mode="json"))
             return
         scheduled = f", scanned every {every}" if every else (f", scanned at '{cron}'" if cron else "")
         out.print(f"source [bold]{source.name}[/bold] at {source.root}{scheduled}")
+
+    @source_app.command("remove")
+    def source_remove(name: Annotated[str, typer.Argument(help="The source's name.")]) -> None:
+        """Forget a source: its schedule, scans and plans (its files are not touched)."""
+        cfg = settings()
+        source = _find_source(name)
+
+        async def unschedule() -> None:
+            await schedules.delete(await temporal.connect(cfg), schedules.scan_schedule_id(source.name))
+
+        asyncio.run(unschedule())
+        with open_store(cfg) as conn:
+            manifest.remove_source(conn, source.id)
+        out.print(f"removed source {source.name} (its files are untouched)")
 
     @source_app.command("list")
     def source_list(as_json: JsonOpt = False) -> None:

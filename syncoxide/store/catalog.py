@@ -48,6 +48,15 @@ def add_source(conn: psycopg.Connection, *, name: str, root: str, excludes: list
         raise InvalidInput(f"a source named {name!r} is already registered") from None
 
 
+def remove_source(conn: psycopg.Connection, source_id: str) -> None:
+    """The source, its scans and its cleanup plans; its parts retire (vacuum deletes them later)."""
+    with conn.transaction():
+        conn.execute("UPDATE catalog_parts SET retired_at = now() WHERE kind = 'scan' AND owner_id = %s"
+                     " AND retired_at IS NULL", (source_id,))  # fmt: skip
+        conn.execute("DELETE FROM cleanup_plans WHERE spec->>'source_id' = %s", (source_id,))
+        conn.execute("DELETE FROM sources WHERE id = %s", (source_id,))
+
+
 def update_source(conn: psycopg.Connection, source: Source) -> Source:
     with conn.transaction():
         conn.execute(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from syncoxide import client as temporal
+from syncoxide import schedules
 from syncoxide.models import CleanupRequest, CleanupResult, Engine, RunKind
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans
@@ -201,3 +202,36 @@ def test_worker_killed_mid_apply_loses_nothing_and_the_plan_completes(stack, wor
     undone = syncoxide(stack, "cleanup", "undo", plan["id"], "--json")
     assert undone.code == 0 and undone.json["moved"] == 3000
     assert all(p.read_text() == f"{p.parent.name[1:]}/{p.stem.split('-')[1]}" for p in planned)
+
+
+def test_a_source_scanned_on_a_schedule(stack, workdir):
+    root = make_tree(workdir / "scheduled")
+    name = f"sched-{uuid.uuid4().hex[:6]}"
+    added = syncoxide(stack, "source", "add", name, "--root", str(root), "--every", "365d", "--json")
+    assert added.code == 0, added.stderr
+    source_id = added.json["id"]
+
+    async def trigger_and_describe() -> bool:
+        client = await temporal.connect(stack.settings)
+        await schedules.trigger(client, schedules.scan_schedule_id(name))
+        return (await schedules.describe(client, schedules.scan_schedule_id(name))).paused
+
+    assert asyncio.run(trigger_and_describe()) is False
+    deadline = time.monotonic() + 120
+    while True:
+        with open_store(stack.settings) as conn:
+            scans = manifest.scan_rows(conn, [source_id])
+        if scans:
+            break
+        assert time.monotonic() < deadline, "the scheduled scan never ran"
+        time.sleep(0.5)
+    assert scans[0]["files"] == 7
+    both = syncoxide(stack, "source", "add", f"{name}-2", "--root", str(root), "--every", "1d", "--cron", "0 3 * * *")
+    assert both.code == 1 and both.error_lines == ["error: give either --every or --cron, not both"]
+    unreachable = syncoxide(stack, "source", "add", f"{name}-3", "--root", str(root), "--every", "1d",
+                            env={"SYNCOXIDE_TEMPORAL_ADDRESS": "127.0.0.1:1"})  # fmt: skip
+    assert unreachable.code == 1 and "cannot reach Temporal" in unreachable.error_lines[0]
+    listed = {s["name"] for s in syncoxide(stack, "source", "list", "--json").json}
+    assert name in listed and f"{name}-3" not in listed  # nothing half-applied
+    assert syncoxide(stack, "source", "remove", name).code == 0
+    assert name not in {s["name"] for s in syncoxide(stack, "source", "list", "--json").json}
