@@ -157,12 +157,35 @@ def test_cleanup_plan_review_apply_from_the_page(stack, backed_up):
     assert (backed_up["root"] / "docs" / "draft.tmp").exists()
 
 
-def test_policies_page_and_a_read_only_user_cannot_act(backed_up):
+def test_policies_page_renders(backed_up):
     test = app("policies")
     assert test.title[0].value == "Policies"
-    restore = AppTest.from_file(str(APP), default_timeout=60)
-    restore.session_state["role"] = "read-only"
-    restore.run().switch_page("views/restore.py").run()
-    restore.selectbox(key="wiz_repo_select").select(backed_up["repository"].id).run()
-    restore.selectbox(key="wiz_snapshot_select").select(backed_up["snapshots"][1]).run()
-    assert button(restore, "restore").disabled
+
+
+
+def test_beyond_loopback_a_password_is_asked_and_read_only_users_cannot_act(stack, backed_up, workdir, monkeypatch):
+    import streamlit as st
+
+    from syncoxide.dashboard_auth import hash_password
+
+    (workdir / "admin.hash").write_text(hash_password("admin password"))
+    (workdir / "viewer.hash").write_text(hash_password("viewer password"))
+    monkeypatch.setenv("SYNCOXIDE_DASHBOARD_ADDRESS", "0.0.0.0")
+    monkeypatch.setenv("SYNCOXIDE_DASHBOARD_PASSWORD", f"file:{workdir / 'admin.hash'}")
+    monkeypatch.setenv("SYNCOXIDE_DASHBOARD_READONLY_PASSWORD", f"file:{workdir / 'viewer.hash'}")
+    st.cache_resource.clear()
+    try:
+        test = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert not test.title and test.text_input[0].label == "password"  # nothing shown before the login
+        test.text_input[0].input("wrong")
+        test.button[0].click().run()
+        assert test.error[0].value == "wrong password" and not test.title
+        test.text_input[0].input("viewer password")
+        test.button[0].click().run()
+        assert test.title[0].value == "Overview"
+        test.switch_page("views/restore.py").run()
+        test.selectbox(key="wiz_repo_select").select(backed_up["repository"].id).run()
+        test.selectbox(key="wiz_snapshot_select").select(backed_up["snapshots"][1]).run()
+        assert button(test, "restore").disabled
+    finally:
+        st.cache_resource.clear()
