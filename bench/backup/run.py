@@ -5,11 +5,17 @@
 Starts its own stack (`syncoxide dev up --no-dashboard` on free ports, a temporary data dir),
 times first backup, incremental no-change backup and full restore for the raw engine CLI and
 for the syncoxide CLI, and ends with one line per comparison: `ratio <what> <syncoxide/anchor>`.
+
+Rounds alternate between the two sides (which one goes first alternates too), and every timed
+step starts from the same state: no workflow running (a backup starts a catalog ingest that goes
+on after the CLI returns), the dataset in the page cache (borg drops what it reads from the
+cache, so one warm-up at the start would only help the first run), earlier writes on disk.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -19,12 +25,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from syncoxide import client as temporal
 from syncoxide.config import Settings
 
 MiB = 1024 * 1024
 PASSPHRASE = "bench-passphrase-not-secret"
+IDLE_TIMEOUT_S = 600
+WARNING_CODES = {"borg": 1, "restic": 3}  # borg: warnings; restic: some files unreadable; the CLI: none
 
 
 def free_port() -> int:
@@ -56,7 +67,7 @@ def make_dataset(root: Path, *, small: int, big_mib: int, dup_copies: int) -> in
 
 
 def warm(root: Path) -> None:
-    """Read the dataset once so neither side pays for the first read from disk."""
+    """Read the dataset into the page cache, which borg empties of what it backs up (posix_fadvise)."""
     for path in root.rglob("*"):
         if path.is_file():
             with open(path, "rb") as data:
@@ -64,61 +75,95 @@ def warm(root: Path) -> None:
                     pass
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: str | None = None) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    warning = 1 if Path(argv[0]).name == "borg" else 3  # borg: warnings; restic: some files unreadable
-    if done.returncode not in (0, warning):
-        raise SystemExit(f"bench: {' '.join(argv[:3])} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    return elapsed
+async def wait_idle(settings: Settings) -> None:
+    """Until no workflow runs on the stack."""
+    client = await temporal.connect(settings)
+    deadline = time.monotonic() + IDLE_TIMEOUT_S
+    while (await client.count_workflows("ExecutionStatus = 'Running'")).count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: workflows still running after {IDLE_TIMEOUT_S}s")
+        await asyncio.sleep(0.2)
 
 
-def median_of(repeat: int, measure, *args) -> dict[str, float]:
-    """Run ``measure(*args, round)`` ``repeat`` times; the median of each figure."""
-    rounds = [measure(*args, i) for i in range(repeat)]
-    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+@dataclass
+class Stand:
+    """What every timed step shares: the stack's settings, the dataset, the work dir, the environment."""
+
+    settings: Settings
+    data: Path
+    work: Path
+    env: dict[str, str]
+
+    def settle(self) -> None:
+        """The same start for every step: nothing running in the background, data cached, writes on disk."""
+        asyncio.run(wait_idle(self.settings))
+        warm(self.data)
+        os.sync()
+
+    def timed(self, argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> tuple[float, str]:
+        """Seconds ``argv`` took from a settled start, and its output."""
+        self.settle()
+        started = time.perf_counter()
+        done = subprocess.run(argv, env=env or self.env, cwd=cwd, capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        if done.returncode not in (0, WARNING_CODES.get(Path(argv[0]).name)):
+            raise SystemExit(f"bench: {' '.join(argv[:3])} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        return elapsed, done.stdout
 
 
-def raw_engine(engine: str, tools: Settings, data: Path, work: Path, env: dict[str, str], i: int) -> dict[str, float]:
-    repo = work / f"raw-{engine}-{i}"
-    out = work / f"raw-{engine}-restore-{i}"
+Side = Callable[[Stand, str, int], dict[str, float]]
+
+
+def raw_engine(stand: Stand, engine: str, i: int) -> dict[str, float]:
+    repo = stand.work / f"raw-{engine}-{i}"
+    out = stand.work / f"raw-{engine}-restore-{i}"
     out.mkdir()
+    data = str(stand.data)
     if engine == "borg":
-        borg = tools.tools.borg
-        e = {**env, "BORG_PASSPHRASE": PASSPHRASE, "BORG_BASE_DIR": str(work / "raw-borg-base")}
-        timed([borg, "init", "--encryption=repokey-blake2", str(repo)], e)
-        first = timed([borg, "create", "--compression", "auto,zstd,3", f"{repo}::one", str(data)], e)
-        second = timed([borg, "create", "--compression", "auto,zstd,3", f"{repo}::two", str(data)], e)
-        restore = timed([borg, "extract", f"{repo}::one"], e, cwd=str(out))
+        borg = stand.settings.tools.borg
+        e = {**stand.env, "BORG_PASSPHRASE": PASSPHRASE, "BORG_BASE_DIR": str(stand.work / "raw-borg-base")}
+        subprocess.run([borg, "init", "--encryption=repokey-blake2", str(repo)], env=e, check=True,
+                       capture_output=True)  # fmt: skip
+        first, _ = stand.timed([borg, "create", "--compression", "auto,zstd,3", f"{repo}::one", data], e)
+        second, _ = stand.timed([borg, "create", "--compression", "auto,zstd,3", f"{repo}::two", data], e)
+        restore, _ = stand.timed([borg, "extract", f"{repo}::one"], e, cwd=str(out))
     else:
-        restic = tools.tools.restic
-        e = {**env, "RESTIC_PASSWORD": PASSPHRASE, "RESTIC_REPOSITORY": str(repo),
-             "RESTIC_CACHE_DIR": str(work / "raw-restic-cache")}  # fmt: skip
-        timed([restic, "init"], e)
-        first = timed([restic, "backup", "--json", str(data)], e)
-        second = timed([restic, "backup", "--json", str(data)], e)
-        restore = timed([restic, "restore", "latest", "--target", str(out)], e)
+        restic = stand.settings.tools.restic
+        e = {**stand.env, "RESTIC_PASSWORD": PASSPHRASE, "RESTIC_REPOSITORY": str(repo),
+             "RESTIC_CACHE_DIR": str(stand.work / "raw-restic-cache")}  # fmt: skip
+        subprocess.run([restic, "init"], env=e, check=True, capture_output=True)
+        first, _ = stand.timed([restic, "backup", "--json", data], e)
+        second, _ = stand.timed([restic, "backup", "--json", data], e)
+        restore, _ = stand.timed([restic, "restore", "latest", "--target", str(out)], e)
     return {"first_backup": first, "incremental_backup": second, "restore": restore}
 
 
-def syncoxide_engine(engine: str, data: Path, work: Path, env: dict[str, str], i: int) -> dict[str, float]:
+def syncoxide_engine(stand: Stand, engine: str, i: int) -> dict[str, float]:
     cli = [sys.executable, "-m", "syncoxide.cli"]
-    secret = work / "passphrase"
+    secret = stand.work / "passphrase"
     secret.write_text(PASSPHRASE + "\n")
-    repo = work / f"sx-{engine}-{i}"
+    repo = stand.work / f"sx-{engine}-{i}"
     name = f"bench-{engine}-{i}"
-    timed([*cli, "repo", "init", "--engine", engine, "--repo", str(repo), "--name", name,
-           "--passphrase-file", str(secret)], env)  # fmt: skip
-    backup = [*cli, "backup", "--repo", name, "--source", str(data), "--json"]
-    started = time.perf_counter()
-    result = subprocess.run(backup, env=env, capture_output=True, text=True, check=True)
-    first = time.perf_counter() - started
-    snapshot = json.loads(result.stdout)["snapshot_id"]
-    second = timed(backup, env)
-    restore = timed([*cli, "restore", "--repo", name, "--snapshot", snapshot,
-                     "--target", str(work / f"sx-{engine}-restore-{i}"), "--json"], env)  # fmt: skip
+    subprocess.run([*cli, "repo", "init", "--engine", engine, "--repo", str(repo), "--name", name,
+                    "--passphrase-file", str(secret)], env=stand.env, check=True, capture_output=True)  # fmt: skip
+    backup = [*cli, "backup", "--repo", name, "--source", str(stand.data), "--json"]
+    first, output = stand.timed(backup)
+    snapshot = json.loads(output)["snapshot_id"]
+    second, _ = stand.timed(backup)
+    restore, _ = stand.timed([*cli, "restore", "--repo", name, "--snapshot", snapshot,
+                              "--target", str(stand.work / f"sx-{engine}-restore-{i}"), "--json"])  # fmt: skip
     return {"first_backup": first, "incremental_backup": second, "restore": restore}
+
+
+def compare(stand: Stand, engine: str, repeat: int) -> dict[str, dict[str, float]]:
+    """``repeat`` rounds of both sides, taking turns at going first; the median of each figure per side."""
+    sides: dict[str, Side] = {"anchor": raw_engine, "syncoxide": syncoxide_engine}
+    rounds: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    for i in range(repeat):
+        for side in list(sides) if i % 2 == 0 else list(sides)[::-1]:
+            rounds[side].append(sides[side](stand, engine, i))
+    return {side: {key: statistics.median(r[key] for r in figures) for key in figures[0]}
+            for side, figures in rounds.items()}  # fmt: skip
 
 
 def main() -> None:
@@ -131,13 +176,13 @@ def main() -> None:
     engines = args.engine or ["borg", "restic"]
 
     work = Path(tempfile.mkdtemp(prefix="sxbench-", dir="/tmp"))
-    home = work / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
-    env["SYNCOXIDE_HOME"] = str(home)
-    env["SYNCOXIDE_METRICS_ADDRESS"] = ""
+    for key in [k for k in os.environ if k.startswith("SYNCOXIDE_")]:
+        del os.environ[key]  # the bench's own stack, set up here alone, for the CLI and this process
+    os.environ["SYNCOXIDE_HOME"] = str(work / "home")
+    os.environ["SYNCOXIDE_METRICS_ADDRESS"] = ""
     for port in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT"):
-        env[f"SYNCOXIDE_{port}"] = str(free_port())
-    tools = Settings(home=home)
+        os.environ[f"SYNCOXIDE_{port}"] = str(free_port())
+    env = dict(os.environ)
     try:
         data = work / "data"
         quick, full = dict(small=5000, big_mib=200, dup_copies=1), dict(small=30000, big_mib=1000, dup_copies=2)
@@ -145,21 +190,16 @@ def main() -> None:
         total = make_dataset(data, **sizes)
         files = sizes["small"] + 4 + sizes["dup_copies"]
         print(f"dataset: {total / MiB:.0f} MiB in {files} files", file=sys.stderr)
-        warm(data)
         subprocess.run([sys.executable, "-m", "syncoxide.cli", "dev", "up", "--no-dashboard"], env=env, check=True,
                        capture_output=True)  # fmt: skip
-        figures: dict[str, dict[str, dict[str, float]]] = {}
-        for engine in engines:
-            figures[engine] = {
-                "anchor": median_of(args.repeat, raw_engine, engine, tools, data, work, env),
-                "syncoxide": median_of(args.repeat, syncoxide_engine, engine, data, work, env),
-            }
+        stand = Stand(settings=Settings(), data=data, work=work, env=env)
+        figures = {engine: compare(stand, engine, args.repeat) for engine in engines}
         if args.json:
             print(json.dumps({"dataset_bytes": total, "seconds": figures}, indent=2))
         for engine, pair in figures.items():
             for what, anchor in pair["anchor"].items():
                 ours = pair["syncoxide"][what]
-                print(f"time {engine}-{what} anchor={anchor:.2f}s syncoxide={ours:.2f}s (+{ours - anchor:.2f}s)")
+                print(f"time {engine}-{what} anchor={anchor:.2f}s syncoxide={ours:.2f}s ({ours - anchor:+.2f}s)")
         for engine, pair in figures.items():
             for what, anchor in pair["anchor"].items():
                 print(f"ratio {engine}-{what} {pair['syncoxide'][what] / anchor:.2f}")

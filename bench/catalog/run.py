@@ -64,8 +64,9 @@ def make_tree(root: Path, files: int, per_dir: int = 100) -> None:
         os.close(fd)
 
 
-class PeakRss:
-    """Samples the resident memory of a process and its children until stopped."""
+class PeakMemory:
+    """Samples the proportional set size (PSS: shared pages split among the processes sharing them)
+    of a process and its children until stopped; RSS would count the shared libraries many times."""
 
     def __init__(self, pid: int):
         self.process = psutil.Process(pid)
@@ -77,12 +78,12 @@ class PeakRss:
         while not self._stop.is_set():
             try:
                 procs = [self.process, *self.process.children(recursive=True)]
-                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+                self.peak = max(self.peak, sum(p.memory_full_info().pss for p in procs if p.is_running()))
             except psutil.Error:
                 pass
             time.sleep(0.05)
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> PeakMemory:
         self._thread.start()
         return self
 
@@ -103,13 +104,13 @@ def bench_scan(work: Path, env: dict[str, str], cli: list[str], worker_pid: int,
             started = time.perf_counter()
             subprocess.run(["find", str(tree), "-printf", "%s %T@ %p\n"], stdout=sink, check=True)
             finds.append(time.perf_counter() - started)
-        with PeakRss(worker_pid) as memory:
+        with PeakMemory(worker_pid) as memory:
             elapsed, done = run([*cli, "scan", str(tree), "--json"], env)
         scans.append(elapsed)
         peaks.append(memory.peak)
         assert json.loads(done.stdout)["files"] == files
     return {"files": files, "find_s": statistics.median(finds), "scan_s": statistics.median(scans),
-            "scan_in_worker_s": json.loads(done.stdout)["duration_s"], "peak_rss_bytes": max(peaks)}  # fmt: skip
+            "scan_in_worker_s": json.loads(done.stdout)["duration_s"], "peak_pss_bytes": max(peaks)}  # fmt: skip
 
 
 def bench_search(work: Path, env: dict[str, str], cli: list[str], snapshots: int, files: int) -> dict:
@@ -211,7 +212,7 @@ def main() -> None:
     if "scan" in figures:
         s = figures["scan"]
         print(f"scan {s['files']} files: find={s['find_s']:.2f}s syncoxide={s['scan_s']:.2f}s"
-              f" (in the worker {s['scan_in_worker_s']:.2f}s), peak memory {s['peak_rss_bytes'] / 2**20:.0f} MiB")
+              f" (in the worker {s['scan_in_worker_s']:.2f}s), peak memory (PSS) {s['peak_pss_bytes'] / 2**20:.0f} MiB")
     if "search" in figures:
         s = figures["search"]
         print(f"search over {s['snapshots']} snapshots ({s['entries']} entries): restic find={s['restic_find_s']:.2f}s"
