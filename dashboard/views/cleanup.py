@@ -44,7 +44,7 @@ with st.expander("new plan", expanded=not recent):
                     found = cleanup.find_candidates(reader(), spec, time.time_ns())
                     with open_store(cfg) as conn:
                         made = plans.create(conn, spec, found, os.path.join(sources[source_id].root, TRASH_DIR_NAME))
-                    st.session_state["cleanup_plan"] = made.id
+                    st.session_state["cleanup_select"] = made.id  # show the new plan
                     st.rerun()
                 except SyncoxideError as error:
                     show_error(error)
@@ -52,9 +52,8 @@ with st.expander("new plan", expanded=not recent):
 if not recent:
     st.stop()
 ids = [p.id for p in recent]
-current = st.session_state.get("cleanup_plan")
-plan_id = st.selectbox("plan", ids, index=ids.index(current) if current in ids else 0, key="cleanup_select",
-                       format_func=lambda i: f"{i} ({next(p.status for p in recent if p.id == i)})")  # fmt: skip
+statuses = {p.id: p.status for p in recent}
+plan_id = st.selectbox("plan", ids, key="cleanup_select", format_func=lambda i: f"{i} ({statuses[i]})")
 with open_store(cfg) as conn:
     plan = plans.get(conn, plan_id)
     items = plans.items(conn, plan_id)
