@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from syncoxide.config import Settings
-from syncoxide.providers import ProviderSpec
+from syncoxide.providers import ProviderSpec, open_provider
 from syncoxide.store import embedded
 from tests.servers import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY, HttpServer
 
@@ -31,13 +32,29 @@ class SyncSide:
     root: Path
     """where the side's files are on this machine (an S3 bucket prefix is a directory of rclone serve s3)"""
 
+    settings: Settings | None = None
+    """for sides whose server caches listings (rclone serve s3): changes go through the provider"""
+
     def write(self, rel: str, data: bytes, mtime: float | None = None) -> Path:
         path = self.root / rel
+        if self.spec.kind == "s3":
+            assert self.settings is not None
+            with open_provider(self.spec, self.settings) as provider:
+                provider.write_bytes(rel, data, mtime=datetime.fromtimestamp(mtime or time.time(), UTC))
+            return path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         if mtime is not None:
             os.utime(path, (mtime, mtime))
         return path
+
+    def delete(self, rel: str) -> None:
+        if self.spec.kind == "s3":
+            assert self.settings is not None
+            with open_provider(self.spec, self.settings) as provider:
+                provider.delete(rel)
+        else:
+            (self.root / rel).unlink()
 
     def read(self, rel: str) -> bytes:
         return (self.root / rel).read_bytes()
@@ -73,7 +90,7 @@ SideMaker = Callable[[str, str], SyncSide]
 
 
 @pytest.fixture()
-def make_side(request: pytest.FixtureRequest, scratch: Path) -> SideMaker:
+def make_side(request: pytest.FixtureRequest, scratch: Path, sync_settings: Settings) -> SideMaker:
     """(kind, name) -> an empty side: local, sftp (sshd on loopback) or s3 (rclone serve s3)."""
     counter = iter(range(1_000_000))
 
@@ -102,7 +119,7 @@ def make_side(request: pytest.FixtureRequest, scratch: Path) -> SideMaker:
                 secrets={"access_key_id": f"env:{S3_ACCESS_KEY_ENV}", "secret_access_key": f"env:{S3_SECRET_ENV}"},
             )
             os.environ[S3_ACCESS_KEY_ENV] = S3_ACCESS_KEY
-            return SyncSide(spec, root)
+            return SyncSide(spec, root, sync_settings)
         raise ValueError(kind)
 
     return make
