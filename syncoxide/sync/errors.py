@@ -25,3 +25,7 @@ class SyncFailed(SyncoxideError):
     def __init__(self, message: str, retryable: bool = False):
         super().__init__(message)
         self.retryable = retryable
+
+
+class Interrupted(Exception):  # noqa: N818 - what happened, not an error of the data
+    """The run was asked to stop (cancellation, worker shutdown); what is done stays done and journaled."""

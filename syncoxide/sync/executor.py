@@ -19,6 +19,7 @@ from syncoxide.providers.base import Entry, Provider
 from syncoxide.providers.errors import ObjectNotFound, ProviderError
 from syncoxide.sync.bisync import OTHER, Sides
 from syncoxide.sync.compare import same_content
+from syncoxide.sync.errors import Interrupted
 from syncoxide.sync.journal import Journal
 from syncoxide.sync.models import Action, ActionKind, Mode, Plan, Side, SyncOptions
 from syncoxide.sync.throttle import Limiter
@@ -202,6 +203,8 @@ class Executor:
                     self._delete_source(seq, action, copied)
                 else:
                     self._run_one(seq, action)
+            except Interrupted:
+                raise
             except Exception as exc:  # noqa: BLE001 - recorded per action; the run reports them all
                 self._fail(seq, action, exc)
                 return  # a move never deletes a source whose copy failed
@@ -225,6 +228,12 @@ class Executor:
     # -- the whole plan --------------------------------------------------------------------------------
 
     def run(self) -> Outcome:
+        try:
+            return self._run()
+        finally:
+            self.journal.flush()
+
+    def _run(self) -> Outcome:
         indexed = list(enumerate(self.plan.actions))
         with self.status.lock:
             self.status.phase = "transferring"

@@ -169,3 +169,46 @@ class SyncResult(BaseModel):
     """unfinished actions of an interrupted run found in the journal"""
     errors: list[str] = Field(default_factory=list)
     seconds: float = 0.0
+
+
+class SyncSummary(BaseModel):
+    """What a run did, small enough for a workflow payload (the plan itself stays in the journal)."""
+
+    run_id: str
+    pair: str
+    mode: Mode
+    dry_run: bool = False
+    planned: dict[str, int] = Field(default_factory=dict)
+    conflicts: int = 0
+    done: int = 0
+    failed: int = 0
+    transferred_files: int = 0
+    transferred_bytes: int = 0
+    resumed_bytes: int = 0
+    deleted: int = 0
+    errors: list[str] = Field(default_factory=list)
+    """the first few"""
+    seconds: float = 0.0
+
+    @classmethod
+    def of(cls, result: SyncResult) -> SyncSummary:
+        return cls(run_id=result.run_id, pair=result.pair, mode=result.mode, dry_run=result.dry_run,
+                   planned=result.plan.summary(), conflicts=len(result.plan.conflicts), done=result.done,
+                   failed=result.failed, transferred_files=result.transferred_files,
+                   transferred_bytes=result.transferred_bytes, resumed_bytes=result.resumed_bytes,
+                   deleted=result.deleted, errors=result.errors[:5], seconds=result.seconds)
+
+
+class SyncWorkflowInput(BaseModel):
+    """SyncWorkflow's input, and what it carries across continue-as-new."""
+
+    request: SyncRequest
+    interval_s: float | None = Field(default=None, gt=0, description="continuous: run again this long after a run")
+    paused: bool = False
+    runs: int = 0
+    last: SyncSummary | None = None
+
+
+class SyncActivityInput(BaseModel):
+    request: SyncRequest
+    run_id: str

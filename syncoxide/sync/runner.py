@@ -27,7 +27,7 @@ from syncoxide.store import sync as store
 from syncoxide.store.sync import StateRow
 from syncoxide.sync.bisync import Sides, plan_bisync
 from syncoxide.sync.compare import Signature
-from syncoxide.sync.errors import NeedsResync, SyncBusy, SyncFailed
+from syncoxide.sync.errors import GuardTripped, Interrupted, NeedsResync, SyncBusy, SyncFailed
 from syncoxide.sync.executor import Executor, Outcome, ProviderPool, Status
 from syncoxide.sync.filters import FileFilter
 from syncoxide.sync.journal import Journal
@@ -94,9 +94,12 @@ class Run:
             main = {side: self._open(side) for side in Side}
             pools = {side: ProviderPool(main[side], lambda s=side: self._open(s)) for side in Side}
             result = self._run(conn, main, pools, started)
+        except GuardTripped:
+            raise  # recorded as aborted where it tripped
         except BaseException as exc:
-            store.finish_run(conn, self.run_id, "aborted" if not isinstance(exc, Exception) else "failed",
-                             {}, str(exc) or type(exc).__name__)
+            stopped = isinstance(exc, Interrupted) or not isinstance(exc, Exception)
+            store.finish_run(conn, self.run_id, "interrupted" if stopped else "failed", {},
+                             str(exc) or type(exc).__name__)
             raise
         finally:
             for pool in pools.values():

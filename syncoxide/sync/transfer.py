@@ -24,13 +24,14 @@ import stat as statmod
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from syncoxide.errors import VerificationFailed
 from syncoxide.providers import paths
 from syncoxide.providers.base import TEMP_MARKER, Entry, Provider
 from syncoxide.providers.errors import ObjectNotFound, ProviderError, ProviderTransient
+from syncoxide.sync.errors import Interrupted
 from syncoxide.sync.hashing import HASH, READ_CHUNK, HashingReader, read_md5, remote_md5
 from syncoxide.sync.throttle import Limiter
 
@@ -213,7 +214,7 @@ def _ensure_parent(dst: Provider, path: str) -> None:
 
 
 def _fail(dst: Provider, exc: BaseException, path: str) -> BaseException:
-    if isinstance(exc, ProviderError | VerificationFailed):
+    if isinstance(exc, ProviderError | VerificationFailed | Interrupted):
         return exc
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return ProviderError(f"{dst.display}: {path}: no space left on the destination ({exc.strerror})")
@@ -268,8 +269,9 @@ def _file_transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: T
                                 f"(read {written} bytes, expected {entry.size})")
         _check_source_hash(src, entry, md5)
         check_source_unchanged(src, entry)
-        if dst.capabilities.set_mtime:
-            ops.set_mtime(temp, source_mtime(src, entry))
+        mtime = source_mtime(src, entry) if dst.capabilities.set_mtime else None
+        if mtime is not None:
+            ops.set_mtime(temp, mtime)
         landed = ops.md5(temp, written)
         if landed != md5:
             raise VerificationFailed(f"{dst.display}: {path}: wrote {md5}, the destination has {landed}")
@@ -281,13 +283,21 @@ def _file_transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: T
         if reader is not None and reader.count == 0 and isinstance(exc, ObjectNotFound):
             raise
         raise _fail(dst, exc, path) from None
-    return TransferResult(entry=dst.stat(path), md5=md5, sent=reader.count, resumed_from=offset)
+    if mtime is None:
+        landed_entry = dst.stat(path)
+    else:
+        if dst.capabilities.mtime_precision >= 1:  # SFTP v3 keeps whole seconds
+            mtime = datetime.fromtimestamp(int(mtime.timestamp()), UTC)
+        landed_entry = Entry(path=path, size=written, mtime=mtime)
+    return TransferResult(entry=landed_entry, md5=md5, sent=reader.count, resumed_from=offset)
 
 
 def every_resumable(exc: BaseException) -> bool:
     """Keep a temporary file for the next attempt after an interruption, not after a hard failure."""
     if isinstance(exc, VerificationFailed | SourceChanged):
         return False
+    if isinstance(exc, Interrupted):
+        return True
     if isinstance(exc, ProviderTransient | ConnectionError | EOFError | TimeoutError):
         return True
     if isinstance(exc, OSError):
@@ -323,7 +333,9 @@ def _s3_transfer(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfer
             ctx.on_bytes(len(body))
             if answer.get("ETag", "").strip('"').lower() != md5:
                 raise VerificationFailed(f"{dst.display}: {path}: stored ETag {answer.get('ETag')} is not {md5}")
-            return TransferResult(entry=dst.stat(path), md5=md5, sent=len(body))
+            # no HEAD needed: the server checked the bytes, and size, time and MD5 are known
+            stored = Entry(path=path, size=len(body), mtime=source_mtime(src, entry), hashes={HASH: md5})
+            return TransferResult(entry=stored, md5=md5, sent=len(body))
         return _s3_multipart(src, entry, dst, path, ctx, resume, metadata)
     except S3_ERRORS as exc:
         raise dst._fail(exc, path) from None

@@ -1,0 +1,167 @@
+"""rclone copy/sync vs syncoxide copy/sync, local -> SFTP and local -> S3, on the same data in one run.
+
+    python bench/sync/run.py [--quick] [--only small|large] [--json]
+
+Datasets: 10,000 small files (1-8 KiB in 100 directories) and two 1 GB files (--quick: 1,000 small
+files and two 64 MiB files). Servers: OpenSSH's sshd and `rclone serve s3` on loopback, started as
+the tests start them; syncoxide's journal goes to an embedded PostgreSQL under a temporary home.
+Both tools get the same parallelism (4 transfers; rclone's 8 checkers) and start from an empty
+destination; each measures a first run and a no-change run. rclone is run as a CLI (its process
+start is included, a few ms); syncoxide is called in-process (`run_sync`, what the CLI and the
+activity call). Ends with one line per comparison: `ratio <what> <syncoxide/rclone>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from syncoxide.config import Settings  # noqa: E402
+from syncoxide.providers import ProviderSpec  # noqa: E402
+from syncoxide.store import embedded  # noqa: E402
+from syncoxide.sync import MaxDelete, Mode, SyncOptions, SyncRequest, run_sync  # noqa: E402
+from tests.servers import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY, free_port, start_s3  # noqa: E402
+from tests.sshd import start_sshd  # noqa: E402
+
+MiB = 1024 * 1024
+TRANSFERS = 4
+
+
+def make_small(root: Path, count: int) -> None:
+    rng = random.Random(7)
+    for i in range(count):
+        path = root / f"d{i % 100:03d}" / f"f{i:05d}.dat"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.randbytes(rng.randint(1024, 8192)))
+
+
+def make_large(root: Path, mib: int) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("one.bin", "two.bin"):
+        with open(root / name, "wb") as out:
+            for _ in range(mib):
+                out.write(os.urandom(MiB))
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+class Bench:
+    def __init__(self, work: Path, rclone: str):
+        self.work = work
+        self.rclone = rclone
+        self.sshd = start_sshd(work / "sshd", free_port())
+        self.s3 = start_s3(rclone, work / "s3srv")
+        home = work / "home"
+        base = Settings(home=home)
+        self.pgdata = base.pgdata
+        self.settings = base.model_copy(update={"database_url": embedded.start(base.pgdata)})
+        os.environ["BENCH_S3_KEY"], os.environ["BENCH_S3_SECRET"] = S3_ACCESS_KEY, S3_SECRET_KEY
+        self.conf = work / "rclone.conf"
+        key, known = work / "sshd" / "user_key", work / "sshd" / "known_hosts"
+        self.conf.write_text(
+            f"[sftp]\ntype = sftp\nhost = 127.0.0.1\nport = {self.sshd.port}\nuser = {self.sshd.user}\n"
+            f"key_file = {key}\nknown_hosts_file = {known}\n\n"
+            f"[s3]\ntype = s3\nprovider = Other\naccess_key_id = {S3_ACCESS_KEY}\n"
+            f"secret_access_key = {S3_SECRET_KEY}\nendpoint = {self.s3.url}\nforce_path_style = true\n"
+            f"region = us-east-1\n"
+        )
+        self.sftp_options = {"key_file": str(key), "known_hosts": str(known)}
+        self.counter = 0
+
+    def close(self) -> None:
+        self.sshd.stop()
+        self.s3.stop()
+        embedded.stop(self.pgdata)
+
+    def destination(self, target: str) -> tuple[str, ProviderSpec]:
+        """A fresh, empty destination: (rclone remote path, syncoxide spec)."""
+        self.counter += 1
+        name = f"dst{self.counter}"
+        if target == "sftp":
+            path = self.work / "sftp" / name
+            path.mkdir(parents=True)
+            return f"sftp:{path}", ProviderSpec(
+                kind="sftp", location=f"sftp://{self.sshd.user}@127.0.0.1:{self.sshd.port}{path}",
+                options=self.sftp_options)
+        (self.s3.root / S3_BUCKET / name).mkdir(parents=True)
+        return f"s3:{S3_BUCKET}/{name}", ProviderSpec(
+            kind="s3", location=f"s3://{S3_BUCKET}/{name}",
+            options={"endpoint_url": self.s3.url, "region": "us-east-1", "addressing_style": "path"},
+            secrets={"access_key_id": "env:BENCH_S3_KEY", "secret_access_key": "env:BENCH_S3_SECRET"})
+
+    def rclone_run(self, verb: str, source: Path, remote: str) -> None:
+        subprocess.run([self.rclone, "--config", str(self.conf), verb, str(source), remote,
+                        "--transfers", str(TRANSFERS), "--checkers", "8", "-q"], check=True)
+
+    def syncoxide_run(self, mode: Mode, source: Path, spec: ProviderSpec) -> None:
+        request = SyncRequest(source=ProviderSpec(kind="local", location=str(source)), destination=spec, mode=mode,
+                              options=SyncOptions(transfers=TRANSFERS, max_delete=MaxDelete(percent=100)))
+        result = run_sync(self.settings, request)
+        if result.errors:
+            raise SystemExit(f"syncoxide {mode.value} failed: {result.errors[0]}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 small files and two 64 MiB files")
+    parser.add_argument("--only", choices=["small", "large"], help="one dataset")
+    parser.add_argument("--targets", default="sftp,s3", help="comma-separated: sftp, s3")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rclone = Settings().tools.rclone
+    if not rclone:
+        raise SystemExit("rclone is not installed: run scripts/setup.sh")
+    work = Path(tempfile.mkdtemp(prefix="sxbench-sync-", dir="/tmp"))
+    datasets = {"small": (lambda p: make_small(p, 1000 if args.quick else 10_000)),
+                "large": (lambda p: make_large(p, 64 if args.quick else 1024))}
+    if args.only:
+        datasets = {args.only: datasets[args.only]}
+    bench = Bench(work, rclone)
+    rows: list[dict[str, object]] = []
+    try:
+        for dataset, make in datasets.items():
+            source = work / "data" / dataset
+            make(source)
+            for target in args.targets.split(","):
+                for verb, mode in (("copy", Mode.copy), ("sync", Mode.sync)):
+                    remote, _ = bench.destination(target)
+                    _, spec = bench.destination(target)
+                    times = {}
+                    for run in ("first", "no-change"):
+                        r = timed(lambda: bench.rclone_run(verb, source, remote))  # noqa: B023
+                        s = timed(lambda: bench.syncoxide_run(mode, source, spec))  # noqa: B023
+                        times[run] = (s, r)
+                        rows.append({"what": f"{verb}-{dataset}-{target}-{run}", "syncoxide_s": round(s, 3),
+                                     "rclone_s": round(r, 3), "ratio": round(s / r, 3)})
+                        if not args.json:
+                            print(f"{verb:4} {dataset:5} {target:4} {run:9}  syncoxide {s:7.2f} s  "
+                                  f"rclone {r:7.2f} s", flush=True)
+    finally:
+        bench.close()
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps({"quick": args.quick, "transfers": TRANSFERS, "results": rows}, indent=2))
+    else:
+        for row in rows:
+            print(f"ratio {row['what']} {row['ratio']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

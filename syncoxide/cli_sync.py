@@ -1,0 +1,310 @@
+"""`syncoxide sync run|start|pause|resume|now|status|check`: sync pairs from the command line.
+
+A side is written like rclone's: a local path (``/data`` or ``local:/data``), ``sftp://user@host:port/path``,
+``s3://bucket/prefix``, ``webdav:https://host/path``, ``rclone:remote:path``, or ``@spec.json`` (a file
+holding a provider spec: kind, location, options, secret references). Options and secret references
+for a side: ``--src-opt key=value``, ``--dst-opt key=value``, ``--src-secret name=env:VAR``,
+``--dst-secret name=file:PATH``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from syncoxide.cli_common import JsonOpt, emit_json, out, settings
+from syncoxide.errors import InvalidInput
+from syncoxide.lazy import LazyModule
+from syncoxide.models import parse_duration, parse_size
+from syncoxide.providers.spec import ProviderSpec
+from syncoxide.sync.models import ConflictPolicy, Filters, MaxDelete, Mode, SyncOptions, SyncRequest
+
+temporal = LazyModule("syncoxide.client")
+runner = LazyModule("syncoxide.sync.runner")
+checker = LazyModule("syncoxide.sync.check")
+
+sync_app = typer.Typer(help="Copy, sync, move and two-way sync between storage providers.", no_args_is_help=True)
+
+Many = Annotated[list[str] | None, typer.Option()]
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    found = {}
+    for value in values or []:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"{what} {value!r} must look like name=value")
+        found[key] = val
+    return found
+
+
+def _first_error(exc: ValueError) -> str:
+    """A pydantic error's first message with where it is, else the exception's first line."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first['msg'].removeprefix('Value error, ')}" if where else \
+            first["msg"].removeprefix("Value error, ")
+    return str(exc).splitlines()[0]
+
+
+def _option_value(text: str) -> str | int | float | bool:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_side(text: str, opts: list[str] | None = None, secrets: list[str] | None = None) -> ProviderSpec:
+    """``kind:location`` (rclone-like), a URL whose scheme says the kind, a path, or ``@spec.json``."""
+    if text.startswith("@"):
+        try:
+            return ProviderSpec.model_validate_json(Path(text[1:]).expanduser().read_text())
+        except OSError as exc:
+            raise InvalidInput(f"cannot read provider spec {text[1:]}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise InvalidInput(f"provider spec {text[1:]}: {_first_error(exc)}") from None
+    kind, sep, rest = text.partition(":")
+    if text.startswith(("sftp://", "s3://")):
+        kind, location = text.split(":", 1)[0], text
+    elif text.startswith(("http://", "https://")):
+        kind, location = "webdav", text
+    elif sep and kind in ("local", "sftp", "s3", "webdav", "rclone"):
+        location = rest
+    elif text.startswith(("/", ".", "~")) or not sep:
+        kind, location = "local", str(Path(text).expanduser().resolve())
+    else:
+        raise InvalidInput(f"side {text!r}: say which kind it is (local:, sftp://, s3://, webdav:, rclone:)")
+    options = {k: _option_value(v) for k, v in _pairs(opts, "option").items()}
+    try:
+        return ProviderSpec(kind=kind, location=location, options=options, secrets=_pairs(secrets, "secret"))
+    except ValueError as exc:
+        raise InvalidInput(f"side {text!r}: {_first_error(exc)}") from None
+
+
+def _request(src: str, dst: str, mode: Mode, pair: str | None, src_opt: list[str] | None,
+             dst_opt: list[str] | None, src_secret: list[str] | None, dst_secret: list[str] | None,
+             **options: Any) -> SyncRequest:
+    try:
+        return SyncRequest(source=parse_side(src, src_opt, src_secret),
+                           destination=parse_side(dst, dst_opt, dst_secret), mode=mode, pair=pair,
+                           options=SyncOptions(**options))
+    except ValueError as exc:
+        raise InvalidInput(_first_error(exc)) from None
+
+
+def _options(dry_run: bool, checksum: bool, resync: bool, conflict: ConflictPolicy, max_delete: str,
+             transfers: int, bwlimit: str | None, include: list[str] | None, exclude: list[str] | None,
+             min_size: str | None, max_size: str | None, min_age: str | None, max_age: str | None) -> dict[str, Any]:
+    filters = Filters(
+        include=include or [], exclude=exclude or [],
+        min_size=parse_size(min_size) if min_size else None, max_size=parse_size(max_size) if max_size else None,
+        min_age_s=parse_duration(min_age).total_seconds() if min_age else None,
+        max_age_s=parse_duration(max_age).total_seconds() if max_age else None,
+    )
+    guard = None if max_delete.lower() == "none" else MaxDelete.parse(max_delete)
+    return {"dry_run": dry_run, "checksum": checksum, "resync": resync, "conflict": conflict, "max_delete": guard,
+            "transfers": transfers, "bwlimit": parse_size(bwlimit) if bwlimit else None, "filters": filters}
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sync_app, name="sync")
+
+
+SrcOpt = Annotated[list[str] | None, typer.Option("--src-opt", help="source option key=value")]
+DstOpt = Annotated[list[str] | None, typer.Option("--dst-opt", help="destination option key=value")]
+SrcSecret = Annotated[list[str] | None, typer.Option("--src-secret", help="source secret name=REF")]
+DstSecret = Annotated[list[str] | None, typer.Option("--dst-secret", help="destination secret name=REF")]
+ModeOpt = Annotated[Mode, typer.Option("--mode", help="copy (never deletes), sync, move or bisync")]
+PairOpt = Annotated[str | None, typer.Option("--pair", help="a name for this pair (its state and journal)")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")]
+Checksum = Annotated[bool, typer.Option("--checksum", help="compare by hash, not size and modification time")]
+Resync = Annotated[bool, typer.Option("--resync", help="bisync: make the baseline (required on the first run)")]
+Conflict = Annotated[ConflictPolicy, typer.Option("--conflict", help="bisync conflicts")]
+MaxDel = Annotated[str, typer.Option("--max-delete", help="stop before deleting more than N files or P%, or none")]
+Transfers = Annotated[int, typer.Option("--transfers", min=1, max=64, help="files at once")]
+BwLimit = Annotated[str | None, typer.Option("--bwlimit", help="bytes per second, e.g. 10M")]
+Include = Annotated[list[str] | None, typer.Option("--include", help="only files matching this glob")]
+Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="skip files and directories matching")]
+MinSize = Annotated[str | None, typer.Option("--min-size")]
+MaxSize = Annotated[str | None, typer.Option("--max-size")]
+MinAge = Annotated[str | None, typer.Option("--min-age", help="only files older than this, e.g. 1h")]
+MaxAge = Annotated[str | None, typer.Option("--max-age", help="only files younger than this, e.g. 30d")]
+
+
+def _summary_lines(data: dict[str, Any]) -> list[str]:
+    plan = data["plan"]
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(_counts(plan).items())) or "nothing to do"
+    lines = [f"{data['mode']} {plan['source']} -> {plan['destination']}: {counts} ({plan['unchanged']} unchanged)"]
+    lines += [f"conflict: {c}" for c in plan["conflicts"]]
+    return lines
+
+
+def _counts(plan: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for action in plan["actions"]:
+        counts[action["kind"]] = counts.get(action["kind"], 0) + 1
+    return counts
+
+
+@sync_app.command("run")
+def run_command(
+    src: Annotated[str, typer.Argument(help="source (path1 for bisync)")],
+    dst: Annotated[str, typer.Argument(help="destination (path2 for bisync)")],
+    mode: ModeOpt = Mode.copy, pair: PairOpt = None, dry_run: DryRun = False, checksum: Checksum = False,
+    resync: Resync = False, conflict: Conflict = ConflictPolicy.newer, max_delete: MaxDel = "50%",
+    transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None, exclude: Exclude = None,
+    min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None,
+    src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None, dst_secret: DstSecret = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run once, here and now (no worker needed); --dry-run prints the plan."""
+    opts = _options(dry_run, checksum, resync, conflict, max_delete, transfers, bwlimit, include, exclude,
+                    min_size, max_size, min_age, max_age)
+    request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, **opts)
+    result = runner.run_sync(settings(), request)
+    data = result.model_dump(mode="json")
+    if as_json:
+        emit_json(data)
+    else:
+        for line in _summary_lines(data):
+            out.print(line, markup=False, highlight=False)
+        if dry_run:
+            for action in data["plan"]["actions"]:
+                target = f" -> {action['target']}" if action["target"] else ""
+                out.print(f"  {action['kind']:13} {action['side']} {action['path']}{target}  {action['reason']}",
+                          markup=False, highlight=False)
+        else:
+            out.print(f"{result.transferred_files} files ({result.transferred_bytes} bytes) sent, {result.deleted} "
+                      f"deleted, {result.resumed_bytes} bytes resumed, in {result.seconds:.1f} s (run {result.run_id})",
+                      markup=False, highlight=False)
+    runner.raise_for_errors(result)
+
+
+@sync_app.command("start")
+def start_command(
+    src: Annotated[str, typer.Argument()], dst: Annotated[str, typer.Argument()],
+    mode: ModeOpt = Mode.copy, pair: PairOpt = None, every: Annotated[str | None, typer.Option(
+        "--every", help="continuous: run again this long after each run (e.g. 15m)")] = None,
+    checksum: Checksum = False, resync: Resync = False, conflict: Conflict = ConflictPolicy.newer,
+    max_delete: MaxDel = "50%", transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None,
+    exclude: Exclude = None, min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None,
+    max_age: MaxAge = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
+    dst_secret: DstSecret = None, as_json: JsonOpt = False,
+) -> None:
+    """Start a SyncWorkflow on the worker: once, or continuously with --every."""
+    from syncoxide.sync.models import SyncWorkflowInput
+    from syncoxide.sync.runner import pair_id
+
+    opts = _options(False, checksum, resync, conflict, max_delete, transfers, bwlimit, include, exclude,
+                    min_size, max_size, min_age, max_age)
+    request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, **opts)
+    interval = parse_duration(every).total_seconds() if every else None
+    cfg = settings()
+    workflow_id = f"sync-{pair_id(request)}"
+
+    async def go() -> str:
+        client = await temporal.connect(cfg)
+        handle = await client.start_workflow("SyncWorkflow", SyncWorkflowInput(request=request, interval_s=interval),
+                                             id=workflow_id, task_queue=cfg.task_queue)
+        return handle.id
+
+    started = asyncio.run(go())
+    if as_json:
+        emit_json({"workflow_id": started})
+    else:
+        out.print(f"started {started}", markup=False, highlight=False)
+
+
+def _signal(workflow_id: str, name: str) -> None:
+    cfg = settings()
+
+    async def go() -> None:
+        client = await temporal.connect(cfg)
+        await client.get_workflow_handle(workflow_id).signal(name)
+
+    asyncio.run(go())
+    out.print(f"{name}: sent to {workflow_id}", markup=False, highlight=False)
+
+
+@sync_app.command("pause")
+def pause_command(workflow_id: Annotated[str, typer.Argument(help="sync-<pair>")]) -> None:
+    """Pause a continuous sync after its current pass."""
+    _signal(workflow_id, "pause")
+
+
+@sync_app.command("resume")
+def resume_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
+    """Resume a paused sync."""
+    _signal(workflow_id, "resume")
+
+
+@sync_app.command("now")
+def now_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
+    """Run a continuous sync's next pass now."""
+    _signal(workflow_id, "run-now")
+
+
+@sync_app.command("status")
+def status_command(
+    workflow_id: Annotated[str | None, typer.Argument(help="a SyncWorkflow's id; without it: recent runs")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A workflow's phase and last pass, or the recent sync runs recorded in PostgreSQL."""
+    cfg = settings()
+    if workflow_id:
+        async def go() -> dict[str, Any]:
+            client = await temporal.connect(cfg)
+            return await client.get_workflow_handle(workflow_id).query("status")  # type: ignore[no-any-return]
+
+        data = asyncio.run(go())
+        if as_json:
+            emit_json(data)
+        else:
+            out.print(json.dumps(data, indent=2), markup=False, highlight=False)
+        return
+    from syncoxide.store import open_store
+    from syncoxide.store import sync as store
+
+    with open_store(cfg) as conn:
+        runs = store.recent_runs(conn)
+    if as_json:
+        emit_json(runs)
+        return
+    table = Table("run", "pair", "mode", "status", "started", "summary", "error")
+    for run in runs:
+        table.add_row(run["id"], run["pair_id"], run["mode"], run["status"], f"{run['started_at']:%Y-%m-%d %H:%M:%S}",
+                      json.dumps(run["summary"]), (run["error"] or "")[:80])
+    out.print(table)
+
+
+@sync_app.command("check")
+def check_command(
+    src: Annotated[str, typer.Argument()], dst: Annotated[str, typer.Argument()],
+    include: Include = None, exclude: Exclude = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
+    src_secret: SrcSecret = None, dst_secret: DstSecret = None, as_json: JsonOpt = False,
+) -> None:
+    """Compare both sides by hash and list the differences (exit 1 if there are any)."""
+    report = checker.check(settings(), parse_side(src, src_opt, src_secret), parse_side(dst, dst_opt, dst_secret),
+                           Filters(include=include or [], exclude=exclude or []))
+    if as_json:
+        emit_json(report.model_dump(mode="json") | {"clean": report.clean})
+    else:
+        for label, items in (("differ", report.differ), ("only at source", report.only_source),
+                             ("only at destination", report.only_destination), ("error", report.errors)):
+            for item in items:
+                out.print(f"{label}: {item}", markup=False, highlight=False)
+        out.print(f"{report.matching} matching, {len(report.differ)} differ, {len(report.only_source)} only at "
+                  f"source, {len(report.only_destination)} only at destination", markup=False, highlight=False)
+    if not report.clean:
+        raise typer.Exit(1)

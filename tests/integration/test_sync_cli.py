@@ -1,0 +1,59 @@
+"""The sync commands in-process (`sync run`, `sync check`), registered on a Typer app like the main CLI does."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from syncoxide.cli_sync import parse_side, register
+from syncoxide.errors import InvalidInput
+from tests.integration.sync_helpers import *  # noqa: F403 - fixtures
+from tests.integration.sync_helpers import SideMaker
+
+
+@pytest.fixture()
+def cli(sync_settings, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SYNCOXIDE_HOME", str(sync_settings.home))
+    monkeypatch.setenv("SYNCOXIDE_DATABASE_URL", sync_settings.database_url)
+    app = typer.Typer()
+    app.command("noop")(lambda: None)
+    register(app)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def test_run_dry_run_then_copy_then_check(cli, make_side: SideMaker):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    src.write("a.txt", b"a")
+    src.write("d/b.txt", b"bb")
+    dry = cli("sync", "run", str(src.root), f"local:{dst.root}", "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    assert {a["path"] for a in json.loads(dry.output)["plan"]["actions"]} >= {"a.txt", "d/b.txt"}
+    assert dst.files() == {}
+    done = cli("sync", "run", str(src.root), str(dst.root), "--mode", "sync")
+    assert done.exit_code == 0, done.output
+    assert "2 files (3 bytes) sent" in done.output
+    clean = cli("sync", "check", str(src.root), str(dst.root))
+    assert clean.exit_code == 0 and "2 matching, 0 differ" in clean.output
+    dst.write("a.txt", b"x")
+    dst.write("extra.txt", b"e")
+    dirty = cli("sync", "check", str(src.root), str(dst.root), "--json")
+    assert dirty.exit_code == 1
+    report = json.loads(dirty.output)
+    assert report["differ"] == ["a.txt"] and report["only_destination"] == ["extra.txt"] and not report["clean"]
+
+
+def test_sides_are_parsed_like_rclone_and_bad_ones_say_what_is_wrong(tmp_path):
+    assert parse_side(str(tmp_path)).kind == "local"
+    spec = parse_side("s3://bucket/p", ["endpoint_url=http://127.0.0.1:9", "timeout=5"], ["access_key_id=env:K"])
+    assert spec.kind == "s3" and spec.options["timeout"] == 5 and spec.secrets["access_key_id"].kind == "env"
+    assert parse_side("rclone:gdrive:photos").location == "gdrive:photos"
+    with pytest.raises(InvalidInput, match="say which kind it is"):
+        parse_side("ftp:host/path")
+    with pytest.raises(InvalidInput, match="unknown option 'colour' for a s3 provider"):
+        parse_side("s3://bucket", ["colour=blue"])
+    with pytest.raises(InvalidInput, match="must look like name=value"):
+        parse_side("s3://bucket", ["nonsense"])

@@ -1,0 +1,93 @@
+"""SyncWorkflow: one sync pair, once or continuously; pause, resume and run-now signals; a status query.
+
+Each pass is one ``sync_run`` activity on the engine queue (heartbeats carry the live status;
+cancellation stops the transfers between chunks; a retry resumes from the journal). Continuous
+pairs wait ``interval_s`` between passes (or until run-now) and continue as new when the history
+grows, carrying the paused flag, the pass count and the last summary.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
+
+with workflow.unsafe.imports_passed_through():
+    from syncoxide.config import engine_queue_for
+    from syncoxide.errors import NON_RETRYABLE_TYPES
+    from syncoxide.sync.models import SyncActivityInput, SyncSummary, SyncWorkflowInput
+
+PASSES_PER_RUN = 100
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
+                    maximum_interval=timedelta(minutes=5), maximum_attempts=10,
+                    non_retryable_error_types=[*NON_RETRYABLE_TYPES, "GuardTripped", "NeedsResync"])
+
+
+@workflow.defn(name="SyncWorkflow")
+class SyncWorkflow:
+    def __init__(self) -> None:
+        self.phase = "starting"
+        self.paused = False
+        self.run_now = False
+        self.runs = 0
+        self.last: SyncSummary | None = None
+        self.error: str | None = None
+
+    @workflow.run
+    async def run(self, data: SyncWorkflowInput) -> SyncSummary | None:
+        self.paused, self.runs, self.last = data.paused, data.runs, data.last
+        passes = 0
+        while True:
+            if self.paused:
+                self.phase = "paused"
+                await workflow.wait_condition(lambda: not self.paused)
+            self.phase = "running"
+            run_id = f"{workflow.info().workflow_id}-{self.runs + 1}"
+            try:
+                self.last = await workflow.execute_activity(
+                    "sync_run", SyncActivityInput(request=data.request, run_id=run_id), result_type=SyncSummary,
+                    task_queue=engine_queue_for(workflow.info().task_queue),
+                    start_to_close_timeout=timedelta(days=2), heartbeat_timeout=timedelta(seconds=60),
+                    retry_policy=RETRY, cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                )
+                self.error = None
+            except Exception as exc:  # noqa: BLE001 - a continuous pair keeps going; a one-shot run fails
+                self.error = str(getattr(exc, "cause", None) or exc)
+                if data.interval_s is None:
+                    raise
+            self.runs += 1
+            passes += 1
+            if data.interval_s is None:
+                self.phase = "done"
+                return self.last
+            self.phase = "waiting"
+            self.run_now = False
+            try:
+                await workflow.wait_condition(lambda: self.run_now, timeout=timedelta(seconds=data.interval_s))
+            except TimeoutError:
+                pass
+            if passes >= PASSES_PER_RUN or workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(data.model_copy(update={"paused": self.paused, "runs": self.runs,
+                                                                 "last": self.last}))
+
+    @workflow.signal
+    def pause(self) -> None:
+        self.paused = True
+
+    @workflow.signal
+    def resume(self) -> None:
+        self.paused = False
+
+    @workflow.signal(name="run-now")
+    def run_now_signal(self) -> None:
+        self.run_now = True
+        self.paused = False
+
+    @workflow.query
+    def status(self) -> dict[str, Any]:
+        return {"phase": self.phase, "paused": self.paused, "runs": self.runs, "error": self.error,
+                "last": self.last.model_dump(mode="json") if self.last else None}
