@@ -57,9 +57,10 @@ def test_search_groups_hits_by_place_and_restore_this_opens_the_wizard(backed_up
     headings = [s.value for s in test.subheader]
     assert f"repository {backed_up['repository'].name} · 2" in headings
     assert f"source {backed_up['source']} · 2" in headings
-    next(b for b in test.button if b.label == "versions").click().run()
+    mine = f"repository {backed_up['repository'].name}"
+    test.button(key=f"versions-{mine}-0").click().run()
     assert "Versions of" in test.header[0].value
-    next(b for b in test.button if b.label == "restore this").click().run()
+    test.button(key=f"restore-{mine}-0").click().run()
     assert not test.exception, test.exception
     assert test.title[0].value == "Restore"
     assert test.selectbox(key="wiz_repo_select").value == backed_up["repository"].id
