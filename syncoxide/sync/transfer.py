@@ -15,6 +15,7 @@ provider's own atomic ``write`` to a temporary name, verify, then move.
 from __future__ import annotations
 
 import base64
+import contextvars
 import errno
 import hashlib
 import io
@@ -23,6 +24,7 @@ import secrets
 import stat as statmod
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +38,7 @@ from syncoxide.sync.hashing import HASH, READ_CHUNK, HashingReader, read_md5, re
 from syncoxide.sync.throttle import Limiter
 
 Progress = dict[str, Any]
+PART_CONCURRENCY = 4
 
 
 class SourceChanged(ProviderTransient):
@@ -374,7 +377,21 @@ def _s3_multipart(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfe
         whole = hashlib.md5() if not entry.hashes.get(HASH) else None
         if whole is not None and resumed_from:
             read_md5(src, entry.path, 0, resumed_from, whole)
-        with src.open_read(entry.path, resumed_from) as stream:
+        def upload(number: int, chunk: bytes, md5: hashlib._Hash) -> list[Any]:
+            answer = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                                        Body=chunk, ContentMD5=_b64(md5.digest()))
+            etag = answer["ETag"].strip('"').lower()
+            if etag != md5.hexdigest():
+                raise VerificationFailed(f"{dst.display}: {path}: part {number} stored as {etag}")
+            ctx.on_bytes(len(chunk))
+            return [number, etag, md5.hexdigest()]
+
+        # parts go up PART_CONCURRENCY at a time; the checkpoint advances over the contiguous prefix
+        # of verified parts, so a resume never skips a part that did not make it
+        pending: dict[int, Future[list[Any]]] = {}
+        finished: dict[int, list[Any]] = {}
+        with src.open_read(entry.path, resumed_from) as stream, \
+                ThreadPoolExecutor(PART_CONCURRENCY, thread_name_prefix="part") as pool:
             number = len(parts) + 1
             while True:
                 reader = HashingReader(stream, None, ctx.limiter, ctx.check)
@@ -383,16 +400,15 @@ def _s3_multipart(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfe
                     break
                 if whole is not None:
                     whole.update(chunk)
-                answer = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
-                                            Body=chunk, ContentMD5=_b64(reader.digest.digest()))
-                etag = answer["ETag"].strip('"').lower()
-                if etag != reader.digest.hexdigest():
-                    raise VerificationFailed(f"{dst.display}: {path}: part {number} stored as {etag}")
-                parts.append([number, etag, reader.digest.hexdigest()])
                 sent += len(chunk)
-                ctx.on_bytes(len(chunk))
-                save()
+                pending[number] = pool.submit(contextvars.copy_context().run, upload, number, chunk, reader.digest)
                 number += 1
+                while len(pending) >= PART_CONCURRENCY:
+                    _collect(pending, finished, wait_one=True)
+                    _advance(parts, finished, save)
+            while pending:
+                _collect(pending, finished, wait_one=True)
+                _advance(parts, finished, save)
         total = resumed_from + sent
         if total != size:
             raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied")
@@ -413,6 +429,21 @@ def _s3_multipart(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfe
             _abort(client, bucket, key, upload_id)
         raise
     return TransferResult(entry=dst.stat(path), md5=whole_md5, sent=sent, resumed_from=resumed_from)
+
+
+def _collect(pending: dict[int, Future[list[Any]]], finished: dict[int, list[Any]], wait_one: bool) -> None:
+    done, _ = wait(list(pending.values()), return_when=FIRST_COMPLETED if wait_one else ALL_COMPLETED)
+    for number in [n for n, f in pending.items() if f in done]:
+        finished[number] = pending.pop(number).result()  # a failed part raises here
+
+
+def _advance(parts: list[list[Any]], finished: dict[int, list[Any]], save: Callable[[], None]) -> None:
+    moved = False
+    while parts and parts[-1][0] + 1 in finished or not parts and 1 in finished:
+        parts.append(finished.pop(parts[-1][0] + 1 if parts else 1))
+        moved = True
+    if moved:
+        save()
 
 
 def _read_exactly(reader: HashingReader, size: int) -> bytes:
