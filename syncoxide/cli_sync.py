@@ -216,7 +216,8 @@ def start_command(
     async def go() -> str:
         client = await temporal.connect(cfg)
         handle = await client.start_workflow("SyncWorkflow", SyncWorkflowInput(request=request, interval_s=interval),
-                                             id=workflow_id, task_queue=cfg.task_queue)
+                                             id=workflow_id, task_queue=cfg.task_queue,
+                                             search_attributes=temporal.search_attributes("sync", None, None))
         return handle.id
 
     started = asyncio.run(go())
