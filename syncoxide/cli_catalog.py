@@ -309,7 +309,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
     def catalog_compact(repo: Annotated[str, typer.Option(help="Repository name, id or location.")]) -> None:
         """Merge a repository's small parts now (ingest does this on its own when they pile up)."""
         cfg = settings()
-        merged = updates.compact(cfg, find_repository(cfg, repo).id)
+        merged = updates.compact(cfg, find_repository(cfg, repo).id, min_parts=2)
         out.print(f"merged {merged} parts" if merged else "nothing to compact")
 
     @catalog_app.command("vacuum")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from activities.catalog import CatalogActivities
 from activities.engine import EngineActivities
 from activities.runs import RunActivities
 from syncoxide import client as temporal_client
+from syncoxide.catalog.scan import WARM_UP_MODULES
 from syncoxide.config import Settings
 from syncoxide.store import open_store
 from workflows.backup import BackupWorkflow
@@ -102,6 +104,8 @@ def main(settings: Settings, ready_file: Path | None = None) -> None:
     """Entry point of `syncoxide worker`: SIGTERM or SIGINT shuts down gracefully."""
     with open_store(settings):
         pass
+    for module in WARM_UP_MODULES:  # so the first catalog activity does not pay for these imports
+        importlib.import_module(module)
 
     async def serve() -> None:
         stop = asyncio.Event()

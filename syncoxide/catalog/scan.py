@@ -30,6 +30,9 @@ from syncoxide.models import Progress, ScanSummary, Source
 
 TASKS_PER_WORKER = 4
 IN_PROCESS_ENTRIES = 150_000
+WARM_UP_MODULES = ["pandas"]
+"""pyarrow imports pandas (when installed) the first time it converts Python lists: a second a process
+pays on its first batch unless it was imported up front."""
 HASH_BATCH = 2048
 POLL_S = 0.5
 
@@ -76,7 +79,7 @@ def _walk_task(
 
 def _pool(workers: int, counters, cancel) -> ProcessPoolExecutor:
     context = get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, *WARM_UP_MODULES])
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_pool, initargs=(counters, cancel))
 
 

@@ -29,6 +29,25 @@ ROW_GROUP_ROWS = 128 * 1024
 TMP_DIR = "tmp"
 
 
+def _row_groups(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.Table]:
+    """Batches gathered into tables of about ROW_GROUP_ROWS rows: small batches (a small snapshot's
+    listing) still make row groups big enough to read fast."""
+    import pyarrow as pa
+
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        held.append(batch)
+        count += batch.num_rows
+        if count >= ROW_GROUP_ROWS:
+            yield pa.Table.from_batches(held)
+            held, count = [], 0
+    if held:
+        yield pa.Table.from_batches(held)
+
+
 def _local_filesystem():
     import pyarrow.fs as pafs
 
@@ -99,10 +118,9 @@ class CatalogStorage:
         try:
             with self.fs.open_output_stream(temporary) as sink:
                 with pq.ParquetWriter(sink, SCHEMA, compression="zstd", write_statistics=True) as writer:
-                    for batch in batches:
-                        if batch.num_rows:
-                            writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
-                            rows += batch.num_rows
+                    for group in _row_groups(batches):
+                        writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+                        rows += group.num_rows
             self.fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
             self.fs.move(temporary, final)
         except BaseException:

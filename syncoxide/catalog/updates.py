@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from syncoxide.catalog import duck
-from syncoxide.catalog.ingest import ingest_snapshot
+from syncoxide.catalog.ingest import ingest_snapshots
 from syncoxide.catalog.scan import new_scan_id, scan
 from syncoxide.catalog.schema import conform
 from syncoxide.catalog.storage import ROW_GROUP_ROWS, CatalogStorage, open_storage
@@ -53,11 +53,11 @@ def ingest_repository(
             manifest.mark_removed(conn, repository.id, gone)
     wanted = [s for s in snapshots if (s.id in only if only is not None else s.id not in known)]
     summary = IngestSummary(repository_id=repository.id, removed=gone)
-    for snapshot in wanted:
-        part = ingest_snapshot(storage, engine, repository.id, snapshot, progress=progress, cancelled=cancelled)
+    for part, group in ingest_snapshots(storage, engine, repository.id, wanted, progress=progress,
+                                        cancelled=cancelled):  # fmt: skip
         with open_store(settings) as conn:
-            manifest.record_snapshot(conn, repository.id, snapshot, part)
-        summary.ingested.append(snapshot.id)
+            manifest.record_snapshots(conn, repository.id, group, part)
+        summary.ingested += [snapshot.id for snapshot, _ in group]
         summary.entries += part.rows
     compact(settings, repository.id, storage=storage)
     vacuum(settings, storage=storage)
@@ -89,14 +89,16 @@ def scan_source(
     return summary
 
 
-def compact(settings: Settings, repository_id: str, *, storage: CatalogStorage | None = None) -> int:
+def compact(
+    settings: Settings, repository_id: str, *, storage: CatalogStorage | None = None, min_parts: int = COMPACT_MIN_PARTS
+) -> int:
     """Merge a repository's small parts (and drop rows of removed snapshots); returns parts merged."""
     storage = storage or open_storage(settings)
     with open_store(settings) as conn:
         parts = manifest.live_parts(conn, kind="snapshot", owner_id=repository_id)
         live = {r["snapshot_id"] for r in manifest.snapshot_rows(conn, [repository_id])}
     small = [p.path for p in parts if p.rows < SMALL_PART_ROWS]
-    if len(small) < COMPACT_MIN_PARTS:
+    if len(small) < min_parts:
         return 0
     con = duck.connect()
     duck.attach_parts(con, "small", storage, small)

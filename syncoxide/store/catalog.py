@@ -127,19 +127,27 @@ def forget_parts(conn: psycopg.Connection, paths: list[str]) -> None:
 # -- snapshots --------------------------------------------------------------------------------
 
 
-def record_snapshot(conn: psycopg.Connection, repository_id: str, snapshot: Snapshot, part: WrittenPart) -> None:
-    """The snapshot's part and its row become visible together."""
+def record_snapshots(
+    conn: psycopg.Connection, repository_id: str, snapshots: list[tuple[Snapshot, int]], part: WrittenPart
+) -> None:
+    """A part and the rows of the snapshots in it (with their entry counts) become visible together."""
     with conn.transaction():
         _insert_part(conn, part, "snapshot", repository_id)
-        conn.execute(
-            "INSERT INTO catalog_snapshots (repository_id, snapshot_id, time, hostname, paths, tags, policy, files,"
-            " bytes, compressed_bytes, added_bytes, entries, part) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s, %s) ON CONFLICT (repository_id, snapshot_id) DO UPDATE SET entries = EXCLUDED.entries,"
-            " part = EXCLUDED.part, removed_at = NULL, ingested_at = now()",
-            (repository_id, snapshot.id, snapshot.time, snapshot.hostname, snapshot.paths, snapshot.tags,
-             snapshot.policy, snapshot.files, snapshot.bytes, snapshot.compressed_bytes, snapshot.added_bytes,
-             part.rows, part.path),
-        )  # fmt: skip
+        for snapshot, entries in snapshots:
+            _record_snapshot(conn, repository_id, snapshot, entries, part)
+
+
+def _record_snapshot(conn: psycopg.Connection, repository_id: str, snapshot: Snapshot, entries: int,
+                     part: WrittenPart) -> None:  # fmt: skip
+    conn.execute(
+        "INSERT INTO catalog_snapshots (repository_id, snapshot_id, time, hostname, paths, tags, policy, files,"
+        " bytes, compressed_bytes, added_bytes, entries, part) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s) ON CONFLICT (repository_id, snapshot_id) DO UPDATE SET entries = EXCLUDED.entries,"
+        " part = EXCLUDED.part, removed_at = NULL, ingested_at = now()",
+        (repository_id, snapshot.id, snapshot.time, snapshot.hostname, snapshot.paths, snapshot.tags,
+         snapshot.policy, snapshot.files, snapshot.bytes, snapshot.compressed_bytes, snapshot.added_bytes,
+         entries, part.path),
+    )  # fmt: skip
 
 
 def ingested_snapshots(conn: psycopg.Connection, repository_id: str) -> set[str]:

@@ -215,11 +215,17 @@ def test_snapshots_are_ingested_searched_versioned_and_forgotten(settings, workd
 def test_small_parts_are_compacted_without_changing_answers(settings, workdir):
     root = make_tree(workdir / "tree")
     repository, engine = _repository(settings, workdir, Engine.restic)
-    for i in range(updates.COMPACT_MIN_PARTS + 1):
+    for i in range(updates.COMPACT_MIN_PARTS):  # as after each backup: one snapshot, one small part
         (root / f"file-{i}.txt").write_text(str(i))
-        engine.backup([str(root)], snapshot_name=f"s{i}", options=BackupOptions())
+        snapshot, _ = engine.backup([str(root)], snapshot_name=f"s{i}", options=BackupOptions())
+        updates.ingest_repository(settings, repository, engine, only=[snapshot])
+    with open_store(settings) as conn:
+        assert len(manifest.live_parts(conn, kind="snapshot", owner_id=repository.id)) == 1  # compacted at the 8th
+    (root / "file-8.txt").write_text("8")
+    engine.backup([str(root)], snapshot_name="s8", options=BackupOptions())
     engine.delete_snapshots([engine.snapshots()[0].id])
-    updates.ingest_repository(settings, repository, engine)  # ingests 8, then compacts them into one part
+    updates.ingest_repository(settings, repository, engine)
+    updates.compact(settings, repository.id, min_parts=2)  # the merged part and the new one, less the forgotten
     with open_store(settings) as conn:
         parts = manifest.live_parts(conn, kind="snapshot", owner_id=repository.id)
     assert len(parts) == 1 and "compact-" in parts[0].path
