@@ -31,6 +31,7 @@ from syncoxide.cli_common import (
 )
 from syncoxide.cli_policy import register as register_policy_commands
 from syncoxide.cli_repository import register as register_repository_commands
+from syncoxide.cli_sync import register as register_sync_commands
 from syncoxide.dashboard_auth import hash_password
 from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine
@@ -402,6 +403,7 @@ def demo(as_json: JsonOpt = False) -> None:
 register_repository_commands(app, repo_app)
 register_policy_commands(app)
 register_catalog_commands(app)
+register_sync_commands(app)
 
 
 def main() -> None:

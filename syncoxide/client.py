@@ -29,6 +29,7 @@ from syncoxide.models import (
     RunKind,
     ScanSummary,
 )
+from syncoxide.sync.models import SyncSummary
 
 POLICY_ID = SearchAttributeKey.for_keyword("PolicyId")
 REPOSITORY_ID = SearchAttributeKey.for_keyword("RepositoryId")
@@ -98,6 +99,7 @@ WORKFLOWS: dict[str, tuple[str, type[BaseModel]]] = {
     RunKind.catalog: ("CatalogIngestWorkflow", IngestSummary),
     RunKind.scan: ("CatalogScanWorkflow", ScanSummary),
     RunKind.cleanup: ("CleanupWorkflow", CleanupResult),
+    "sync": ("SyncWorkflow", SyncSummary),
 }
 
 

@@ -18,6 +18,7 @@ from activities.around import AroundActivities
 from activities.catalog import CatalogActivities
 from activities.engine import EngineActivities
 from activities.runs import RunActivities
+from activities.sync import SyncActivities
 from syncoxide import client as temporal_client
 from syncoxide.catalog.scan import WARM_UP_MODULES
 from syncoxide.config import Settings
@@ -26,10 +27,11 @@ from workflows.backup import BackupWorkflow
 from workflows.catalog import CatalogIngestWorkflow, CatalogScanWorkflow, CleanupWorkflow
 from workflows.maintenance import HealthWorkflow, MaintenanceWorkflow
 from workflows.restore import RestoreWorkflow
+from workflows.sync import SyncWorkflow
 
 WORKFLOWS = [
     BackupWorkflow, RestoreWorkflow, MaintenanceWorkflow, HealthWorkflow,
-    CatalogIngestWorkflow, CatalogScanWorkflow, CleanupWorkflow,
+    CatalogIngestWorkflow, CatalogScanWorkflow, CleanupWorkflow, SyncWorkflow,
 ]  # fmt: skip
 BOOKKEEPING_CONCURRENCY = 8
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
@@ -42,6 +44,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
     engine = EngineActivities(settings)
     around = AroundActivities(settings)
     catalog = CatalogActivities(settings)
+    sync = SyncActivities(settings)
     return [
         Worker(
             client,
@@ -56,7 +59,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
             client,
             task_queue=settings.engine_task_queue,
             activities=[engine.backup, engine.restore, engine.retention, engine.check, around.run_hooks,
-                        catalog.catalog_ingest, catalog.catalog_scan, catalog.cleanup],  # fmt: skip
+                        catalog.catalog_ingest, catalog.catalog_scan, catalog.cleanup, sync.sync_run],  # fmt: skip
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_engine_activities,
             max_heartbeat_throttle_interval=PROGRESS_HEARTBEAT_EVERY,
