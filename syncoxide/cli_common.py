@@ -68,9 +68,12 @@ def run_workflow(
         conn = await temporal.connect(cfg)
         policy_id = getattr(request, "policy_id", None)
         handle = await temporal.start(conn, cfg, kind, repository, request, policy_id=policy_id, source_id=source_id)
-        if err.is_terminal and not as_json:
+        shown = err.is_terminal and not as_json
+        if shown:
             err.print(f"[dim]started {handle.id} ({temporal.workflow_url(cfg, handle.id)})[/dim]")
         try:
+            if not shown:  # nobody sees a bar: do not poll the server for progress
+                return await temporal.wait(handle, result_type)
             with progress.ProgressBar(str(kind), err) as bar:
                 return await temporal.wait(handle, result_type, bar.update)
         except asyncio.CancelledError:  # Ctrl-C: cancel the run, wait until the engine has stopped

@@ -65,8 +65,8 @@ class SearchFilter(BaseModel):
         sql: list[str] = []
         args: list = []
         if self.name:
-            sql.append("contains(lower(name), ?)")
-            args.append(self.name.lower())
+            sql.append("name ILIKE ? ESCAPE '\\'")
+            args.append("%" + self.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         if self.glob:
             sql.append(f"{'path' if '/' in self.glob else 'name'} GLOB ?")
             args.append(self.glob)
@@ -137,21 +137,21 @@ class CatalogReader:
     def open(cls, settings: Settings, storage: CatalogStorage | None = None) -> CatalogReader:
         storage = storage or open_storage(settings)
         with open_store(settings) as conn:
-            parts = [p.path for p in manifest.live_parts(conn)]
+            parts = manifest.live_parts(conn)
             snapshots = manifest.snapshot_rows(conn)
             scans = manifest.scan_rows(conn, latest_only=True)
         con = duck.connect()
-        duck.attach_parts(con, "entries", storage, parts)
+        duck.attach_parts(con, "snapshot_parts", storage, [p.path for p in parts if p.kind == "snapshot"])
+        duck.attach_parts(con, "scan_parts", storage, [p.path for p in parts if p.kind == "scan"])
         _table(con, "snapshots", snapshots, _SNAPSHOT_COLUMNS)
         _table(con, "scans", scans, _SCAN_COLUMNS)
         con.execute(
-            "CREATE VIEW snapshot_entries AS SELECT e.*, s.repository, s.time AS snapshot_time FROM entries e"
-            " JOIN snapshots s ON e.kind = 'snapshot' AND e.repository_id = s.repository_id"
-            " AND e.snapshot_id = s.snapshot_id"
+            "CREATE VIEW snapshot_entries AS SELECT e.*, s.repository, s.time AS snapshot_time FROM snapshot_parts e"
+            " JOIN snapshots s ON e.repository_id = s.repository_id AND e.snapshot_id = s.snapshot_id"
         )
         con.execute(
-            "CREATE VIEW scan_entries AS SELECT e.*, c.source, c.finished_at AS scan_time FROM entries e"
-            " JOIN scans c ON e.kind = 'scan' AND e.scan_id = c.scan_id"
+            "CREATE VIEW scan_entries AS SELECT e.*, c.source, c.finished_at AS scan_time FROM scan_parts e"
+            " JOIN scans c ON e.scan_id = c.scan_id"
         )
         return cls(con, snapshots, scans)
 

@@ -3,21 +3,19 @@ backups and scans on the test stack; actions start real workflows."""
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from syncoxide import client as temporal
-from syncoxide.models import Engine, RunKind
+from syncoxide.models import RunKind
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans
 from syncoxide.store import open_store, runs
+from syncoxide.store.locks import repository_gate
 from tests.e2e.cli import syncoxide
-from tests.e2e.conftest import make_repository, wait_for_run
 
 pytestmark = pytest.mark.e2e
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -195,28 +193,22 @@ def test_beyond_loopback_a_password_is_asked_and_read_only_users_cannot_act(stac
         st.cache_resource.clear()
 
 
-def test_a_restore_cancelled_from_the_wizard_says_so_and_leaves_no_partial_file(stack, workdir):
-    source = workdir / "big"
-    source.mkdir()
-    with open(source / "large.random", "wb") as out:
-        for _ in range(400):
-            out.write(os.urandom(1 << 20))
-    name = f"dash-cancel-{uuid.uuid4().hex[:6]}"
-    repository = make_repository(stack, Engine.restic, workdir / "repo", name)
-    made = syncoxide(stack, "backup", "--repo", name, "--source", str(source), "--json")
-    assert made.code == 0, made.stderr
-    wait_for_run(stack, RunKind.catalog, repository.id, 1)
+def test_a_restore_cancelled_from_the_wizard_says_so_and_changes_nothing(stack, backed_up, workdir):
+    """The repository is held busy, so the restore is still waiting for it when cancel is pressed."""
     test = app("restore")
-    test.selectbox(key="wiz_repo_select").select(repository.id).run()
-    test.selectbox(key="wiz_snapshot_select").select(made.json["snapshot_id"]).run()
+    test.selectbox(key="wiz_repo_select").select(backed_up["repository"].id).run()
+    test.selectbox(key="wiz_snapshot_select").select(backed_up["snapshots"][1]).run()
     target = workdir / "restored"
     test.text_input(key="wiz_target").input(str(target)).run()
-    button(test, "restore").click().run()
-    button(test, "cancel the restore").click().run()
-    deadline = time.monotonic() + 120
-    while not test.warning and time.monotonic() < deadline:
-        time.sleep(0.5)
-        test.run()
-    assert test.warning and "cancelled" in test.warning[0].value
-    final = target / str(source / "large.random").lstrip("/")
-    assert not final.exists() or final.stat().st_size == 400 << 20  # never a partial file at its final path
+    with repository_gate(stack.settings, backed_up["repository"].id, exclusive=True, waiting=lambda: None):
+        button(test, "restore").click().run()
+        button(test, "cancel the restore").click().run()
+        deadline = time.monotonic() + 120
+        while not any("cancelled" in w.value for w in test.warning) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            test.run()
+    assert any("was cancelled" in w.value for w in test.warning)
+    assert not target.exists() or not any(p.is_file() for p in target.rglob("*"))
+    with open_store(stack.settings) as conn:
+        latest = runs.recent(conn, repository_id=backed_up["repository"].id, kind=RunKind.restore, limit=1)[0]
+    assert latest.status.value == "cancelled"

@@ -311,3 +311,20 @@ def test_a_scan_shared_among_processes_finds_what_one_process_finds(settings, wo
         assert reader.rows(query, [shared.id]) == reader.rows(query, [alone.id])
     with open_store(settings) as conn:
         assert len(manifest.live_parts(conn, kind="scan", owner_id=shared.id)) == 1  # hashing merged the parts
+
+
+def test_name_search_takes_wildcard_characters_literally(settings, workdir):
+    root = workdir / "odd"
+    root.mkdir()
+    for name in ("100%_done.txt", "100x-done.txt", "under_score.md", "underXscore.md", "back\\slash.txt"):
+        (root / name).write_text(name)
+    source = add_source(settings, root, f"w-{time.time_ns()}")
+    updates.scan_source(settings, source)
+    with CatalogReader.open(settings) as reader:
+
+        def names(text: str) -> list[str]:
+            return sorted(Path(h.path).name for h in reader.search(SearchFilter(name=text, source_ids=[source.id])))
+
+        assert names("100%_") == ["100%_done.txt"]
+        assert names("R_S") == ["under_score.md"]
+        assert names("k\\s") == ["back\\slash.txt"]
