@@ -60,25 +60,23 @@ def create(conn: psycopg.Connection, spec: CleanupSpec, candidates: list[Candida
     return get(conn, plan_id)
 
 
-def get(conn: psycopg.Connection, plan_id: str) -> Plan:
+def _plans(conn: psycopg.Connection, where: str, args: tuple) -> list[Plan]:
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            "SELECT id, created_at, status, trash_dir, keep_until, spec, summary FROM cleanup_plans WHERE id = %s",
-            (plan_id,),
-        ).fetchone()
-    if row is None:
+        rows = cur.execute(
+            f"SELECT id, created_at, status, trash_dir, keep_until, spec, summary FROM cleanup_plans {where}", args
+        ).fetchall()
+    return [Plan.model_validate(r) for r in rows]
+
+
+def get(conn: psycopg.Connection, plan_id: str) -> Plan:
+    found = _plans(conn, "WHERE id = %s", (plan_id,))
+    if not found:
         raise NotFound(f"no cleanup plan {plan_id} (see: syncoxide cleanup list)")
-    return Plan.model_validate(row)
+    return found[0]
 
 
 def list_plans(conn: psycopg.Connection, limit: int = 50) -> list[Plan]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT id, created_at, status, trash_dir, keep_until, spec, summary FROM cleanup_plans"
-            " ORDER BY created_at DESC LIMIT %s",
-            (limit,),
-        ).fetchall()
-    return [Plan.model_validate(r) for r in rows]
+    return _plans(conn, "ORDER BY created_at DESC LIMIT %s", (limit,))
 
 
 def items(conn: psycopg.Connection, plan_id: str, states: list[str] | None = None) -> list[PlanItem]:
@@ -111,10 +109,4 @@ def set_status(conn: psycopg.Connection, plan: Plan, status: str) -> None:
 
 
 def expired(conn: psycopg.Connection, now: datetime) -> list[Plan]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT id, created_at, status, trash_dir, keep_until, spec, summary FROM cleanup_plans"
-            " WHERE status = 'applied' AND keep_until < %s ORDER BY keep_until",
-            (now,),
-        ).fetchall()
-    return [Plan.model_validate(r) for r in rows]
+    return _plans(conn, "WHERE status = 'applied' AND keep_until < %s ORDER BY keep_until", (now,))

@@ -328,3 +328,33 @@ def test_name_search_takes_wildcard_characters_literally(settings, workdir):
         assert names("100%_") == ["100%_done.txt"]
         assert names("R_S") == ["under_score.md"]
         assert names("k\\s") == ["back\\slash.txt"]
+
+
+def test_the_trash_is_emptied_only_after_its_keep_time(settings, workdir):
+    from datetime import UTC, datetime, timedelta
+
+    from syncoxide.catalog import cleanup, trash
+    from syncoxide.store import cleanup as plans
+
+    root = make_tree(workdir / "tree")
+    (root / "scratch.tmp").write_text("junk")
+    source = add_source(settings, root, f"t-{time.time_ns()}")
+    updates.scan_source(settings, source)
+    spec = cleanup.CleanupSpec(source_id=source.id, duplicates=False, keep_days=7)
+    with CatalogReader.open(settings) as reader:
+        found = cleanup.find_candidates(reader, spec, time.time_ns())
+    assert [Path(c.path).name for c in found] == ["scratch.tmp"]
+    with open_store(settings) as conn:
+        plan = plans.create(conn, spec, found, str(root / ".syncoxide-trash"))
+    assert trash.apply(settings, plan.id).moved == 1
+    kept = Path(plan.trash_dir) / str(root / "scratch.tmp").lstrip("/")
+    assert kept.exists() and not (root / "scratch.tmp").exists()
+    assert plan.id not in trash.purge_expired(settings, datetime.now(UTC) + timedelta(days=6))
+    assert kept.exists()
+    assert plan.id in trash.purge_expired(settings, datetime.now(UTC) + timedelta(days=8))
+    assert not Path(plan.trash_dir).exists()
+    with open_store(settings) as conn:
+        assert plans.get(conn, plan.id).status == "purged"
+        assert [i.state for i in plans.items(conn, plan.id)] == ["purged"]
+    with pytest.raises(InvalidInput, match="only an applied plan can be undone"):
+        trash.undo(settings, plan.id)
