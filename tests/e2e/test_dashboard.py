@@ -3,6 +3,7 @@ backups and scans on the test stack; actions start real workflows."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from syncoxide import client as temporal
+from syncoxide import schedules
 from syncoxide.models import RunKind
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans
@@ -159,9 +161,40 @@ def test_cleanup_plan_review_apply_from_the_page(stack, backed_up):
     assert (backed_up["root"] / "docs" / "draft.tmp").exists()
 
 
-def test_policies_page_renders(backed_up):
+def test_policies_page_pauses_resumes_and_runs_a_policy_now(stack, workdir):
+    from tests.e2e.test_policies import policy_file
+
+    applied = syncoxide(stack, "policy", "apply", str(policy_file(workdir)), "--yes")
+    assert applied.code == 0, applied.stderr
+    name = f"docs-{workdir.name.lower()}"
     test = app("policies")
-    assert test.title[0].value == "Policies"
+    test.selectbox(key="policies_name").select(name).run()
+    button(test, "pause").click().run()
+    button(test, "yes").click().run()
+    assert test.success[0].value == "pause: done"
+
+    async def paused() -> bool:
+        return (await schedules.describe(await temporal.connect(stack.settings), f"policy-{name}")).paused
+
+    assert asyncio.run(paused())
+    test = app("policies")
+    test.selectbox(key="policies_name").select(name).run()
+    button(test, "resume").click().run()
+    button(test, "yes").click().run()
+    assert not asyncio.run(paused())
+    button(test, "run now").click().run()
+    button(test, "yes").click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with open_store(stack.settings) as conn:
+            done = [r for r in runs.recent(conn, policy_id=name, kind=RunKind.backup) if r.status.value == "succeeded"]
+        if done:
+            break
+        time.sleep(0.5)
+    assert done, "run now started no backup"
+    test = app("policies")
+    test.selectbox(key="policies_name").select(name).run()
+    assert test.get("arrow_vega_lite_chart") or test.get("vega_lite_chart")
 
 
 
