@@ -14,7 +14,7 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, Field
 
-from syncoxide.catalog import duck
+from syncoxide.catalog import SCHEMA_VERSION, duck
 from syncoxide.catalog.storage import CatalogStorage, open_storage
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
@@ -140,6 +140,10 @@ class CatalogReader:
             parts = manifest.live_parts(conn)
             snapshots = manifest.snapshot_rows(conn)
             scans = manifest.scan_rows(conn, latest_only=True)
+        newer = [p.path for p in parts if p.schema_version > SCHEMA_VERSION]
+        if newer:
+            raise InvalidInput(f"catalog part {newer[0]}: written by a newer syncoxide (schema version above"
+                               f" {SCHEMA_VERSION}); upgrade syncoxide to read this catalog")  # fmt: skip
         con = duck.connect()
         duck.attach_parts(con, "snapshot_parts", storage, [p.path for p in parts if p.kind == "snapshot"])
         duck.attach_parts(con, "scan_parts", storage, [p.path for p in parts if p.kind == "scan"])

@@ -13,7 +13,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncoxide.catalog import HASH_ALGORITHMS, SCHEMA_VERSION
-from syncoxide.errors import InvalidInput
 
 SCHEMA_VERSION_KEY = b"syncoxide.catalog.schema"
 
@@ -92,12 +91,6 @@ def build_batch(raw: dict[str, list], owner: dict[str, str | None]) -> pa.Record
         else:
             columns[field.name] = pa.array(raw.get(field.name, [None] * length), field.type)
     return pa.RecordBatch.from_arrays([columns[f.name] for f in SCHEMA], schema=SCHEMA)
-
-
-def check_version(schema: pa.Schema, where: str) -> None:
-    found = (schema.metadata or {}).get(SCHEMA_VERSION_KEY)
-    if found is None or int(found) > SCHEMA_VERSION:
-        raise InvalidInput(f"catalog part {where}: schema version {found!r} is not one this syncoxide reads")
 
 
 def conform(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -27,6 +27,7 @@ class LivePart:
     kind: str
     owner_id: str
     rows: int
+    schema_version: int
 
 
 # -- sources ----------------------------------------------------------------------------------
@@ -57,15 +58,6 @@ def remove_source(conn: psycopg.Connection, source_id: str) -> None:
         conn.execute("DELETE FROM sources WHERE id = %s", (source_id,))
 
 
-def update_source(conn: psycopg.Connection, source: Source) -> Source:
-    with conn.transaction():
-        conn.execute(
-            "UPDATE sources SET root = %s, excludes = %s, hashes = %s WHERE id = %s",
-            (source.root, source.excludes, source.hashes, source.id),
-        )
-    return source
-
-
 def list_sources(conn: psycopg.Connection) -> list[Source]:
     with conn.cursor(row_factory=dict_row) as cur:
         return [Source.model_validate(r) for r in cur.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY name")]
@@ -94,7 +86,7 @@ def _insert_part(conn: psycopg.Connection, part: WrittenPart, kind: str, owner_i
 
 
 def live_parts(conn: psycopg.Connection, *, kind: str | None = None, owner_id: str | None = None) -> list[LivePart]:
-    query = "SELECT path, kind, owner_id, rows FROM catalog_parts WHERE retired_at IS NULL"
+    query = "SELECT path, kind, owner_id, rows, schema_version FROM catalog_parts WHERE retired_at IS NULL"
     args: list = []
     if kind:
         query += " AND kind = %s"

@@ -358,3 +358,16 @@ def test_the_trash_is_emptied_only_after_its_keep_time(settings, workdir):
         assert [i.state for i in plans.items(conn, plan.id)] == ["purged"]
     with pytest.raises(InvalidInput, match="only an applied plan can be undone"):
         trash.undo(settings, plan.id)
+
+
+def test_a_part_from_a_newer_schema_is_refused_with_a_clear_message(settings, workdir):
+    source = add_source(settings, make_tree(workdir / "tree"), f"n-{time.time_ns()}")
+    updates.scan_source(settings, source)
+    with open_store(settings) as conn:
+        conn.execute("UPDATE catalog_parts SET schema_version = 99 WHERE owner_id = %s", (source.id,))
+    try:
+        with pytest.raises(InvalidInput, match="written by a newer syncoxide"):
+            CatalogReader.open(settings)
+    finally:
+        with open_store(settings) as conn:
+            conn.execute("UPDATE catalog_parts SET schema_version = 1 WHERE owner_id = %s", (source.id,))
