@@ -23,9 +23,22 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+ENTRY_COLUMNS = {
+    "kind": "VARCHAR", "repository_id": "VARCHAR", "snapshot_id": "VARCHAR", "source_id": "VARCHAR",
+    "scan_id": "VARCHAR", "path": "VARCHAR", "parent": "VARCHAR", "name": "VARCHAR", "extension": "VARCHAR",
+    "type": "VARCHAR", "size": "BIGINT", "mtime_ns": "BIGINT", "mode": "INTEGER", "uid": "BIGINT", "gid": "BIGINT",
+    "mime": "VARCHAR", "link_target": "VARCHAR", "xxh3": "VARCHAR", "blake3": "VARCHAR", "md5": "VARCHAR",
+    "sha1": "VARCHAR",
+}  # fmt: skip
+"""The catalog schema's columns as DuckDB reads them (dictionary columns come back as VARCHAR)."""
+
+
 def attach_parts(con: duckdb.DuckDBPyConnection, name: str, storage: CatalogStorage, parts: list[str]) -> None:
     """Make view ``name`` read exactly these parts (an empty view with the schema when there are none)."""
-    if storage.local and parts:
+    if not parts:
+        columns = ", ".join(f"NULL::{kind} AS {column}" for column, kind in ENTRY_COLUMNS.items())
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {columns} WHERE false")
+    elif storage.local:
         files = ", ".join(sql_literal(storage.full(p)) for p in parts)
         reader = f"read_parquet([{files}], union_by_name = true, hive_partitioning = false)"
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {reader}")
