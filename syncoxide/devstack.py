@@ -163,6 +163,7 @@ def dashboard_argv(settings: Settings) -> list[str]:
         "--server.port", str(settings.dashboard_port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer",  # no "Deploy" button: this is an app, not a notebook
     ]  # fmt: skip
 
 
