@@ -152,12 +152,13 @@ class Plan(BaseModel):
         return counts
 
 
-class SyncResult(BaseModel):
+class RunOutcome(BaseModel):
+    """What a run did, as counts: shared by the full result and the summary a workflow carries."""
+
     run_id: str
     pair: str
     mode: Mode
     dry_run: bool = False
-    plan: Plan
     done: int = 0
     failed: int = 0
     transferred_files: int = 0
@@ -165,38 +166,27 @@ class SyncResult(BaseModel):
     resumed_bytes: int = 0
     """bytes not sent again because a transfer resumed from a journal checkpoint"""
     deleted: int = 0
+    errors: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+class SyncResult(RunOutcome):
+    plan: Plan
     reconciled: int = 0
     """unfinished actions of an interrupted run found in the journal"""
-    errors: list[str] = Field(default_factory=list)
-    seconds: float = 0.0
 
 
-class SyncSummary(BaseModel):
+class SyncSummary(RunOutcome):
     """What a run did, small enough for a workflow payload (the plan itself stays in the journal)."""
 
-    run_id: str
-    pair: str
-    mode: Mode
-    dry_run: bool = False
     planned: dict[str, int] = Field(default_factory=dict)
     conflicts: int = 0
-    done: int = 0
-    failed: int = 0
-    transferred_files: int = 0
-    transferred_bytes: int = 0
-    resumed_bytes: int = 0
-    deleted: int = 0
-    errors: list[str] = Field(default_factory=list)
-    """the first few"""
-    seconds: float = 0.0
 
     @classmethod
     def of(cls, result: SyncResult) -> SyncSummary:
-        return cls(run_id=result.run_id, pair=result.pair, mode=result.mode, dry_run=result.dry_run,
-                   planned=result.plan.summary(), conflicts=len(result.plan.conflicts), done=result.done,
-                   failed=result.failed, transferred_files=result.transferred_files,
-                   transferred_bytes=result.transferred_bytes, resumed_bytes=result.resumed_bytes,
-                   deleted=result.deleted, errors=result.errors[:5], seconds=result.seconds)
+        counts = result.model_dump(include=set(RunOutcome.model_fields))
+        counts["errors"] = result.errors[:5]  # the first few
+        return cls(**counts, planned=result.plan.summary(), conflicts=len(result.plan.conflicts))
 
 
 class SyncWorkflowInput(BaseModel):
