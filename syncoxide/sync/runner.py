@@ -22,6 +22,7 @@ from typing import Any
 from syncoxide.config import Settings
 from syncoxide.providers import open_provider
 from syncoxide.providers.base import Entry, Provider
+from syncoxide.providers.roots import open_root
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.store.sync import StateRow
@@ -67,8 +68,11 @@ class Run:
         self.now = datetime.now(UTC)
 
     def _open(self, side: Side) -> Provider:
-        spec = self.request.source if side is Side.path1 else self.request.destination
-        return open_provider(spec, self.settings)
+        if side is Side.path1:
+            return open_provider(self.request.source, self.settings)
+        if self.request.mode is Mode.bisync and not self.options.resync:
+            return open_provider(self.request.destination, self.settings)  # a side gone missing is not made anew
+        return open_root(self.request.destination, self.settings, create=not self.options.dry_run)
 
     def execute(self) -> SyncResult:
         started = time.monotonic()
