@@ -1,17 +1,16 @@
-"""`syncoxide sync run|start|pause|resume|now|status|check`: sync pairs from the command line.
+"""`syncoxide sync run|start|stop|pause|resume|now|status|check`: sync pairs from the command line.
 
 A side is written like rclone's: a local path (``/data`` or ``local:/data``), ``sftp://user@host:port/path``,
 ``s3://bucket/prefix``, ``webdav:https://host/path``, ``rclone:remote:path``, or ``@spec.json`` (a file
 holding a provider spec: kind, location, options, secret references). Options and secret references
 for a side: ``--src-opt key=value``, ``--dst-opt key=value``, ``--src-secret name=env:VAR``,
-``--dst-secret name=file:PATH``.
+``--dst-secret name=file:PATH``. Sides and options are parsed by syncoxide/sync/inputs.py, as in policy files.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,17 +19,17 @@ from rich.table import Table
 from syncoxide.cli_common import JsonOpt, emit_json, out, settings
 from syncoxide.errors import InvalidInput
 from syncoxide.lazy import LazyModule
-from syncoxide.models import parse_duration, parse_size
+from syncoxide.models import parse_duration
 from syncoxide.providers.spec import ProviderSpec
-from syncoxide.sync.models import ConflictPolicy, Filters, MaxDelete, Mode, SyncOptions, SyncRequest
+from syncoxide.sync import inputs
+from syncoxide.sync.models import ConflictPolicy, Filters, Mode, SyncOptions, SyncRequest
 
 temporal = LazyModule("syncoxide.client")
+sync_client = LazyModule("syncoxide.sync_client")
 runner = LazyModule("syncoxide.sync.runner")
 checker = LazyModule("syncoxide.sync.check")
 
 sync_app = typer.Typer(help="Copy, sync, move and two-way sync between storage providers.", no_args_is_help=True)
-
-Many = Annotated[list[str] | None, typer.Option()]
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -41,17 +40,6 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
             raise InvalidInput(f"{what} {value!r} must look like name=value")
         found[key] = val
     return found
-
-
-def _first_error(exc: ValueError) -> str:
-    """A pydantic error's first message with where it is, else the exception's first line."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where}: {first['msg'].removeprefix('Value error, ')}" if where else \
-            first["msg"].removeprefix("Value error, ")
-    return str(exc).splitlines()[0]
 
 
 def _option_value(text: str) -> str | int | float | bool:
@@ -66,55 +54,16 @@ def _option_value(text: str) -> str | int | float | bool:
 
 
 def parse_side(text: str, opts: list[str] | None = None, secrets: list[str] | None = None) -> ProviderSpec:
-    """``kind:location`` (rclone-like), a URL whose scheme says the kind, a path, or ``@spec.json``."""
-    if text.startswith("@"):
-        try:
-            return ProviderSpec.model_validate_json(Path(text[1:]).expanduser().read_text())
-        except OSError as exc:
-            raise InvalidInput(f"cannot read provider spec {text[1:]}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise InvalidInput(f"provider spec {text[1:]}: {_first_error(exc)}") from None
-    kind, sep, rest = text.partition(":")
-    if text.startswith(("sftp://", "s3://")):
-        kind, location = text.split(":", 1)[0], text
-    elif text.startswith(("http://", "https://")):
-        kind, location = "webdav", text
-    elif sep and kind in ("local", "sftp", "s3", "webdav", "rclone"):
-        location = rest
-    elif text.startswith(("/", ".", "~")) or not sep:
-        kind, location = "local", str(Path(text).expanduser().resolve())
-    else:
-        raise InvalidInput(f"side {text!r}: say which kind it is (local:, sftp://, s3://, webdav:, rclone:)")
+    """A side as written on the command line, with ``key=value`` options and ``name=REF`` secrets."""
     options = {k: _option_value(v) for k, v in _pairs(opts, "option").items()}
-    try:
-        return ProviderSpec(kind=kind, location=location, options=options, secrets=_pairs(secrets, "secret"))
-    except ValueError as exc:
-        raise InvalidInput(f"side {text!r}: {_first_error(exc)}") from None
+    return inputs.parse_side(text, options, _pairs(secrets, "secret"))
 
 
 def _request(src: str, dst: str, mode: Mode, pair: str | None, src_opt: list[str] | None,
              dst_opt: list[str] | None, src_secret: list[str] | None, dst_secret: list[str] | None,
-             **options: Any) -> SyncRequest:
-    try:
-        return SyncRequest(source=parse_side(src, src_opt, src_secret),
-                           destination=parse_side(dst, dst_opt, dst_secret), mode=mode, pair=pair,
-                           options=SyncOptions(**options))
-    except ValueError as exc:
-        raise InvalidInput(_first_error(exc)) from None
-
-
-def _options(dry_run: bool, checksum: bool, resync: bool, conflict: ConflictPolicy, max_delete: str,
-             transfers: int, bwlimit: str | None, include: list[str] | None, exclude: list[str] | None,
-             min_size: str | None, max_size: str | None, min_age: str | None, max_age: str | None) -> dict[str, Any]:
-    filters = Filters(
-        include=include or [], exclude=exclude or [],
-        min_size=parse_size(min_size) if min_size else None, max_size=parse_size(max_size) if max_size else None,
-        min_age_s=parse_duration(min_age).total_seconds() if min_age else None,
-        max_age_s=parse_duration(max_age).total_seconds() if max_age else None,
-    )
-    guard = None if max_delete.lower() == "none" else MaxDelete.parse(max_delete)
-    return {"dry_run": dry_run, "checksum": checksum, "resync": resync, "conflict": conflict, "max_delete": guard,
-            "transfers": transfers, "bwlimit": parse_size(bwlimit) if bwlimit else None, "filters": filters}
+             options: SyncOptions) -> SyncRequest:
+    return inputs.build_request(parse_side(src, src_opt, src_secret), parse_side(dst, dst_opt, dst_secret), mode,
+                                pair, options)
 
 
 def register(app: typer.Typer) -> None:
@@ -169,9 +118,11 @@ def run_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Run once, here and now (no worker needed); --dry-run prints the plan."""
-    opts = _options(dry_run, checksum, resync, conflict, max_delete, transfers, bwlimit, include, exclude,
-                    min_size, max_size, min_age, max_age)
-    request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, **opts)
+    opts = inputs.sync_options(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
+                               max_delete=max_delete, transfers=transfers, bwlimit=bwlimit, include=include,
+                               exclude=exclude, min_size=min_size, max_size=max_size, min_age=min_age,
+                               max_age=max_age)
+    request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     result = runner.run_sync(settings(), request)
     data = result.model_dump(mode="json")
     if as_json:
@@ -203,22 +154,15 @@ def start_command(
     dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Start a SyncWorkflow on the worker: once, or continuously with --every."""
-    from syncoxide.sync.models import SyncWorkflowInput
-    from syncoxide.sync.runner import pair_id
-
-    opts = _options(False, checksum, resync, conflict, max_delete, transfers, bwlimit, include, exclude,
-                    min_size, max_size, min_age, max_age)
-    request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, **opts)
+    opts = inputs.sync_options(checksum=checksum, resync=resync, conflict=conflict, max_delete=max_delete,
+                               transfers=transfers, bwlimit=bwlimit, include=include, exclude=exclude,
+                               min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age)
+    request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     interval = parse_duration(every).total_seconds() if every else None
     cfg = settings()
-    workflow_id = f"sync-{pair_id(request)}"
 
     async def go() -> str:
-        client = await temporal.connect(cfg)
-        handle = await client.start_workflow("SyncWorkflow", SyncWorkflowInput(request=request, interval_s=interval),
-                                             id=workflow_id, task_queue=cfg.task_queue,
-                                             search_attributes=temporal.search_attributes("sync", None, None))
-        return handle.id
+        return await sync_client.start(await temporal.connect(cfg), cfg, request, interval)  # type: ignore[no-any-return]
 
     started = asyncio.run(go())
     if as_json:
@@ -231,8 +175,7 @@ def _signal(workflow_id: str, name: str) -> None:
     cfg = settings()
 
     async def go() -> None:
-        client = await temporal.connect(cfg)
-        await client.get_workflow_handle(workflow_id).signal(name)
+        await sync_client.signal(await temporal.connect(cfg), workflow_id, name)
 
     asyncio.run(go())
     out.print(f"{name}: sent to {workflow_id}", markup=False, highlight=False)
@@ -256,6 +199,18 @@ def now_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
     _signal(workflow_id, "run-now")
 
 
+@sync_app.command("stop")
+def stop_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
+    """Stop a sync workflow: a running pass stops between chunks (the next start resumes it)."""
+    cfg = settings()
+
+    async def go() -> None:
+        await sync_client.stop(await temporal.connect(cfg), workflow_id)
+
+    asyncio.run(go())
+    out.print(f"stopped {workflow_id}", markup=False, highlight=False)
+
+
 @sync_app.command("status")
 def status_command(
     workflow_id: Annotated[str | None, typer.Argument(help="a SyncWorkflow's id; without it: recent runs")] = None,
@@ -265,8 +220,7 @@ def status_command(
     cfg = settings()
     if workflow_id:
         async def go() -> dict[str, Any]:
-            client = await temporal.connect(cfg)
-            return await client.get_workflow_handle(workflow_id).query("status")  # type: ignore[no-any-return]
+            return await sync_client.status(await temporal.connect(cfg), workflow_id)  # type: ignore[no-any-return]
 
         data = asyncio.run(go())
         if as_json:

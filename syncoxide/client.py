@@ -126,15 +126,21 @@ async def start(
     )
 
 
-async def current_progress(handle: WorkflowHandle) -> Progress | None:
-    """The latest heartbeat of the workflow's running engine activity, if any."""
+async def heartbeat(handle: WorkflowHandle) -> dict | None:
+    """The latest heartbeat details of the workflow's running activity, if any."""
     description = await handle.describe()
     for pending in description.raw_description.pending_activities:
         if pending.heartbeat_details.payloads:
             details = await pydantic_data_converter.decode(pending.heartbeat_details.payloads)
             if details and isinstance(details[0], dict):
-                return Progress.model_validate(details[0])
+                return details[0]
     return None
+
+
+async def current_progress(handle: WorkflowHandle) -> Progress | None:
+    """The latest heartbeat of the workflow's running engine activity, if any."""
+    details = await heartbeat(handle)
+    return Progress.model_validate(details) if details is not None else None
 
 
 class RunningRun(BaseModel):

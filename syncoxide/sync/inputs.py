@@ -1,0 +1,106 @@
+"""What a user writes for a sync, turned into a SyncRequest: rclone-like sides, sizes, ages, the guard.
+
+The CLI (``syncoxide sync ...``) and policy files (a ``sync:`` section) both go through here, so a
+side or an option means the same thing in both. Every failure is an InvalidInput with one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from syncoxide.errors import InvalidInput
+from syncoxide.models import parse_duration, parse_size
+from syncoxide.providers.spec import OptionValue, ProviderSpec
+from syncoxide.sync.models import ConflictPolicy, Filters, MaxDelete, Mode, SyncOptions, SyncRequest
+
+KINDS = ("local", "sftp", "s3", "webdav", "rclone")
+
+
+def first_error(exc: ValueError) -> str:
+    """A pydantic error's first message with where it is, else the exception's first line."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        message = first["msg"].removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+    return str(exc).splitlines()[0]
+
+
+def _local(text: str, base: Path | None) -> str:
+    path = Path(text).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return str(path.resolve())
+
+
+def parse_side(text: str, options: Mapping[str, OptionValue] | None = None,
+               secrets: Mapping[str, str] | None = None, *, base: Path | None = None) -> ProviderSpec:
+    """``kind:location`` (rclone-like), a URL whose scheme says the kind, a path, or ``@spec.json``.
+
+    Relative paths (a local side, a spec file) are taken from ``base`` (default: the working directory).
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("a side needs a location (a path, sftp://, s3://, webdav:, rclone: or @spec.json)")
+    if text.startswith("@"):
+        spec_file = _local(text[1:], base)
+        try:
+            return ProviderSpec.model_validate_json(Path(spec_file).read_text())
+        except OSError as exc:
+            raise InvalidInput(f"cannot read provider spec {text[1:]}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise InvalidInput(f"provider spec {text[1:]}: {first_error(exc)}") from None
+    kind, sep, rest = text.partition(":")
+    if text.startswith(("sftp://", "s3://")):
+        location = text
+    elif text.startswith(("http://", "https://")):
+        kind, location = "webdav", text
+    elif sep and kind in KINDS:
+        location = rest
+    elif text.startswith(("/", ".", "~")) or not sep:
+        kind, location = "local", _local(text, base)
+    else:
+        raise InvalidInput(f"side {text!r}: say which kind it is (local:, sftp://, s3://, webdav:, rclone:)")
+    try:
+        return ProviderSpec(kind=kind, location=location, options=dict(options or {}), secrets=dict(secrets or {}))
+    except ValueError as exc:
+        raise InvalidInput(f"side {text!r}: {first_error(exc)}") from None
+
+
+def parse_max_delete(value: str | int) -> MaxDelete | None:
+    """``50%``, ``100`` or ``none`` (no guard)."""
+    text = str(value)
+    return None if text.strip().lower() == "none" else MaxDelete.parse(text)
+
+
+def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool = False,
+                 conflict: ConflictPolicy = ConflictPolicy.newer, max_delete: str | int = "50%",
+                 transfers: int = 4, bwlimit: str | int | None = None, include: Sequence[str] | None = None,
+                 exclude: Sequence[str] | None = None, min_size: str | int | None = None,
+                 max_size: str | int | None = None, min_age: str | None = None,
+                 max_age: str | None = None) -> SyncOptions:
+    """Options as the user writes them (sizes like 10M, ages like 30d) into SyncOptions."""
+    try:
+        filters = Filters(
+            include=list(include or ()), exclude=list(exclude or ()),
+            min_size=parse_size(min_size) if min_size is not None else None,
+            max_size=parse_size(max_size) if max_size is not None else None,
+            min_age_s=parse_duration(min_age).total_seconds() if min_age else None,
+            max_age_s=parse_duration(max_age).total_seconds() if max_age else None,
+        )
+        return SyncOptions(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
+                           max_delete=parse_max_delete(max_delete), transfers=transfers,
+                           bwlimit=parse_size(bwlimit) if bwlimit is not None else None, filters=filters)
+    except InvalidInput:
+        raise
+    except ValueError as exc:
+        raise InvalidInput(first_error(exc)) from None
+
+
+def build_request(source: ProviderSpec, destination: ProviderSpec, mode: Mode, pair: str | None,
+                  options: SyncOptions) -> SyncRequest:
+    try:
+        return SyncRequest(source=source, destination=destination, mode=mode, pair=pair, options=options)
+    except ValueError as exc:
+        raise InvalidInput(first_error(exc)) from None

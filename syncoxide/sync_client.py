@@ -1,0 +1,102 @@
+"""The sync half of the client: start, stop, signal and query the SyncWorkflow of a sync pair.
+
+`syncoxide sync start|stop|pause|resume|now|status`, `policy apply` and the dashboard's Sync page
+all come through here. A pair's workflow id is ``sync-<pair>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from syncoxide.client import heartbeat, search_attributes
+from syncoxide.config import Settings
+from syncoxide.errors import InvalidInput, NotFound
+from syncoxide.sync.models import SyncRequest, SyncWorkflowInput
+from syncoxide.sync.runner import pair_id
+
+PREFIX = "sync-"
+SIGNALS = ("pause", "resume", "run-now")
+STOP_WAIT_S = 120
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+def workflow_id(pair: str) -> str:
+    return f"{PREFIX}{pair}"
+
+
+def pair_of(workflow: str) -> str:
+    return workflow.removeprefix(PREFIX)
+
+
+async def start(client: Client, settings: Settings, request: SyncRequest, interval_s: float | None = None, *,
+                paused: bool = False) -> str:
+    """Start the pair's SyncWorkflow: one pass, or continuously every ``interval_s``; returns its id."""
+    wid = workflow_id(pair_id(request))
+    try:
+        handle = await client.start_workflow(
+            "SyncWorkflow", SyncWorkflowInput(request=request, interval_s=interval_s, paused=paused), id=wid,
+            task_queue=settings.task_queue, search_attributes=search_attributes("sync", None, None))
+    except WorkflowAlreadyStartedError:
+        raise InvalidInput(f"sync pair {pair_id(request)} is already running as {wid} "
+                           f"(stop it first: syncoxide sync stop {wid})") from None
+    return handle.id
+
+
+async def is_running(client: Client, wid: str) -> bool:
+    try:
+        description = await client.get_workflow_handle(wid).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return description.status == WorkflowExecutionStatus.RUNNING
+
+
+async def running(client: Client) -> list[str]:
+    """Ids of the SyncWorkflows running now (from Temporal's visibility, which may lag a second)."""
+    query = "WorkflowType='SyncWorkflow' AND ExecutionStatus='Running'"
+    return [execution.id async for execution in client.list_workflows(query)]
+
+
+async def stop(client: Client, wid: str, wait_s: float = STOP_WAIT_S) -> None:
+    """Cancel the workflow and wait until it has ended: a running pass stops between chunks, its
+    checkpoints kept for the next run. A pass that does not stop in ``wait_s`` is terminated."""
+    if not await is_running(client, wid):
+        raise NotFound(f"no running sync workflow {wid}")
+    handle = client.get_workflow_handle(wid)
+    await handle.cancel()
+    try:
+        await asyncio.wait_for(handle.result(), wait_s)
+    except WorkflowFailureError:
+        pass  # cancelled, as asked
+    except TimeoutError:
+        await handle.terminate(f"did not stop within {wait_s:.0f} s of being cancelled")
+
+
+async def signal(client: Client, wid: str, name: str) -> None:
+    if name not in SIGNALS:
+        raise InvalidInput(f"signal {name!r}: must be one of {', '.join(SIGNALS)}")
+    if not await is_running(client, wid):
+        raise NotFound(f"no running sync workflow {wid}")
+    await client.get_workflow_handle(wid).signal(name)
+
+
+async def status(client: Client, wid: str) -> dict[str, Any]:
+    """The workflow's status query: phase, paused, runs, last summary, last error."""
+    try:
+        return await client.get_workflow_handle(wid).query("status", rpc_timeout=QUERY_TIMEOUT)  # type: ignore[no-any-return]
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no sync workflow {wid}") from None
+        raise
+
+
+async def progress(client: Client, wid: str) -> dict[str, Any] | None:
+    """The running pass's latest heartbeat: phase, actions and bytes done/total, current files."""
+    return await heartbeat(client.get_workflow_handle(wid))
