@@ -38,10 +38,12 @@ class SyncActivities:
             if stop.is_set():
                 raise Interrupted("the sync was asked to stop")
 
+        attempt = activity.info().attempt
+        run_id = data.run_id if attempt == 1 else f"{data.run_id}.{attempt}"  # each attempt is a run of its own
+
         def work() -> None:
             try:
-                outcome["result"] = run_sync(self.settings, data.request, run_id=data.run_id, check=check,
-                                             status=status)
+                outcome["result"] = run_sync(self.settings, data.request, run_id=run_id, check=check, status=status)
             except BaseException as exc:  # handed to the activity thread
                 outcome["error"] = exc
 

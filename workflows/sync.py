@@ -3,7 +3,9 @@
 Each pass is one ``sync_run`` activity on the engine queue (heartbeats carry the live status;
 cancellation stops the transfers between chunks; a retry resumes from the journal). Continuous
 pairs wait ``interval_s`` between passes (or until run-now) and continue as new when the history
-grows, carrying the paused flag, the pass count and the last summary.
+grows, carrying the paused flag, the pass count and the last summary. A bisync ``resync`` applies
+until a pass has made the baseline; later passes are ordinary two-way syncs. Cancelling ends the
+workflow, during a pass too.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import is_cancelled_exception
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from syncoxide.config import engine_queue_for
     from syncoxide.errors import NON_RETRYABLE_TYPES
-    from syncoxide.sync.models import SyncActivityInput, SyncSummary, SyncWorkflowInput
+    from syncoxide.sync.models import SyncActivityInput, SyncRequest, SyncSummary, SyncWorkflowInput
 
 PASSES_PER_RUN = 100
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
@@ -45,7 +48,8 @@ class SyncWorkflow:
                 self.phase = "paused"
                 await workflow.wait_condition(lambda: not self.paused)
             self.phase = "running"
-            run_id = f"{workflow.info().workflow_id}-{self.runs + 1}"
+            info = workflow.info()
+            run_id = f"{info.workflow_id}-{info.first_execution_run_id[:8]}-{self.runs + 1}"
             try:
                 self.last = await workflow.execute_activity(
                     "sync_run", SyncActivityInput(request=data.request, run_id=run_id), result_type=SyncSummary,
@@ -54,10 +58,12 @@ class SyncWorkflow:
                     retry_policy=RETRY, cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 )
                 self.error = None
+                if data.request.options.resync and not self.last.failed:  # the baseline is made
+                    data = data.model_copy(update={"request": _without_resync(data.request)})
             except Exception as exc:  # noqa: BLE001 - a continuous pair keeps going; a one-shot run fails
-                self.error = str(getattr(exc, "cause", None) or exc)
-                if data.interval_s is None:
+                if data.interval_s is None or is_cancelled_exception(exc):
                     raise
+                self.error = str(getattr(exc, "cause", None) or exc)
             self.runs += 1
             passes += 1
             if data.interval_s is None:
@@ -91,3 +97,7 @@ class SyncWorkflow:
     def status(self) -> dict[str, Any]:
         return {"phase": self.phase, "paused": self.paused, "runs": self.runs, "error": self.error,
                 "last": self.last.model_dump(mode="json") if self.last else None}
+
+
+def _without_resync(request: SyncRequest) -> SyncRequest:
+    return request.model_copy(update={"options": request.options.model_copy(update={"resync": False})})
