@@ -77,7 +77,6 @@ class Settings(BaseSettings):
     )
     catalog_s3_access_key: str | None = Field(default=None, description="secret reference for an S3 catalog")
     catalog_s3_secret_key: str | None = Field(default=None, description="secret reference for an S3 catalog")
-    scan_workers: int = Field(default=2, ge=1, description="processes a scan walks a tree with")
     hash_threads: int = Field(default=4, ge=1, description="files hashed at once during a scan")
     temporal_bin: str | None = None
     borg_bin: str | None = None

@@ -70,26 +70,34 @@ def constant(value: str | None, length: int) -> pa.Array:
     return pa.DictionaryArray.from_arrays(indices, pa.array([value or ""], pa.string()))
 
 
-def build_batch(raw: dict[str, list], owner: dict[str, str | None]) -> pa.RecordBatch:
-    """A batch in SCHEMA from raw column lists and the part's owner ids (hash columns empty)."""
+def _array(values: list | pa.Array, type_: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values if values.type == type_ else values.cast(type_)
+    return pa.array(values, type_)
+
+
+def build_batch(raw: dict[str, list | pa.Array], owner: dict[str, str | None]) -> pa.RecordBatch:
+    """A batch in SCHEMA from raw columns (lists or Arrow arrays) and the part's owner ids; hash columns empty."""
     length = len(raw["path"])
-    names = pa.array(raw["name"], pa.string())
+    names = _array(raw["name"], pa.string())
     extension = extensions_of(names)
     derived = {"name": names, "extension": extension, "mime": _mime_of(extension)}
     columns: dict[str, pa.Array] = {}
     for field in SCHEMA:
         if field.name in ("kind", "repository_id", "snapshot_id", "source_id", "scan_id"):
             columns[field.name] = constant(owner.get(field.name), length)
-        elif field.name in ("path", "parent"):
-            columns[field.name] = pa.array(raw[field.name], pa.string())
         elif field.name == "type":
-            columns["type"] = pc.dictionary_encode(pa.array(raw["type"], pa.string())).cast(_ID)
+            kinds = raw["type"]
+            columns["type"] = kinds.cast(_ID) if isinstance(kinds, pa.DictionaryArray) else \
+                pc.dictionary_encode(pa.array(kinds, pa.string())).cast(_ID)  # fmt: skip
         elif field.name in derived:
             columns[field.name] = derived[field.name]
         elif field.name in HASH_ALGORITHMS:
             columns[field.name] = pa.nulls(length, pa.string())
+        elif field.name in raw:
+            columns[field.name] = _array(raw[field.name], field.type)
         else:
-            columns[field.name] = pa.array(raw.get(field.name, [None] * length), field.type)
+            columns[field.name] = pa.nulls(length, field.type)
     return pa.RecordBatch.from_arrays([columns[f.name] for f in SCHEMA], schema=SCHEMA)
 
 

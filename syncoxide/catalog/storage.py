@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 # parts), and it is most of what a quick command like `syncoxide search` would otherwise load.
 
 ROW_GROUP_ROWS = 128 * 1024
+DICTIONARY_COLUMNS = ["kind", "repository_id", "snapshot_id", "source_id", "scan_id", "parent", "extension", "type",
+                      "mime", "mode", "uid", "gid"]  # fmt: skip
+"""Columns with few distinct values; paths, names and hashes are all distinct and only pay for trying."""
+STATISTICS_COLUMNS = ["kind", "repository_id", "snapshot_id", "source_id", "scan_id", "path", "parent", "name",
+                      "extension", "type", "size", "mtime_ns"]  # fmt: skip
+"""Columns queries filter on, whose min/max let DuckDB skip row groups."""
 TMP_DIR = "tmp"
 
 
@@ -117,7 +123,8 @@ class CatalogStorage:
         rows = 0
         try:
             with self.fs.open_output_stream(temporary) as sink:
-                with pq.ParquetWriter(sink, SCHEMA, compression="zstd", write_statistics=True) as writer:
+                with pq.ParquetWriter(sink, SCHEMA, compression="zstd", use_dictionary=DICTIONARY_COLUMNS,
+                                      write_statistics=STATISTICS_COLUMNS) as writer:  # fmt: skip
                     for group in _row_groups(batches):
                         writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
                         rows += group.num_rows

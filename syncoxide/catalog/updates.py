@@ -78,11 +78,9 @@ def scan_source(
     started_at = datetime.now(UTC)
     with open_store(settings) as conn:
         previous = [p.path for p in manifest.live_parts(conn, kind="scan", owner_id=source.id)]
-        last = manifest.scan_rows(conn, [source.id], latest_only=True)
-    expected = last[0]["files"] + last[0]["dirs"] if last else None
-    summary, parts = scan(storage, source, previous, scan_id=scan_id or new_scan_id(), workers=settings.scan_workers,
+    summary, parts = scan(storage, source, previous, scan_id=scan_id or new_scan_id(),
                           hash_threads=settings.hash_threads, one_file_system=one_file_system, progress=progress,
-                          cancelled=cancelled, expected_entries=expected)  # fmt: skip
+                          cancelled=cancelled)  # fmt: skip
     with open_store(settings) as conn:
         manifest.record_scan(conn, summary, started_at, parts)
     vacuum(settings, storage=storage)

@@ -1,26 +1,45 @@
-"""Walking a directory tree fast into column batches: os.scandir, one lstat per entry, no recursion.
+"""Walking a directory tree fast into Arrow columns: GNU find does the walk, NumPy and Arrow read its output.
 
-Unreadable entries are recorded as errors and the walk goes on. ``TopWalk`` walks the top of a
-tree in this process; what it leaves (whole subtrees) is shared among processes (scan.py).
+find makes one lstat per entry in C and prints one record per entry: the numbers in fixed-width
+fields, then the path and the link target, each ended by a NUL (the one byte no name can hold).
+This process reads the stream in chunks while find goes on walking, and turns each chunk into
+columns without a Python object per entry: the numbers are digits summed with place values, and
+the strings are views into the chunk (path, parent, name and link target are slices of the same
+bytes). Unreadable entries are what find reports on stderr; they are counted and the walk goes on.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import stat
-from collections import deque
-from collections.abc import Callable, Iterator
+import queue
+import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from fnmatch import translate
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-BATCH_ROWS = 64 * 1024
+from syncoxide.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
 TRASH_DIR_NAME = ".syncoxide-trash"
 """Where cleanups put what they move, below a source's root; scans never enter it."""
 ERROR_SAMPLE = 20
+READ_BYTES = 8 << 20
+PIPE_BYTES = 1 << 20
 
-_TYPE_NAMES = {stat.S_IFREG: "file", stat.S_IFDIR: "dir", stat.S_IFLNK: "symlink"}
-COLUMNS = ("path", "parent", "name", "type", "size", "mtime_ns", "mode", "uid", "gid", "link_target")
+TYPES = ("file", "dir", "symlink", "other")
+_FIND_TYPES = {"f": "file", "d": "dir", "l": "symlink"}  # %y's letters; the rest are "other"
+
+_NUMBERS = (("mode", "m", 4), ("uid", "U", 10), ("gid", "G", 10), ("size", "s", 20))
+"""Fixed-width number fields after %y's one letter: (column, find directive, width)."""
+_SECONDS_WIDTH, _FRACTION_WIDTH = 12, 10  # then %T@: seconds, a dot and ten digits of fraction
+RECORD_WIDTH = 1 + sum(width for *_, width in _NUMBERS) + _SECONDS_WIDTH + 1 + _FRACTION_WIDTH
+PRINTF = "%y" + "".join(f"%{width}{directive}" for _, directive, width in _NUMBERS) + \
+    f"%{_SECONDS_WIDTH + 1 + _FRACTION_WIDTH}T@" + "%p\\0%l\\0"  # fmt: skip
 
 
 @dataclass
@@ -31,160 +50,252 @@ class WalkStats:
     errors: int = 0
     error_sample: list[str] = field(default_factory=list)
 
-    def add(self, other: WalkStats) -> None:
-        self.files += other.files
-        self.dirs += other.dirs
-        self.bytes += other.bytes
-        self.errors += other.errors
-        self.error_sample = (self.error_sample + other.error_sample)[:ERROR_SAMPLE]
-
-    def error(self, path: str, exc: OSError) -> None:
+    def error(self, message: str) -> None:
         self.errors += 1
         if len(self.error_sample) < ERROR_SAMPLE:
-            self.error_sample.append(f"{path}: {exc.strerror or exc}")
+            self.error_sample.append(message)
 
 
-def exclude_matcher(patterns: list[str]) -> Callable[[str, str], bool] | None:
-    """One compiled regex for the project's exclude syntax (see engines/excludes.py): (path, name) -> excluded."""
-    if not patterns:
-        return None
-    anchored = [translate(p) for p in patterns if p.startswith("/")]
-    by_name = [translate(p) for p in patterns if not p.startswith("/") and "/" not in p]
-    by_tail = [translate("*/" + p) for p in patterns if not p.startswith("/") and "/" in p]
-    path_re = re.compile("|".join(anchored + by_tail)) if anchored or by_tail else None
-    name_re = re.compile("|".join(by_name)) if by_name else None
+def find_arguments(root: str, excludes: list[str], one_file_system: bool) -> list[str]:
+    """find's command line: the project's exclude syntax (engines/excludes.py) as prunes.
 
-    def excluded(path: str, name: str) -> bool:
-        return bool((name_re and name_re.match(name)) or (path_re and path_re.match(path)))
-
-    return excluded
-
-
-class _Columns:
-    def __init__(self) -> None:
-        self.data: dict[str, list] = {name: [] for name in COLUMNS}
-
-    def __len__(self) -> int:
-        return len(self.data["path"])
-
-    def take(self) -> dict[str, list]:
-        taken, self.data = self.data, {name: [] for name in COLUMNS}
-        return taken
-
-
-def _scan_dir(
-    directory: str,
-    cols: dict[str, list],
-    stats: WalkStats,
-    excluded: Callable[[str, str], bool] | None,
-    dev: int | None,
-) -> list[str]:
-    """Append the directory's entries to ``cols``; return its subdirectories to walk."""
-    subdirs: list[str] = []
-    try:
-        entries = os.scandir(directory)
-    except OSError as exc:
-        stats.error(directory, exc)
-        return subdirs
-    prefix = directory if directory != "/" else ""
-    paths, parents, names, types = cols["path"], cols["parent"], cols["name"], cols["type"]
-    sizes, mtimes, modes, uids, gids, links = (cols[c] for c in COLUMNS[4:])
-    file_type = _TYPE_NAMES
-    with entries:
-        for entry in entries:
-            name = entry.name
-            path = f"{prefix}/{name}"
-            if excluded is not None and excluded(path, name):
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError as exc:
-                stats.error(path, exc)
-                continue
-            kind = file_type.get(stat.S_IFMT(st.st_mode), "other")
-            link = None
-            size = 0
-            if kind == "file":
-                stats.files += 1
-                size = st.st_size
-                stats.bytes += size
-            elif kind == "dir":
-                stats.dirs += 1
-                if dev is None or st.st_dev == dev:
-                    subdirs.append(path)
-            elif kind == "symlink":
-                try:
-                    link = os.readlink(path)
-                except OSError as exc:
-                    stats.error(path, exc)
-            paths.append(path)
-            parents.append(directory)
-            names.append(name)
-            types.append(kind)
-            sizes.append(size)
-            mtimes.append(st.st_mtime_ns)
-            modes.append(st.st_mode & 0o7777)
-            uids.append(st.st_uid)
-            gids.append(st.st_gid)
-            links.append(link)
-    return subdirs
-
-
-def walk_subtrees(
-    roots: list[str],
-    excludes: list[str],
-    dev: int | None,
-    stats: WalkStats,
-    cancelled: Callable[[], bool] = lambda: False,
-) -> Iterator[dict[str, list]]:
-    """Every entry below each root (not the roots), depth first, in column dicts of up to BATCH_ROWS rows."""
-    excluded = exclude_matcher(excludes)
-    columns = _Columns()
-    pending = list(reversed(roots))
-    while pending:
-        pending.extend(reversed(_scan_dir(pending.pop(), columns.data, stats, excluded, dev)))
-        if len(columns) >= BATCH_ROWS:
-            yield columns.take()
-            if cancelled():
-                return
-    if len(columns):
-        yield columns.take()
-
-
-def root_entry(root: str) -> dict[str, list]:
-    st = os.lstat(root)
-    parent, name = os.path.split(root) if root != "/" else ("", "/")
-    return {"path": [root], "parent": [parent], "name": [name], "type": ["dir"], "size": [0],
-            "mtime_ns": [st.st_mtime_ns], "mode": [st.st_mode & 0o7777], "uid": [st.st_uid], "gid": [st.st_gid],
-            "link_target": [None]}  # fmt: skip
-
-
-class TopWalk:
-    """Walk breadth-first from root, in this process, until ``budget`` entries are seen or the tree ends.
-
-    ``batches()`` yields the entries (root first); afterwards ``pending`` holds the folders not yet
-    walked, each a whole subtree for another process. A small tree is finished here, so it never
-    pays for starting processes.
+    A pattern with no ``/`` matches a name at any depth, one starting with ``/`` the whole path,
+    any other the end of the path; an excluded folder is not entered. The root itself is never
+    tested (-mindepth 1), so no pattern can exclude the tree being scanned.
     """
+    tests: list[str] = []
+    for pattern in excludes:
+        if pattern.startswith("/"):
+            test = ["-path", pattern]
+        elif "/" in pattern:
+            test = ["-path", f"*/{pattern}"]
+        else:
+            test = ["-name", pattern]
+        tests += [*(["-o"] if tests else []), *test]
+    argv = ["find", root, "-mindepth", "1"]
+    if one_file_system:
+        argv.append("-xdev")
+    if tests:
+        argv += ["(", *tests, ")", "-prune", "-o"]
+    return [*argv, "-printf", PRINTF]
 
-    def __init__(self, root: str, excludes: list[str], dev: int | None, stats: WalkStats, *, budget: int):
-        self.root, self.dev, self.stats, self.budget = root, dev, stats, budget
-        self.excluded = exclude_matcher(excludes)
-        self.pending: deque[str] = deque([root])
 
-    def batches(self, cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict[str, list]]:
-        columns = _Columns()
-        for name, values in root_entry(self.root).items():
-            columns.data[name].extend(values)
+class _Chunk:
+    """Whole records of find's output, read column by column without a Python object per entry."""
+
+    def __init__(self, records: bytes, nuls: np.ndarray):
+        import numpy as np
+        import pyarrow as pa
+
+        self.buffer = pa.py_buffer(records + bytes(16))  # views may read 12 bytes past a string's start
+        self.data = np.frombuffer(self.buffer, np.uint8)
+        self.path_end, self.link_end = nuls[0::2], nuls[1::2]
+        self.start = np.empty_like(self.path_end)
+        self.start[0] = 0
+        self.start[1:] = self.link_end[:-1] + 1
+        self.rows = len(self.start)
+        self.path_start = self.start + RECORD_WIDTH
+
+    @cached_property
+    def fixed(self) -> np.ndarray:
+        """Each record's fixed-width part (type letter and numbers), one row per record."""
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        return sliding_window_view(self.data, RECORD_WIDTH)[self.start]
+
+    def valid(self) -> bool:
+        """Every record has its fixed part and an absolute path right after it."""
+        long_enough = (self.path_end - self.start > RECORD_WIDTH).all()
+        return bool(long_enough and (self.data[self.path_start] == ord("/")).all())
+
+    def numbers(self) -> dict[str, np.ndarray]:
+        """The fixed-width fields, parsed by Arrow's string-to-integer cast over the digits."""
+        import numpy as np
+        import pyarrow as pa
+
+        fixed = self.fixed
+        seconds_at = 1 + sum(width for *_, width in _NUMBERS)
+        negative = (fixed[:, seconds_at : seconds_at + _SECONDS_WIDTH] == ord("-")).any(axis=1)
+        fixed[(fixed == ord(" ")) | (fixed == ord("-"))] = ord("0")
+
+        def parsed(at: int, width: int) -> np.ndarray:
+            digits = np.ascontiguousarray(fixed[:, at : at + width])
+            offsets = np.arange(0, (self.rows + 1) * width, width, dtype=np.int32)
+            text = pa.Array.from_buffers(pa.string(), self.rows, [None, pa.py_buffer(offsets), pa.py_buffer(digits)])
+            return text.cast(pa.int64()).to_numpy()
+
+        columns: dict[str, np.ndarray] = {}
+        at = 1
+        for name, _, width in _NUMBERS:
+            columns[name] = parsed(at, width)
+            at += width
+        octal = columns["mode"]
+        columns["mode"] = (octal // 1000) * 512 + (octal // 100 % 10) * 64 + (octal // 10 % 10) * 8 + octal % 10
+        seconds = parsed(at, _SECONDS_WIDTH)
+        nanoseconds = parsed(at + _SECONDS_WIDTH + 1, 9)
+        columns["mtime_ns"] = np.where(negative, -seconds, seconds) * 1_000_000_000 + nanoseconds  # -2.5 is -1.5 s
+        return columns
+
+    def strings(self, start: np.ndarray, end: np.ndarray) -> pa.Array:
+        """Strings ``data[start:end]`` as an Arrow string array, built from views into the chunk.
+
+        An Arrow view is 16 bytes: the length, then the bytes themselves when they fit in 12, else
+        their first 4 bytes, the buffer's index and the offset. Names that are not UTF-8 keep their
+        bytes, written as \\x escapes.
+        """
+        import numpy as np
+        import pyarrow as pa
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        length = (end - start).astype(np.int32)
+        first = sliding_window_view(self.data, 12)[start]
+        first[np.arange(12)[None, :] >= length[:, None]] = 0
+        views = np.empty((len(start), 4), np.int32)
+        views[:, 0] = length
+        views[:, 1:] = first.view(np.int32)
+        long = length > 12
+        views[long, 2] = 0
+        views[long, 3] = start[long]
+        binary = pa.Array.from_buffers(pa.binary_view(), len(start), [None, pa.py_buffer(views), self.buffer])
+        try:
+            return binary.cast(pa.string())
+        except pa.ArrowInvalid:
+            return pa.array([b.decode("utf-8", "backslashreplace") for b in binary.to_pylist()], pa.string())
+
+
+def _drained(stream) -> Iterator[bytes]:
+    """The stream in blocks of about READ_BYTES, read by a thread so that find never waits for this one."""
+    blocks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def drain() -> None:
+        held = bytearray()
+        try:
+            while block := stream.read(PIPE_BYTES):
+                held += block
+                if len(held) >= READ_BYTES:
+                    blocks.put(bytes(held))
+                    held.clear()
+        except (OSError, ValueError):  # closed: the walk was abandoned
+            pass
+        finally:
+            if held:
+                blocks.put(bytes(held))
+            blocks.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    while (block := blocks.get()) is not None:
+        yield block
+
+
+def _type_codes() -> np.ndarray:
+    import numpy as np
+
+    codes = np.full(256, TYPES.index("other"), np.int8)
+    for letter, kind in _FIND_TYPES.items():
+        codes[ord(letter)] = TYPES.index(kind)
+    return codes
+
+
+class FindWalk:
+    """One find over ``root``; ``batches()`` yields dicts of Arrow columns (catalog/schema.RAW_COLUMNS)."""
+
+    def __init__(self, root: str, excludes: list[str], *, one_file_system: bool, stats: WalkStats):
+        self.root = root.rstrip("/") or "/"
+        self.argv = find_arguments(self.root, excludes, one_file_system)
+        self.stats = stats
+        self._type_codes = _type_codes()
+
+    def batches(self) -> Iterator[dict[str, pa.Array]]:
+        """The root, then find's entries; closing the generator early stops find."""
+        import numpy as np
+
+        yield self._root_entry()
+        env = {**os.environ, "LC_ALL": "C"}
+        try:
+            find = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, bufsize=0)
+        except FileNotFoundError as exc:
+            raise InvalidInput("scan: GNU find is not installed (Debian: apt install findutils)") from exc
+        complaints: list[str] = []
+        reader = threading.Thread(target=self._read_errors, args=(find.stderr, complaints), daemon=True)
+        reader.start()
+        rest = b""
+        try:
+            for chunk in _drained(find.stdout):
+                data = rest + chunk
+                nuls = np.flatnonzero(np.frombuffer(data, np.uint8) == 0)
+                complete = len(nuls) // 2 * 2
+                if not complete:
+                    rest = data
+                    continue
+                cut = int(nuls[complete - 1]) + 1
+                rest = data[cut:]
+                yield self._columns(data[:cut], nuls[:complete])
+            if rest:
+                raise RuntimeError(f"scan: find's output for {self.root} ended inside a record")
+        finally:
+            if find.poll() is None:
+                find.kill()
+            find.stdout.close()
+            returncode = find.wait()
+            reader.join()
+        if returncode != 0 and not self.stats.errors:
+            raise RuntimeError(f"scan: find failed on {self.root} ({returncode}): {' '.join(complaints)[-500:]}")
+
+    def _read_errors(self, stream, complaints: list[str]) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", "backslashreplace").rstrip("\n")
+            message = line.removeprefix("find: ")
+            if message.startswith("'") and "': " in message:
+                path, reason = message[1:].split("': ", 1)
+                self.stats.error(f"{path}: {reason}")
+            else:
+                complaints.append(line)
+
+    def _root_entry(self) -> dict[str, pa.Array]:
+        import pyarrow as pa
+
+        st = os.lstat(self.root)
         self.stats.dirs += 1
-        seen = 1
-        while self.pending and seen < self.budget:
-            before = len(columns)
-            self.pending.extend(_scan_dir(self.pending.popleft(), columns.data, self.stats, self.excluded, self.dev))
-            seen += len(columns) - before
-            if len(columns) >= BATCH_ROWS:
-                yield columns.take()
-                if cancelled():
-                    return
-        if len(columns):
-            yield columns.take()
+        parent, name = os.path.split(self.root) if self.root != "/" else ("", "/")
+        return {"path": pa.array([self.root]), "parent": pa.array([parent]), "name": pa.array([name]),
+                "type": pa.array(["dir"]), "size": pa.array([0], pa.int64()),
+                "mtime_ns": pa.array([st.st_mtime_ns], pa.int64()), "mode": pa.array([st.st_mode & 0o7777], pa.int32()),
+                "uid": pa.array([st.st_uid], pa.int64()), "gid": pa.array([st.st_gid], pa.int64()),
+                "link_target": pa.nulls(1, pa.string())}  # fmt: skip
+
+    def _columns(self, records: bytes, nuls: np.ndarray) -> dict[str, pa.Array]:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        chunk = _Chunk(records, nuls)
+        if not chunk.valid():
+            raise RuntimeError(f"scan: find printed a record this scan cannot read, below {self.root}")
+        type_code = self._type_codes[chunk.fixed[:, 0]]
+        numbers = chunk.numbers()
+        is_file = type_code == TYPES.index("file")
+        size = np.where(is_file, numbers["size"], 0)
+        self.stats.files += int(is_file.sum())
+        self.stats.dirs += int((type_code == TYPES.index("dir")).sum())
+        self.stats.bytes += int(size.sum())
+
+        slashes = np.flatnonzero(chunk.data == ord("/"))
+        last_slash = slashes[np.searchsorted(slashes, chunk.path_end) - 1]
+        parent_end = np.where(last_slash == chunk.path_start, last_slash + 1, last_slash)  # the parent of /x is /
+        is_link = type_code == TYPES.index("symlink")
+        if is_link.any():
+            link = pc.if_else(pa.array(is_link), chunk.strings(chunk.path_end + 1, chunk.link_end), None)
+        else:
+            link = pa.nulls(chunk.rows, pa.string())
+        return {
+            "path": chunk.strings(chunk.path_start, chunk.path_end),
+            "parent": chunk.strings(chunk.path_start, parent_end),
+            "name": chunk.strings(last_slash + 1, chunk.path_end),
+            "type": pa.DictionaryArray.from_arrays(pa.array(type_code.astype(np.int32)), pa.array(TYPES)),
+            "size": pa.array(size),
+            "mtime_ns": pa.array(numbers["mtime_ns"]),
+            "mode": pa.array(numbers["mode"].astype(np.int32)),
+            "uid": pa.array(numbers["uid"]),
+            "gid": pa.array(numbers["gid"]),
+            "link_target": link,
+        }

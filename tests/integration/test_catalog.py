@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from syncoxide import operations
-from syncoxide.catalog import scan as scan_module
 from syncoxide.catalog import updates
 from syncoxide.catalog.query import CatalogReader, SearchFilter
 from syncoxide.catalog.schema import SCHEMA, SCHEMA_VERSION_KEY
@@ -111,26 +110,21 @@ def test_incremental_hashing_reuses_unchanged_files_and_rehashes_changed_ones(se
         assert len(manifest.scan_rows(conn, [source.id], latest_only=True)) == 1
 
 
-def _too_deep(root: Path) -> Path:
-    """A directory whose absolute path is longer than PATH_MAX: even root cannot scandir it by name."""
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        for _ in range(24):
-            os.mkdir("d" * 200, dir_fd=fd)
-            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-        os.mkdir("beyond", dir_fd=fd)
-    finally:
-        os.close(fd)
-    return root
-
-
-def test_unreadable_entries_are_errors_not_aborts(settings, workdir):
-    root = _too_deep(make_tree(workdir / "tree"))
-    summary = updates.scan_source(settings, add_source(settings, root, f"e-{time.time_ns()}"))
-    assert summary.errors >= 1 and "File name too long" in summary.error_sample[0]
-    assert summary.files == 5  # everything else was still recorded
+def test_a_scan_leaves_out_the_source_excludes_and_the_cleanup_trash(settings, workdir):
+    root = make_tree(workdir / "tree")
+    (root / "node_modules" / "pkg").mkdir(parents=True)
+    (root / "node_modules" / "pkg" / "index.js").write_text("js")
+    (root / ".syncoxide-trash" / "plan-1").mkdir(parents=True)
+    (root / ".syncoxide-trash" / "plan-1" / "moved.txt").write_text("trash")
+    with open_store(settings) as conn:
+        source = manifest.add_source(conn, name=f"x-{time.time_ns()}", root=str(root),
+                                     excludes=["node_modules", "*.pdf"], hashes=[])  # fmt: skip
+    summary = updates.scan_source(settings, source)
+    assert (summary.files, summary.dirs, summary.errors) == (4, 5, 0)
+    with CatalogReader.open(settings) as reader:
+        paths = {r["path"] for r in reader.rows("SELECT path FROM scan_entries WHERE source_id = ?", [source.id])}
+    assert not {p for p in paths if "node_modules" in p or ".syncoxide-trash" in p or p.endswith(".pdf")}
+    assert str(root / "docs" / "taxes") in paths
 
 
 def test_a_missing_root_is_a_clear_error(settings, workdir):
@@ -292,25 +286,6 @@ def test_reading_a_local_restic_repository_directly_matches_restic_ls(settings, 
     wrong = open_engine(settings, Engine.restic, str(workdir / "repo-restic"), "not the password")
     with pytest.raises(WrongPassphrase):
         next(iter(wrong.list_rows(first)))
-
-
-def test_a_scan_shared_among_processes_finds_what_one_process_finds(settings, workdir, monkeypatch):
-    root = make_tree(workdir / "tree")
-    for i in range(30):
-        (root / "many" / f"d{i}").mkdir(parents=True)
-        for j in range(20):
-            (root / "many" / f"d{i}" / f"f{j}.txt").write_text(f"{i}/{j}")
-    monkeypatch.setattr(scan_module, "IN_PROCESS_ENTRIES", 5)  # the top of the tree here, the rest in the pool
-    shared = add_source(settings, root, f"p-{time.time_ns()}", hashes=["md5"])
-    shared_summary = updates.scan_source(settings.model_copy(update={"scan_workers": 2}), shared)
-    alone = add_source(settings, root, f"a-{time.time_ns()}", hashes=["md5"])
-    alone_summary = updates.scan_source(settings.model_copy(update={"scan_workers": 1}), alone)
-    assert (shared_summary.files, shared_summary.dirs) == (alone_summary.files, alone_summary.dirs) == (605, 36)
-    with CatalogReader.open(settings) as reader:
-        query = "SELECT path, type, size, mtime_ns, md5 FROM scan_entries WHERE source_id = ? ORDER BY path"
-        assert reader.rows(query, [shared.id]) == reader.rows(query, [alone.id])
-    with open_store(settings) as conn:
-        assert len(manifest.live_parts(conn, kind="scan", owner_id=shared.id)) == 1  # hashing merged the parts
 
 
 def test_name_search_takes_wildcard_characters_literally(settings, workdir):
