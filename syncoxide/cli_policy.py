@@ -25,7 +25,7 @@ loader = LazyModule("syncoxide.policies.loader")
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Policy files (YAML).")]
 NameArg = Annotated[str, typer.Argument(help="Policy name.")]
-policy_app = typer.Typer(help="Backup policies as code: plan, apply, and operate their schedules.")
+policy_app = typer.Typer(help="Backup policies and sync pairs as code: plan, apply, and operate their schedules.")
 
 
 def _print_plan(changes: list) -> None:
@@ -53,7 +53,7 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", help="Apply without asking (needed to remove schedules).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Make the stack match the files: repositories, policies' schedules, checks. Idempotent."""
+    """Make the stack match the files: repositories, policies' schedules, checks, sync pairs. Idempotent."""
     cfg = settings()
     desired = loader.load(files)
     changes = asyncio.run(policy_apply.plan(cfg, desired))

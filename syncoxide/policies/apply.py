@@ -1,8 +1,9 @@
 """Plan and apply policy files like infrastructure as code: compare, show, then make it so.
 
-Applying the same files twice changes nothing: every repository and policy carries the hash of
-the spec it was applied from, and a schedule is only written when its spec changed or it is
-missing from Temporal. Removals (a policy no longer in the files) happen only with `yes`.
+Applying the same files twice changes nothing: every repository, policy and sync pair carries the
+hash of the spec it was applied from, and a schedule (or a sync pair's workflow) is only written
+when its spec changed or it is missing from Temporal. Removals (a policy or sync pair no longer in
+the files) happen only with `yes`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from syncoxide.models import (
     Repository,
     parse_duration,
 )
+from syncoxide.policies import sync_pairs
 from syncoxide.policies.loader import Desired
 from syncoxide.policies.schema import PolicySpec, RepositorySpec, backup_options, secret
 from syncoxide.store import open_store, policies, repositories
@@ -32,7 +34,7 @@ from syncoxide.store import open_store, policies, repositories
 
 @dataclass
 class Change:
-    kind: str  # repository, policy, check
+    kind: str  # repository, policy, check, sync
     name: str
     action: str  # create, update, remove, unchanged
     detail: str = ""
@@ -67,7 +69,8 @@ async def plan(settings: Settings, desired: Desired) -> list[Change]:
         known = {r.name: r for r in repositories.list_all(conn)}
         repo_hashes = repositories.spec_hashes(conn)
         stored = policies.active(conn)
-    client = await temporal.connect(settings)
+        client = await temporal.connect(settings)
+        pairs = await sync_pairs.plan(desired, conn, client, _sync_digests(desired))
     scheduled = await schedules.managed_ids(client)
     changes: list[Change] = []
     wanted_checks: set[str] = set()
@@ -100,7 +103,11 @@ async def plan(settings: Settings, desired: Desired) -> list[Change]:
             changes.append(Change("policy", name, "unchanged"))
     for name in sorted(set(stored) - set(desired.policies)):
         changes.append(Change("policy", name, "remove", "its schedule is deleted; its history stays"))
-    return changes
+    return changes + [Change("sync", name, action, detail) for name, action, detail in pairs]
+
+
+def _sync_digests(desired: Desired) -> dict[str, str]:
+    return {name: spec_hash(sync_pairs.document(desired, name)) for name in desired.sync_requests}
 
 
 def _describe_schedule(policy: PolicySpec) -> str:
@@ -112,7 +119,8 @@ async def apply(settings: Settings, desired: Desired, changes: list[Change], *, 
     """Carry out a plan made from the same files; returns what was done."""
     pending = [c for c in changes if c.action != "unchanged"]
     if any(c.action == "remove" for c in pending) and not yes:
-        raise InvalidInput("the plan removes schedules: review it with `policy plan`, then run apply with --yes")
+        raise InvalidInput("the plan removes schedules or sync pairs: review it with `policy plan`, then run apply"
+                           " with --yes")
     client = await temporal.connect(settings)
     scheduled = await schedules.managed_ids(client)
     if desired.policies:
@@ -145,6 +153,12 @@ async def apply(settings: Settings, desired: Desired, changes: list[Change], *, 
             await schedules.put(client, schedule_id, schedule, exists=schedule_id in scheduled)
             policies.upsert(conn, name=change.name, repository_id=repository.id, spec=document, spec_hash=digest,
                             origin=desired.origin[("policies", change.name)])  # fmt: skip
+        digests = _sync_digests(desired)
+        for change in (c for c in pending if c.kind == "sync"):
+            if change.action == "remove":
+                await sync_pairs.remove(conn, client, change.name)
+            else:
+                await sync_pairs.put(settings, desired, conn, client, change.name, digests[change.name])
     return pending
 
 

@@ -9,7 +9,11 @@ import yaml
 from pydantic import ValidationError
 
 from syncoxide.errors import InvalidInput
-from syncoxide.policies.schema import PolicyFile, PolicySpec, RepositorySpec, SourceSpec
+from syncoxide.policies.schema import PolicyFile, PolicySpec, RepositorySpec, SourceSpec, SyncPairSpec
+from syncoxide.sync import inputs
+from syncoxide.sync.models import SyncRequest
+
+SECTIONS = ("repositories", "sources", "policies", "sync")
 
 
 class PolicyErrors(InvalidInput):
@@ -27,6 +31,9 @@ class Desired:
     repositories: dict[str, RepositorySpec] = field(default_factory=dict)
     sources: dict[str, SourceSpec] = field(default_factory=dict)
     policies: dict[str, PolicySpec] = field(default_factory=dict)
+    sync: dict[str, SyncPairSpec] = field(default_factory=dict)
+    sync_requests: dict[str, SyncRequest] = field(default_factory=dict)
+    """each sync pair as the request its SyncWorkflow runs (sides parsed, relative paths from its file)"""
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
@@ -52,6 +59,8 @@ def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
 
 
 def _message(error: dict) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
     text = error["msg"].removeprefix("Value error, ")
     return text[0].lower() + text[1:] if text else text
 
@@ -74,7 +83,7 @@ def _parse(path: Path, problems: list[str]) -> tuple[PolicyFile | None, dict[tup
     if data is None:
         return PolicyFile(), lines
     if not isinstance(data, dict):
-        problems.append(f"{path.name}:1: expected a mapping with repositories, sources and policies")
+        problems.append(f"{path.name}:1: expected a mapping with {', '.join(SECTIONS)}")
         return None, lines
     try:
         return PolicyFile.model_validate(data), lines
@@ -87,6 +96,23 @@ def _parse(path: Path, problems: list[str]) -> tuple[PolicyFile | None, dict[tup
         return None, lines
 
 
+def _sync_request(name: str, pair: SyncPairSpec, base: Path) -> tuple[SyncRequest | None, list[tuple[str, str]]]:
+    """The pair's request, or the fields that are wrong and why."""
+    sides, failures = {}, []
+    for key in ("source", "destination"):
+        try:
+            sides[key] = inputs.parse_side(getattr(pair, key), getattr(pair, f"{key}_options"),
+                                           getattr(pair, f"{key}_secrets"), base=base)
+        except InvalidInput as exc:
+            failures.append((key, str(exc)))
+    if failures:
+        return None, failures
+    try:
+        return inputs.build_request(sides["source"], sides["destination"], pair.mode, name, pair.options()), []
+    except InvalidInput as exc:
+        return None, [("destination", str(exc))]
+
+
 def load(paths: list[Path]) -> Desired:
     """Parse, validate and merge the files; PolicyErrors lists every problem found."""
     if not paths:
@@ -97,7 +123,7 @@ def load(paths: list[Path]) -> Desired:
         parsed, lines = _parse(path, problems)
         if parsed is None:
             continue
-        for section in ("repositories", "sources", "policies"):
+        for section in SECTIONS:
             for name, spec in getattr(parsed, section).items():
                 where = f"{path.name}:{lines.get((section, name), '?')}"
                 if (section, name) in desired.origin:
@@ -105,6 +131,12 @@ def load(paths: list[Path]) -> Desired:
                     continue
                 getattr(desired, section)[name] = spec
                 desired.origin[(section, name)] = where
+        for name, pair in parsed.sync.items():
+            request, failures = _sync_request(name, pair, path.parent)
+            for key, message in failures:
+                problems.append(f"{path.name}:{_line_of(lines, ('sync', name, key))} sync.{name}.{key}: {message}")
+            if request is not None:
+                desired.sync_requests[name] = request
     for name, policy in desired.policies.items():
         where = desired.origin[("policies", name)].split(" ")[0]
         if policy.source not in desired.sources:

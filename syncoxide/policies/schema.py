@@ -8,8 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from syncoxide.engines import compression
-from syncoxide.models import BackupOptions, Engine, Retention, parse_duration
+from syncoxide.models import BackupOptions, Engine, Retention, parse_duration, parse_size
+from syncoxide.providers.spec import OptionValue
 from syncoxide.secrets import SecretRef
+from syncoxide.sync import inputs
+from syncoxide.sync.models import ConflictPolicy, Mode, SyncOptions
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _REFERENCE = re.compile(r"^(env|file|command):.+")
@@ -24,6 +27,17 @@ def _reference(value: str) -> str:
 def _duration(value: str | None) -> str | None:
     if value is not None:
         parse_duration(value)
+    return value
+
+
+def _size(value: str | int | None) -> str | int | None:
+    if value is not None:
+        parse_size(str(value))
+    return value
+
+
+def _max_delete(value: str | int) -> str | int:
+    inputs.parse_max_delete(value)
     return value
 
 
@@ -140,12 +154,56 @@ class PolicySpec(Strict):
         return value
 
 
+class SyncPairSpec(Strict):
+    """A sync pair, said as `syncoxide sync start` takes it; it runs continuously, every `every`."""
+
+    source: str = Field(description="a side: a path, sftp://, s3://, webdav:, rclone: or @spec.json")
+    destination: str
+    source_options: dict[str, OptionValue] = Field(default_factory=dict)
+    source_secrets: dict[str, str] = Field(default_factory=dict, description="name: reference")
+    destination_options: dict[str, OptionValue] = Field(default_factory=dict)
+    destination_secrets: dict[str, str] = Field(default_factory=dict, description="name: reference")
+    mode: Mode = Mode.copy
+    every: str = Field(description="run again this long after each run, e.g. 15m")
+    paused: bool = False
+    resync: bool = Field(False, description="bisync: allow the first run (no baseline yet) to make one")
+    checksum: bool = False
+    conflict: ConflictPolicy = ConflictPolicy.newer
+    max_delete: str | int = "50%"
+    transfers: int = Field(4, ge=1, le=64)
+    bwlimit: str | int | None = None
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    min_size: str | int | None = None
+    max_size: str | int | None = None
+    min_age: str | None = None
+    max_age: str | None = None
+
+    _durations = field_validator("every", "min_age", "max_age")(_duration)
+    _max_delete = field_validator("max_delete")(_max_delete)
+    _sizes = field_validator("bwlimit", "min_size", "max_size")(_size)
+
+    @field_validator("source_secrets", "destination_secrets")
+    @classmethod
+    def _references(cls, refs: dict[str, str]) -> dict[str, str]:
+        for value in refs.values():
+            _reference(value)
+        return refs
+
+    def options(self) -> SyncOptions:
+        return inputs.sync_options(
+            checksum=self.checksum, resync=self.resync, conflict=self.conflict, max_delete=self.max_delete,
+            transfers=self.transfers, bwlimit=self.bwlimit, include=self.include, exclude=self.exclude,
+            min_size=self.min_size, max_size=self.max_size, min_age=self.min_age, max_age=self.max_age)
+
+
 class PolicyFile(Strict):
     repositories: dict[str, RepositorySpec] = Field(default_factory=dict)
     sources: dict[str, SourceSpec] = Field(default_factory=dict)
     policies: dict[str, PolicySpec] = Field(default_factory=dict)
+    sync: dict[str, SyncPairSpec] = Field(default_factory=dict)
 
-    @field_validator("repositories", "sources", "policies")
+    @field_validator("repositories", "sources", "policies", "sync")
     @classmethod
     def _names(cls, entries: dict) -> dict:
         for name in entries:

@@ -32,6 +32,55 @@ def ensure_pair(conn: psycopg.Connection, pair_id: str, mode: str, source: dict,
                                f"to {row[2].get('location')}; choose another --pair name")
 
 
+def get_pair(conn: psycopg.Connection, pair_id: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute("SELECT id, mode, source, destination, baseline_at, spec_hash, origin FROM sync_pairs"
+                           " WHERE id = %s", (pair_id,)).fetchone()
+
+
+def declared_pairs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """Pairs applied from policy files, by name."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute("SELECT id, mode, source, destination, baseline_at, spec_hash, origin FROM sync_pairs"
+                           " WHERE spec_hash IS NOT NULL ORDER BY id").fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def declare_pair(conn: psycopg.Connection, pair_id: str, mode: str, source: dict, destination: dict, *,
+                 spec_hash: str, origin: str) -> None:
+    """Record a pair as applied from a policy file. New sides or a new mode make it a new pair under the old
+    name: its state (and bisync baseline) is dropped, its runs stay."""
+    with conn.transaction():
+        row = conn.execute("SELECT mode, source, destination FROM sync_pairs WHERE id = %s FOR UPDATE",
+                           (pair_id,)).fetchone()
+        if row is not None and (row[0], row[1], row[2]) != (mode, source, destination):
+            conn.execute("DELETE FROM sync_state WHERE pair_id = %s", (pair_id,))
+            conn.execute("UPDATE sync_pairs SET mode = %s, source = %s, destination = %s, baseline_at = NULL"
+                         " WHERE id = %s", (mode, Jsonb(source), Jsonb(destination), pair_id))
+        conn.execute(
+            "INSERT INTO sync_pairs (id, mode, source, destination, spec_hash, origin) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (id) DO UPDATE SET spec_hash = EXCLUDED.spec_hash, origin = EXCLUDED.origin",
+            (pair_id, mode, Jsonb(source), Jsonb(destination), spec_hash, origin))
+
+
+def undeclare_pair(conn: psycopg.Connection, pair_id: str) -> None:
+    """The pair is no longer in any policy file; its state and runs stay."""
+    conn.execute("UPDATE sync_pairs SET spec_hash = NULL, origin = NULL WHERE id = %s", (pair_id,))
+
+
+def pairs_with_last_run(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Every pair with its latest run's id, status, times, summary and error (None without a run), newest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT p.id, p.mode, p.source, p.destination, p.baseline_at, p.origin, p.created_at,"
+            " r.id AS last_run, r.status AS last_status, r.dry_run AS last_dry_run, r.started_at AS last_started_at,"
+            " r.finished_at AS last_finished_at, r.summary AS last_summary, r.error AS last_error FROM sync_pairs p"
+            " LEFT JOIN LATERAL (SELECT * FROM sync_runs WHERE pair_id = p.id ORDER BY started_at DESC LIMIT 1) r"
+            " ON true"
+            " ORDER BY coalesce(r.started_at, p.created_at) DESC").fetchall()
+    return rows
+
+
 def baseline_at(conn: psycopg.Connection, pair_id: str) -> datetime | None:
     row = conn.execute("SELECT baseline_at FROM sync_pairs WHERE id = %s", (pair_id,)).fetchone()
     return row[0] if row else None

@@ -1,0 +1,203 @@
+"""Sync pairs declared in policy files, on the real stack: apply starts each pair's SyncWorkflow, a changed
+pair is restarted from the file, a removed pair is stopped; bad input is refused whole with one line."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from syncoxide import client as temporal
+from syncoxide import sync_client
+from syncoxide.store import open_store
+from syncoxide.store import sync as store
+from tests.e2e.cli import syncoxide
+
+pytestmark = pytest.mark.e2e
+
+
+def pair_file(workdir: Path, pairs: str) -> Path:
+    path = workdir / "policies.yaml"
+    path.write_text("sync:\n" + pairs)
+    return path
+
+
+def describe(stack, name: str):
+    async def go():
+        client = await temporal.connect(stack.settings)
+        return await client.get_workflow_handle(sync_client.workflow_id(name)).describe()
+
+    return asyncio.run(go())
+
+
+def wait_status(stack, name: str, ready, timeout: float = 90) -> dict:
+    async def status() -> dict:
+        return await sync_client.status(await temporal.connect(stack.settings), sync_client.workflow_id(name))
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = asyncio.run(status())
+        if ready(found):
+            return found
+        assert time.monotonic() < deadline, f"sync pair {name} never got there: {found}"
+        time.sleep(0.3)
+
+
+def mine(changes: list[dict], name: str) -> list[tuple[str, str]]:
+    return [(c["kind"], c["action"]) for c in changes if c["name"] == name]
+
+
+def test_apply_starts_updates_and_stops_a_pair(stack, workdir):
+    name = f"docs-{workdir.name.lower()}"
+    (workdir / "src").mkdir()
+    (workdir / "src" / "a.txt").write_text("alpha")
+    (workdir / "src" / "scratch.tmp").write_text("scratch")
+    destination = workdir / "dst" / "not yet there"
+    pair = f"""\
+  {name}:
+    source: src                     # relative to this file
+    destination: {destination}
+    mode: sync
+    every: 1h
+    max_delete: 50%
+"""
+    path = pair_file(workdir, pair + '    exclude: ["*.tmp"]\n')
+    planned = syncoxide(stack, "policy", "plan", str(path), "--json")
+    assert planned.code == 0, planned.stderr
+    assert mine(planned.json, name) == [("sync", "create")]
+    applied = syncoxide(stack, "policy", "apply", str(path), "--yes")
+    assert applied.code == 0, applied.stderr
+    first = wait_status(stack, name, lambda s: s["runs"] == 1 and s["phase"] == "waiting")
+    assert first["last"]["transferred_files"] == 1 and first["error"] is None
+    assert (destination / "a.txt").read_text() == "alpha" and not (destination / "scratch.tmp").exists()
+    assert mine(syncoxide(stack, "policy", "plan", str(path), "--json").json, name) == [("sync", "unchanged")]
+    assert "nothing to change" in syncoxide(stack, "policy", "apply", str(path), "--yes").stdout
+    with open_store(stack.settings) as conn:
+        assert store.declared_pairs(conn)[name]["origin"] == "policies.yaml:2"
+
+    before = describe(stack, name).run_id
+    path = pair_file(workdir, pair)  # the exclude is gone
+    assert mine(syncoxide(stack, "policy", "plan", str(path), "--json").json, name) == [("sync", "update")]
+    assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+    wait_status(stack, name, lambda s: s["runs"] == 1 and s["phase"] == "waiting")
+    assert describe(stack, name).run_id != before
+    assert (destination / "scratch.tmp").read_text() == "scratch"
+
+    path = pair_file(workdir, "  {}\n")
+    assert mine(syncoxide(stack, "policy", "plan", str(path), "--json").json, name) == [("sync", "remove")]
+    refused = syncoxide(stack, "policy", "apply", str(path))
+    assert refused.code == 1 and describe(stack, name).status == WorkflowExecutionStatus.RUNNING
+    assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+    assert describe(stack, name).status == WorkflowExecutionStatus.CANCELED
+    with open_store(stack.settings) as conn:
+        assert name not in store.declared_pairs(conn) and store.recent_runs(conn, name)
+
+
+def test_a_bisync_pair_needs_resync_once_then_syncs_both_ways(stack, workdir):
+    name = f"notes-{workdir.name.lower()}"
+    one, two = workdir / "one", workdir / "two"
+    one.mkdir()
+    two.mkdir()
+    (one / "from-one.txt").write_text("1")
+    (two / "from-two.txt").write_text("2")
+    pair = f"""\
+  {name}:
+    source: {one}
+    destination: {two}
+    mode: bisync
+    every: 1h
+"""
+    refused = syncoxide(stack, "policy", "plan", str(pair_file(workdir, pair)))
+    assert refused.code == 1
+    assert refused.error_lines == [f"error: policies.yaml:2 sync.{name}.resync: bisync pair {name} has no baseline "
+                                   "yet: set resync: true for its first run (copies what is missing on each side, "
+                                   "deletes nothing)"]
+    assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, pair + "    resync: true\n")), "--yes").code == 0
+    wait_status(stack, name, lambda s: s["runs"] == 1 and s["phase"] == "waiting")
+    assert (one / "from-two.txt").exists() and (two / "from-one.txt").exists()
+
+    (two / "from-one.txt").unlink()
+    assert syncoxide(stack, "sync", "now", sync_client.workflow_id(name)).code == 0
+    second = wait_status(stack, name, lambda s: s["runs"] == 2 and s["phase"] == "waiting")
+    assert second["error"] is None and not (one / "from-one.txt").exists(), "the second pass was a resync again"
+    assert mine(syncoxide(stack, "policy", "plan", str(pair_file(workdir, pair)), "--json").json, name) == \
+        [("sync", "unchanged")]  # without resync now: the baseline is there
+    assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, "  {}\n")), "--yes").code == 0
+
+
+@pytest.mark.parametrize("bad, field, message", [
+    ("    mode: mirror\n", "mode", "input should be 'copy', 'sync', 'move' or 'bisync'"),
+    ("    colour: blue\n", "colour", "unknown field"),
+    ("    destination_secrets: {password: hunter2}\n", "destination_secrets",
+     "must be a reference (env:NAME, file:PATH or command:CMD); inline secrets are refused"),
+    ("    max_delete: lots\n", "max_delete", "max-delete 'lots' must be a count (50) or a percentage (10%)"),
+])
+def test_bad_input_names_file_pair_and_field_and_applies_nothing(stack, workdir, bad, field, message):
+    good, broken = f"good-{workdir.name.lower()}", f"bad-{workdir.name.lower()}"
+    (workdir / "src").mkdir()
+    path = pair_file(workdir, f"""\
+  {good}:
+    source: {workdir / "src"}
+    destination: {workdir / "dst"}
+    every: 1h
+  {broken}:
+    source: {workdir / "src"}
+    destination: {workdir / "elsewhere"}
+    every: 1h
+{bad}""")
+    result = syncoxide(stack, "policy", "apply", str(path), "--yes")
+    assert result.code == 1
+    assert result.error_lines == [f"error: policies.yaml:10 sync.{broken}.{field}: {message}"]
+    assert "hunter2" not in result.stderr
+    with pytest.raises(Exception, match="not found"):
+        describe(stack, good)
+    with open_store(stack.settings) as conn:
+        assert store.get_pair(conn, good) is None
+
+
+@pytest.mark.parametrize("side, message", [
+    ("ftp:host/path", "side 'ftp:host/path': say which kind it is (local:, sftp://, s3://, webdav:, rclone:)"),
+    ("sftp://me@127.0.0.1:22/x\n    destination_options: {colour: blue}",
+     "side 'sftp://me@127.0.0.1:22/x': unknown option 'colour' for a sftp provider (known: key_file, known_hosts, "
+     "timeout)"),
+])
+def test_a_bad_side_is_refused_with_its_field(stack, workdir, side, message):
+    name = f"side-{workdir.name.lower()}"
+    path = pair_file(workdir, f"""\
+  {name}:
+    source: {workdir}
+    destination: {side}
+    every: 1h
+""")
+    result = syncoxide(stack, "policy", "plan", str(path))
+    assert result.code == 1
+    assert result.error_lines == [f"error: policies.yaml:4 sync.{name}.destination: {message}"]
+
+
+def test_a_pair_changed_mid_pass_is_stopped_and_started_anew(stack, workdir):
+    name = f"slow-{workdir.name.lower()}"
+    (workdir / "src").mkdir()
+    (workdir / "src" / "slow.bin").write_bytes(b"\x02" * 256 * 1024)
+    pair = f"""\
+  {name}:
+    source: {workdir / "src"}
+    destination: {workdir / "dst"}
+    every: 1h
+"""
+    assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, pair + "    bwlimit: 16K\n")), "--yes").code == 0
+    wait_status(stack, name, lambda s: s["phase"] == "running")
+    old = describe(stack, name).run_id
+    assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, pair)), "--yes").code == 0
+
+    async def old_status():
+        client = await temporal.connect(stack.settings)
+        return (await client.get_workflow_handle(sync_client.workflow_id(name), run_id=old).describe()).status
+
+    assert asyncio.run(old_status()) == WorkflowExecutionStatus.CANCELED
+    wait_status(stack, name, lambda s: s["runs"] == 1 and s["phase"] == "waiting")
+    assert [p.name for p in (workdir / "dst").iterdir()] == ["slow.bin"]
+    assert (workdir / "dst" / "slow.bin").read_bytes() == b"\x02" * 256 * 1024
+    assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, "  {}\n")), "--yes").code == 0
