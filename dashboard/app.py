@@ -14,6 +14,7 @@ PAGES = [
     ("policies.py", "Policies", ":material/schedule:"),
     ("snapshots.py", "Snapshots", ":material/history:"),
     ("restore.py", "Restore", ":material/settings_backup_restore:"),
+    ("sync.py", "Sync", ":material/sync:"),
     ("search.py", "Search", ":material/search:"),
     ("analytics.py", "Analytics", ":material/insights:"),
     ("cleanup.py", "Cleanup", ":material/cleaning_services:"),

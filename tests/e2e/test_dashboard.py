@@ -245,3 +245,54 @@ def test_a_restore_cancelled_from_the_wizard_says_so_and_changes_nothing(stack, 
     with open_store(stack.settings) as conn:
         latest = runs.recent(conn, repository_id=backed_up["repository"].id, kind=RunKind.restore, limit=1)[0]
     assert latest.status.value == "cancelled"
+
+
+def test_sync_page_shows_a_running_pair_live_and_pause_resume_run_now_reach_it(stack, workdir):
+    from tests.e2e.test_sync_cli import wait_status
+
+    src = workdir / "src"
+    src.mkdir()
+    (src / "slow.bin").write_bytes(b"\x01" * 256 * 1024)
+    pair = f"dash-{workdir.name.lower()}"
+    started = syncoxide(stack, "sync", "start", str(src), str(workdir / "dst"), "--pair", pair, "--every", "1h",
+                        "--bwlimit", "32K", "--json")
+    assert started.code == 0, started.stderr
+    workflow_id = started.json["workflow_id"]
+    wait_status(stack, workflow_id, lambda s: s["phase"] == "running")
+    time.sleep(2)  # a heartbeat or two
+    test = app("sync")
+    test.selectbox(key="sync_pair").select(pair).run()
+    assert "actions" in test.get("progress")[0].proto.text
+    wait_status(stack, workflow_id, lambda s: s["runs"] == 1 and s["phase"] == "waiting")
+
+    test = app("sync")
+    pairs = test.dataframe[0].value
+    row = pairs[pairs["pair"] == pair].iloc[0]
+    assert (row["mode"], row["state"], row["passes"], row["last run"]) == ("copy", "waiting", 1, "succeeded")
+    assert row["destination"] == str(workdir / "dst") and row["bytes"] == "256.0 KiB"
+    test.selectbox(key="sync_pair").select(pair).run()
+    button(test, "pause").click().run()
+    button(test, "yes").click().run()
+    assert test.success[0].value == "pause: done"
+    wait_status(stack, workflow_id, lambda s: s["paused"])
+
+    test = app("sync")
+    test.selectbox(key="sync_pair").select(pair).run()
+    button(test, "resume").click().run()
+    button(test, "yes").click().run()
+    wait_status(stack, workflow_id, lambda s: not s["paused"])
+    (src / "new.txt").write_text("new")
+    button(test, "run now").click().run()
+    button(test, "yes").click().run()
+    wait_status(stack, workflow_id, lambda s: s["runs"] == 2 and s["phase"] == "waiting")
+    assert (workdir / "dst" / "new.txt").read_text() == "new"
+    test = app("sync")
+    test.selectbox(key="sync_pair").select(pair).run()
+    assert len(test.dataframe[-1].value) == 2  # its recent runs
+
+    viewer = AppTest.from_file(str(APP), default_timeout=60)
+    viewer.session_state["role"] = "read-only"
+    viewer.run().switch_page("views/sync.py").run()
+    viewer.selectbox(key="sync_pair").select(pair).run()
+    assert button(viewer, "pause").disabled and button(viewer, "run now").disabled
+    assert syncoxide(stack, "sync", "stop", workflow_id).code == 0

@@ -1,0 +1,120 @@
+"""Sync: every sync pair with its mode, sides, state and last run; a pair's live pass, pause / resume /
+run now (each confirmed), and its recent runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.common import call, can_act, human_size, run_link, settings, show_error, temporal_client
+from syncoxide import sync_client, sync_status
+from syncoxide.errors import SyncoxideError
+from syncoxide.store import open_store
+from syncoxide.store import sync as store
+
+cfg = settings()
+st.title("Sync")
+
+
+async def _gather() -> list[sync_status.PairStatus]:
+    return await sync_status.gather(cfg, await temporal_client())
+
+
+def _summary(summary: dict | None) -> str:
+    counts = {k: v for k, v in (summary or {}).items() if k not in ("bytes", "failed") and v}
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "nothing to do"
+
+
+def _state(pair: sync_status.PairStatus) -> str:
+    return f"{pair.state} (paused)" if pair.paused and pair.state != "paused" else pair.state
+
+
+try:
+    pairs = call(_gather)
+except SyncoxideError as error:
+    show_error(error)
+    st.stop()
+if not pairs:
+    st.info("no sync pairs yet: `syncoxide sync start SRC DST --every 15m`, or a `sync:` section in a policy file")
+    st.stop()
+st.dataframe(
+    [{"pair": p.pair, "mode": p.mode, "source": p.source, "destination": p.destination, "state": _state(p),
+      "passes": p.passes, "last run": (p.last_run or {}).get("status"),
+      "finished": (p.last_run or {}).get("finished_at"), "actions": _summary((p.last_run or {}).get("summary")),
+      "bytes": human_size(((p.last_run or {}).get("summary") or {}).get("bytes")),
+      "error": (p.last_run or {}).get("error") or p.error, "declared in": p.origin} for p in pairs],
+    hide_index=True, width="stretch",
+)  # fmt: skip
+
+name = st.selectbox("pair", [p.pair for p in pairs], key="sync_pair")
+chosen = next(p for p in pairs if p.pair == name)
+
+
+@st.fragment(run_every=2)
+def live() -> None:
+    async def _refresh() -> sync_status.PairStatus:
+        return await sync_status.refresh(await temporal_client(), chosen)
+
+    try:
+        current = call(_refresh)
+    except SyncoxideError as error:
+        st.warning(f"Temporal unavailable: {error}")
+        return
+    if not current.running:
+        st.caption(f"{current.workflow_id} is not running (start it with `syncoxide sync start` or a policy file)")
+        return
+    st.markdown(f"[{current.workflow_id}]({run_link(current.workflow_id)}) · {_state(current)} · "
+                f"{current.passes} passes")
+    if current.error:
+        st.error(f"last pass: {current.error}")
+    progress = current.progress
+    if progress:
+        total, done = progress.get("bytes_total") or 0, progress.get("bytes_done") or 0
+        st.progress(min(done / total, 1.0) if total else 0.0,
+                    text=f"{progress.get('phase')} · {progress.get('actions_done')} of {progress.get('actions_total')}"
+                         f" actions · {human_size(done)} of {human_size(total)}")
+        for path in progress.get("current") or []:
+            st.caption(path)
+
+
+live()
+
+cols = st.columns(3)
+allowed = can_act() and chosen.running
+action = None
+if chosen.paused:
+    action = "resume" if cols[0].button("resume", disabled=not allowed) else None
+else:
+    action = "pause" if cols[0].button("pause", disabled=not allowed) else None
+if cols[1].button("run now", disabled=not allowed):
+    action = "run-now"
+if action:
+    st.session_state["sync_confirm"] = (name, action)
+pending = st.session_state.get("sync_confirm")
+if pending and pending[0] == name:
+    st.warning(f"{pending[1]} sync pair {name}?")
+    yes, no = st.columns(2)
+    if yes.button("yes", key="sync_yes"):
+
+        async def act() -> None:
+            await sync_client.signal(await temporal_client(), chosen.workflow_id, pending[1])
+
+        try:
+            call(act)
+            st.success(f"{pending[1]}: done")
+        except SyncoxideError as error:
+            show_error(error)
+        st.session_state.pop("sync_confirm")
+    if no.button("no", key="sync_no"):
+        st.session_state.pop("sync_confirm")
+        st.rerun()
+
+st.subheader("Recent runs")
+with open_store(cfg) as conn:
+    history = store.recent_runs(conn, name, limit=50)
+st.dataframe(
+    [{"run": r["id"], "status": r["status"], "dry run": r["dry_run"], "started": r["started_at"],
+      "seconds": (r["finished_at"] - r["started_at"]).total_seconds() if r["finished_at"] else None,
+      "actions": _summary(r["summary"]), "bytes": human_size(r["summary"].get("bytes")),
+      "failed": r["summary"].get("failed"), "error": r["error"]} for r in history],
+    hide_index=True, width="stretch",
+)  # fmt: skip
