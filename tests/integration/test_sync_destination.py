@@ -17,16 +17,20 @@ from tests.integration.test_provider_contract import KINDS, Case, case_builder  
 pytestmark = pytest.mark.parametrize("kind", KINDS)
 
 
+@pytest.fixture()
+def place(case_builder: Callable[[str], Case], kind: str) -> Case:  # noqa: F811 - the contract suite's fixture
+    return case_builder(kind)
+
+
 def below(spec: ProviderSpec, rest: str) -> ProviderSpec:
     return spec.model_copy(update={"location": f"{spec.location.rstrip('/')}/{rest}"})
 
 
-def test_a_missing_destination_folder_is_created(sync_settings, make_side: SideMaker,
-                                                 case_builder: Callable[[str], Case], kind: str):
+def test_a_missing_destination_folder_is_created(sync_settings, make_side: SideMaker, place: Case):
     src = make_side("local", "src")
     src.write("a.txt", b"alpha")
     src.write("docs/b.txt", b"bravo")
-    parent = case_builder(kind).make(f"dest-{src.root.name}")
+    parent = place.make(f"dest-{src.root.name}")
     destination = below(parent, "new folder/deeper")
     dry = run_sync(sync_settings, SyncRequest(source=src.spec, destination=destination, mode=Mode.sync,
                                               options=SyncOptions(dry_run=True)))
@@ -40,13 +44,13 @@ def test_a_missing_destination_folder_is_created(sync_settings, make_side: SideM
         assert provider.read_bytes("a.txt") == b"alpha" and provider.read_bytes("docs/b.txt") == b"bravo"
 
 
-def test_bisync_does_not_recreate_a_side_that_went_missing(sync_settings, make_side: SideMaker,
-                                                           case_builder: Callable[[str], Case], kind: str):
+def test_bisync_does_not_recreate_a_side_that_went_missing(sync_settings, make_side: SideMaker, place: Case,
+                                                           kind: str):
     if kind in ("s3", "rclone-s3"):
         pytest.skip("an S3 prefix is never missing: it is there as soon as a key is")
     src = make_side("local", "src")
     src.write("a.txt", b"alpha")
-    parent = case_builder(kind).make(f"bi-{src.root.name}")
+    parent = place.make(f"bi-{src.root.name}")
     request = SyncRequest(source=src.spec, destination=below(parent, "gone"), mode=Mode.bisync,
                           pair=f"bi-{src.root.name}-{kind}", options=SyncOptions(resync=True))
     assert run_sync(sync_settings, request).errors == []
