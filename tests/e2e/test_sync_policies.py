@@ -75,6 +75,9 @@ def test_apply_starts_updates_and_stops_a_pair(stack, workdir):
     assert (destination / "a.txt").read_text() == "alpha" and not (destination / "scratch.tmp").exists()
     assert mine(syncoxide(stack, "policy", "plan", str(path), "--json").json, name) == [("sync", "unchanged")]
     assert "nothing to change" in syncoxide(stack, "policy", "apply", str(path), "--yes").stdout
+    again = syncoxide(stack, "sync", "start", str(workdir / "src"), str(destination), "--pair", name, "--mode", "sync",
+                      "--every", "1h")
+    assert again.code == 1 and f"is already running as sync-{name}" in again.stderr
     with open_store(stack.settings) as conn:
         assert store.declared_pairs(conn)[name]["origin"] == "policies.yaml:2"
 
@@ -201,3 +204,21 @@ def test_a_pair_changed_mid_pass_is_stopped_and_started_anew(stack, workdir):
     assert [p.name for p in (workdir / "dst").iterdir()] == ["slow.bin"]
     assert (workdir / "dst" / "slow.bin").read_bytes() == b"\x02" * 256 * 1024
     assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, "  {}\n")), "--yes").code == 0
+
+
+def test_a_name_taken_by_a_pair_made_with_the_cli_is_refused(stack, workdir):
+    name = f"taken-{workdir.name.lower()}"
+    (workdir / "src").mkdir()
+    made = syncoxide(stack, "sync", "run", str(workdir / "src"), str(workdir / "a"), "--pair", name)
+    assert made.code == 0, made.stderr
+    path = pair_file(workdir, f"""\
+  {name}:
+    source: {workdir / "src"}
+    destination: {workdir / "b"}
+    every: 1h
+""")
+    result = syncoxide(stack, "policy", "apply", str(path), "--yes")
+    assert result.code == 1
+    assert result.error_lines == [f"error: policies.yaml:2 sync.{name}: a pair named {name} already exists (copy from "
+                                  f"{workdir / 'src'} to {workdir / 'a'}, made with `syncoxide sync`); give this one "
+                                  "another name"]
