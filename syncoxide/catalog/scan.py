@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pyarrow as pa
 
@@ -33,6 +34,7 @@ WARM_UP_MODULES = ["numpy", "pandas", "pyarrow.parquet"]
 """What a worker imports at start, so its first scan does not pay for it (pyarrow imports pandas,
 when installed, the first time it converts Python objects)."""
 
+T = TypeVar("T")
 ProgressFn = Callable[[Progress], None]
 CancelFn = Callable[[], bool]
 
@@ -60,40 +62,47 @@ def walk_to_part(
     stats = WalkStats()
     walk = FindWalk(root, excludes, one_file_system=one_file_system, stats=stats)
 
-    def reported() -> Iterator[pa.RecordBatch]:
+    def built() -> Iterator[tuple[pa.RecordBatch, Progress]]:
         for columns in walk.batches():
-            progress(Progress(phase="scan", files_done=stats.files, bytes_done=stats.bytes,
-                              current_path=columns["parent"][-1].as_py()))  # fmt: skip
-            yield build_batch(columns, owner)
+            yield build_batch(columns, owner), Progress(phase="scan", files_done=stats.files, bytes_done=stats.bytes,
+                                                        current_path=columns["parent"][-1].as_py())  # fmt: skip
+
+    def reported() -> Iterator[pa.RecordBatch]:
+        for batch, state in _ahead(built()):  # progress and cancellation are asked for on this thread
+            progress(state)
             if cancelled():
                 raise Cancelled()
+            yield batch
 
-    return storage.write_part(relative, _ahead(reported())), stats
+    return storage.write_part(relative, reported()), stats
 
 
-def _ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """The batches, made by a thread while the caller consumes the previous ones (Arrow and Parquet work
+def _ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """The items, made by a thread while the caller consumes the previous ones (Arrow and Parquet work
     releases the GIL, so the walk and the write overlap). Closing the result stops the thread."""
     ready: queue.Queue = queue.Queue(depth)
     stop = threading.Event()
     done = object()
 
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        ready.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+            for item in items:
+                if not offer(item):
                     return
-            ready.put(done)
+            offer(done)
         except BaseException as exc:  # handed to the consumer
-            ready.put(exc)
+            offer(exc)
         finally:
-            batches.close()
+            items.close()
 
     worker = threading.Thread(target=produce, name="syncoxide-scan-walk", daemon=True)
     worker.start()
