@@ -19,9 +19,16 @@ async def _gather() -> list[sync_status.PairStatus]:
     return await sync_status.gather(cfg, await temporal_client())
 
 
-def _summary(summary: dict | None) -> str:
-    counts = {k: v for k, v in (summary or {}).items() if k not in ("bytes", "failed") and v}
-    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "nothing to do"
+def _outcome(run: dict | None) -> dict:
+    """A run's status, planned actions by kind, bytes sent, failed actions and error, as table columns."""
+    if run is None:
+        return {"status": None, "actions": "", "bytes": "", "failed": None, "error": None}
+    summary = run["summary"] or {}
+    counts = {k: v for k, v in summary.items() if k not in ("bytes", "failed") and v}
+    actions = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    return {"status": run["status"], "actions": actions or ("nothing to do" if summary else ""),
+            "bytes": human_size(summary["bytes"]) if "bytes" in summary else "", "failed": summary.get("failed"),
+            "error": run["error"]}
 
 
 def _state(pair: sync_status.PairStatus) -> str:
@@ -36,14 +43,14 @@ except SyncoxideError as error:
 if not pairs:
     st.info("no sync pairs yet: `syncoxide sync start SRC DST --every 15m`, or a `sync:` section in a policy file")
     st.stop()
-st.dataframe(
-    [{"pair": p.pair, "mode": p.mode, "source": p.source, "destination": p.destination, "state": _state(p),
-      "passes": p.passes, "last run": (p.last_run or {}).get("status"),
-      "finished": (p.last_run or {}).get("finished_at"), "actions": _summary((p.last_run or {}).get("summary")),
-      "bytes": human_size(((p.last_run or {}).get("summary") or {}).get("bytes")),
-      "error": (p.last_run or {}).get("error") or p.error, "declared in": p.origin} for p in pairs],
-    hide_index=True, width="stretch",
-)  # fmt: skip
+rows = []
+for p in pairs:
+    last = _outcome(p.last_run)
+    rows.append({"pair": p.pair, "mode": p.mode, "source": p.source, "destination": p.destination,
+                 "state": _state(p), "passes": p.passes, "last run": last.pop("status"),
+                 "finished": (p.last_run or {}).get("finished_at"), **last, "error": last["error"] or p.error,
+                 "declared in": p.origin})
+st.dataframe(rows, hide_index=True, width="stretch")
 
 name = st.selectbox("pair", [p.pair for p in pairs], key="sync_pair")
 chosen = next(p for p in pairs if p.pair == name)
@@ -112,9 +119,8 @@ st.subheader("Recent runs")
 with open_store(cfg) as conn:
     history = store.recent_runs(conn, name, limit=50)
 st.dataframe(
-    [{"run": r["id"], "status": r["status"], "dry run": r["dry_run"], "started": r["started_at"],
+    [{"run": r["id"], "dry run": r["dry_run"], "started": r["started_at"],
       "seconds": (r["finished_at"] - r["started_at"]).total_seconds() if r["finished_at"] else None,
-      "actions": _summary(r["summary"]), "bytes": human_size(r["summary"].get("bytes")),
-      "failed": r["summary"].get("failed"), "error": r["error"]} for r in history],
+      **_outcome(r)} for r in history],
     hide_index=True, width="stretch",
 )  # fmt: skip
