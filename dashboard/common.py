@@ -77,6 +77,36 @@ def show_error(error: SyncoxideError) -> None:
     st.error(str(error))
 
 
+def pause_resume_run_now(key: str, what: str, *, paused: bool, allowed: bool, run_now: str,
+                         act: Callable[[str], Awaitable[None]]) -> None:
+    """Pause or resume (whichever applies) and run now, each carried out by ``act(action)`` after a yes."""
+    cols = st.columns(3)
+    action = None
+    if paused:
+        action = "resume" if cols[0].button("resume", disabled=not allowed) else None
+    else:
+        action = "pause" if cols[0].button("pause", disabled=not allowed) else None
+    if cols[1].button("run now", disabled=not allowed):
+        action = run_now
+    if action:
+        st.session_state[f"{key}_confirm"] = (what, action)
+    pending = st.session_state.get(f"{key}_confirm")
+    if not pending or pending[0] != what:
+        return
+    st.warning(f"{pending[1]} {what}?")
+    yes, no = st.columns(2)
+    if yes.button("yes", key=f"{key}_yes"):
+        try:
+            call(lambda: act(pending[1]))
+            st.success(f"{pending[1]}: done")
+        except SyncoxideError as error:
+            show_error(error)
+        st.session_state.pop(f"{key}_confirm")
+    if no.button("no", key=f"{key}_no"):
+        st.session_state.pop(f"{key}_confirm")
+        st.rerun()
+
+
 def when(ns: int | None) -> datetime | None:
     return datetime.fromtimestamp(ns / 1e9) if ns else None
 

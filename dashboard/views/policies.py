@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import call, can_act, run_link, settings, show_error, temporal_client
+from dashboard.common import call, can_act, pause_resume_run_now, run_link, settings, show_error, temporal_client
 from syncoxide import health, schedules
 from syncoxide.errors import SyncoxideError
 from syncoxide.store import open_store, runs
@@ -38,37 +38,20 @@ st.dataframe(
 name = st.selectbox("policy", [p.name for p in found], key="policies_name")
 schedule_id = schedules.policy_schedule_id(name)
 chosen = next(p for p in found if p.name == name)
-cols = st.columns(3)
-action = None
-if chosen.state == "paused":
-    action = "resume" if cols[0].button("resume", disabled=not can_act()) else None
-else:
-    action = "pause" if cols[0].button("pause", disabled=not can_act()) else None
-if cols[1].button("run now", disabled=not can_act()):
-    action = "trigger"
-if action:
-    st.session_state["policies_confirm"] = (name, action)
-pending = st.session_state.get("policies_confirm")
-if pending and pending[0] == name:
-    st.warning(f"{pending[1]} policy {name}?")
-    yes, no = st.columns(2)
-    if yes.button("yes", key="policies_yes"):
 
-        async def act() -> None:
-            client = await temporal_client()
-            if pending[1] == "pause":
-                await schedules.pause(client, schedule_id, "paused from the dashboard")
-            elif pending[1] == "resume":
-                await schedules.resume(client, schedule_id, "resumed from the dashboard")
-            else:
-                await schedules.trigger(client, schedule_id)
 
-        call(act)
-        st.session_state.pop("policies_confirm")
-        st.success(f"{pending[1]}: done")
-    if no.button("no", key="policies_no"):
-        st.session_state.pop("policies_confirm")
-        st.rerun()
+async def _act(action: str) -> None:
+    client = await temporal_client()
+    if action == "pause":
+        await schedules.pause(client, schedule_id, "paused from the dashboard")
+    elif action == "resume":
+        await schedules.resume(client, schedule_id, "resumed from the dashboard")
+    else:
+        await schedules.trigger(client, schedule_id)
+
+
+pause_resume_run_now("policies", f"policy {name}", paused=chosen.state == "paused", allowed=can_act(),
+                     run_now="trigger", act=_act)
 
 with open_store(cfg) as conn:
     history = runs.recent(conn, policy_id=name, limit=200)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.common import call, can_act, human_size, run_link, settings, show_error, temporal_client
+from dashboard.common import (
+    call,
+    can_act,
+    human_size,
+    pause_resume_run_now,
+    run_link,
+    settings,
+    show_error,
+    temporal_client,
+)
 from syncoxide import sync_client, sync_status
 from syncoxide.errors import SyncoxideError
 from syncoxide.store import open_store
@@ -85,35 +94,13 @@ def live() -> None:
 
 live()
 
-cols = st.columns(3)
-allowed = can_act() and chosen.running
-action = None
-if chosen.paused:
-    action = "resume" if cols[0].button("resume", disabled=not allowed) else None
-else:
-    action = "pause" if cols[0].button("pause", disabled=not allowed) else None
-if cols[1].button("run now", disabled=not allowed):
-    action = "run-now"
-if action:
-    st.session_state["sync_confirm"] = (name, action)
-pending = st.session_state.get("sync_confirm")
-if pending and pending[0] == name:
-    st.warning(f"{pending[1]} sync pair {name}?")
-    yes, no = st.columns(2)
-    if yes.button("yes", key="sync_yes"):
 
-        async def act() -> None:
-            await sync_client.signal(await temporal_client(), chosen.workflow_id, pending[1])
+async def _signal(action: str) -> None:
+    await sync_client.signal(await temporal_client(), chosen.workflow_id, action)
 
-        try:
-            call(act)
-            st.success(f"{pending[1]}: done")
-        except SyncoxideError as error:
-            show_error(error)
-        st.session_state.pop("sync_confirm")
-    if no.button("no", key="sync_no"):
-        st.session_state.pop("sync_confirm")
-        st.rerun()
+
+pause_resume_run_now("sync", f"sync pair {name}", paused=chosen.paused, allowed=can_act() and chosen.running,
+                     run_now="run-now", act=_signal)
 
 st.subheader("Recent runs")
 with open_store(cfg) as conn:
