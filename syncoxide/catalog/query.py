@@ -23,6 +23,7 @@ from syncoxide.store import open_store
 
 Where = Literal["all", "sources", "snapshots"]
 DEFAULT_LIMIT = 100
+_ROWS_PER_INSERT = 500
 
 _SNAPSHOT_COLUMNS = {
     "repository_id": "VARCHAR", "repository": "VARCHAR", "snapshot_id": "VARCHAR", "time": "TIMESTAMPTZ",
@@ -37,11 +38,13 @@ _SCAN_COLUMNS = {
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], columns: dict[str, str]) -> None:
-    """A small table of manifest rows (a few per snapshot or scan) inside DuckDB."""
+    """A small table of manifest rows (a few per snapshot or scan) inside DuckDB, a few statements in all."""
     con.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
-    if rows:
-        marks = ", ".join("?" for _ in columns)
-        con.executemany(f"INSERT INTO {name} VALUES ({marks})", [[r.get(c) for c in columns] for r in rows])
+    row_marks = "(" + ", ".join("?" for _ in columns) + ")"
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        values = [r.get(c) for r in chunk for c in columns]
+        con.execute(f"INSERT INTO {name} VALUES {', '.join(row_marks for _ in chunk)}", values)
 
 
 class SearchFilter(BaseModel):

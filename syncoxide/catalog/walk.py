@@ -10,13 +10,14 @@ bytes). Unreadable entries are what find reports on stderr; they are counted and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from syncoxide.errors import InvalidInput
@@ -30,6 +31,7 @@ TRASH_DIR_NAME = ".syncoxide-trash"
 ERROR_SAMPLE = 20
 READ_BYTES = 8 << 20
 PIPE_BYTES = 1 << 20
+QUEUED_BLOCKS = 4
 
 TYPES = ("file", "dir", "symlink", "other")
 _FIND_TYPES = {"f": "file", "d": "dir", "l": "symlink"}  # %y's letters; the rest are "other"
@@ -37,7 +39,9 @@ _FIND_TYPES = {"f": "file", "d": "dir", "l": "symlink"}  # %y's letters; the res
 _NUMBERS = (("mode", "m", 4), ("uid", "U", 10), ("gid", "G", 10), ("size", "s", 20))
 """Fixed-width number fields after %y's one letter: (column, find directive, width)."""
 _SECONDS_WIDTH, _FRACTION_WIDTH = 12, 10  # then %T@: seconds, a dot and ten digits of fraction
-RECORD_WIDTH = 1 + sum(width for *_, width in _NUMBERS) + _SECONDS_WIDTH + 1 + _FRACTION_WIDTH
+_WIDTHS = (1, *(width for *_, width in _NUMBERS), _SECONDS_WIDTH, 1, _FRACTION_WIDTH)
+_FIELD_STARTS = tuple(sum(_WIDTHS[:i]) for i in range(len(_WIDTHS) + 1))
+RECORD_WIDTH = _FIELD_STARTS[-1]
 PRINTF = "%y" + "".join(f"%{width}{directive}" for _, directive, width in _NUMBERS) + \
     f"%{_SECONDS_WIDTH + 1 + _FRACTION_WIDTH}T@" + "%p\\0%l\\0"  # fmt: skip
 
@@ -108,32 +112,31 @@ class _Chunk:
         long_enough = (self.path_end - self.start > RECORD_WIDTH).all()
         return bool(long_enough and (self.data[self.path_start] == ord("/")).all())
 
-    def numbers(self) -> dict[str, np.ndarray]:
-        """The fixed-width fields, parsed by Arrow's string-to-integer cast over the digits."""
+    def fixed_columns(self) -> dict[str, np.ndarray]:
+        """The type code and the numbers of every record: its fixed-width fields as digit strings, laid end
+        to end, are one Arrow string array over the same bytes, and one cast to integers parses them all."""
         import numpy as np
         import pyarrow as pa
 
         fixed = self.fixed
-        seconds_at = 1 + sum(width for *_, width in _NUMBERS)
-        negative = (fixed[:, seconds_at : seconds_at + _SECONDS_WIDTH] == ord("-")).any(axis=1)
-        fixed[(fixed == ord(" ")) | (fixed == ord("-"))] = ord("0")
-
-        def parsed(at: int, width: int) -> np.ndarray:
-            digits = np.ascontiguousarray(fixed[:, at : at + width])
-            offsets = np.arange(0, (self.rows + 1) * width, width, dtype=np.int32)
-            text = pa.Array.from_buffers(pa.string(), self.rows, [None, pa.py_buffer(offsets), pa.py_buffer(digits)])
-            return text.cast(pa.int64()).to_numpy()
-
-        columns: dict[str, np.ndarray] = {}
-        at = 1
-        for name, _, width in _NUMBERS:
-            columns[name] = parsed(at, width)
-            at += width
+        columns = {"type": _type_codes()[fixed[:, 0]]}
+        seconds, dot, fraction = len(_NUMBERS) + 1, len(_NUMBERS) + 2, len(_NUMBERS) + 3
+        negative = (fixed[:, _FIELD_STARTS[seconds] : _FIELD_STARTS[dot]] == ord("-")).any(axis=1)
+        fixed[:, 0] = ord("0")  # the type letter, read above
+        np.maximum(fixed, ord("0"), out=fixed)  # padding, sign and dot (all below "0") become zeros
+        starts = np.asarray(_FIELD_STARTS[:-1], np.int32)
+        offsets = np.empty(self.rows * len(starts) + 1, np.int32)
+        offsets[:-1] = (np.arange(self.rows, dtype=np.int32)[:, None] * RECORD_WIDTH + starts).ravel()
+        offsets[-1] = self.rows * RECORD_WIDTH
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(fixed)]
+        digits = pa.Array.from_buffers(pa.string(), len(offsets) - 1, buffers)
+        values = digits.cast(pa.int64()).to_numpy().reshape(self.rows, len(starts))
+        for index, (name, _, _) in enumerate(_NUMBERS, start=1):
+            columns[name] = values[:, index]
         octal = columns["mode"]
         columns["mode"] = (octal // 1000) * 512 + (octal // 100 % 10) * 64 + (octal // 10 % 10) * 8 + octal % 10
-        seconds = parsed(at, _SECONDS_WIDTH)
-        nanoseconds = parsed(at + _SECONDS_WIDTH + 1, 9)
-        columns["mtime_ns"] = np.where(negative, -seconds, seconds) * 1_000_000_000 + nanoseconds  # -2.5 is -1.5 s
+        whole, tenths_of_ns = values[:, seconds], values[:, fraction]
+        columns["mtime_ns"] = np.where(negative, -whole, whole) * 1_000_000_000 + tenths_of_ns // 10  # -2.5 is -1.5 s
         return columns
 
     def strings(self, start: np.ndarray, end: np.ndarray) -> pa.Array:
@@ -164,8 +167,9 @@ class _Chunk:
 
 
 def _drained(stream) -> Iterator[bytes]:
-    """The stream in blocks of about READ_BYTES, read by a thread so that find never waits for this one."""
-    blocks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    """The stream in blocks of about READ_BYTES, read by a thread so that find does not wait for this one
+    (up to QUEUED_BLOCKS ahead; then find waits, so memory stays bounded)."""
+    blocks: queue.Queue[bytes | None] = queue.Queue(QUEUED_BLOCKS)
 
     def drain() -> None:
         held = bytearray()
@@ -182,12 +186,20 @@ def _drained(stream) -> Iterator[bytes]:
                 blocks.put(bytes(held))
             blocks.put(None)
 
-    threading.Thread(target=drain, daemon=True).start()
-    while (block := blocks.get()) is not None:
-        yield block
+    reader = threading.Thread(target=drain, name="syncoxide-find-output", daemon=True)
+    reader.start()
+    try:
+        while (block := blocks.get()) is not None:
+            yield block
+    finally:
+        while reader.is_alive():  # abandoned: take what it still hands over until find's end reaches it
+            with contextlib.suppress(queue.Empty):
+                blocks.get(timeout=0.05)
 
 
+@cache
 def _type_codes() -> np.ndarray:
+    """find's %y letter -> index in TYPES."""
     import numpy as np
 
     codes = np.full(256, TYPES.index("other"), np.int8)
@@ -203,7 +215,6 @@ class FindWalk:
         self.root = root.rstrip("/") or "/"
         self.argv = find_arguments(self.root, excludes, one_file_system)
         self.stats = stats
-        self._type_codes = _type_codes()
 
     def batches(self) -> Iterator[dict[str, pa.Array]]:
         """The root, then find's entries; closing the generator early stops find."""
@@ -219,8 +230,10 @@ class FindWalk:
         reader = threading.Thread(target=self._read_errors, args=(find.stderr, complaints), daemon=True)
         reader.start()
         rest = b""
+        finished = False
+        chunks = _drained(find.stdout)
         try:
-            for chunk in _drained(find.stdout):
+            for chunk in chunks:
                 data = rest + chunk
                 nuls = np.flatnonzero(np.frombuffer(data, np.uint8) == 0)
                 complete = len(nuls) // 2 * 2
@@ -232,9 +245,11 @@ class FindWalk:
                 yield self._columns(data[:cut], nuls[:complete])
             if rest:
                 raise RuntimeError(f"scan: find's output for {self.root} ended inside a record")
+            finished = True
         finally:
-            if find.poll() is None:
+            if not finished:  # abandoned or failed: find must not go on walking
                 find.kill()
+            chunks.close()
             find.stdout.close()
             returncode = find.wait()
             reader.join()
@@ -271,8 +286,8 @@ class FindWalk:
         chunk = _Chunk(records, nuls)
         if not chunk.valid():
             raise RuntimeError(f"scan: find printed a record this scan cannot read, below {self.root}")
-        type_code = self._type_codes[chunk.fixed[:, 0]]
-        numbers = chunk.numbers()
+        numbers = chunk.fixed_columns()
+        type_code = numbers["type"]
         is_file = type_code == TYPES.index("file")
         size = np.where(is_file, numbers["size"], 0)
         self.stats.files += int(is_file.sum())

@@ -1,36 +1,24 @@
-"""Copy, sync, move and two-way sync between any two providers: planned, journaled, verified, resumable."""
+"""Copy, sync, move and two-way sync between any two providers: planned, journaled, verified, resumable.
 
-from syncoxide.sync.errors import GuardTripped, NeedsResync, SyncBusy, SyncFailed
-from syncoxide.sync.models import (
-    Action,
-    ActionKind,
-    ConflictPolicy,
-    Filters,
-    MaxDelete,
-    Mode,
-    Plan,
-    SyncOptions,
-    SyncRequest,
-    SyncResult,
-)
-from syncoxide.sync.runner import pair_id, raise_for_errors, run_sync
+The names below are loaded on first use, so importing one light submodule (``syncoxide.sync.inputs``,
+as every CLI start does) does not load the runner and everything it needs.
+"""
 
-__all__ = [
-    "Action",
-    "ActionKind",
-    "ConflictPolicy",
-    "Filters",
-    "GuardTripped",
-    "MaxDelete",
-    "Mode",
-    "NeedsResync",
-    "Plan",
-    "SyncBusy",
-    "SyncFailed",
-    "SyncOptions",
-    "SyncRequest",
-    "SyncResult",
-    "pair_id",
-    "raise_for_errors",
-    "run_sync",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    **dict.fromkeys(("GuardTripped", "NeedsResync", "SyncBusy", "SyncFailed"), "syncoxide.sync.errors"),
+    **dict.fromkeys(("Action", "ActionKind", "ConflictPolicy", "Filters", "MaxDelete", "Mode", "Plan", "SyncOptions",
+                     "SyncRequest", "SyncResult"), "syncoxide.sync.models"),  # fmt: skip
+    **dict.fromkeys(("pair_id", "raise_for_errors", "run_sync"), "syncoxide.sync.runner"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -159,3 +159,19 @@ def test_find_arguments_prune_excludes_and_never_test_the_root():
     assert argv[:6] == ["find", "/data", "-mindepth", "1", "-xdev", "("]
     assert argv[6:] == ["-name", "*.tmp", "-o", "-path", "/data/skip", "-o", "-path", "*/a/b", ")", "-prune", "-o",
                         "-printf", walk.PRINTF]  # fmt: skip
+
+
+def test_closing_the_walk_early_stops_find(tmp_path, monkeypatch):
+    import psutil
+
+    root = tmp_path / "tree"
+    for i in range(2000):
+        (root / f"d{i // 100}").mkdir(parents=True, exist_ok=True)
+        (root / f"d{i // 100}" / f"f{i}").write_text("x")
+    monkeypatch.setattr(walk, "READ_BYTES", 1000)
+    batches = FindWalk(str(root), [], one_file_system=False, stats=WalkStats()).batches()
+    next(batches), next(batches)
+    assert [p.name() for p in psutil.Process().children()] == ["find"]
+    batches.close()
+    assert not [p for p in psutil.Process().children() if p.status() != psutil.STATUS_ZOMBIE]
+
