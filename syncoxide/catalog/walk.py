@@ -11,6 +11,7 @@ bytes). Unreadable entries are what find reports on stderr; they are counted and
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import queue
 import subprocess
@@ -32,6 +33,7 @@ ERROR_SAMPLE = 20
 READ_BYTES = 8 << 20
 PIPE_BYTES = 1 << 20
 QUEUED_BLOCKS = 4
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 TYPES = ("file", "dir", "symlink", "other")
 _FIND_TYPES = {"f": "file", "d": "dir", "l": "symlink"}  # %y's letters; the rest are "other"
@@ -226,6 +228,8 @@ class FindWalk:
             find = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, bufsize=0)
         except FileNotFoundError as exc:
             raise InvalidInput("scan: GNU find is not installed (Debian: apt install findutils)") from exc
+        with contextlib.suppress(OSError):  # a bigger pipe: find seldom waits for this process to read
+            fcntl.fcntl(find.stdout.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
         complaints: list[str] = []
         reader = threading.Thread(target=self._read_errors, args=(find.stderr, complaints), daemon=True)
         reader.start()
