@@ -18,7 +18,6 @@ import base64
 import contextvars
 import errno
 import hashlib
-import io
 import os
 import secrets
 import stat as statmod
@@ -319,8 +318,7 @@ def _s3_transfer(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfer
                  resume: Progress | None) -> TransferResult:
     from syncoxide.providers.s3 import S3_ERRORS, _mtime_text
 
-    client, bucket, key = dst._client, dst.bucket, dst._key(path)
-    metadata = {"mtime": _mtime_text(source_mtime(src, entry))}
+    mtime = source_mtime(src, entry)
     try:
         if entry.size < ctx.large_file:
             with src.open_read(entry.path) as stream:
@@ -330,16 +328,16 @@ def _s3_transfer(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfer
             if len(body) != entry.size:
                 raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied")
             _check_source_hash(src, entry, md5)
-            # Content-MD5: the server refuses the object unless what it received hashes the same
-            answer = client.put_object(Bucket=bucket, Key=key, Body=body, ContentMD5=_b64(reader.digest.digest()),
-                                       Metadata=metadata)
+            # straight to the final key: the server refuses the body unless it hashes to the Content-MD5,
+            # and nothing is visible there until the PUT is complete
+            etag = dst.put(path, body, reader.digest.digest(), mtime)
             ctx.on_bytes(len(body))
-            if answer.get("ETag", "").strip('"').lower() != md5:
-                raise VerificationFailed(f"{dst.display}: {path}: stored ETag {answer.get('ETag')} is not {md5}")
+            if etag != md5:
+                raise VerificationFailed(f"{dst.display}: {path}: stored ETag {etag} is not {md5}")
             # no HEAD needed: the server checked the bytes, and size, time and MD5 are known
-            stored = Entry(path=path, size=len(body), mtime=source_mtime(src, entry), hashes={HASH: md5})
+            stored = Entry(path=path, size=len(body), mtime=mtime, hashes={HASH: md5})
             return TransferResult(entry=stored, md5=md5, sent=len(body))
-        return _s3_multipart(src, entry, dst, path, ctx, resume, metadata)
+        return _s3_multipart(src, entry, dst, path, ctx, resume, {"mtime": _mtime_text(mtime)})
     except S3_ERRORS as exc:
         raise dst._fail(exc, path) from None
 
@@ -374,10 +372,12 @@ def _s3_multipart(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfe
     save()
     sent = 0
     try:
-        whole = hashlib.md5() if not entry.hashes.get(HASH) else None
-        if whole is not None and resumed_from:
-            read_md5(src, entry.path, 0, resumed_from, whole)
-        def upload(number: int, chunk: bytes, md5: hashlib._Hash) -> list[Any]:
+        # the whole file's MD5 on this thread as it reads; each part's MD5 (its Content-MD5) on the thread
+        # that uploads it, so the two hashes run side by side
+        whole = read_md5(src, entry.path, 0, resumed_from) if resumed_from else hashlib.md5()
+
+        def upload(number: int, chunk: bytes) -> list[Any]:
+            md5 = hashlib.md5(chunk)
             answer = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
                                         Body=chunk, ContentMD5=_b64(md5.digest()))
             etag = answer["ETag"].strip('"').lower()
@@ -392,16 +392,11 @@ def _s3_multipart(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfe
         finished: dict[int, list[Any]] = {}
         with src.open_read(entry.path, resumed_from) as stream, \
                 ThreadPoolExecutor(PART_CONCURRENCY, thread_name_prefix="part") as pool:
+            reader = HashingReader(stream, whole, ctx.limiter, ctx.check)
             number = len(parts) + 1
-            while True:
-                reader = HashingReader(stream, None, ctx.limiter, ctx.check)
-                chunk = _read_exactly(reader, part_size)
-                if not chunk:
-                    break
-                if whole is not None:
-                    whole.update(chunk)
+            while chunk := _read_exactly(reader, part_size):
                 sent += len(chunk)
-                pending[number] = pool.submit(contextvars.copy_context().run, upload, number, chunk, reader.digest)
+                pending[number] = pool.submit(contextvars.copy_context().run, upload, number, chunk)
                 number += 1
                 while len(pending) >= PART_CONCURRENCY:
                     _collect(pending, finished, wait_one=True)
@@ -412,8 +407,7 @@ def _s3_multipart(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfe
         total = resumed_from + sent
         if total != size:
             raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied")
-        if whole is not None:
-            _check_source_hash(src, entry, whole.hexdigest())
+        _check_source_hash(src, entry, whole.hexdigest())
         check_source_unchanged(src, entry)
         expected = hashlib.md5(b"".join(bytes.fromhex(p[2]) for p in parts)).hexdigest() + f"-{len(parts)}"
         answer = client.complete_multipart_upload(
@@ -421,7 +415,7 @@ def _s3_multipart(src: Provider, entry: Entry, dst: Any, path: str, ctx: Transfe
             MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e, _ in parts]},
         )
         stored = answer.get("ETag", "").strip('"').lower()
-        whole_md5 = whole.hexdigest() if whole is not None else entry.hashes.get(HASH)
+        whole_md5 = whole.hexdigest()
         if stored and stored not in (expected, whole_md5):  # some servers give the whole object's MD5
             raise VerificationFailed(f"{dst.display}: {path}: multipart ETag {stored} is not {expected}")
     except BaseException as exc:
@@ -447,13 +441,14 @@ def _advance(parts: list[list[Any]], finished: dict[int, list[Any]], save: Calla
 
 
 def _read_exactly(reader: HashingReader, size: int) -> bytes:
-    buffer = io.BytesIO()
-    while buffer.tell() < size:
-        data = reader.read(min(READ_CHUNK, size - buffer.tell()))
-        if not data:
-            break
-        buffer.write(data)
-    return buffer.getvalue()
+    first = reader.read(size)
+    if len(first) == size or not first:
+        return first
+    pieces, got = [first], len(first)
+    while got < size and (data := reader.read(size - got)):
+        pieces.append(data)
+        got += len(data)
+    return b"".join(pieces)
 
 
 def _abort(client: Any, bucket: str, key: str, upload_id: str) -> None:
