@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Column, Table
+from rich.table import Table
 
 from syncoxide.cli_common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
 from syncoxide.errors import InvalidInput, NotFound
@@ -37,6 +37,7 @@ cleanup = LazyModule("syncoxide.catalog.cleanup")
 trash = LazyModule("syncoxide.catalog.trash")
 updates = LazyModule("syncoxide.catalog.updates")
 query = LazyModule("syncoxide.catalog.query")
+search_cli = LazyModule("syncoxide.search_cli")
 walk = LazyModule("syncoxide.catalog.walk")
 plans = LazyModule("syncoxide.store.cleanup")
 _NAME = re.compile(r"[^a-z0-9_-]+")
@@ -166,50 +167,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
         if summary.errors:
             err.print(f"{summary.errors} entries could not be read, e.g. {summary.error_sample[0]}", markup=False)
 
-    @app.command()
-    def search(
-        text: Annotated[str | None, typer.Argument(help="Part of the name (any case).")] = None,
-        glob: Annotated[str | None, typer.Option(help="Shell glob on the name (on the path with a /).")] = None,
-        regex: Annotated[str | None, typer.Option(help="Regular expression searched in the path.")] = None,
-        path: Annotated[str | None, typer.Option(help="Only under this path.")] = None,
-        ext: Annotated[list[str] | None, typer.Option(help="Extension (repeatable).")] = None,
-        type_: Annotated[str | None, typer.Option("--type", help="file, dir, symlink or other.")] = None,
-        min_size: Annotated[str | None, typer.Option(help="At least this size, e.g. 10M.")] = None,
-        max_size: Annotated[str | None, typer.Option(help="At most this size.")] = None,
-        newer_than: Annotated[str | None, typer.Option(help="Modified within, e.g. 7d.")] = None,
-        older_than: Annotated[str | None, typer.Option(help="Not modified within, e.g. 1y.")] = None,
-        in_: Annotated[str, typer.Option("--in", help="all, sources or snapshots.")] = "all",
-        repo: Annotated[list[str] | None, typer.Option(help="Only this repository (repeatable).")] = None,
-        source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
-        limit: Annotated[int, typer.Option(help="At most this many results.")] = 100,
-        as_json: JsonOpt = False,
-    ) -> None:
-        """Find files across every source and every snapshot, and where each one lives."""
-        if in_ not in ("all", "sources", "snapshots"):
-            raise InvalidInput(f"--in {in_}: use all, sources or snapshots")
-        cfg = settings()
-        now = time.time()
-        search_filter = query.SearchFilter(
-            name=text, glob=glob, regex=regex, path_prefix=path, extensions=ext or [], type=type_,
-            min_size=parse_size(min_size) if min_size else None, max_size=parse_size(max_size) if max_size else None,
-            modified_after=_ago(now, newer_than), modified_before=_ago(now, older_than),
-            where=in_, repository_ids=[find_repository(cfg, r).id for r in repo or []],
-            source_ids=[_find_source(s).id for s in source or []], limit=limit,
-        )  # fmt: skip
-        with query.CatalogReader.open(cfg) as reader:
-            hits = reader.search(search_filter)
-        if as_json:
-            emit_json([h.model_dump(mode="json") for h in hits])
-            return
-        table = Table("where", "size", "modified", "in snapshots")
-        table.columns.insert(0, Column("path", overflow="fold", ratio=3))
-        for h in hits:
-            where = f"{h.location} {h.location_name}"
-            seen = f"{h.snapshots} ({h.first_seen:%Y-%m-%d} .. {h.last_seen:%Y-%m-%d})" if h.snapshots else ""
-            table.add_row(h.path, where, human_size(h.size) if h.type == "file" else h.type, _when(h.mtime_ns), seen)
-        out.print(table)
-        if len(hits) == limit:
-            err.print(f"[dim]showing the first {limit}; narrow the search or raise --limit[/dim]")
+    @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+    def search(ctx: typer.Context) -> None:
+        """Find files across every source and every snapshot, and where each one lives (--help: the options)."""
+        search_cli.in_process(ctx.args)
 
     @app.command()
     def versions(

@@ -20,24 +20,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from syncoxide.home import config_file, default_home
+
 TOOLS_DIR = Path(os.environ.get("SYNCOXIDE_TOOLS_DIR", Path.home() / ".cache" / "syncoxide" / "bin"))
-
-
-def _default_home() -> Path:
-    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "syncoxide"
-
-
-def _config_file() -> Path:
-    explicit = os.environ.get("SYNCOXIDE_CONFIG")
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("SYNCOXIDE_HOME", _default_home())) / "syncoxide.toml"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SYNCOXIDE_", extra="forbid")
 
-    home: Path = Field(default_factory=_default_home, description="data dir")
+    home: Path = Field(default_factory=default_home, description="data dir")
     temporal_address: str | None = Field(
         default=None, description="host:port of a Temporal cluster; unset means the embedded dev server"
     )
@@ -94,7 +85,7 @@ class Settings(BaseSettings):
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
         )
 
     @property

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from syncoxide.errors import InvalidValue
 from syncoxide.secrets import SecretRef
+from syncoxide.units import human_size, parse_size  # noqa: F401 - re-exported: the rest of syncoxide imports them from here
 
 
 class Engine(StrEnum):
@@ -57,28 +58,6 @@ def parse_duration(text: str) -> timedelta:
     if not parts or "".join(n + u for n, u in parts) != compact:
         raise InvalidValue(f"duration {text!r}: use numbers with y, m, w, d, h, min, s (e.g. 7d, 1m2w, 15min)")
     return sum((int(n) * _DURATION_UNITS[u] for n, u in parts), timedelta())
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    """'100M', '1.5G', '4096', '10KiB' -> bytes (units are powers of 1024)."""
-    match = _SIZE.match(str(text))
-    if not match:
-        raise InvalidValue(f"size {text!r}: use a number with an optional K, M, G or T (e.g. 100M, 1.5G)")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    return int(number * 1024 ** " kmgt".index(unit or " "))
-
-
-def human_size(n: int | None) -> str:
-    """1536 -> '1.5 KiB' (binary units, as parse_size reads them)."""
-    value = float(n or 0)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
 
 
 class Retention(BaseModel):

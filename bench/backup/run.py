@@ -139,7 +139,7 @@ def raw_engine(stand: Stand, engine: str, i: int) -> dict[str, float]:
 
 
 def syncoxide_engine(stand: Stand, engine: str, i: int) -> dict[str, float]:
-    cli = [sys.executable, "-m", "syncoxide.cli"]
+    cli = [sys.executable, "-m", "syncoxide"]
     secret = stand.work / "passphrase"
     secret.write_text(PASSPHRASE + "\n")
     repo = stand.work / f"sx-{engine}-{i}"
@@ -190,7 +190,7 @@ def main() -> None:
         total = make_dataset(data, **sizes)
         files = sizes["small"] + 4 + sizes["dup_copies"]
         print(f"dataset: {total / MiB:.0f} MiB in {files} files", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "syncoxide.cli", "dev", "up", "--no-dashboard"], env=env, check=True,
+        subprocess.run([sys.executable, "-m", "syncoxide", "dev", "up", "--no-dashboard"], env=env, check=True,
                        capture_output=True)  # fmt: skip
         stand = Stand(settings=Settings(), data=data, work=work, env=env)
         figures = {engine: compare(stand, engine, args.repeat) for engine in engines}
@@ -204,7 +204,7 @@ def main() -> None:
             for what, anchor in pair["anchor"].items():
                 print(f"ratio {engine}-{what} {pair['syncoxide'][what] / anchor:.2f}")
     finally:
-        subprocess.run([sys.executable, "-m", "syncoxide.cli", "dev", "down"], env=env, capture_output=True)
+        subprocess.run([sys.executable, "-m", "syncoxide", "dev", "down"], env=env, capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -191,7 +191,7 @@ def main() -> None:
     env.update({"SYNCOXIDE_HOME": str(work / "home"), "SYNCOXIDE_METRICS_ADDRESS": ""})
     for port in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT"):
         env[f"SYNCOXIDE_{port}"] = str(free_port())
-    cli = [sys.executable, "-m", "syncoxide.cli"]
+    cli = [sys.executable, "-m", "syncoxide"]
     figures: dict[str, dict] = {}
     try:
         run([*cli, "dev", "up", "--no-dashboard"], env)

@@ -25,7 +25,7 @@ class CliResult:
 
 def syncoxide(stack, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
     done = subprocess.run(
-        [sys.executable, "-m", "syncoxide.cli", *args],
+        [sys.executable, "-m", "syncoxide", *args],
         env={**stack.env, "PYTHONFAULTHANDLER": "1", **(env or {})},
         capture_output=True,
         text=True,

@@ -5,7 +5,10 @@ a worker SIGKILLed in the middle of an apply)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -49,6 +52,27 @@ def test_scan_search_and_stats_through_the_cli(stack, workdir):
     assert {b["label"]: b["files"] for b in stats.json["by_extension"]}["pdf"] == 2
     assert sum(b["files"] for b in stats.json["by_size"]) == 7
     assert stats.json["top_folders"][0]["path"] == str(root / "photos")
+
+
+def test_search_through_the_worker_answers_as_the_cli_itself_does(stack, workdir):
+    root = make_tree(workdir / "home")
+    assert syncoxide(stack, "scan", str(root), "--json").code == 0
+    socket = Path(stack.env["SYNCOXIDE_HOME"]) / "run" / "catalog.sock"
+    assert socket.is_socket() and socket.stat().st_mode & 0o777 == 0o600
+    query = ["search", "beach", "--source", str(root), "--type", "file", "--json"]
+    quick = syncoxide(stack, *query)  # `python -m syncoxide`: through the worker's catalog service
+    full = subprocess.run([sys.executable, "-m", "syncoxide.cli", *query], env=stack.env, capture_output=True,
+                          text=True)  # fmt: skip
+    assert quick.code == full.returncode == 0, quick.stderr + full.stderr
+    assert quick.json == json.loads(full.stdout) and len(quick.json) == 2
+    relative = subprocess.run([sys.executable, "-m", "syncoxide", "search", "beach", "--source", "./home", "--json"],
+                              env=stack.env, capture_output=True, text=True, cwd=workdir)  # fmt: skip
+    assert relative.returncode == 0, relative.stderr
+    assert json.loads(relative.stdout) == quick.json  # ./home is the caller's, not the worker's
+    moved = syncoxide(stack, *query, env={"SYNCOXIDE_HOME": str(workdir / "no-worker-here"),
+                                          "SYNCOXIDE_DATABASE_URL": stack.settings.database_url,
+                                          "SYNCOXIDE_CATALOG_LOCATION": stack.settings.catalog_uri})  # fmt: skip
+    assert moved.code == 0 and moved.json == quick.json  # no service on that data dir: the search runs in process
 
 
 def test_bad_input_is_one_clear_line(stack, workdir):

@@ -346,3 +346,40 @@ def test_a_part_from_a_newer_schema_is_refused_with_a_clear_message(settings, wo
     finally:
         with open_store(settings) as conn:
             conn.execute("UPDATE catalog_parts SET schema_version = 1 WHERE owner_id = %s", (source.id,))
+
+
+def test_the_catalog_service_answers_searches_and_errors_on_its_socket(settings, workdir):
+    import json
+    import socket
+
+    from syncoxide.catalog.service import CatalogService
+
+    root = make_tree(workdir / "tree")
+    source = add_source(settings, root, f"svc-{time.time_ns()}")
+    updates.scan_source(settings, source)
+    local = settings.model_copy(update={"home": workdir / "home"})
+
+    def ask(request: dict) -> dict:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.connect(str(service.path))
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            return json.loads(conn.makefile("rb").readline())
+
+    service = CatalogService(local)
+    service.start()
+    try:
+        hits = ask({"text": "cat", "source": [source.name]})["hits"]
+        assert sorted(Path(h["path"]).name for h in hits) == ["cat-copy.jpg", "cat.jpg"]
+        assert ask({"text": "cat", "source": ["./tree"], "cwd": str(workdir)})["hits"] == hits
+        assert ask({"regex": "(unclosed"})["error"].startswith("catalog query:")
+        assert ask({"where": "nowhere"}) == {"error": "--in nowhere: use all, sources or snapshots"}
+        assert ask({"limit": "many"})["error"].startswith("search request limit:")
+        assert ask({"source": ["never-heard-of"]})["error"].startswith("no source named 'never-heard-of'")
+        newer = CatalogService(local)  # another worker on the same data dir takes the socket over
+        newer.start()
+        service.stop()
+        assert newer.path.is_socket() and ask({"text": "cat", "source": [source.name]})["hits"] == hits
+        newer.stop()
+        assert not newer.path.exists()
+    finally:
+        service.stop()

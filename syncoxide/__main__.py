@@ -1,0 +1,5 @@
+"""`python -m syncoxide`, the same as the `syncoxide` command."""
+
+from syncoxide.entry import main
+
+main()

@@ -1,0 +1,92 @@
+"""The worker answers catalog searches on a Unix socket, so `syncoxide search` need not load DuckDB,
+PostgreSQL's driver and the rest of syncoxide on every run (search_cli.py is the other end).
+
+One request per connection: a JSON line with the search's options (search_request.SearchRequest);
+the answer is one JSON line, ``{"hits": [...]}`` or ``{"error": "one line"}``. The socket is
+``<home>/run/catalog.sock``, readable and writable by its owner only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socketserver
+import threading
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from syncoxide.catalog.search_request import SearchRequest, run_search
+from syncoxide.config import Settings
+from syncoxide.errors import SyncoxideError
+
+log = logging.getLogger(__name__)
+SOCKET_NAME = "catalog.sock"
+MAX_REQUEST_BYTES = 1 << 20
+
+
+def socket_path(settings: Settings) -> Path:
+    return settings.run_dir / SOCKET_NAME
+
+
+def answer(settings: Settings, line: bytes) -> dict:
+    """The reply to one request line; every failure is a one-line error, never an exception."""
+    try:
+        request = SearchRequest.model_validate_json(line)
+        return {"hits": [hit.model_dump(mode="json") for hit in run_search(settings, request)]}
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return {"error": f"search request {'.'.join(map(str, first['loc']))}: {first['msg']}"}
+    except SyncoxideError as exc:
+        return {"error": str(exc)}
+    except Exception as exc:  # the worker goes on; the CLI says what happened
+        log.exception("catalog search failed")
+        return {"error": f"catalog search failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        line = self.rfile.readline(MAX_REQUEST_BYTES)
+        self.wfile.write(json.dumps(answer(self.server.settings, line)).encode() + b"\n")
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: Path, settings: Settings):
+        self.settings = settings
+        super().__init__(str(path), _Handler)
+
+
+class CatalogService:
+    """``start()`` binds the socket (taking it over from a stale or older worker) and serves on a thread;
+    ``stop()`` removes it unless another worker has taken it over since."""
+
+    def __init__(self, settings: Settings):
+        self.path = socket_path(settings)
+        self.settings = settings
+        self._server: _Server | None = None
+        self._inode: int | None = None
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.unlink(missing_ok=True)
+        old_umask = os.umask(0o177)  # the socket is created 0600: only its owner may search
+        try:
+            self._server = _Server(self.path, self.settings)
+        finally:
+            os.umask(old_umask)
+        self._inode = self.path.stat().st_ino
+        threading.Thread(target=self._server.serve_forever, name="syncoxide-catalog-service", daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+            try:
+                if self.path.stat().st_ino == self._inode:  # not a socket another worker bound since
+                    self.path.unlink()
+            except FileNotFoundError:
+                pass

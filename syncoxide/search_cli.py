@@ -1,0 +1,112 @@
+"""`syncoxide search`: its options, how its answer is shown, and the quick way to get one.
+
+A search is a question to a catalog that is already open in the worker (catalog/service.py), so
+the command loads only the standard library to ask it, and Rich to show a table. Without a worker
+on this data dir, the same request runs in this process (catalog/search_request.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+from typing import NoReturn
+
+from syncoxide import home
+
+SERVICE_TIMEOUT_S = 300
+SOCKET = "run/catalog.sock"  # catalog/service.py: socket_path
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, like every other syncoxide error
+        self.exit(2, f"error: search: {message}\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="syncoxide search", description="Find files across every source and every snapshot, "
+                "and where each one lives.")  # fmt: skip
+    p.add_argument("text", nargs="?", help="Part of the name (any case).")
+    p.add_argument("--glob", help="Shell glob on the name (on the path with a /).")
+    p.add_argument("--regex", help="Regular expression searched in the path.")
+    p.add_argument("--path", help="Only under this path.")
+    p.add_argument("--ext", action="append", default=[], help="Extension (repeatable).")
+    p.add_argument("--type", help="file, dir, symlink or other.")
+    p.add_argument("--min-size", help="At least this size, e.g. 10M.")
+    p.add_argument("--max-size", help="At most this size.")
+    p.add_argument("--newer-than", help="Modified within, e.g. 7d.")
+    p.add_argument("--older-than", help="Not modified within, e.g. 1y.")
+    p.add_argument("--in", dest="where", default="all", help="all, sources or snapshots.")
+    p.add_argument("--repo", action="append", default=[], help="Only this repository (repeatable).")
+    p.add_argument("--source", action="append", default=[], help="Only this source (repeatable).")
+    p.add_argument("--limit", type=int, default=100, help="At most this many results.")
+    p.add_argument("--json", dest="as_json", action="store_true", help="Print JSON instead of a table.")
+    return p
+
+
+def request_from(argv: list[str]) -> tuple[dict, bool]:
+    """(the search request as catalog/search_request.SearchRequest takes it, whether to print JSON)."""
+    options = vars(parser().parse_args(argv))
+    as_json = options.pop("as_json")
+    return {**options, "cwd": os.getcwd()}, as_json
+
+
+def ask_service(request: dict) -> dict | None:
+    """The worker's answer, or None when no worker serves this data dir."""
+    path = home.home() / SOCKET
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(SERVICE_TIMEOUT_S)
+            conn.connect(str(path))
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            reply = conn.makefile("rb").readline()
+    except (FileNotFoundError, ConnectionRefusedError, PermissionError):
+        return None
+    return json.loads(reply) if reply else None
+
+
+def show(hits: list[dict], limit: int, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(hits, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Column, Table
+
+    from syncoxide.units import human_size
+
+    table = Table("where", "size", "modified", "in snapshots")
+    table.columns.insert(0, Column("path", overflow="fold", ratio=3))
+    for h in hits:
+        seen = f"{h['snapshots']} ({h['first_seen'][:10]} .. {h['last_seen'][:10]})" if h["snapshots"] else ""
+        modified = time.strftime("%Y-%m-%d %H:%M", time.localtime(h["mtime_ns"] / 1e9)) if h["mtime_ns"] else ""
+        size = human_size(h["size"]) if h["type"] == "file" else h["type"]
+        table.add_row(h["path"], f"{h['location']} {h['location_name']}", size, modified, seen)
+    Console().print(table)
+    if len(hits) == limit:
+        Console(stderr=True).print(f"[dim]showing the first {limit}; narrow the search or raise --limit[/dim]")
+
+
+def quick(argv: list[str]) -> int | None:
+    """Run the search through the worker; None when there is none (the caller runs it in process)."""
+    request, as_json = request_from(argv)
+    reply = ask_service(request)
+    if reply is None:
+        return None
+    if "error" in reply:
+        print(f"error: {reply['error']}", file=sys.stderr)
+        return 1
+    show(reply["hits"], request["limit"], as_json)
+    return 0
+
+
+def in_process(argv: list[str]) -> None:
+    """The search in this process (no worker, or the full CLI was asked for); errors raise as usual."""
+    from syncoxide.catalog.search_request import SearchRequest, run_search
+    from syncoxide.config import Settings
+
+    request, as_json = request_from(argv)
+    hits = run_search(Settings(), SearchRequest.model_validate(request))
+    show([h.model_dump(mode="json") for h in hits], request["limit"], as_json)

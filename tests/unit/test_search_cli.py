@@ -1,0 +1,36 @@
+"""`syncoxide search`'s own half: its options, one-line usage errors, and no service without a worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncoxide import search_cli
+
+
+def test_options_become_the_request_the_catalog_takes(tmp_path, monkeypatch):
+    from syncoxide.catalog.search_request import SearchRequest
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["taxes", "--ext", "pdf", "--ext", "PDF", "--min-size", "1M", "--in", "snapshots", "--repo", "home",
+            "--limit", "5", "--json"]  # fmt: skip
+    request, as_json = search_cli.request_from(argv)
+    assert as_json is True
+    parsed = SearchRequest.model_validate(request)
+    assert (parsed.text, parsed.ext, parsed.min_size, parsed.where, parsed.repo, parsed.limit, parsed.cwd) == (
+        "taxes", ["pdf", "PDF"], "1M", "snapshots", ["home"], 5, str(tmp_path))  # fmt: skip
+    assert set(request) - {"cwd"} == set(SearchRequest.model_fields) - {"cwd"}
+
+
+def test_a_usage_error_is_one_line_and_exit_code_2(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        search_cli.request_from(["--limit", "lots"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines() == ["error: search: argument --limit: invalid int value: 'lots'"]
+
+
+def test_without_a_worker_there_is_no_quick_answer(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNCOXIDE_HOME", str(tmp_path))
+    assert search_cli.quick(["anything"]) is None
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "catalog.sock").write_text("not a socket")  # a stale file is not a service either
+    assert search_cli.ask_service({"text": "x"}) is None
