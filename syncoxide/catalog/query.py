@@ -8,6 +8,7 @@ Views every query builds on:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -128,6 +129,21 @@ class Version(BaseModel):
     changes: list[str] = Field(default_factory=list, description="what differs from the previous version")
 
 
+@dataclass
+class Manifest:
+    """What a reader reads: the live parts, the live snapshots' rows and each source's latest scan."""
+
+    parts: list[manifest.LivePart]
+    snapshots: list[dict]
+    scans: list[dict]
+
+    @classmethod
+    def load(cls, settings: Settings) -> Manifest:
+        with open_store(settings) as conn:
+            return cls(manifest.live_parts(conn), manifest.snapshot_rows(conn),
+                       manifest.scan_rows(conn, latest_only=True))  # fmt: skip
+
+
 class CatalogReader:
     """Open with ``CatalogReader.open(settings)``; cheap enough to open per request."""
 
@@ -138,20 +154,20 @@ class CatalogReader:
 
     @classmethod
     def open(cls, settings: Settings, storage: CatalogStorage | None = None) -> CatalogReader:
-        storage = storage or open_storage(settings)
-        with open_store(settings) as conn:
-            parts = manifest.live_parts(conn)
-            snapshots = manifest.snapshot_rows(conn)
-            scans = manifest.scan_rows(conn, latest_only=True)
-        newer = [p.path for p in parts if p.schema_version > SCHEMA_VERSION]
+        return cls.over(storage or open_storage(settings), Manifest.load(settings))
+
+    @classmethod
+    def over(cls, storage: CatalogStorage, found: Manifest) -> CatalogReader:
+        """A reader of exactly the parts and rows ``found`` lists."""
+        newer = [p.path for p in found.parts if p.schema_version > SCHEMA_VERSION]
         if newer:
             raise InvalidInput(f"catalog part {newer[0]}: written by a newer syncoxide (schema version above"
                                f" {SCHEMA_VERSION}); upgrade syncoxide to read this catalog")  # fmt: skip
         con = duck.connect()
-        duck.attach_parts(con, "snapshot_parts", storage, [p.path for p in parts if p.kind == "snapshot"])
-        duck.attach_parts(con, "scan_parts", storage, [p.path for p in parts if p.kind == "scan"])
-        _table(con, "snapshots", snapshots, _SNAPSHOT_COLUMNS)
-        _table(con, "scans", scans, _SCAN_COLUMNS)
+        duck.attach_parts(con, "snapshot_parts", storage, [p.path for p in found.parts if p.kind == "snapshot"])
+        duck.attach_parts(con, "scan_parts", storage, [p.path for p in found.parts if p.kind == "scan"])
+        _table(con, "snapshots", found.snapshots, _SNAPSHOT_COLUMNS)
+        _table(con, "scans", found.scans, _SCAN_COLUMNS)
         con.execute(
             "CREATE VIEW snapshot_entries AS SELECT e.*, s.repository, s.time AS snapshot_time FROM snapshot_parts e"
             " JOIN snapshots s ON e.repository_id = s.repository_id AND e.snapshot_id = s.snapshot_id"
@@ -160,7 +176,7 @@ class CatalogReader:
             "CREATE VIEW scan_entries AS SELECT e.*, c.source, c.finished_at AS scan_time FROM scan_parts e"
             " JOIN scans c ON e.scan_id = c.scan_id"
         )
-        return cls(con, snapshots, scans)
+        return cls(con, found.snapshots, found.scans)
 
     def close(self) -> None:
         self.con.close()

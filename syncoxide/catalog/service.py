@@ -17,7 +17,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from syncoxide.catalog.query import CatalogReader, Manifest, SearchHit
 from syncoxide.catalog.search_request import SearchRequest, run_search
+from syncoxide.catalog.storage import open_storage
 from syncoxide.config import Settings
 from syncoxide.errors import SyncoxideError
 
@@ -30,11 +32,39 @@ def socket_path(settings: Settings) -> Path:
     return settings.run_dir / SOCKET_NAME
 
 
-def answer(settings: Settings, line: bytes) -> dict:
+class ReaderCache:
+    """One open reader, kept while the manifest says the same (a new one costs DuckDB's set-up, ~40 ms);
+    searches take turns on it."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.storage = open_storage(settings)
+        self._lock = threading.Lock()
+        self._reader: CatalogReader | None = None
+        self._manifest: Manifest | None = None
+
+    def search(self, request: SearchRequest) -> list[SearchHit]:
+        with self._lock:
+            current = Manifest.load(self.settings)
+            if self._reader is None or current != self._manifest:
+                if self._reader is not None:
+                    self._reader.close()
+                self._reader, self._manifest = None, None
+                self._reader, self._manifest = CatalogReader.over(self.storage, current), current
+            return run_search(self.settings, request, reader=self._reader)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+
+def answer(readers: ReaderCache, line: bytes) -> dict:
     """The reply to one request line; every failure is a one-line error, never an exception."""
     try:
         request = SearchRequest.model_validate_json(line)
-        return {"hits": [hit.model_dump(mode="json") for hit in run_search(settings, request)]}
+        return {"hits": [hit.model_dump(mode="json") for hit in readers.search(request)]}
     except ValidationError as exc:
         first = exc.errors()[0]
         return {"error": f"search request {'.'.join(map(str, first['loc']))}: {first['msg']}"}
@@ -48,14 +78,14 @@ def answer(settings: Settings, line: bytes) -> dict:
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         line = self.rfile.readline(MAX_REQUEST_BYTES)
-        self.wfile.write(json.dumps(answer(self.server.settings, line)).encode() + b"\n")
+        self.wfile.write(json.dumps(answer(self.server.readers, line)).encode() + b"\n")
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
-    def __init__(self, path: Path, settings: Settings):
-        self.settings = settings
+    def __init__(self, path: Path, readers: ReaderCache):
+        self.readers = readers
         super().__init__(str(path), _Handler)
 
 
@@ -74,7 +104,7 @@ class CatalogService:
         self.path.unlink(missing_ok=True)
         old_umask = os.umask(0o177)  # the socket is created 0600: only its owner may search
         try:
-            self._server = _Server(self.path, self.settings)
+            self._server = _Server(self.path, ReaderCache(self.settings))
         finally:
             os.umask(old_umask)
         self._inode = self.path.stat().st_ino
@@ -84,6 +114,7 @@ class CatalogService:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.readers.close()
             self._server = None
             try:
                 if self.path.stat().st_ino == self._inode:  # not a socket another worker bound since
