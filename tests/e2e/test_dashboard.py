@@ -4,6 +4,8 @@ backups and scans on the test stack; actions start real workflows."""
 from __future__ import annotations
 
 import asyncio
+import io
+import tarfile
 import time
 from pathlib import Path
 
@@ -90,6 +92,24 @@ def test_restore_wizard_end_to_end_then_verified(stack, backed_up, workdir):
     assert "2 files" in test.success[0].value and "verified" in test.success[0].value
     restored = target / str(root / "photos").lstrip("/")
     assert (restored / "beach.jpg").read_bytes() == (root / "photos" / "beach.jpg").read_bytes()
+
+
+def test_restore_wizard_tar_download_holds_the_chosen_files(stack, backed_up):
+    test = app("restore")
+    test.selectbox(key="wiz_repo_select").select(backed_up["repository"].id).run()
+    test.selectbox(key="wiz_snapshot_select").select(backed_up["snapshots"][1]).run()
+    root = backed_up["root"]
+    test.text_input(key="wiz_typed").input(str(root / "photos"))
+    button(test, "add path").click().run()
+    test.radio(key="wiz_mode").set_value("a tar download").run()
+    assert not test.exception and not test.error, (test.exception, [e.value for e in test.error])
+    assert not [b for b in test.button if b.label == "restore"]  # a download starts no restore run
+    button(test, "prepare the tar").click().run()
+    assert not test.exception, test.exception
+    with tarfile.open(fileobj=io.BytesIO(test.session_state["wiz_tar"])) as tar:
+        files = {m.name.lstrip("/"): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    photos = str(root / "photos").lstrip("/")
+    assert files == {f"{photos}/{p.name}": p.read_bytes() for p in (root / "photos").iterdir()}
 
 
 def test_restore_wizard_refuses_a_destination_outside_the_allowed_folders(stack, backed_up):
