@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from syncoxide.catalog import duck
 from syncoxide.catalog.hashing import Hasher, check_algorithms
-from syncoxide.catalog.schema import HASH_ALGORITHMS, build_batch, conform
+from syncoxide.catalog.schema import HASH_ALGORITHMS, SCHEMA, build_batch, conform
 from syncoxide.catalog.storage import ROW_GROUP_ROWS, CatalogStorage, WrittenPart
 from syncoxide.catalog.walk import TRASH_DIR_NAME, FindWalk, WalkStats
 from syncoxide.engines.process import Cancelled
@@ -30,6 +30,8 @@ from syncoxide.errors import InvalidInput
 from syncoxide.models import Progress, ScanSummary, Source
 
 HASH_BATCH = 2048
+SCAN_DICTIONARY_COLUMNS = [c for c in SCHEMA.names if c not in ("path", "name", "link_target", *HASH_ALGORITHMS)]
+"""A scan holds each path once: only the columns with few distinct values are dictionary-encoded."""
 WARM_UP_MODULES = ["numpy", "pandas", "pyarrow.parquet"]
 """What a worker imports at start, so its first scan does not pay for it (pyarrow imports pandas,
 when installed, the first time it converts Python objects)."""
@@ -74,7 +76,7 @@ def walk_to_part(
                 raise Cancelled()
             yield batch
 
-    return storage.write_part(relative, reported()), stats
+    return storage.write_part(relative, reported(), dictionary=SCAN_DICTIONARY_COLUMNS), stats
 
 
 def _ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -164,7 +166,8 @@ def add_hashes(
         f"SELECT n.* EXCLUDE ({', '.join(HASH_ALGORITHMS)}), {columns} FROM walked n"
         " LEFT JOIN reusable r ON r.path = n.path LEFT JOIN fresh f ON f.path = n.path ORDER BY n.path"
     ).to_arrow_reader(ROW_GROUP_ROWS)
-    part = storage.write_part(f"{prefix}/hashed.parquet", (conform(b) for b in result))
+    rows = (conform(b) for b in result)
+    part = storage.write_part(f"{prefix}/hashed.parquet", rows, dictionary=SCAN_DICTIONARY_COLUMNS)
     con.close()
     storage.delete(walked.path)
     return part, len(fresh["path"]), reused

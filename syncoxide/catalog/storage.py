@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 # parts), and it is most of what a quick command like `syncoxide search` would otherwise load.
 
 ROW_GROUP_ROWS = 128 * 1024
-DICTIONARY_COLUMNS = ["kind", "repository_id", "snapshot_id", "source_id", "scan_id", "parent", "extension", "type",
-                      "mime", "mode", "uid", "gid"]  # fmt: skip
-"""Columns with few distinct values; paths, names and hashes are all distinct and only pay for trying."""
 STATISTICS_COLUMNS = ["kind", "repository_id", "snapshot_id", "source_id", "scan_id", "path", "parent", "name",
                       "extension", "type", "size", "mtime_ns"]  # fmt: skip
 """Columns queries filter on, whose min/max let DuckDB skip row groups."""
@@ -111,8 +108,14 @@ class CatalogStorage:
     def full(self, relative: str) -> str:
         return f"{self.root}/{relative}"
 
-    def write_part(self, relative: str, batches: Iterable[pa.RecordBatch]) -> WrittenPart:
-        """Stream batches into a Parquet part; it appears at ``relative`` only once complete."""
+    def write_part(
+        self, relative: str, batches: Iterable[pa.RecordBatch], *, dictionary: bool | list[str] = True
+    ) -> WrittenPart:
+        """Stream batches into a Parquet part; it appears at ``relative`` only once complete.
+
+        ``dictionary``: the columns to dictionary-encode. All of them suits snapshot parts, where
+        each path comes back in snapshot after snapshot (a name search then reads each name once);
+        a scan's paths are all distinct and would only pay for trying."""
         final = self.full(relative)
         temporary = self.full(f"{TMP_DIR}/{uuid.uuid4().hex}.parquet")
         self.fs.create_dir(self.full(TMP_DIR), recursive=True)
@@ -123,7 +126,7 @@ class CatalogStorage:
         rows = 0
         try:
             with self.fs.open_output_stream(temporary) as sink:
-                with pq.ParquetWriter(sink, SCHEMA, compression="zstd", use_dictionary=DICTIONARY_COLUMNS,
+                with pq.ParquetWriter(sink, SCHEMA, compression="zstd", use_dictionary=dictionary,
                                       write_statistics=STATISTICS_COLUMNS) as writer:  # fmt: skip
                     for group in _row_groups(batches):
                         writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
