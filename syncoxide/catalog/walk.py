@@ -2,10 +2,11 @@
 
 find makes one lstat per entry in C and prints one record per entry: the numbers in fixed-width
 fields, then the path and the link target, each ended by a NUL (the one byte no name can hold).
-This process reads the stream in chunks while find goes on walking, and turns each chunk into
-columns without a Python object per entry: the numbers are digits summed with place values, and
-the strings are views into the chunk (path, parent, name and link target are slices of the same
-bytes). Unreadable entries are what find reports on stderr; they are counted and the walk goes on.
+This process reads the stream in blocks while find goes on walking, and turns each block into
+columns without a Python object per entry: one Arrow cast parses all the digits of a block, and
+the strings are views into it (path, parent, name and link target are slices of the same bytes).
+A field wider than its width would shift the record; every block is checked for that. Unreadable
+entries are what find reports on stderr; they are counted and the walk goes on.
 """
 
 from __future__ import annotations

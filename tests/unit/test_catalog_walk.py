@@ -175,3 +175,26 @@ def test_closing_the_walk_early_stops_find(tmp_path, monkeypatch):
     batches.close()
     assert not [p for p in psutil.Process().children() if p.status() != psutil.STATUS_ZOMBIE]
 
+
+
+def test_a_cancelled_scan_leaves_no_part_and_no_find_behind(tmp_path, monkeypatch):
+    import psutil
+
+    from syncoxide.catalog.scan import walk_to_part
+    from syncoxide.catalog.storage import CatalogStorage
+    from syncoxide.engines.process import Cancelled
+
+    root = tmp_path / "tree"
+    for i in range(3000):
+        (root / f"d{i // 100}").mkdir(parents=True, exist_ok=True)
+        (root / f"d{i // 100}" / f"f{i}").write_text("x")
+    monkeypatch.setattr(walk, "READ_BYTES", 4096)
+    storage = CatalogStorage.open(str(tmp_path / "catalog"))
+    seen = []
+    owner = {"kind": "scan", "source_id": "s", "scan_id": "x"}
+    with pytest.raises(Cancelled):
+        walk_to_part(storage, "scans/part.parquet", owner, str(root), excludes=[], one_file_system=False,
+                     progress=seen.append, cancelled=lambda: len(seen) >= 2)  # fmt: skip
+    assert len(seen) == 2 and 0 < seen[-1].files_done < 3000
+    assert [p for p in (tmp_path / "catalog").rglob("*") if p.is_file()] == []
+    assert not [p for p in psutil.Process().children() if p.status() != psutil.STATUS_ZOMBIE]
