@@ -14,10 +14,11 @@ import stat as statmod
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import paramiko
+import paramiko.sftp
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
@@ -44,6 +45,9 @@ from syncoxide.providers.errors import (
 from syncoxide.providers.spec import ProviderSpec
 
 WRITE_CHUNK = 256 * 1024
+FAST_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+"""Preferred when the server has them: authenticated encryption, no separate HMAC over every packet
+(~1.5x paramiko's throughput)."""
 
 
 class SftpProvider(Provider):
@@ -55,6 +59,14 @@ class SftpProvider(Provider):
         self._client = client
         self._sftp = client.open_sftp()
         self.root = root
+        self.request_size = _request_size(self._sftp)
+        """bytes per SFTP read or write request: what the server says it takes, else the protocol's 32 KiB"""
+
+    def open_file(self, path: str, mode: str) -> paramiko.SFTPFile:
+        """An SFTP file handle by absolute path, reading and writing in the server's largest requests."""
+        handle = self._sftp.open(path, mode)
+        handle.MAX_REQUEST_SIZE = self.request_size
+        return handle
 
     def _abs(self, path: str) -> str:
         clean = paths.clean(path)
@@ -108,6 +120,7 @@ class SftpProvider(Provider):
         clean = paths.clean(path)
         try:
             handle = self._sftp.open(self._abs(clean), "rb", bufsize=COPY_CHUNK)
+            handle.MAX_REQUEST_SIZE = self.request_size
             if offset:
                 handle.seek(offset)
             if length is None:
@@ -138,7 +151,7 @@ class SftpProvider(Provider):
         tracked = TrackedSource(source)
         try:
             self._mkdirs(paths.parent(clean))
-            with self._sftp.open(temp, "wb") as out:
+            with self.open_file(temp, "wb") as out:
                 out.set_pipelined(True)
                 while chunk := tracked.read(WRITE_CHUNK):
                     out.write(chunk)
@@ -202,6 +215,26 @@ class SftpProvider(Provider):
         self._client.close()
 
 
+def _request_size(sftp: paramiko.SFTPClient) -> int:
+    """The smaller of the server's read and write limits (OpenSSH's limits@openssh.com), 32 KiB without it."""
+    default = paramiko.SFTPFile.MAX_REQUEST_SIZE
+    try:
+        kind, message = sftp._request(paramiko.sftp.CMD_EXTENDED, "limits@openssh.com")
+        if kind != paramiko.sftp.CMD_EXTENDED_REPLY:
+            return default
+        _packet, read, write = message.get_int64(), message.get_int64(), message.get_int64()
+    except (OSError, paramiko.SSHException, EOFError):
+        return default  # the server does not have the extension
+    return max(default, min(read, write, 1024 * 1024)) if read and write else default
+
+
+def _fast_ciphers_first(*args: Any, **kwargs: Any) -> paramiko.Transport:
+    transport = paramiko.Transport(*args, **kwargs)
+    options = transport.get_security_options()
+    options.ciphers = tuple(sorted(options.ciphers, key=lambda name: name not in FAST_CIPHERS))
+    return transport
+
+
 def _load_key(key_file: str, passphrase: str | None) -> paramiko.PKey:
     try:
         return paramiko.PKey.from_path(Path(key_file).expanduser(), password=passphrase)
@@ -237,7 +270,7 @@ def connect(spec: ProviderSpec, settings: Settings) -> SftpProvider:
         client.connect(
             url.hostname, port=port, username=user, password=password, pkey=pkey, timeout=timeout,
             banner_timeout=timeout, auth_timeout=timeout, allow_agent=pkey is None and password is None,
-            look_for_keys=pkey is None and password is None,
+            look_for_keys=pkey is None and password is None, transport_factory=_fast_ciphers_first,
         )
     except paramiko.AuthenticationException:
         client.close()

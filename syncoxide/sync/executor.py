@@ -22,6 +22,7 @@ from syncoxide.sync.compare import same_content
 from syncoxide.sync.errors import Interrupted
 from syncoxide.sync.journal import Journal
 from syncoxide.sync.models import Action, ActionKind, Mode, Plan, Side, SyncOptions
+from syncoxide.sync.parts import PART_CONCURRENCY
 from syncoxide.sync.throttle import Limiter
 from syncoxide.sync.transfer import TransferContext, TransferResult, source_mtime, transfer
 
@@ -95,6 +96,8 @@ class Executor:
         self.limiter = Limiter(options.bwlimit)
         self.outcome = Outcome()
         self._lock = threading.Lock()
+        self._parts = ThreadPoolExecutor(PART_CONCURRENCY, thread_name_prefix="part")
+        """shared by the large files of the run, so each part thread keeps its connection from file to file"""
 
     # -- bookkeeping ---------------------------------------------------------------------------------
 
@@ -143,6 +146,7 @@ class Executor:
             limiter=self.limiter, check=self.check, on_bytes=self._on_bytes,
             checkpoint=lambda progress: self.journal.checkpoint(seq, progress),
             chunk_size=self.options.chunk_size, large_file=self.options.large_file,
+            parts=self._parts, dst_here=self.pools[action.side].get,
         )
         with self.status.lock:
             self.status.current.add(target)
@@ -231,6 +235,7 @@ class Executor:
         try:
             return self._run()
         finally:
+            self._parts.shutdown(cancel_futures=True)
             self.journal.flush()
 
     def _run(self) -> Outcome:

@@ -1,0 +1,109 @@
+"""What every kind of transfer shares: its context and result, temporary names, and the checks on the source."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from syncoxide.errors import VerificationFailed
+from syncoxide.providers import paths
+from syncoxide.providers.base import TEMP_MARKER, Entry, Provider
+from syncoxide.providers.errors import ProviderError, ProviderTransient
+from syncoxide.sync.errors import Interrupted
+from syncoxide.sync.hashing import HASH
+from syncoxide.sync.throttle import Limiter
+
+Progress = dict[str, Any]
+
+
+class SourceChanged(ProviderTransient):
+    """The source file changed while it was being copied; the next attempt copies the new one."""
+
+
+@dataclass
+class TransferContext:
+    limiter: Limiter = field(default_factory=lambda: Limiter(None))
+    check: Callable[[], None] = lambda: None
+    """raises to stop (cancellation); called between chunks"""
+    checkpoint: Callable[[Progress], None] = lambda progress: None
+    """records resumable progress (the journal)"""
+    on_bytes: Callable[[int], None] = lambda n: None
+    chunk_size: int = 16 * 1024 * 1024
+    large_file: int = 64 * 1024 * 1024
+    parts: ThreadPoolExecutor | None = None
+    """the run's threads for the chunks of large files (None: the transfer makes its own)"""
+    dst_here: Callable[[], Provider] | None = None
+    """the destination as the calling thread may use it (its own SFTP connection); None: the one given"""
+
+
+@dataclass
+class TransferResult:
+    entry: Entry
+    md5: str | None
+    sent: int
+    resumed_from: int = 0
+
+
+def temp_for(path: str, token: str) -> str:
+    return paths.join(paths.parent(path), f".{paths.name(path)[:100]}{TEMP_MARKER}{token}")
+
+
+def source_mtime(src: Provider, entry: Entry) -> datetime:
+    """The stored modification time (a listing of S3 has upload times; stat has the stored one)."""
+    return entry.mtime if src.capabilities.listed_mtime else src.stat(entry.path).mtime
+
+
+def check_source_unchanged(src: Provider, entry: Entry) -> None:
+    now = src.stat(entry.path)
+    if now.size != entry.size:
+        raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied "
+                            f"(size {entry.size} -> {now.size})")
+    if src.capabilities.listed_mtime and abs(now.mtime.timestamp() - entry.mtime.timestamp()) > 1e-6:
+        raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied (modification time)")
+    free = entry.hashes.get(HASH)
+    if free and now.hashes.get(HASH) and now.hashes[HASH] != free:
+        raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied (hash)")
+
+
+def check_read(src: Provider, entry: Entry, count: int, md5: str) -> None:
+    """All of the source was read, and it hashes to the source's free hash where it has one."""
+    if count != entry.size:
+        raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied "
+                            f"(read {count} bytes, expected {entry.size})")
+    free = entry.hashes.get(HASH)
+    if free and free != md5:
+        raise VerificationFailed(f"{src.display}: {entry.path}: read {md5}, the server says {free}: corrupted read")
+
+
+def resume_valid(resume: Progress | None, entry: Entry, kind: str) -> bool:
+    return bool(resume) and resume.get("writer") == kind and resume.get("size") == entry.size \
+        and resume.get("mtime") == entry.mtime.timestamp()
+
+
+def resumable(exc: BaseException) -> bool:
+    """Keep what was sent for the next attempt after an interruption, not after a hard failure."""
+    if isinstance(exc, VerificationFailed | SourceChanged):
+        return False
+    if isinstance(exc, Interrupted):
+        return True
+    if isinstance(exc, ProviderTransient | ConnectionError | EOFError | TimeoutError):
+        return True
+    if isinstance(exc, OSError):
+        return exc.errno not in (errno.ENOSPC, errno.EDQUOT)
+    return not isinstance(exc, Exception)  # KeyboardInterrupt, cancellation (BaseException)
+
+
+def provider_failure(dst: Provider, exc: BaseException, path: str) -> BaseException:
+    """The error to report for a failed write to ``dst``: the provider's own classes, a full disk said as such."""
+    if isinstance(exc, ProviderError | VerificationFailed | Interrupted):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ProviderError(f"{dst.display}: {path}: no space left on the destination ({exc.strerror})")
+    failure = getattr(dst, "_fail", None)
+    if failure is not None and isinstance(exc, Exception):
+        return failure(exc, path)  # type: ignore[no-any-return]
+    return exc
