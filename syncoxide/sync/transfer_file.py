@@ -87,6 +87,8 @@ def _small(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferC
             ops.seal(handle, temp, mtime)
             reads_back = ops.sftp is None or entry.size < REMOTE_HASH_FROM
             landed = read_back(handle, entry.size) if reads_back else None
+            if reads_back:
+                ops.close_unanswered(handle)
         if landed is None:
             landed = ops.md5(temp, entry.size)
         if landed != md5:
