@@ -158,8 +158,12 @@ class Provider(ABC):
         """A stream of ``length`` bytes (or to the end) from ``offset``; close it when done."""
 
     @abstractmethod
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None) -> Entry:
-        """Store everything ``source`` yields at ``path`` atomically (parents are created)."""
+    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
+              in_place: bool = False) -> Entry:
+        """Store everything ``source`` yields at ``path`` atomically (parents are created).
+
+        ``in_place``: the caller writes to a temporary name of its own and renames it when it has checked
+        it, so the provider may skip its own temporary name (what fails is still removed)."""
 
     @abstractmethod
     def mkdir(self, path: str) -> None:

@@ -98,7 +98,8 @@ class LocalProvider(Provider):
         handle.seek(offset)
         return RangeReader(handle, length)  # type: ignore[return-value]
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None) -> Entry:
+    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
+              in_place: bool = False) -> Entry:
         clean = paths.clean(path)
         final, temp = self._abs(clean), self._abs(temp_name(clean))
         tracked = TrackedSource(source)

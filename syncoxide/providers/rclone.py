@@ -233,9 +233,10 @@ class RcloneProvider(Provider):
 
         return RangeReader(stream, None, on_close=close)  # type: ignore[return-value]
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None) -> Entry:
+    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
+              in_place: bool = False) -> Entry:
         clean = paths.clean(path)
-        target = clean if self._bucket_based else temp_name(clean)
+        target = clean if self._bucket_based or in_place else temp_name(clean)
         args = ["rcat"]
         if mtime is not None:
             # rcat ignores --metadata-set when given --size (rclone 1.76), so the size hint goes

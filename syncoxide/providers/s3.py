@@ -206,7 +206,8 @@ class S3Provider(Provider):
             raise self._fail(exc, clean) from None
         return RangeReader(response["Body"], length)  # type: ignore[return-value]
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None) -> Entry:
+    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
+              in_place: bool = False) -> Entry:
         clean = paths.clean(path)
         tracked = TrackedSource(source)
         metadata = {"mtime": _mtime_text(mtime or datetime.now(UTC))}

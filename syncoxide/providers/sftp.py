@@ -145,7 +145,8 @@ class SftpProvider(Provider):
             if not statmod.S_ISDIR(self._sftp.stat(self._abs(directory)).st_mode or 0):
                 raise
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None) -> Entry:
+    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
+              in_place: bool = False) -> Entry:
         clean = paths.clean(path)
         temp = self._abs(temp_name(clean))
         tracked = TrackedSource(source)

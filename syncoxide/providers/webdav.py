@@ -213,9 +213,10 @@ class WebdavProvider(Provider):
     def _mtime_headers(self, mtime: datetime | None) -> dict[str, str]:
         return {"X-OC-Mtime": str(int(mtime.timestamp()))} if mtime is not None and self._oc_mtime else {}
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None) -> Entry:
+    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
+              in_place: bool = False) -> Entry:
         clean = paths.clean(path)
-        temp = temp_name(clean)
+        temp = clean if in_place else temp_name(clean)
         tracked = TrackedSource(source)
 
         def chunks() -> Iterator[bytes]:
@@ -228,7 +229,8 @@ class WebdavProvider(Provider):
             self._request("PUT", temp, ok=(200, 201, 204), data=body, headers=self._mtime_headers(mtime)).close()
             if size is not None and tracked.count != size:
                 raise ProviderError(f"{self.display}: {clean}: source gave {tracked.count} bytes, expected {size}")
-            self._move(temp, clean, mtime)
+            if temp != clean:
+                self._move(temp, clean, mtime)
         except BaseException as exc:
             self._delete_quietly(temp)
             if tracked.error is not None:

@@ -8,8 +8,10 @@ corrupt ever appears at a final path.
 - local, SFTP (``transfer_file.py``): a hidden temporary file, renamed into place once verified;
   large files in parallel chunks, resumable from the last durable chunk.
 - S3 (``transfer_s3.py``): one PUT straight to the final key, or a resumable multipart upload.
-- anything else (WebDAV, rclone remotes): the provider's own atomic write to a temporary name, verify,
-  then move; not resumable (below).
+- anything else (WebDAV, rclone remotes): the provider writes our temporary name directly, then it is
+  verified and moved into place. Not resumable (WebDAV has no standard partial PUT, ``rclone rcat`` no
+  way to continue); a large file's temporary name is checkpointed so the next run removes what a killed
+  one left.
 """
 
 from __future__ import annotations
@@ -37,13 +39,21 @@ __all__ = ["Progress", "SourceChanged", "TransferContext", "TransferResult", "ab
 
 # -- any other provider: its own atomic write to a temporary name, verify, move ----------------------
 
+TEMP_WRITER = "temp"
 
-def _generic_transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext) -> TransferResult:
-    temp = temp_for(path, secrets.token_hex(8))
-    with src.open_read(entry.path) as stream:
-        reader = HashingReader(stream, None, ctx.limiter, ctx.check)
-        written = dst.write(temp, reader, size=entry.size, mtime=source_mtime(src, entry))
+
+def _generic_transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext,
+                      resume: Progress | None) -> TransferResult:
+    if resume and resume.get("writer") == TEMP_WRITER:
+        _remove_temp(dst, path, resume)  # what a killed run left: nothing to resume from (see docs/sync.md)
+    token = secrets.token_hex(8)
+    temp = temp_for(path, token)
+    if entry.size >= ctx.large_file:  # so that the next run removes it if this process dies mid-way
+        ctx.checkpoint({"writer": TEMP_WRITER, "token": token, "size": entry.size, "mtime": entry.mtime.timestamp()})
     try:
+        with src.open_read(entry.path) as stream:
+            reader = HashingReader(stream, None, ctx.limiter, ctx.check)
+            written = dst.write(temp, reader, size=entry.size, mtime=source_mtime(src, entry), in_place=True)
         md5 = reader.digest.hexdigest()
         ctx.on_bytes(reader.count)
         check_read(src, entry, reader.count, md5)
@@ -52,12 +62,16 @@ def _generic_transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx
             raise VerificationFailed(f"{dst.display}: {path}: wrote {md5}, the destination has {landed}")
         dst.move(temp, path)
     except BaseException:
-        try:
-            dst.delete(temp)
-        except ProviderError:
-            pass
+        _remove_temp(dst, path, {"token": token})
         raise
     return TransferResult(entry=dst.stat(path), md5=md5, sent=reader.count)
+
+
+def _remove_temp(dst: Provider, path: str, progress: Progress) -> None:
+    try:
+        dst.delete(temp_for(path, str(progress["token"])))
+    except ProviderError:
+        pass
 
 
 def transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext,
@@ -67,7 +81,7 @@ def transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: Transfe
         return transfer_file.file_transfer(src, entry, dst, path, ctx, resume)
     if isinstance(dst, transfer_s3.S3Provider):
         return transfer_s3.s3_transfer(src, entry, dst, path, ctx, resume)
-    return _generic_transfer(src, entry, dst, path, ctx)
+    return _generic_transfer(src, entry, dst, path, ctx, resume)
 
 
 def abort_stale(dst: Provider, path: str, progress: Progress) -> None:
@@ -76,3 +90,5 @@ def abort_stale(dst: Provider, path: str, progress: Progress) -> None:
         transfer_file.abort_stale(dst, path, progress)
     elif isinstance(dst, transfer_s3.S3Provider):
         transfer_s3.abort_stale(dst, path, progress)
+    elif progress.get("writer") == TEMP_WRITER and progress.get("token"):
+        _remove_temp(dst, path, progress)
