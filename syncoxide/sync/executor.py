@@ -1,8 +1,8 @@
 """Carry out a plan: directories, renames, then verified transfers with bounded concurrency, then deletions.
 
-Each worker thread has its own connection where a provider needs one (SFTP). A path's actions run in
-order in one task (move: copy, verify, then delete the source). In sync mode nothing is deleted if
-any transfer failed.
+Each worker thread has its own connection where a provider needs one (SFTP), and so has each of the
+run's part threads, which carry the chunks of large files. A path's actions run in order in one task
+(move: copy, verify, then delete the source). In sync mode nothing is deleted if any transfer failed.
 """
 
 from __future__ import annotations
