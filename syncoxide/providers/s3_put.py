@@ -80,9 +80,11 @@ class SignedPut:
             self._keys = {(secret, day): key}
         return key
 
-    def _headers(self, path: str, body: bytes, md5_b64: str, metadata: dict[str, str]) -> dict[str, str]:
+    def headers(self, path: str, body: bytes, md5_b64: str, metadata: dict[str, str],
+                stamp: str | None = None) -> dict[str, str]:
+        """The signed headers of a PUT of ``body`` to ``path`` (already URL-encoded), at ``stamp`` (default now)."""
         frozen = self._credentials.get_frozen_credentials()
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        stamp = stamp or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         headers = {"content-length": str(len(body)), "content-md5": md5_b64, "host": self._host,
                    "x-amz-content-sha256": UNSIGNED, "x-amz-date": stamp}
         for name, value in metadata.items():
@@ -116,7 +118,7 @@ class SignedPut:
         path = self._base_path + quote(key, safe="/~")
         connection = self._connection()
         try:
-            connection.request("PUT", path, body=body, headers=self._headers(path, body, md5_b64, metadata))
+            connection.request("PUT", path, body=body, headers=self.headers(path, body, md5_b64, metadata))
             response = connection.getresponse()
             answer = response.read()
         except BaseException:
