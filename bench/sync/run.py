@@ -135,6 +135,7 @@ def main() -> int:
                 "large": (lambda p: make_large(p, 64 if args.quick else 1024))}
     if args.only:
         datasets = {args.only: datasets[args.only]}
+    start_load = os.getloadavg()  # the machine may be shared: figures are read with it
     bench = Bench(work, rclone)
     rows: list[dict[str, object]] = []
     try:
@@ -166,11 +167,15 @@ def main() -> int:
     finally:
         bench.close()
         shutil.rmtree(work, ignore_errors=True)
+    load = {"at_start": start_load, "at_end": os.getloadavg()}
     if args.json:
-        print(json.dumps({"quick": args.quick, "transfers": TRANSFERS, "results": rows}, indent=2))
+        print(json.dumps({"quick": args.quick, "transfers": TRANSFERS, "load_average": load, "results": rows},
+                         indent=2))
     else:
         for row in rows:
             print(f"ratio {row['what']} {row['ratio']:.2f}")
+        print("load average (1, 5, 15 min) at start {:.2f} {:.2f} {:.2f}, at end {:.2f} {:.2f} {:.2f}".format(
+            *load["at_start"], *load["at_end"]))
     return 0
 
 
