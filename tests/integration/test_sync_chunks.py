@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 
@@ -20,9 +16,10 @@ from syncoxide.store import sync as store
 from syncoxide.sync import Mode, SyncOptions, SyncRequest, run_sync
 from syncoxide.sync.fileops import FileOps
 from syncoxide.sync.runner import pair_id
+from tests.integration.killed_run import checkpoint, kill_when
 from tests.integration.sync_helpers import *  # noqa: F403 - fixtures
 from tests.integration.sync_helpers import SideMaker
-from tests.integration.test_sync_failures import ROOT, RUNNER, _checkpoint, temporaries
+from tests.integration.test_sync_failures import temporaries
 
 MIB = 1024 * 1024
 CHUNKED = SyncOptions(large_file=8 * MIB, chunk_size=5 * MIB)
@@ -82,17 +79,7 @@ def test_a_resume_over_a_damaged_temporary_file_publishes_nothing_and_starts_aga
     src.write("big.bin", data)
     options = CHUNKED.model_copy(update={"bwlimit": 8 * MIB})
     request = SyncRequest(source=src.spec, destination=dst.spec, mode=Mode.copy, options=options)
-    env = {**os.environ, "SYNCOXIDE_HOME": str(sync_settings.home),
-           "SYNCOXIDE_DATABASE_URL": sync_settings.database_url, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", RUNNER, request.model_dump_json()], env=env, cwd=ROOT)
-    pair = pair_id(request)
-    deadline = time.monotonic() + 60
-    while _checkpoint(sync_settings, pair) < 10 * MIB:
-        assert child.poll() is None, "the copy ended before it could be interrupted"
-        assert time.monotonic() < deadline, "no checkpoint reached the journal"
-        time.sleep(0.1)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    kill_when(sync_settings, request, lambda: checkpoint(sync_settings, pair_id(request)) >= 10 * MIB)
     [temp] = temporaries(dst.root)
     with open(temp, "r+b") as damaged:  # a byte of the checkpointed prefix goes bad while nobody looks
         damaged.seek(MIB)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,11 +14,12 @@ from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.sync import MaxDelete, Mode, SyncOptions, SyncRequest, run_sync
 from syncoxide.sync.runner import pair_id
+from tests.integration.killed_run import checkpoint as killed_at
+from tests.integration.killed_run import kill_when
 from tests.integration.sync_helpers import *  # noqa: F403 - fixtures
 from tests.integration.sync_helpers import SideMaker, SyncSide, ts
 
 MIB = 1024 * 1024
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -65,20 +63,6 @@ def test_a_destination_that_fills_up_ends_with_a_clear_error_and_nothing_lost(
         assert [row["action"]["path"] for row in failed] == ["report.txt"]
 
 
-RUNNER = """
-import sys
-from syncoxide.config import load_settings
-from syncoxide.sync import SyncRequest, run_sync
-run_sync(load_settings(), SyncRequest.model_validate_json(sys.argv[1]))
-"""
-
-
-def _checkpoint(settings, pair: str) -> int:
-    with open_store(settings) as conn:
-        rows = store.open_actions(conn, pair)
-    return max((int(row["progress"].get("offset", 0)) for row in rows), default=0)
-
-
 @pytest.mark.parametrize("kind", ["local", "sftp", "s3"])
 def test_a_killed_transfer_resumes_from_its_last_verified_chunk(sync_settings, make_side: SideMaker, kind):
     src, dst = make_side("local", "src"), make_side(kind, "dst")
@@ -86,18 +70,9 @@ def test_a_killed_transfer_resumes_from_its_last_verified_chunk(sync_settings, m
     src.write("big.bin", data)
     options = SyncOptions(large_file=8 * MIB, chunk_size=5 * MIB, bwlimit=8 * MIB)
     request = SyncRequest(source=src.spec, destination=dst.spec, mode=Mode.copy, options=options)
-    env = {**os.environ, "SYNCOXIDE_HOME": str(sync_settings.home),
-           "SYNCOXIDE_DATABASE_URL": sync_settings.database_url, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", RUNNER, request.model_dump_json()], env=env, cwd=ROOT)
     pair = pair_id(request)
-    deadline = time.monotonic() + 60
-    while _checkpoint(sync_settings, pair) < 15 * MIB:
-        assert child.poll() is None, "the copy ended before it could be interrupted"
-        assert time.monotonic() < deadline, "no checkpoint reached the journal"
-        time.sleep(0.1)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    checkpoint = _checkpoint(sync_settings, pair)
+    kill_when(sync_settings, request, lambda: killed_at(sync_settings, pair) >= 15 * MIB)
+    checkpoint = killed_at(sync_settings, pair)
     assert not (dst.root / "big.bin").exists()  # nothing at the final path
     unlimited = options.model_copy(update={"bwlimit": None})
     result = run_sync(sync_settings, request.model_copy(update={"options": unlimited}))

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,9 +17,10 @@ import requests
 
 from syncoxide.providers import ProviderSpec
 from syncoxide.sync import Mode, SyncOptions, SyncRequest, run_sync
+from tests.integration.killed_run import kill_when
 from tests.integration.sync_helpers import *  # noqa: F403 - fixtures
 from tests.integration.sync_helpers import SideMaker
-from tests.integration.test_sync_failures import ROOT, RUNNER, temporaries
+from tests.integration.test_sync_failures import temporaries
 from tests.servers import WEBDAV_PASSWORD, WEBDAV_USER, HttpServer
 
 MIB = 1024 * 1024
@@ -64,16 +62,7 @@ def test_what_a_killed_transfer_left_is_removed_and_the_file_sent_whole(sync_set
     src.write("big.bin", data)
     options = SyncOptions(large_file=8 * MIB, chunk_size=5 * MIB, bwlimit=8 * MIB)
     request = SyncRequest(source=src.spec, destination=spec, mode=Mode.copy, options=options)
-    env = {**os.environ, "SYNCOXIDE_HOME": str(sync_settings.home),
-           "SYNCOXIDE_DATABASE_URL": sync_settings.database_url, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", RUNNER, request.model_dump_json()], env=env, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while sum(p.stat().st_size for p in temporaries(root)) < 8 * MIB:
-        assert child.poll() is None, "the copy ended before it could be interrupted"
-        assert time.monotonic() < deadline, "nothing reached the server"
-        time.sleep(0.1)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    kill_when(sync_settings, request, lambda: sum(p.stat().st_size for p in temporaries(root)) >= 8 * MIB)
     assert not (root / "big.bin").exists()  # nothing at the final path
     time.sleep(1)
     assert temporaries(root), "the server kept the partial upload (else there is nothing to clean up)"
