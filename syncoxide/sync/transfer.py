@@ -21,7 +21,7 @@ import secrets
 from syncoxide.errors import VerificationFailed
 from syncoxide.providers.base import Entry, Provider
 from syncoxide.providers.errors import ProviderError
-from syncoxide.sync import transfer_file, transfer_s3
+from syncoxide.sync import transfer_file
 from syncoxide.sync.hashing import HASH, HashingReader, read_md5
 from syncoxide.sync.transfer_base import (
     Progress,
@@ -79,8 +79,10 @@ def transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: Transfe
     """Copy ``entry`` from ``src`` to ``path`` on ``dst``, verified; resume from ``resume`` where it is valid."""
     if dst.kind in ("local", "sftp"):
         return transfer_file.file_transfer(src, entry, dst, path, ctx, resume)
-    if isinstance(dst, transfer_s3.S3Provider):
-        return transfer_s3.s3_transfer(src, entry, dst, path, ctx, resume)
+    if dst.kind == "s3":
+        from syncoxide.sync import transfer_s3  # boto3 is imported only where S3 is a side
+
+        return transfer_s3.s3_transfer(src, entry, dst, path, ctx, resume)  # type: ignore[arg-type]
     return _generic_transfer(src, entry, dst, path, ctx, resume)
 
 
@@ -88,7 +90,9 @@ def abort_stale(dst: Provider, path: str, progress: Progress) -> None:
     """Clean up what an abandoned transfer left: its temporary file or its multipart upload."""
     if dst.kind in ("local", "sftp"):
         transfer_file.abort_stale(dst, path, progress)
-    elif isinstance(dst, transfer_s3.S3Provider):
-        transfer_s3.abort_stale(dst, path, progress)
+    elif dst.kind == "s3":
+        from syncoxide.sync import transfer_s3
+
+        transfer_s3.abort_stale(dst, path, progress)  # type: ignore[arg-type]
     elif progress.get("writer") == TEMP_WRITER and progress.get("token"):
         _remove_temp(dst, path, progress)
