@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import weakref
 from datetime import UTC, datetime
 
@@ -117,9 +118,14 @@ def _large(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferC
         ctx.checkpoint({"writer": WRITER, "token": token, "size": entry.size, "mtime": entry.mtime.timestamp(),
                         "offset": min(entry.size, offset + len(done) * part_size)})
 
+    shared = threading.Lock()  # without a provider per thread, one connection carries one chunk at a time
+
     def send(number: int, data: bytes) -> int:
-        here = FileOps(ctx.dst_here()) if ctx.dst_here is not None else ops
-        here.write_at(temp, offset + (number - 1) * part_size, data)
+        if ctx.dst_here is not None:
+            FileOps(ctx.dst_here()).write_at(temp, offset + (number - 1) * part_size, data)
+        else:
+            with shared:
+                ops.write_at(temp, offset + (number - 1) * part_size, data)
         ctx.on_bytes(len(data))
         return number
 
