@@ -241,18 +241,23 @@ class WebdavProvider(Provider):
         return self.stat(clean)
 
     def _delete_quietly(self, path: str) -> None:
-        """Remove a temporary upload. A server may still be closing an aborted PUT: try until it is gone."""
+        """Remove a temporary upload. A server may still be closing an aborted PUT, and create the file
+        after a first delete: try until it is gone and stays gone a moment later."""
         for _ in range(CLEANUP_TRIES):
             try:
                 self._session.delete(self._url(path), timeout=self._timeout).close()
-                gone = self._session.request("PROPFIND", self._url(path), headers={"Depth": "0"},
-                                             timeout=self._timeout)
-                gone.close()
-                if gone.status_code == 404:
-                    return
+                if self._absent(path):
+                    time.sleep(0.2)
+                    if self._absent(path):
+                        return
             except requests.RequestException:
                 pass
             time.sleep(0.1)
+
+    def _absent(self, path: str) -> bool:
+        found = self._session.request("PROPFIND", self._url(path), headers={"Depth": "0"}, timeout=self._timeout)
+        found.close()
+        return found.status_code == 404
 
     def _move(self, src: str, dst: str, mtime: datetime | None = None) -> None:
         headers = {"Destination": self._url(dst), "Overwrite": "T", **self._mtime_headers(mtime)}
