@@ -4,6 +4,9 @@
 different: like rclone, a sync into a folder that is not there yet creates it. The nearest ancestor
 that exists is opened and the rest of the path is created through it, so every provider kind works
 the same way; a dry run sees the missing root as an empty directory and creates nothing.
+
+An S3 bucket has no parent to make it in (and a prefix needs no making): a kind like that makes its own
+root (``make_root`` of its module: CreateBucket), as ``rclone copy`` does into a bucket that is not there.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from syncoxide.config import Settings
 from syncoxide.providers import paths
-from syncoxide.providers.base import Entry, Provider, Readable
+from syncoxide.providers.base import Capabilities, Entry, Provider, Readable
 from syncoxide.providers.errors import ObjectNotFound, ProviderNotFound
-from syncoxide.providers.spec import ProviderSpec, open_provider
+from syncoxide.providers.spec import ProviderSpec, open_provider, provider_module
 
 
 def _parent_path(path: str) -> str | None:
@@ -29,7 +32,7 @@ def _parent_path(path: str) -> str | None:
 
 def parent(spec: ProviderSpec) -> tuple[ProviderSpec, str] | None:
     """The spec of the directory one level up and the name of this one in it; None at the top (and for S3,
-    where a prefix needs no creating)."""
+    where a prefix needs no creating and a bucket is made by ``_own_root``)."""
     location = spec.location
     if spec.kind == "local":
         path = Path(location.removeprefix("file://")).expanduser()
@@ -74,25 +77,36 @@ def open_root(spec: ProviderSpec, settings: Settings, *, create: bool) -> Provid
     except ProviderNotFound as missing:
         found = _nearest(spec, settings)
         if found is None:
-            raise
+            return _own_root(spec, settings, missing, create=create)
         ancestor, below = found
         if ancestor.exists(below):
             ancestor.close()
             raise missing from None  # it is there, but not a directory
     if not create:
-        return Absent(ancestor, below)
+        return Absent(f"{ancestor.display.rstrip('/')}/{below}", ancestor.kind, ancestor.capabilities, ancestor)
     with ancestor:
         ancestor.mkdir(below)
+    return open_provider(spec, settings)
+
+
+def _own_root(spec: ProviderSpec, settings: Settings, missing: ProviderNotFound, *, create: bool) -> Provider:
+    """A root that no parent holds: made by its provider kind where it can (an S3 bucket), else ``missing``."""
+    module = provider_module(spec.kind)
+    if not hasattr(module, "make_root"):
+        raise missing
+    if not create:
+        return Absent(spec.location, spec.kind, module.CAPABILITIES, None)
+    module.make_root(spec, settings)
     return open_provider(spec, settings)
 
 
 class Absent(Provider):
     """A root that does not exist yet: it lists nothing; a dry run plans against it and never writes."""
 
-    def __init__(self, ancestor: Provider, below: str):
-        super().__init__(f"{ancestor.display.rstrip('/')}/{below} (does not exist yet)")
-        self.kind = ancestor.kind
-        self.capabilities = ancestor.capabilities
+    def __init__(self, where: str, kind: str, capabilities: Capabilities, ancestor: Provider | None):
+        super().__init__(f"{where} (does not exist yet)")
+        self.kind = kind
+        self.capabilities = capabilities
         self._ancestor = ancestor
 
     def list(self, path: str = "") -> Iterator[Entry]:
@@ -124,4 +138,5 @@ class Absent(Provider):
         self._absent()
 
     def close(self) -> None:
-        self._ancestor.close()
+        if self._ancestor is not None:
+            self._ancestor.close()

@@ -75,12 +75,15 @@ def _md5(etag: str | None) -> dict[str, str]:
     return {"md5": value} if MD5_ETAG.match(value) else {}
 
 
+CAPABILITIES = Capabilities(
+    hashes=frozenset({"md5"}), server_side_copy=True, set_mtime=True, mtime_precision=1e-3,
+    directories=False, listed_mtime=False,
+)
+
+
 class S3Provider(Provider):
     kind = "s3"
-    capabilities = Capabilities(
-        hashes=frozenset({"md5"}), server_side_copy=True, set_mtime=True, mtime_precision=1e-3,
-        directories=False, listed_mtime=False,
-    )
+    capabilities = CAPABILITIES
 
     def __init__(self, display: str, client: Any, bucket: str, prefix: str, transfer: TransferConfig,
                  secrets: list[str], signed_put: SignedPut | None = None):
@@ -100,8 +103,8 @@ class S3Provider(Provider):
     def _rel(self, key: str) -> str:
         return key[len(self.prefix) + 1 :] if self.prefix else key
 
-    def _fail(self, exc: Exception, path: str) -> Exception:
-        where = f"{self.display}: {path or '/'}"
+    def _fail(self, exc: Exception, path: str, where: str | None = None) -> Exception:
+        where = where or f"{self.display}: {path or '/'}"
         if isinstance(exc, botocore.exceptions.ClientError):
             error = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
@@ -296,6 +299,30 @@ class S3Provider(Provider):
         except S3_ERRORS as exc:
             raise self._fail(exc, clean) from None
 
+    def create_bucket(self, region: str | None) -> None:
+        """CreateBucket (in ``region``, where that is not the default us-east-1); one that is there already, made
+        by a run at the same moment, is fine."""
+        extra = {"CreateBucketConfiguration": {"LocationConstraint": region}} if region and region != "us-east-1" \
+            else {}
+        try:
+            self._client.create_bucket(Bucket=self.bucket, **extra)
+        except botocore.exceptions.ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists") and self._bucket_reachable():
+                return
+            if code == "BucketAlreadyExists":
+                raise ProviderError(f"{self.display}: bucket {self.bucket} belongs to another account") from None
+            raise self._fail(exc, "", where=f"{self.display}: cannot create bucket {self.bucket}") from None
+        except S3_ERRORS as exc:
+            raise self._fail(exc, "", where=f"{self.display}: cannot create bucket {self.bucket}") from None
+
+    def _bucket_reachable(self) -> bool:
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except S3_ERRORS:
+            return False
+        return True
+
     def close(self) -> None:
         if self._signed_put is not None:
             self._signed_put.close()
@@ -333,7 +360,8 @@ def _session(explicit: bool) -> boto3.session.Session:
     return session
 
 
-def connect(spec: ProviderSpec, settings: Settings) -> S3Provider:
+def _provider(spec: ProviderSpec) -> S3Provider:
+    """The provider for ``spec``, its bucket not yet looked at."""
     url = urlsplit(spec.location)
     if url.scheme != "s3" or not url.netloc:
         raise InvalidInput(f"s3 location {spec.location!r} must look like s3://bucket/prefix")
@@ -375,10 +403,23 @@ def connect(spec: ProviderSpec, settings: Settings) -> S3Provider:
     # a part carries its Content-MD5 (signed, and checked by the server): hashing its body again with SHA-256
     # for the signature, as botocore does over plain http, only costs time
     client.meta.events.register("before-sign.s3.UploadPart", _unsigned_payload)
-    provider = S3Provider(display, client, bucket, prefix, transfer, [s for s in (secret, token) if s], signed_put)
+    return S3Provider(display, client, bucket, prefix, transfer, [s for s in (secret, token) if s], signed_put)
+
+
+def connect(spec: ProviderSpec, settings: Settings) -> S3Provider:
+    """The provider for ``spec``; ProviderNotFound (naming the bucket) when the bucket does not exist."""
+    provider = _provider(spec)
     try:
-        client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/" if prefix else "", MaxKeys=1)
+        provider._client.list_objects_v2(Bucket=provider.bucket, Prefix=f"{provider.prefix}/" if provider.prefix
+                                         else "", MaxKeys=1)
     except S3_ERRORS as exc:
         provider.close()
         raise provider._fail(exc, "") from None
     return provider
+
+
+def make_root(spec: ProviderSpec, settings: Settings) -> None:
+    """Create the bucket of ``spec`` (a prefix needs no creating): the one root no parent directory holds, so
+    ``roots.open_root`` asks the provider kind itself, as ``rclone mkdir`` of a bucket does."""
+    with _provider(spec) as provider:
+        provider.create_bucket(options.text(spec, "region"))

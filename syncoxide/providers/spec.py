@@ -11,6 +11,7 @@ the process that opens it.
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -79,7 +80,12 @@ class ProviderSpec(BaseModel, frozen=True):
         return self
 
 
+def provider_module(kind: str) -> ModuleType:
+    """The module of a provider kind: ``connect(spec, settings)``; and, for a kind whose root can be missing with
+    no parent directory to make it in (an S3 bucket), ``make_root(spec, settings)`` and its ``CAPABILITIES``."""
+    return importlib.import_module(KINDS[kind][0])
+
+
 def open_provider(spec: ProviderSpec, settings: Settings) -> Provider:
     """Resolve the spec's secrets and connect; errors are ProviderError subclasses or SecretUnavailable."""
-    module = importlib.import_module(KINDS[spec.kind][0])
-    return module.connect(spec, settings)  # type: ignore[no-any-return]
+    return provider_module(spec.kind).connect(spec, settings)  # type: ignore[no-any-return]
