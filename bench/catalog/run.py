@@ -147,15 +147,17 @@ def bench_search(work: Path, env: dict[str, str], cli: list[str], snapshots: int
 
 
 def in_process_queries(env: dict[str, str]) -> list[float]:
-    """The query alone (what the dashboard pays): DuckDB over the parts, reader already open."""
+    """The query alone (what the dashboard pays), as `search NAME --repo bench`: reader already open."""
     code = (
         "import json, statistics, time\n"
         "from syncoxide.config import load_settings\n"
         "from syncoxide.catalog.query import CatalogReader, SearchFilter\n"
         "r = CatalogReader.open(load_settings()); out = []\n"
+        "repo = [r.snapshot_rows[0]['repository_id']]\n"
         f"for name in {NAMES!r}:\n"
-        "    r.search(SearchFilter(name=name))\n"
-        "    t = time.perf_counter(); r.search(SearchFilter(name=name)); out.append(time.perf_counter() - t)\n"
+        "    r.search(SearchFilter(name=name, repository_ids=repo))\n"
+        "    t = time.perf_counter(); r.search(SearchFilter(name=name, repository_ids=repo))\n"
+        "    out.append(time.perf_counter() - t)\n"
         "print(json.dumps(out))\n"
     )
     return json.loads(run([sys.executable, "-c", code], env)[1].stdout)

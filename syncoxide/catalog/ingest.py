@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 from syncoxide.catalog.schema import RAW_COLUMNS, build_batch
 from syncoxide.catalog.storage import CatalogStorage, WrittenPart
-from syncoxide.engines.base import BackupEngine, Row
+from syncoxide.engines.base import BackupEngine
 from syncoxide.engines.process import Cancelled
 from syncoxide.models import Progress, Snapshot
 
-BATCH_ROWS = 64 * 1024
 PART_ROWS = 4_000_000
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
 
@@ -30,22 +29,6 @@ def snapshot_part_path(repository_id: str, snapshot_id: str, *, more: bool = Fal
         unique = f"{_UNSAFE.sub('_', snapshot_id)}-{uuid.uuid4().hex[:8]}"
         return f"snapshots/repository={repository_id}/from-{unique}.parquet"
     return f"snapshots/repository={repository_id}/snapshot={_UNSAFE.sub('_', snapshot_id)}/part-000.parquet"
-
-
-def _columns(rows: list[tuple]) -> dict[str, list]:
-    return dict(zip(RAW_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
-
-
-def row_batches(rows: Iterable[Row], *, every: int = BATCH_ROWS) -> Iterator[dict[str, list]]:
-    """Listing rows as column dicts of up to ``every`` rows."""
-    batch: list[Row] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= every:
-            yield _columns(batch)
-            batch = []
-    if batch:
-        yield _columns(batch)
 
 
 def ingest_snapshots(
@@ -73,7 +56,8 @@ def ingest_snapshots(
             snapshot = pending.pop(0)
             owner = {"kind": "snapshot", "repository_id": repository_id, "snapshot_id": snapshot.id}
             count = 0
-            for columns in row_batches(engine.list_rows(snapshot.id)):
+            for listed in engine.list_columns(snapshot.id):
+                columns = dict(zip(RAW_COLUMNS, listed, strict=True))
                 count += len(columns["path"])
                 state.files_done += len(columns["path"])
                 state.current_path = columns["path"][-1]

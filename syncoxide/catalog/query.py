@@ -68,7 +68,10 @@ class SearchFilter(BaseModel):
         """SQL conditions on an entries view, with their parameters."""
         sql: list[str] = []
         args: list = []
-        if self.name:
+        if self.name and not any(c in self.name for c in "%_\\"):
+            sql.append("name ILIKE ?")  # no ESCAPE clause: about twice as fast
+            args.append(f"%{self.name}%")
+        elif self.name:
             sql.append("name ILIKE ? ESCAPE '\\'")
             args.append("%" + self.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         if self.glob:
@@ -206,19 +209,22 @@ class CatalogReader:
         if query.where in ("all", "sources") and not only_repositories:
             scope, scope_args = _in("source_id", query.source_ids)
             for row in self.rows(
-                f"SELECT source AS location_name, source_id AS location_id, path, type, size, mtime_ns"
-                f" FROM scan_entries WHERE {where}{scope} ORDER BY path LIMIT ?", [*args, *scope_args, query.limit]
+                "SELECT c.source AS location_name, e.source_id AS location_id, path, type, size, mtime_ns"
+                f" FROM (SELECT * FROM scan_parts WHERE {where}{scope}) e JOIN scans c ON e.scan_id = c.scan_id"
+                " ORDER BY path LIMIT ?",
+                [*args, *scope_args, query.limit],
             ):
                 hits.append(SearchHit(location="source", **row))
         if query.where in ("all", "snapshots") and not only_sources:
             scope, scope_args = _in("repository_id", query.repository_ids)
             for row in self.rows(
-                "SELECT repository AS location_name, repository_id AS location_id, path, any_value(type) AS type,"
-                " arg_max(size, snapshot_time) AS size, arg_max(mtime_ns, snapshot_time) AS mtime_ns,"
-                " count(*) AS snapshots, min(snapshot_time) AS first_seen, max(snapshot_time) AS last_seen,"
-                " arg_max(snapshot_id, snapshot_time) AS latest_snapshot"
-                f" FROM snapshot_entries WHERE {where}{scope} GROUP BY repository, repository_id, path"
-                " ORDER BY path LIMIT ?",
+                "SELECT s.repository AS location_name, e.repository_id AS location_id, path, any_value(type) AS type,"
+                " arg_max(size, s.time) AS size, arg_max(mtime_ns, s.time) AS mtime_ns,"
+                " count(*) AS snapshots, min(s.time) AS first_seen, max(s.time) AS last_seen,"
+                " arg_max(e.snapshot_id, s.time) AS latest_snapshot"
+                f" FROM (SELECT * FROM snapshot_parts WHERE {where}{scope}) e JOIN snapshots s"
+                " ON e.repository_id = s.repository_id AND e.snapshot_id = s.snapshot_id"
+                " GROUP BY s.repository, e.repository_id, path ORDER BY path LIMIT ?",
                 [*args, *scope_args, query.limit],
             ):
                 hits.append(SearchHit(location="repository", **row))

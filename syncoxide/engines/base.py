@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +26,19 @@ ProgressFn = Callable[[Progress], None]
 Row = tuple[str, str, str, str, int, int, int, int | None, int | None, str | None]
 """A listing entry as the catalog stores it: path, parent, name, type, size, mtime_ns, mode, uid, gid, link."""
 LOCK_WAIT_S = 30
+LISTING_BATCH = 64 * 1024
+
+
+def row_columns(rows: Iterable[Row], every: int = LISTING_BATCH) -> Iterator[list[list]]:
+    """Rows as column lists (Row's fields, in order) of up to ``every`` rows."""
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= every:
+            yield [list(column) for column in zip(*batch, strict=True)]
+            batch = []
+    if batch:
+        yield [list(column) for column in zip(*batch, strict=True)]
 
 
 def _no_progress(_: Progress) -> None:
@@ -119,6 +132,10 @@ class BackupEngine(ABC):
         for r in self.list_files(snapshot_id):
             parent, name = split_path(r.path)
             yield r.path, parent, name, r.type.value, r.size, r.mtime_ns, r.mode, r.uid, r.gid, r.link_target
+
+    def list_columns(self, snapshot_id: str, *, every: int = LISTING_BATCH) -> Iterator[list[list]]:
+        """The whole snapshot as column lists of Row's fields, about ``every`` rows at a time."""
+        return row_columns(self.list_rows(snapshot_id), every)
 
     @abstractmethod
     def diff(self, older: str, newer: str) -> Iterator[DiffEntry]:

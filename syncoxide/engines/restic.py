@@ -15,6 +15,7 @@ from typing import BinaryIO
 from syncoxide.engines import compression, process
 from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import (
+    LISTING_BATCH,
     BackupEngine,
     ProgressFn,
     Row,
@@ -303,18 +304,22 @@ class ResticEngine(BackupEngine):
             )
 
     def list_rows(self, snapshot_id: str) -> Iterator[Row]:
-        """A local repository is read directly (restic_repo): one open for many snapshots, shared folders
-        decoded once; a remote one goes through `restic ls`."""
         if not self.is_local:
             yield from super().list_rows(snapshot_id)
             return
+        for columns in self.list_columns(snapshot_id):
+            yield from zip(*columns, strict=True)
+
+    def list_columns(self, snapshot_id: str, *, every: int = LISTING_BATCH) -> Iterator[list[list]]:
+        """A local repository is read directly (restic_repo): one open for many snapshots, shared folders
+        decoded and listed once; a remote one goes through `restic ls`."""
+        if not self.is_local:
+            return super().list_columns(snapshot_id, every=every)
         if self._reader is None:
             from syncoxide.engines.restic_repo import LocalResticRepository  # cryptography: only for listings
 
             self._reader = LocalResticRepository(Path(self.location), self._passphrase, parse_time_ns, mode_from_go)
-        for path, parent, node in self._reader.walk(self._full_id(snapshot_id)):
-            yield (path, parent, node.name, node.type, node.size, node.mtime_ns, node.mode, node.uid, node.gid,
-                   node.link_target)  # fmt: skip
+        return self._reader.columns(self._full_id(snapshot_id), every)
 
     def _full_id(self, snapshot_id: str) -> str:
         if len(snapshot_id) == 64:

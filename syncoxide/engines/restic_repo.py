@@ -27,6 +27,8 @@ from syncoxide.errors import RepositoryNotFound, SyncoxideError, WrongPassphrase
 
 IV, MAC = 16, 16
 TREE_CACHE = 200_000
+LISTED_ROWS = 500_000
+"""Rows of whole folders kept as column slices for the next snapshot holding the same folder."""
 _KINDS = {"file": "file", "dir": "dir", "symlink": "symlink"}
 
 
@@ -94,6 +96,9 @@ class LocalResticRepository:
         self._dctx = zstandard.ZstdDecompressor()
         self._trees: dict[str, tuple[str, int, int, int | None]] = {}
         self._cache: OrderedDict[str, list[Node]] = OrderedDict()
+        self._listed: OrderedDict[tuple[str, str], list[list]] = OrderedDict()
+        self._listed_rows = 0
+        self._handed_on = 0
         self._indexes_read: set[str] = set()
         self._load_index()
 
@@ -172,3 +177,61 @@ class LocalResticRepository:
             yield path, prefix or "/", node
             if node.subtree:
                 stack.append((path, iter(self.tree(node.subtree))))
+
+    def columns(self, snapshot_id: str, every: int) -> Iterator[list[list]]:
+        """The rows of ``walk`` as column lists (path, parent, name, type, size, mtime_ns, mode, uid, gid,
+        link target) of at least ``every`` rows, cut between folders.
+
+        A folder already listed under the same path (the same tree id: unchanged since that snapshot)
+        is copied from its earlier columns instead of being walked again, which is what makes a
+        repository of many similar snapshots cheap to list.
+        """
+        out: list[list] = [[] for _ in range(10)]
+        for _ in self._fill(self.snapshot_tree(snapshot_id), "", out, every):
+            yield [column.copy() for column in out]
+            for column in out:
+                column.clear()
+            self._handed_on += 1
+        if out[0]:
+            yield out
+
+    def _fill(self, tree_id: str, prefix: str, out: list[list], every: int) -> Iterator[None]:
+        """Append the folder's rows to ``out``; yield (between folders) when ``out`` holds ``every``."""
+        key = (tree_id, prefix)
+        listed = self._listed.get(key)
+        if listed is not None:
+            self._listed.move_to_end(key)
+            for column, rows in zip(out, listed, strict=True):
+                column.extend(rows)
+        else:
+            start, handed_on = len(out[0]), self._handed_on
+            parent = prefix or "/"
+            paths, parents, names, types, sizes, mtimes, modes, uids, gids, links = out
+            for node in self.tree(tree_id):
+                path = f"{prefix}/{node.name}"
+                paths.append(path)
+                parents.append(parent)
+                names.append(node.name)
+                types.append(node.type)
+                sizes.append(node.size)
+                mtimes.append(node.mtime_ns)
+                modes.append(node.mode)
+                uids.append(node.uid)
+                gids.append(node.gid)
+                links.append(node.link_target)
+                if node.subtree:
+                    yield from self._fill(node.subtree, path, out, every)
+            if self._handed_on == handed_on:
+                self._remember(key, [column[start:] for column in out])
+        if len(out[0]) >= every:
+            yield
+
+    def _remember(self, key: tuple[str, str], columns: list[list]) -> None:
+        rows = len(columns[0])
+        if not rows or rows > LISTED_ROWS // 4:
+            return
+        self._listed[key] = columns
+        self._listed_rows += rows
+        while self._listed_rows > LISTED_ROWS:
+            _, dropped = self._listed.popitem(last=False)
+            self._listed_rows -= len(dropped[0])

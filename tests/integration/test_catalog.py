@@ -283,6 +283,10 @@ def test_reading_a_local_restic_repository_directly_matches_restic_ls(settings, 
         assert [r[:9] for r in direct] == [r[:9] for r in via_restic_ls]
         links = {r[0]: r[9] for r in direct if r[3] == "symlink"}  # `restic ls --json` leaves link targets out
         assert links == {str(root / "link-to-notes"): "docs/notes.TXT"}
+        for every in (1, 3, 7, 10_000):  # folders listed before are copied; batches are cut between folders
+            batches = list(engine.list_columns(snapshot, every=every))
+            assert [row for columns in batches for row in zip(*columns, strict=True)] == direct
+            assert all(len(columns[0]) >= every for columns in batches[:-1])
     wrong = open_engine(settings, Engine.restic, str(workdir / "repo-restic"), "not the password")
     with pytest.raises(WrongPassphrase):
         next(iter(wrong.list_rows(first)))
