@@ -6,7 +6,11 @@ They extend the core classes in syncoxide/errors.py, so activities classify them
 
 from __future__ import annotations
 
+import errno
+
 from syncoxide.errors import InvalidInput, NotFound, SyncoxideError
+
+FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class ProviderError(SyncoxideError):
@@ -33,3 +37,11 @@ class ProviderAuthFailed(ProviderError):
 
 class NotSupported(ProviderError, InvalidInput):
     """The provider cannot do this (e.g. server-side copy on a server without one)."""
+
+
+class NoSpace(ProviderError):
+    """The destination's filesystem is full, or the account's quota used up."""
+
+    @classmethod
+    def of(cls, display: str, path: str, exc: OSError) -> NoSpace:
+        return cls(f"{display}: {path}: no space left on the destination ({exc.strerror})")

@@ -36,12 +36,15 @@ from syncoxide.providers.base import (
     utc,
 )
 from syncoxide.providers.errors import (
+    FULL,
+    NoSpace,
     ObjectNotFound,
     ProviderAuthFailed,
     ProviderError,
     ProviderNotFound,
     ProviderTransient,
 )
+from syncoxide.providers.sftp_file import CheckedFile, checked, no_space
 from syncoxide.providers.spec import ProviderSpec
 
 WRITE_CHUNK = 256 * 1024
@@ -62,11 +65,17 @@ class SftpProvider(Provider):
         self.request_size = _request_size(self._sftp)
         """bytes per SFTP read or write request: what the server says it takes, else the protocol's 32 KiB"""
 
-    def open_file(self, path: str, mode: str) -> paramiko.SFTPFile:
-        """An SFTP file handle by absolute path, reading and writing in the server's largest requests."""
-        handle = self._sftp.open(path, mode)
+    def open_file(self, path: str, mode: str) -> CheckedFile:
+        """An SFTP file handle by absolute path, reading and writing in the server's largest requests; a write the
+        server refuses raises, pipelined too (``sftp_file.py``)."""
+        handle = checked(self._sftp.open(path, mode))
         handle.MAX_REQUEST_SIZE = self.request_size
         return handle
+
+    def explain(self, exc: BaseException, path: str) -> BaseException:
+        """``exc`` from a request on ``path``, or ENOSPC where the server refused it for want of room (ask before
+        removing what was written: that frees the room again)."""
+        return no_space(self._sftp, exc, self._abs(paths.parent(path))) or exc
 
     def _abs(self, path: str) -> str:
         clean = paths.clean(path)
@@ -75,6 +84,8 @@ class SftpProvider(Provider):
     def _fail(self, exc: Exception, path: str) -> Exception:
         if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
             return ObjectNotFound(f"{self.display}: {path or '/'} not found")
+        if isinstance(exc, OSError) and exc.errno in FULL:
+            return NoSpace.of(self.display, path, exc)
         if isinstance(exc, (EOFError, paramiko.SSHException, socket.timeout, ConnectionError)):
             return ProviderTransient(f"{self.display}: connection lost during {path}: {exc}")
         detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
@@ -161,10 +172,12 @@ class SftpProvider(Provider):
                 self._sftp.utime(temp, (ts, ts))
             self._sftp.posix_rename(temp, self._abs(clean))
         except BaseException as exc:
-            self._remove_quietly(temp)
             if tracked.error is not None or not isinstance(exc, (OSError, paramiko.SSHException, EOFError)):
+                self._remove_quietly(temp)
                 raise
-            raise self._fail(exc, clean) from None
+            failure = self._fail(self.explain(exc, clean), clean)  # type: ignore[arg-type]
+            self._remove_quietly(temp)
+            raise failure from None
         return self.stat(clean)
 
     def _remove_quietly(self, absolute: str) -> None:

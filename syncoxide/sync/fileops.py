@@ -61,15 +61,23 @@ class FileOps:
     def seal(self, handle: Any, path: str, mtime: datetime | None) -> None:
         """Everything written through ``handle`` is durable and the file has ``mtime``; the handle stays open.
 
-        An SFTP server answers in order, so its answer to the time change comes after every write's."""
+        An SFTP server answers in order, so its answer to the time change comes after every write's (and
+        ``settle`` then only raises a write the server refused)."""
         handle.flush()
         if self.sftp is None:
             os.fsync(handle.fileno())
             if mtime is not None:
                 self.set_mtime(path, mtime)
-        elif mtime is not None:
+            return
+        if mtime is not None:
             ts = mtime.timestamp()
             handle.utime((ts, ts))
+        handle.settle()
+
+    def explain(self, exc: BaseException, path: str) -> BaseException:
+        """``exc`` from writing ``path``, as ENOSPC where an SFTP server refused it for want of room (ask while
+        what was written is still there: removing it frees the room again)."""
+        return self.dst.explain(exc, path) if self.sftp is not None else exc  # type: ignore[attr-defined]
 
     def close_unanswered(self, handle: Any) -> None:
         """Close without waiting for the server's answer: on SFTP it arrives before the answer to the next request

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import Any
 from syncoxide.errors import VerificationFailed
 from syncoxide.providers import paths
 from syncoxide.providers.base import TEMP_MARKER, Entry, Provider
-from syncoxide.providers.errors import ProviderError, ProviderTransient
+from syncoxide.providers.errors import FULL, NoSpace, ProviderError, ProviderTransient
 from syncoxide.sync.errors import Interrupted
 from syncoxide.sync.hashing import HASH
 from syncoxide.sync.throttle import Limiter
@@ -93,7 +92,7 @@ def resumable(exc: BaseException) -> bool:
     if isinstance(exc, ProviderTransient | ConnectionError | EOFError | TimeoutError):
         return True
     if isinstance(exc, OSError):
-        return exc.errno not in (errno.ENOSPC, errno.EDQUOT)
+        return exc.errno not in FULL
     return not isinstance(exc, Exception)  # KeyboardInterrupt, cancellation (BaseException)
 
 
@@ -101,8 +100,8 @@ def provider_failure(dst: Provider, exc: BaseException, path: str) -> BaseExcept
     """The error to report for a failed write to ``dst``: the provider's own classes, a full disk said as such."""
     if isinstance(exc, ProviderError | VerificationFailed | Interrupted):
         return exc
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return ProviderError(f"{dst.display}: {path}: no space left on the destination ({exc.strerror})")
+    if isinstance(exc, OSError) and exc.errno in FULL:
+        return NoSpace.of(dst.display, path, exc)
     failure = getattr(dst, "_fail", None)
     if failure is not None and isinstance(exc, Exception):
         return failure(exc, path)  # type: ignore[no-any-return]

@@ -96,8 +96,9 @@ def _small(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferC
             raise VerificationFailed(f"{dst.display}: {path}: wrote {md5}, the destination has {landed}")
         ops.rename(temp, path)
     except BaseException as exc:
+        failure = ops.explain(exc, temp)
         ops.remove(temp)
-        raise provider_failure(dst, exc, path) from None
+        raise provider_failure(dst, failure, path) from None
     return md5
 
 
@@ -150,9 +151,10 @@ def _large(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferC
             raise VerificationFailed(f"{dst.display}: {path}: wrote {md5}, the destination has {landed}")
         ops.rename(temp, path)
     except BaseException as exc:
-        if not resumable(exc):
+        failure = ops.explain(exc, temp)
+        if not resumable(failure):  # a full disk is not: its temporary file goes, freeing the room it took
             ops.remove(temp)
-        raise provider_failure(dst, exc, path) from None
+        raise provider_failure(dst, failure, path) from None
     return md5, sent, offset
 
 

@@ -1,11 +1,13 @@
-"""Failures: a destination that fills up halfway, and a transfer killed mid-file that resumes from the journal."""
+"""Failures: a destination that fills up halfway (local, and over SFTP), and a transfer killed mid-file that resumes
+from the journal."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -23,44 +25,88 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture()
-def tiny_fs(scratch: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs: writes past that fail with ENOSPC."""
-    mount = scratch / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs (tests run as root): {done.stderr.decode().strip()}")
+def tiny_fs(scratch: Path) -> Iterator[Callable[[str], Path]]:
+    """size ('1m') -> a tmpfs of that size: writes past it fail with ENOSPC (unmounted after the test)."""
+    mounts: list[Path] = []
+
+    def mount(size: str) -> Path:
+        where = scratch / f"tiny-{len(mounts)}"
+        where.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+        if done.returncode != 0:
+            pytest.fail(f"cannot mount a tmpfs (tests run as root): {done.stderr.decode().strip()}")
+        mounts.append(where)
+        return where
+
     yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    for where in mounts:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def grow(mount: Path, size: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(mount)], check=True)
+
+
+def side_on(make_side: SideMaker, kind: str, mount: Path) -> SyncSide:
+    """A destination of ``kind`` whose files are on ``mount``: the directory itself, or through the test sshd."""
+    spec = make_side(kind, "dst").spec
+    if kind == "sftp":
+        location = urlunsplit(urlsplit(spec.location)._replace(path=str(mount)))
+    else:
+        location = str(mount)
+    return SyncSide(spec=spec.model_copy(update={"location": location}), root=mount)
 
 
 def temporaries(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if TEMP_MARKER in p.name]
 
 
+FILL_UPS = {
+    # how: (filesystem size, the new report's size, options); "whole" streams it, "chunks" sends 5 MiB chunks
+    # in parallel, the first of which fits (and is checkpointed)
+    "whole": ("1m", 3 * MIB, SyncOptions(max_delete=MaxDelete(count=5))),
+    "chunks": ("8m", 12 * MIB, SyncOptions(max_delete=MaxDelete(count=5), large_file=4 * MIB, chunk_size=5 * MIB)),
+}
+
+
+@pytest.mark.parametrize("how", FILL_UPS)
+@pytest.mark.parametrize("kind", ["local", "sftp"])
 def test_a_destination_that_fills_up_ends_with_a_clear_error_and_nothing_lost(
-        sync_settings, make_side: SideMaker, tiny_fs: Path):
-    src = make_side("local", "src")
-    dst = SyncSide(spec=src.spec.model_copy(update={"location": str(tiny_fs)}), root=tiny_fs)
+        sync_settings, make_side: SideMaker, tiny_fs: Callable[[str], Path], kind: str, how: str):
+    size, report_size, options = FILL_UPS[how]
+    mount = tiny_fs(size)
+    src, dst = make_side("local", "src"), side_on(make_side, kind, mount)
     dst.write("report.txt", b"the old report, still wanted\n", mtime=ts("2024-01-01T00:00:00"))
     dst.write("extra.txt", b"only at the destination\n")
     src.write("a.txt", b"small file\n")
-    src.write("report.txt", os.urandom(3 * MIB), mtime=ts("2024-02-01T00:00:00"))  # does not fit
-    request = SyncRequest(source=src.spec, destination=dst.spec, mode=Mode.sync,
-                          options=SyncOptions(max_delete=MaxDelete(count=5)))
+    report = os.urandom(report_size)
+    src.write("report.txt", report, mtime=ts("2024-02-01T00:00:00"))  # does not fit
+    request = SyncRequest(source=src.spec, destination=dst.spec, mode=Mode.sync, options=options)
     result = run_sync(sync_settings, request)
     assert result.failed == 1
-    assert "report.txt" in result.errors[0] and "no space left on the destination" in result.errors[0]
+    assert result.errors[0].startswith("report.txt: ") and "no space left on the destination" in result.errors[0]
+    if kind == "sftp":  # what the server said (SFTP v3 has no code for a full disk), and how full it is
+        assert "(the SFTP server refused a write ('Failure') with " in result.errors[0]
     assert dst.read("report.txt") == b"the old report, still wanted\n"  # the old version is intact
     assert dst.read("a.txt") == b"small file\n"
     assert dst.read("extra.txt") == b"only at the destination\n"  # no deletions after an error
-    assert temporaries(tiny_fs) == []
+    assert temporaries(mount) == []  # nothing half-sent is kept: it would only fill the disk
     assert len(src.files()) == 2
     with open_store(sync_settings) as conn:
         runs = store.recent_runs(conn, pair_id(request), limit=1)
         assert runs[0]["status"] == "failed" and "no space left" in runs[0]["error"]
-        failed = [row for row in store.journal(conn, result.run_id) if row["state"] == "failed"]
-        assert [row["action"]["path"] for row in failed] == ["report.txt"]
+        journal = {row["action"]["path"]: row for row in store.journal(conn, result.run_id)}
+        assert {path for path, row in journal.items() if row["state"] == "failed"} == {"report.txt"}
+        assert "no space left on the destination" in journal["report.txt"]["error"]
+
+    grow(mount, "64m")  # room made: the next run sends it whole and finishes what the failed one left
+    again = run_sync(sync_settings, request)
+    assert again.errors == [] and again.reconciled >= 1
+    assert dst.read("report.txt") == report
+    assert not (mount / "extra.txt").exists()
+    assert temporaries(mount) == []
+    with open_store(sync_settings) as conn:
+        assert store.open_actions(conn, pair_id(request)) == []
 
 
 @pytest.mark.parametrize("kind", ["local", "sftp", "s3"])
