@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import time
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +20,6 @@ from syncoxide.models import (
     CatalogIngestRequest,
     CleanupRequest,
     RunKind,
-    ScanRequest,
     Source,
     parse_duration,
     parse_size,
@@ -38,9 +36,10 @@ trash = LazyModule("syncoxide.catalog.trash")
 updates = LazyModule("syncoxide.catalog.updates")
 query = LazyModule("syncoxide.catalog.query")
 search_cli = LazyModule("syncoxide.search_cli")
+scan_cli = LazyModule("syncoxide.scan_cli")
+sources = LazyModule("syncoxide.catalog.sources")
 walk = LazyModule("syncoxide.catalog.walk")
 plans = LazyModule("syncoxide.store.cleanup")
-_NAME = re.compile(r"[^a-z0-9_-]+")
 
 source_app = typer.Typer(help="Directory trees the catalog scans.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The catalog itself: ingest snapshots, status, compact, vacuum.", no_args_is_help=True)
@@ -56,8 +55,7 @@ def _ago(now: float, duration: str | None) -> datetime | None:
 
 
 def _find_source(ref: str) -> Source:
-    with open_store(settings()) as conn:
-        return manifest.find_source(conn, str(Path(ref).resolve()) if "/" in ref else ref)
+    return sources.find_source(settings(), ref)
 
 
 def _timing(every: str | None, cron: str | None):
@@ -147,25 +145,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
                           str(scan.get("errors", "")))  # fmt: skip
         out.print(table)
 
-    @app.command()
-    def scan(
-        source: Annotated[str, typer.Argument(help="A source's name, or a folder (registered on first scan).")],
-        one_file_system: Annotated[bool, typer.Option(help="Do not cross into other file systems.")] = False,
-        as_json: JsonOpt = False,
-    ) -> None:
+    @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+    def scan(ctx: typer.Context) -> None:
         """Walk a source into the catalog (CatalogScanWorkflow): entries, sizes, times, hashes if configured."""
-        cfg = settings()
-        found = _source_or_register(source)
-        summary = run_workflow(cfg, None, ScanRequest(source_id=found.id, one_file_system=one_file_system),
-                               RunKind.scan, as_json, source_id=found.id)  # fmt: skip
-        if as_json:
-            emit_json(summary.model_dump(mode="json"))
-            return
-        out.print(f"scanned [bold]{found.name}[/bold]: {summary.files} files, {summary.dirs} folders,"
-                  f" {human_size(summary.bytes)} in {summary.duration_s:.1f}s"
-                  + (f"; hashed {summary.hashed}, reused {summary.reused}" if summary.hashed or summary.reused else ""))
-        if summary.errors:
-            err.print(f"{summary.errors} entries could not be read, e.g. {summary.error_sample[0]}", markup=False)
+        scan_cli.in_process(ctx.args)
 
     @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
     def search(ctx: typer.Context) -> None:
@@ -279,25 +262,6 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
         out.print(f"removed {updates.vacuum(settings())} files")
 
     _register_cleanup()
-
-
-def _source_or_register(ref: str) -> Source:
-    try:
-        return _find_source(ref)
-    except NotFound:
-        path = Path(ref).expanduser().resolve()
-        if "/" not in ref and not path.is_dir():
-            raise
-    if not path.is_dir():
-        raise InvalidInput(f"source {ref}: not a registered source nor a directory")
-    with open_store(settings()) as conn:
-        taken = {s.name for s in manifest.list_sources(conn)}
-        name = _NAME.sub("-", path.name.lower()).strip("-") or "root"
-        candidate, n = name, 1
-        while candidate in taken:
-            n += 1
-            candidate = f"{name}-{n}"
-        return manifest.add_source(conn, name=candidate, root=str(path), excludes=[], hashes=[])
 
 
 def _print_totals(result, as_json: bool) -> None:

@@ -1,5 +1,6 @@
-"""The `syncoxide` command. A search goes straight to the worker's catalog service when there is one
-(search_cli.py), without loading the rest of the CLI; everything else is the full CLI (cli.py)."""
+"""The `syncoxide` command. A search or a scan goes straight to the worker's catalog socket when there is
+one (search_cli.py, scan_cli.py), without loading the rest of the CLI; everything else, and those two
+without a worker, is the full CLI (cli.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import sys
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["search"]:
-        from syncoxide import search_cli
-
-        code = search_cli.quick(sys.argv[2:])
+    command = sys.argv[1:2]
+    if command in (["search"], ["scan"]) and not {"-h", "--help"} & set(sys.argv[2:]):
+        if command == ["search"]:
+            from syncoxide.search_cli import quick
+        else:
+            from syncoxide.scan_cli import quick
+        code = quick(sys.argv[2:])
         if code is not None:
             sys.stdout.flush()
             raise SystemExit(code)

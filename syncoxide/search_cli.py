@@ -10,15 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import time
 from typing import NoReturn
 
-from syncoxide import home
-
-SERVICE_TIMEOUT_S = 300
-SOCKET = "run/catalog.sock"  # catalog/service.py: socket_path
+from syncoxide import worker_socket
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,20 +50,6 @@ def request_from(argv: list[str]) -> tuple[dict, bool]:
     return {**options, "cwd": os.getcwd()}, as_json
 
 
-def ask_service(request: dict) -> dict | None:
-    """The worker's answer, or None when no worker serves this data dir."""
-    path = home.home() / SOCKET
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(SERVICE_TIMEOUT_S)
-            conn.connect(str(path))
-            conn.sendall(json.dumps(request).encode() + b"\n")
-            reply = conn.makefile("rb").readline()
-    except (FileNotFoundError, ConnectionRefusedError, PermissionError):
-        return None
-    return json.loads(reply) if reply else None
-
-
 def show(hits: list[dict], limit: int, as_json: bool) -> None:
     if as_json:
         print(json.dumps(hits, indent=2))
@@ -92,7 +74,7 @@ def show(hits: list[dict], limit: int, as_json: bool) -> None:
 def quick(argv: list[str]) -> int | None:
     """Run the search through the worker; None when there is none (the caller runs it in process)."""
     request, as_json = request_from(argv)
-    reply = ask_service(request)
+    reply = worker_socket.ask(request)
     if reply is None:
         return None
     if "error" in reply:

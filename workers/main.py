@@ -21,6 +21,7 @@ from activities.runs import RunActivities
 from activities.sync import SyncActivities
 from syncoxide import client as temporal_client
 from syncoxide.catalog.scan import WARM_UP_MODULES
+from syncoxide.catalog.scan_service import ScanService
 from syncoxide.catalog.service import CatalogService
 from syncoxide.config import Settings
 from syncoxide.store import open_store
@@ -87,12 +88,12 @@ def executor_for(settings: Settings) -> ThreadPoolExecutor:
 async def run_until(settings: Settings, stop: asyncio.Event, ready_file: Path | None = None) -> None:
     """Run the workers until ``stop`` is set, then shut down gracefully."""
     client = await temporal_client.connect(settings, runtime_for(settings))
-    service = CatalogService(settings)
+    service = CatalogService(settings, ScanService(settings, client, asyncio.get_running_loop()))
     with executor_for(settings) as executor:
         workers = build_workers(client, settings, executor)
         running = [asyncio.ensure_future(w.run()) for w in workers]
         service.start()
-        log.info("worker ready on task queues %s, %s; catalog searches on %s", settings.task_queue,
+        log.info("worker ready on task queues %s, %s; catalog searches and scans on %s", settings.task_queue,
                  settings.engine_task_queue, service.path)  # fmt: skip
         if ready_file is not None:
             ready_file.touch()

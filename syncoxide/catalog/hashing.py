@@ -7,8 +7,9 @@ hashing without processes.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import blake3
 import xxhash
@@ -33,31 +34,54 @@ def check_algorithms(names: Iterable[str]) -> list[str]:
     return chosen
 
 
-def hash_file(path: str, algorithms: list[str]) -> dict[str, str] | None:
-    """Hex digests of the file's bytes, or None when it cannot be read."""
+def hash_file(path: str, algorithms: list[str], on_read: Callable[[int], None] = lambda _: None,
+              stop: threading.Event | None = None) -> dict[str, str] | None:  # fmt: skip
+    """Hex digests of the file's bytes, or None when it cannot be read (or ``stop`` was set)."""
     hashers = [(name, _FACTORIES[name]()) for name in algorithms]
     try:
         with open(path, "rb", buffering=0) as data:
             while chunk := data.read(CHUNK):
                 for _, hasher in hashers:
                     hasher.update(chunk)  # type: ignore[attr-defined]
+                on_read(len(chunk))
+                if stop is not None and stop.is_set():
+                    return None
     except OSError:
         return None
     return {name: hasher.hexdigest() for name, hasher in hashers}  # type: ignore[attr-defined]
 
 
 class Hasher:
-    """Hashes lists of files with a pool of threads; use as a context manager."""
+    """Hashes lists of files with a pool of threads; use as a context manager. ``bytes_read`` grows
+    as the threads read, so a caller can report progress inside one huge file."""
 
     def __init__(self, algorithms: list[str], *, threads: int = 4):
         self.algorithms = algorithms
+        self.bytes_read = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="syncoxide-hash")
 
     def __enter__(self) -> Hasher:
         return self
 
     def __exit__(self, *_: object) -> None:
+        self._stop.set()
         self._pool.shutdown(cancel_futures=True)
 
-    def hash_all(self, paths: list[str]) -> list[dict[str, str] | None]:
-        return list(self._pool.map(lambda p: hash_file(p, self.algorithms), paths))
+    def _read(self, size: int) -> None:
+        with self._lock:
+            self.bytes_read += size
+
+    def hash_all(self, paths: list[str], tick: Callable[[], None] = lambda: None,
+                 every_s: float = 1.0) -> list[dict[str, str] | None]:  # fmt: skip
+        """Digests of ``paths`` in order; ``tick`` runs every ``every_s`` while they are read, and what it
+        raises (a cancellation) stops the threads within a chunk and is raised here."""
+        futures = [self._pool.submit(hash_file, p, self.algorithms, self._read, self._stop) for p in paths]
+        try:
+            while wait(futures, timeout=every_s).not_done:
+                tick()
+        except BaseException:
+            self._stop.set()
+            raise
+        return [f.result() for f in futures]

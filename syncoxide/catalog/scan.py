@@ -146,18 +146,22 @@ def add_hashes(
     fresh: dict[str, list] = {"path": [], **{a: [] for a in algorithms}}
     state = Progress(phase="hash")
     with Hasher(algorithms, threads=threads) as hasher:
+
+        def report() -> None:  # between batches, and every second inside one (a huge file)
+            progress(state.model_copy(update={"bytes_done": hasher.bytes_read}))
+            if cancelled():
+                raise Cancelled()
+
         for batch in todo:
             paths = batch.column("path").to_pylist()
-            for path, digests in zip(paths, hasher.hash_all(paths), strict=True):
+            state.current_path = paths[0]
+            for path, digests in zip(paths, hasher.hash_all(paths, report), strict=True):
                 fresh["path"].append(path)
                 for algorithm in algorithms:
                     fresh[algorithm].append(digests[algorithm] if digests else None)
             state.files_done += len(paths)
-            state.bytes_done += sum(batch.column("size").to_pylist())
             state.current_path = paths[-1]
-            progress(state.model_copy())
-            if cancelled():
-                raise Cancelled()
+            report()
     con.register("fresh", pa.table(fresh, schema=pa.schema([(c, pa.string()) for c in fresh])))
     columns = ", ".join(
         f"coalesce(f.{a}, r.{a}) AS {a}" if a in algorithms else f"NULL::VARCHAR AS {a}" for a in HASH_ALGORITHMS

@@ -1,8 +1,10 @@
-"""The worker answers catalog searches on a Unix socket, so `syncoxide search` need not load DuckDB,
-PostgreSQL's driver and the rest of syncoxide on every run (search_cli.py is the other end).
+"""The worker answers catalog searches and runs scans on a Unix socket, so `syncoxide search` and
+`syncoxide scan` need not load DuckDB, PostgreSQL's driver, Temporal's SDK and the rest of syncoxide
+on every run (worker_socket.py, search_cli.py and scan_cli.py are the other end).
 
-One request per connection: a JSON line with the search's options (search_request.SearchRequest);
-the answer is one JSON line, ``{"hits": [...]}`` or ``{"error": "one line"}``. The socket is
+One request per connection, a JSON line. A search (search_request.SearchRequest) is answered with
+one JSON line, ``{"hits": [...]}`` or ``{"error": "one line"}``; a scan (``"op": "scan"``,
+scan_service.ScanServiceRequest) with the lines scan_service.py describes. The socket is
 ``<home>/run/catalog.sock``, readable and writable by its owner only.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import socketserver
 import threading
 from pathlib import Path
@@ -18,6 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from syncoxide.catalog.query import CatalogReader, Manifest, SearchHit
+from syncoxide.catalog.scan_service import ScanService, ScanServiceRequest, Send
 from syncoxide.catalog.search_request import SearchRequest, run_search
 from syncoxide.catalog.storage import open_storage
 from syncoxide.config import Settings
@@ -60,32 +64,53 @@ class ReaderCache:
                 self._reader = None
 
 
-def answer(readers: ReaderCache, line: bytes) -> dict:
-    """The reply to one request line; every failure is a one-line error, never an exception."""
+def answer(server: _Server, line: bytes, conn: socket.socket, send: Send) -> dict | None:
+    """The reply to one request line (a scan sends its own lines and returns None); every failure is a
+    one-line error, never an exception."""
+    op = "search"
     try:
+        raw = json.loads(line)
+        op = raw.get("op", "search") if isinstance(raw, dict) else "search"
+    except ValueError:
+        raw = None
+    try:
+        if op == "scan":
+            if server.scans is None:
+                return {"error": "this worker does not run scans for the CLI"}
+            server.scans.serve(ScanServiceRequest.model_validate(raw), conn, send)
+            return None
         request = SearchRequest.model_validate_json(line)
-        return {"hits": [hit.model_dump(mode="json") for hit in readers.search(request)]}
+        return {"hits": [hit.model_dump(mode="json") for hit in server.readers.search(request)]}
     except ValidationError as exc:
         first = exc.errors()[0]
-        return {"error": f"search request {'.'.join(map(str, first['loc']))}: {first['msg']}"}
+        return {"error": f"{op} request {'.'.join(map(str, first['loc']))}: {first['msg']}"}
     except SyncoxideError as exc:
         return {"error": str(exc)}
     except Exception as exc:  # the worker goes on; the CLI says what happened
-        log.exception("catalog search failed")
-        return {"error": f"catalog search failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+        log.exception("catalog %s failed", op)
+        return {"error": f"catalog {op} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
 
 
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         line = self.rfile.readline(MAX_REQUEST_BYTES)
-        self.wfile.write(json.dumps(answer(self.server.readers, line)).encode() + b"\n")
+        try:
+            reply = answer(self.server, line, self.connection, self._send)
+            if reply is not None:
+                self._send(reply)
+        except OSError:  # the client went away; a scan it started was cancelled
+            pass
+
+    def _send(self, message: dict) -> None:
+        self.wfile.write(json.dumps(message).encode() + b"\n")
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
-    def __init__(self, path: Path, readers: ReaderCache):
+    def __init__(self, path: Path, readers: ReaderCache, scans: ScanService | None):
         self.readers = readers
+        self.scans = scans
         super().__init__(str(path), _Handler)
 
 
@@ -93,9 +118,10 @@ class CatalogService:
     """``start()`` binds the socket (taking it over from a stale or older worker) and serves on a thread;
     ``stop()`` removes it unless another worker has taken it over since."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, scans: ScanService | None = None):
         self.path = socket_path(settings)
         self.settings = settings
+        self.scans = scans
         self._server: _Server | None = None
         self._inode: int | None = None
 
@@ -104,7 +130,7 @@ class CatalogService:
         self.path.unlink(missing_ok=True)
         old_umask = os.umask(0o177)  # the socket is created 0600: only its owner may search
         try:
-            self._server = _Server(self.path, ReaderCache(self.settings))
+            self._server = _Server(self.path, ReaderCache(self.settings), self.scans)
         finally:
             os.umask(old_umask)
         self._inode = self.path.stat().st_ino

@@ -75,6 +75,58 @@ def test_search_through_the_worker_answers_as_the_cli_itself_does(stack, workdir
     assert moved.code == 0 and moved.json == quick.json  # no service on that data dir: the search runs in process
 
 
+def test_scan_through_the_worker_answers_as_the_cli_itself_does(stack, workdir):
+    root = make_tree(workdir / "scanned")
+    relative = subprocess.run([sys.executable, "-m", "syncoxide", "scan", "./scanned", "--json"], env=stack.env,
+                              capture_output=True, text=True, cwd=workdir)  # fmt: skip
+    assert relative.returncode == 0, relative.stderr  # ./scanned is the caller's folder, not the worker's
+    quick = json.loads(relative.stdout)
+    full = subprocess.run([sys.executable, "-m", "syncoxide.cli", "scan", str(root), "--json"], env=stack.env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert full.returncode == 0, full.stderr
+    again = json.loads(full.stdout)
+    assert quick.keys() == again.keys() and quick["source_id"] == again["source_id"]  # registered once
+    assert (quick["files"], quick["dirs"], quick["errors"]) == (again["files"], again["dirs"], 0) == (7, 6, 0)
+    assert quick["scan_id"] != again["scan_id"]
+    text = syncoxide(stack, "scan", "scanned")
+    assert text.code == 0 and text.stdout.startswith("scanned scanned: 7 files, 6 folders"), text.stdout
+
+
+def test_ctrl_c_on_a_scan_through_the_worker_cancels_its_run(stack, workdir):
+    root = workdir / "sparse"
+    root.mkdir()
+    with open(root / "disk.img", "wb") as image:
+        image.truncate(256 * 2**30)  # holes: nothing on disk, minutes of hashing
+    name = f"slow-{uuid.uuid4().hex[:6]}"
+    assert syncoxide(stack, "source", "add", name, "--root", str(root), "--hash", "sha1").code == 0
+    cli = subprocess.Popen([sys.executable, "-m", "syncoxide", "scan", name, "--json"], env=stack.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    async def hashing_run() -> str:
+        client = await temporal.connect(stack.settings)
+        deadline, running = time.monotonic() + 60, "WorkflowType='CatalogScanWorkflow' AND ExecutionStatus='Running'"
+        while time.monotonic() < deadline:
+            async for execution in client.list_workflows(running):
+                progress = await temporal.current_progress(client.get_workflow_handle(execution.id))
+                if progress and progress.bytes_done > 0:
+                    return execution.id
+            await asyncio.sleep(0.3)
+        raise AssertionError("no scan hashing within 60s")
+
+    run_id = asyncio.run(hashing_run())
+    cli.send_signal(signal.SIGINT)
+    stdout, stderr = cli.communicate(timeout=120)
+    assert cli.returncode == 1 and stdout == ""
+    assert stderr.splitlines() == ["cancelling the scan...", f"error: run {run_id} was cancelled"]
+
+    async def status():
+        client = await temporal.connect(stack.settings)
+        return (await client.get_workflow_handle(run_id).describe()).status
+
+    assert asyncio.run(status()).name == "CANCELED"
+    assert syncoxide(stack, "source", "list", "--json").json  # the worker is still there and answers
+
+
 def test_bad_input_is_one_clear_line(stack, workdir):
     missing = syncoxide(stack, "scan", str(workdir / "no-such-dir"))
     assert missing.code == 1 and missing.error_lines == [f"error: source {workdir / 'no-such-dir'}: not a registered"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncoxide import search_cli
+from syncoxide import scan_cli, search_cli, worker_socket
 
 
 def test_options_become_the_request_the_catalog_takes(tmp_path, monkeypatch):
@@ -33,4 +33,20 @@ def test_without_a_worker_there_is_no_quick_answer(tmp_path, monkeypatch):
     assert search_cli.quick(["anything"]) is None
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "catalog.sock").write_text("not a socket")  # a stale file is not a service either
-    assert search_cli.ask_service({"text": "x"}) is None
+    assert worker_socket.ask({"text": "x"}) is None
+
+
+def test_the_scan_request_carries_the_callers_folder_and_bad_options_are_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    request, as_json = scan_cli.request_from(["./photos", "--one-file-system", "--json"])
+    assert request == {"op": "scan", "source": "./photos", "one_file_system": True, "cwd": str(tmp_path)}
+    assert as_json
+    from syncoxide.catalog.scan_service import ScanServiceRequest
+
+    assert ScanServiceRequest.model_validate(request).source == "./photos"
+    with pytest.raises(SystemExit) as stopped:
+        scan_cli.request_from(["a", "b"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines() == ["error: scan: unrecognized arguments: b"]
+    monkeypatch.setenv("SYNCOXIDE_HOME", str(tmp_path))
+    assert scan_cli.quick(["anything"]) is None  # no worker: the full CLI runs the scan
