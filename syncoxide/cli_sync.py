@@ -19,7 +19,6 @@ from rich.table import Table
 from syncoxide.cli_common import JsonOpt, emit_json, out, settings
 from syncoxide.errors import InvalidInput
 from syncoxide.lazy import LazyModule
-from syncoxide.models import parse_duration
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.sync import inputs
 from syncoxide.sync.models import ConflictPolicy, Filters, Mode, SyncOptions, SyncRequest
@@ -146,29 +145,32 @@ def run_command(
 def start_command(
     src: Annotated[str, typer.Argument()], dst: Annotated[str, typer.Argument()],
     mode: ModeOpt = Mode.copy, pair: PairOpt = None, every: Annotated[str | None, typer.Option(
-        "--every", help="continuous: run again this long after each run (e.g. 15m)")] = None,
+        "--every", help="continuous: run again this long after each run (e.g. 15min, 1h)")] = None,
+    cron: Annotated[str | None, typer.Option(
+        "--cron", help='continuous: run at the times of a cron expression (e.g. "0 3 * * *")')] = None,
+    time_zone: Annotated[str | None, typer.Option("--time-zone", help="the time zone of --cron (default UTC)")] = None,
     checksum: Checksum = False, resync: Resync = False, conflict: Conflict = ConflictPolicy.newer,
     max_delete: MaxDel = "50%", transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None,
     exclude: Exclude = None, min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None,
     max_age: MaxAge = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
     dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
-    """Start a SyncWorkflow on the worker: once, or continuously with --every."""
+    """Start a SyncWorkflow on the worker: once, or continuously with --every or --cron."""
     opts = inputs.sync_options(checksum=checksum, resync=resync, conflict=conflict, max_delete=max_delete,
                                transfers=transfers, bwlimit=bwlimit, include=include, exclude=exclude,
                                min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
-    interval = parse_duration(every).total_seconds() if every else None
+    cadence = inputs.cadence(every, cron, time_zone)
     cfg = settings()
 
     async def go() -> str:
-        return await sync_client.start(await temporal.connect(cfg), cfg, request, interval)  # type: ignore[no-any-return]
+        return await sync_client.start(await temporal.connect(cfg), cfg, request, cadence)  # type: ignore[no-any-return]
 
     started = asyncio.run(go())
     if as_json:
-        emit_json({"workflow_id": started})
+        emit_json({"workflow_id": started, "schedule": cadence.describe()})
     else:
-        out.print(f"started {started}", markup=False, highlight=False)
+        out.print(f"started {started} ({cadence.describe()})", markup=False, highlight=False)
 
 
 def _signal(workflow_id: str, name: str) -> None:

@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from syncoxide.client import heartbeat, search_attributes
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput, NotFound
+from syncoxide.sync.cadence import Cadence
 from syncoxide.sync.models import SyncRequest, SyncWorkflowInput
 from syncoxide.sync.runner import pair_id
 
@@ -34,14 +35,15 @@ def pair_of(workflow: str) -> str:
     return workflow.removeprefix(PREFIX)
 
 
-async def start(client: Client, settings: Settings, request: SyncRequest, interval_s: float | None = None, *,
+async def start(client: Client, settings: Settings, request: SyncRequest, cadence: Cadence | None = None, *,
                 paused: bool = False) -> str:
-    """Start the pair's SyncWorkflow: one pass, or continuously every ``interval_s``; returns its id."""
+    """Start the pair's SyncWorkflow: one pass, or continuously (every so long, or on a cron); returns its id."""
     wid = workflow_id(pair_id(request))
+    data = SyncWorkflowInput(request=request, paused=paused, **(cadence or Cadence()).model_dump())
     try:
         handle = await client.start_workflow(
-            "SyncWorkflow", SyncWorkflowInput(request=request, interval_s=interval_s, paused=paused), id=wid,
-            task_queue=settings.task_queue, search_attributes=search_attributes("sync", None, None))
+            "SyncWorkflow", data, id=wid, task_queue=settings.task_queue,
+            search_attributes=search_attributes("sync", None, None))
     except WorkflowAlreadyStartedError:
         raise InvalidInput(f"sync pair {pair_id(request)} is already running as {wid} "
                            f"(stop it first: syncoxide sync stop {wid})") from None

@@ -32,6 +32,10 @@ class PairStatus:
     the worker does not answer the query"""
     running: bool = False
     paused: bool = False
+    schedule: str | None = None
+    """when the workflow runs passes: `once`, `every 1h`, `cron 0 3 * * * (UTC)`"""
+    next_pass: str | None = None
+    """when the waiting workflow's next pass is due (ISO 8601, UTC)"""
     passes: int | None = None
     error: str | None = None
     """the workflow's last pass error (cleared by a pass that works)"""
@@ -63,6 +67,7 @@ async def _live(client: Client, status: PairStatus) -> None:
         return
     status.state, status.paused, status.passes, status.error = (found["phase"], found["paused"], found["runs"],
                                                                 found["error"])
+    status.schedule, status.next_pass = found.get("schedule"), found.get("next_pass")  # (older workflows lack them)
 
 
 async def gather(settings: Settings, client: Client) -> list[PairStatus]:
@@ -85,7 +90,7 @@ async def gather(settings: Settings, client: Client) -> list[PairStatus]:
 async def refresh(client: Client, status: PairStatus) -> PairStatus:
     """The same pair with its workflow's state read again (for a page that follows one pair)."""
     fresh = replace(status, state="stopped", running=await sync_client.is_running(client, status.workflow_id),
-                    progress=None)
+                    progress=None, next_pass=None)
     if fresh.running:
         await _live(client, fresh)
     return fresh

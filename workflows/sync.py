@@ -2,20 +2,22 @@
 
 Each pass is one ``sync_run`` activity on the engine queue (heartbeats carry the live status;
 cancellation stops the transfers between chunks; a retry resumes from the journal). Continuous
-pairs wait ``interval_s`` between passes (or until run-now) and continue as new when the history
-grows, carrying the paused flag, the pass count and the last summary. A bisync ``resync`` applies
-until a pass has made the baseline; later passes are ordinary two-way syncs. Cancelling ends the
-workflow, during a pass too.
+pairs wait between passes (or until run-now): ``interval_s`` after each pass, or until the next time
+of their ``cron`` expression (a durable timer to a time computed from ``workflow.now()``; a pair on a
+cron waits for its first time before its first pass). They continue as new when the history grows,
+carrying the paused flag, the pass count and the last summary. A bisync ``resync`` applies until a
+pass has made the baseline; later passes are ordinary two-way syncs. Cancelling ends the workflow,
+during a pass too.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import is_cancelled_exception
+from temporalio.exceptions import ApplicationError, is_cancelled_exception
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -38,11 +40,15 @@ class SyncWorkflow:
         self.runs = 0
         self.last: SyncSummary | None = None
         self.error: str | None = None
+        self.schedule = "once"
+        self.next_pass: datetime | None = None
 
     @workflow.run
     async def run(self, data: SyncWorkflowInput) -> SyncSummary | None:
-        self.paused, self.runs, self.last = data.paused, data.runs, data.last
+        self.paused, self.runs, self.last, self.schedule = data.paused, data.runs, data.last, data.describe()
         passes = 0
+        if data.cron is not None and data.runs == 0:
+            await self._until_due(data)  # after a continue-as-new the pass that was due runs at once
         while True:
             if self.paused:
                 self.phase = "paused"
@@ -61,24 +67,32 @@ class SyncWorkflow:
                 if data.request.options.resync and not self.last.failed:  # the baseline is made
                     data = data.model_copy(update={"request": _without_resync(data.request)})
             except Exception as exc:  # noqa: BLE001 - a continuous pair keeps going; a one-shot run fails
-                if data.interval_s is None or is_cancelled_exception(exc):
+                if not data.continuous or is_cancelled_exception(exc):
                     raise
                 self.error = str(getattr(exc, "cause", None) or exc)
             self.runs += 1
             passes += 1
-            if data.interval_s is None:
+            if not data.continuous:
                 self.phase = "done"
                 return self.last
-            self.phase = "waiting"
-            self.run_now = False
-            try:
-                await workflow.wait_condition(lambda: self.run_now, timeout=timedelta(seconds=data.interval_s))
-            except TimeoutError:
-                pass
+            await self._until_due(data)
             if passes >= PASSES_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(data.model_copy(update={"paused": self.paused, "runs": self.runs,
                                                                  "last": self.last}))
+
+    async def _until_due(self, data: SyncWorkflowInput) -> None:
+        """Wait until the next pass is due (``interval_s`` from now, or the cron's next time), or run-now."""
+        now = workflow.now()
+        due = data.next_pass(now)
+        if due is None:  # a cron that fires no more (the expression was checked to fire within years)
+            raise ApplicationError(f"cron {data.cron} has no time after {now:%Y-%m-%d %H:%M} UTC", non_retryable=True)
+        self.phase, self.next_pass, self.run_now = "waiting", due, False
+        try:
+            await workflow.wait_condition(lambda: self.run_now, timeout=due - now)
+        except TimeoutError:
+            pass
+        self.next_pass = None
 
     @workflow.signal
     def pause(self) -> None:
@@ -96,7 +110,8 @@ class SyncWorkflow:
     @workflow.query
     def status(self) -> dict[str, Any]:
         return {"phase": self.phase, "paused": self.paused, "runs": self.runs, "error": self.error,
-                "last": self.last.model_dump(mode="json") if self.last else None}
+                "last": self.last.model_dump(mode="json") if self.last else None, "schedule": self.schedule,
+                "next_pass": self.next_pass.isoformat() if self.next_pass else None}
 
 
 def _without_resync(request: SyncRequest) -> SyncRequest:

@@ -3,6 +3,8 @@ run now (each confirmed), and its recent runs."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import streamlit as st
 
 from dashboard.common import (
@@ -40,6 +42,10 @@ def _outcome(run: dict | None) -> dict:
             "error": run["error"]}
 
 
+def _when(moment: str | None) -> str:
+    return f"{datetime.fromisoformat(moment).astimezone():%Y-%m-%d %H:%M %Z}" if moment else ""
+
+
 def _state(pair: sync_status.PairStatus) -> str:
     return f"{pair.state} (paused)" if pair.paused and pair.state != "paused" else pair.state
 
@@ -50,13 +56,15 @@ except SyncoxideError as error:
     show_error(error)
     st.stop()
 if not pairs:
-    st.info("no sync pairs yet: `syncoxide sync start SRC DST --every 15m`, or a `sync:` section in a policy file")
+    st.info("no sync pairs yet: `syncoxide sync start SRC DST --every 1h` (or `--cron '0 3 * * *'`), or a `sync:` "
+            "section in a policy file")
     st.stop()
 rows = []
 for p in pairs:
     last = _outcome(p.last_run)
     rows.append({"pair": p.pair, "mode": p.mode, "source": p.source, "destination": p.destination,
-                 "state": _state(p), "passes": p.passes, "last run": last.pop("status"),
+                 "state": _state(p), "schedule": p.schedule, "next pass": _when(p.next_pass), "passes": p.passes,
+                 "last run": last.pop("status"),
                  "finished": (p.last_run or {}).get("finished_at"), **last, "error": last["error"] or p.error,
                  "declared in": p.origin})
 st.dataframe(rows, hide_index=True, width="stretch")
@@ -78,8 +86,9 @@ def live() -> None:
     if not current.running:
         st.caption(f"{current.workflow_id} is not running (start it with `syncoxide sync start` or a policy file)")
         return
+    due = f" · next pass {_when(current.next_pass)}" if current.next_pass else ""
     st.markdown(f"[{current.workflow_id}]({run_link(current.workflow_id)}) · {_state(current)} · "
-                f"{current.passes} passes")
+                f"{current.schedule} · {current.passes} passes{due}")
     if current.error:
         st.error(f"last pass: {current.error}")
     progress = current.progress

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from syncoxide import cron as crontab
 from syncoxide.engines import compression
 from syncoxide.models import BackupOptions, Engine, Retention, parse_duration, parse_size
 from syncoxide.providers.spec import OptionValue
 from syncoxide.secrets import SecretRef
 from syncoxide.sync import inputs
+from syncoxide.sync.cadence import Cadence
 from syncoxide.sync.models import ConflictPolicy, Mode, SyncOptions
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -155,7 +157,8 @@ class PolicySpec(Strict):
 
 
 class SyncPairSpec(Strict):
-    """A sync pair, said as `syncoxide sync start` takes it; it runs continuously, every `every`."""
+    """A sync pair, said as `syncoxide sync start` takes it: continuously, `every` so long or on a `cron`, or once
+    (neither)."""
 
     source: str = Field(description="a side: a path, sftp://, s3://, webdav:, rclone: or @spec.json")
     destination: str
@@ -164,7 +167,9 @@ class SyncPairSpec(Strict):
     destination_options: dict[str, OptionValue] = Field(default_factory=dict)
     destination_secrets: dict[str, str] = Field(default_factory=dict, description="name: reference")
     mode: Mode = Mode.copy
-    every: str = Field(description="run again this long after each run, e.g. 15m")
+    every: str | None = Field(None, description="run again this long after each run, e.g. 15min")
+    cron: str | None = Field(None, description='run at the times of this cron expression, e.g. "0 3 * * *"')
+    time_zone: str = Field("UTC", description="the time zone of cron")
     paused: bool = False
     resync: bool = Field(False, description="bisync: allow the first run (no baseline yet) to make one")
     checksum: bool = False
@@ -189,6 +194,27 @@ class SyncPairSpec(Strict):
         for value in refs.values():
             _reference(value)
         return refs
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            if info.data.get("every"):
+                raise ValueError("give every or cron, not both")
+            crontab.parse(value)
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str, info: ValidationInfo) -> str:
+        crontab.zone(value)
+        if value != "UTC" and "cron" in info.data and info.data["cron"] is None:  # (not when cron itself was wrong)
+            raise ValueError("it is the time zone of cron; give cron too")
+        return value
+
+    def cadence(self) -> Cadence:
+        interval = parse_duration(self.every).total_seconds() if self.every else None
+        return Cadence(interval_s=interval, cron=self.cron, time_zone=self.time_zone)
 
     def options(self) -> SyncOptions:
         return inputs.sync_options(

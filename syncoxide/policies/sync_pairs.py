@@ -1,11 +1,13 @@
-"""The `sync:` section of policy files: each pair is a continuous SyncWorkflow, started, restarted and
-stopped the way `syncoxide sync start|stop` does it (syncoxide/sync_client.py).
+"""The `sync:` section of policy files: each pair is a SyncWorkflow, started, restarted and stopped the way
+`syncoxide sync start|stop` does it (syncoxide/sync_client.py): continuous (`every` or `cron`), or one pass
+(neither).
 
-A pair carries the hash of the spec it was applied from (in `sync_pairs`); a changed spec, or a pair
-whose workflow is not running, is restarted: the running pass is cancelled (it stops between chunks,
-its checkpoints kept), then the workflow starts again from the file. New sides or a new mode make it
-a new pair under the old name (its state starts afresh). A bisync pair without a baseline needs
-`resync: true`; the workflow's first pass then makes the baseline and later passes are two-way.
+A pair carries the hash of the spec it was applied from (in `sync_pairs`); a changed spec, or a
+continuous pair whose workflow is not running, is restarted: the running pass is cancelled (it stops
+between chunks, its checkpoints kept), then the workflow starts again from the file. A one-pass pair runs
+when it is new or changed, not again on every apply. New sides or a new mode make it a new pair under
+the old name (its state starts afresh). A bisync pair without a baseline needs `resync: true`; the
+workflow's first pass then makes the baseline and later passes are two-way.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from temporalio.client import Client
 
 from syncoxide import sync_client
 from syncoxide.config import Settings
-from syncoxide.models import parse_duration
 from syncoxide.policies.loader import Desired, PolicyErrors
 from syncoxide.store import sync as store
 from syncoxide.sync.models import Mode, SyncRequest
@@ -38,12 +39,14 @@ def document(desired: Desired, name: str) -> dict[str, Any]:
     """What makes a pair's workflow: resync is left out (it only matters while there is no baseline)."""
     pair = desired.sync[name]
     request = _with_resync(desired.sync_requests[name], False)
-    return {"request": request.model_dump(mode="json"), "every": pair.every, "paused": pair.paused}
+    when = {"cron": pair.cron, "time_zone": pair.time_zone} if pair.cron else {}  # (a hash as before without)
+    return {"request": request.model_dump(mode="json"), "every": pair.every, **when, "paused": pair.paused}
 
 
 def _describe(desired: Desired, name: str) -> str:
     pair, request = desired.sync[name], desired.sync_requests[name]
-    text = f"{request.mode.value} {request.source.location} -> {request.destination.location} every {pair.every}"
+    text = f"{request.mode.value} {request.source.location} -> {request.destination.location} " \
+           f"{pair.cadence().describe()}"
     return text + (", paused" if pair.paused else "")
 
 
@@ -69,8 +72,8 @@ async def plan(desired: Desired, conn: Any, client: Client, digests: dict[str, s
         detail = _describe(desired, name)
         if name not in declared:
             found.append((name, "create", detail))
-        elif declared[name]["spec_hash"] != digests[name] or not same_sides or \
-                not await sync_client.is_running(client, sync_client.workflow_id(name)):
+        elif declared[name]["spec_hash"] != digests[name] or not same_sides or (
+                pair.cadence().continuous and not await sync_client.is_running(client, sync_client.workflow_id(name))):
             found.append((name, "update", detail + ("" if same_sides else "; new sides: its state starts afresh")))
         else:
             found.append((name, "unchanged", ""))
@@ -99,5 +102,4 @@ async def put(settings: Settings, desired: Desired, conn: Any, client: Client, n
     mode, source, destination = _sides(request)
     store.declare_pair(conn, name, mode, source, destination, spec_hash=digest, origin=desired.origin[("sync", name)])
     resync = request.mode is Mode.bisync and pair.resync and store.baseline_at(conn, name) is None
-    await sync_client.start(client, settings, _with_resync(request, resync),
-                            parse_duration(pair.every).total_seconds(), paused=pair.paused)
+    await sync_client.start(client, settings, _with_resync(request, resync), pair.cadence(), paused=pair.paused)

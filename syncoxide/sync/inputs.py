@@ -6,12 +6,15 @@ side or an option means the same thing in both. Every failure is an InvalidInput
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from syncoxide import cron as crontab
 from syncoxide.errors import InvalidInput
 from syncoxide.models import parse_duration, parse_size
 from syncoxide.providers.spec import OptionValue, ProviderSpec
+from syncoxide.sync.cadence import Cadence
 from syncoxide.sync.models import ConflictPolicy, Filters, MaxDelete, Mode, SyncOptions, SyncRequest
 
 KINDS = ("local", "sftp", "s3", "webdav", "rclone")
@@ -104,3 +107,22 @@ def build_request(source: ProviderSpec, destination: ProviderSpec, mode: Mode, p
         return SyncRequest(source=source, destination=destination, mode=mode, pair=pair, options=options)
     except ValueError as exc:
         raise InvalidInput(first_error(exc)) from None
+
+
+def _given(option: str, value: str | None, parse: Callable[[str], Any]) -> Any:
+    try:
+        return None if value is None else parse(value)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{option} {exc}") from None
+
+
+def cadence(every: str | None, cron: str | None, time_zone: str | None) -> Cadence:
+    """``--every`` / ``--cron`` / ``--time-zone`` as a Cadence (neither: one pass); one line naming the option."""
+    if every and cron:
+        raise InvalidInput("--every and --cron: give one of them, not both")
+    if time_zone and not cron:
+        raise InvalidInput("--time-zone: it is the time zone of --cron; give --cron too")
+    interval = _given("--every", every, parse_duration)
+    _given("--cron", cron, crontab.parse)
+    _given("--time-zone", time_zone, crontab.zone)
+    return Cadence(interval_s=interval.total_seconds() if interval else None, cron=cron, time_zone=time_zone or "UTC")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from syncoxide.errors import InvalidValue
 from syncoxide.providers.spec import ProviderSpec
+from syncoxide.sync.cadence import Cadence
 
 
 class Mode(StrEnum):
@@ -189,11 +190,10 @@ class SyncSummary(RunOutcome):
         return cls(**counts, planned=result.plan.summary(), conflicts=len(result.plan.conflicts))
 
 
-class SyncWorkflowInput(BaseModel):
-    """SyncWorkflow's input, and what it carries across continue-as-new."""
+class SyncWorkflowInput(Cadence):
+    """SyncWorkflow's input (the request, and when its passes run), and what it carries across continue-as-new."""
 
     request: SyncRequest
-    interval_s: float | None = Field(default=None, gt=0, description="continuous: run again this long after a run")
     paused: bool = False
     runs: int = 0
     last: SyncSummary | None = None

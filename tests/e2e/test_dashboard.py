@@ -290,6 +290,7 @@ def test_sync_page_shows_a_running_pair_live_and_pause_resume_run_now_reach_it(s
     row = pairs[pairs["pair"] == pair].iloc[0]
     assert (row["mode"], row["state"], row["passes"], row["last run"]) == ("copy", "waiting", 1, "succeeded")
     assert row["destination"] == str(workdir / "dst") and row["bytes"] == "256.0 KiB"
+    assert row["schedule"] == "every 1h" and row["next pass"]  # in the viewer's local time
     test.selectbox(key="sync_pair").select(pair).run()
     button(test, "pause").click().run()
     button(test, "yes").click().run()

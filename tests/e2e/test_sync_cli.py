@@ -1,9 +1,10 @@
 """Sync through the CLI and the stack's own worker: a continuous SyncWorkflow started, watched,
-paused, run now and cancelled with syncoxide commands."""
+paused, run now and cancelled with syncoxide commands; one on a cron, waiting for its times."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -45,3 +46,37 @@ def test_a_continuous_sync_started_paused_run_now_and_cancelled(stack, workdir):
     recorded = syncoxide(stack, "sync", "status", "--json")
     assert recorded.code == 0 and len([r for r in recorded.json if r["status"] == "succeeded"]) >= 2
     assert syncoxide(stack, "cancel", workflow_id).code == 0
+
+
+def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, workdir):
+    src, dst = workdir / "src", workdir / "dst"
+    src.mkdir()
+    (src / "a.txt").write_text("alpha")
+    before = datetime.now(UTC)
+    started = syncoxide(stack, "sync", "start", str(src), str(dst), "--cron", "* * * * *", "--json")
+    assert started.code == 0, started.stderr
+    assert started.json["schedule"] == "cron * * * * * (UTC)"
+    workflow_id = started.json["workflow_id"]
+    waiting = wait_status(stack, workflow_id, lambda s: s["phase"] == "waiting")
+    due = datetime.fromisoformat(waiting["next_pass"])
+    assert waiting["runs"] == 0 and waiting["schedule"] == "cron * * * * * (UTC)"  # not at the start: at its time
+    assert due.second == 0 and due.microsecond == 0 and before < due <= before + timedelta(minutes=1)
+
+    first = wait_status(stack, workflow_id, lambda s: s["runs"] == 1 and s["phase"] == "waiting", timeout=150)
+    assert first["last"]["transferred_files"] == 1 and (dst / "a.txt").read_text() == "alpha"
+    assert datetime.fromisoformat(first["next_pass"]) == due + timedelta(minutes=1)
+    recorded = syncoxide(stack, "sync", "status", "--json").json
+    run = next(r for r in recorded if r["id"] == first["last"]["run_id"])
+    assert datetime.fromisoformat(run["started_at"]) >= due
+    assert syncoxide(stack, "sync", "stop", workflow_id).code == 0
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--cron", "0 25 * * *"], "--cron '0 25 * * *': hour 25 is not in 0-23"),
+    (["--every", "1h", "--cron", "@daily"], "--every and --cron: give one of them, not both"),
+    (["--cron", "@daily", "--time-zone", "Mars/Olympus"],
+     "--time-zone time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)"),
+])
+def test_a_bad_schedule_is_one_line_naming_the_option(stack, workdir, options, message):
+    result = syncoxide(stack, "sync", "start", str(workdir), str(workdir / "dst"), *options)
+    assert result.code == 1 and result.error_lines == [f"error: {message}"]

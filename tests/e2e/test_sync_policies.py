@@ -1,11 +1,14 @@
-"""Sync pairs declared in policy files, on the real stack: apply starts each pair's SyncWorkflow, a changed
-pair is restarted from the file, a removed pair is stopped; bad input is refused whole with one line."""
+"""Sync pairs declared in policy files, on the real stack: apply starts each pair's SyncWorkflow (every so long,
+on a cron, or one pass), a changed pair is restarted from the file, a removed pair is stopped; bad input is
+refused whole with one line."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
@@ -222,3 +225,69 @@ def test_a_name_taken_by_a_pair_made_with_the_cli_is_refused(stack, workdir):
     assert result.error_lines == [f"error: policies.yaml:2 sync.{name}: a pair named {name} already exists (copy from "
                                   f"{workdir / 'src'} to {workdir / 'a'}, made with `syncoxide sync`); give this one "
                                   "another name"]
+
+
+def test_a_pair_on_a_cron_waits_for_its_time_and_a_one_pass_pair_runs_once(stack, workdir):
+    nightly, once = f"nightly-{workdir.name.lower()}", f"once-{workdir.name.lower()}"
+    (workdir / "src").mkdir()
+    (workdir / "src" / "a.txt").write_text("alpha")
+    path = pair_file(workdir, f"""\
+  {nightly}:
+    source: src
+    destination: {workdir / "nightly"}
+    cron: "0 3 * * *"
+    time_zone: Europe/Berlin
+  {once}:
+    source: src
+    destination: {workdir / "once"}
+""")
+    planned = syncoxide(stack, "policy", "plan", str(path), "--json")
+    assert planned.code == 0, planned.stderr
+    details = {c["name"]: (c["action"], c["detail"]) for c in planned.json}
+    assert details[nightly] == ("create", f"copy {workdir / 'src'} -> {workdir / 'nightly'} cron 0 3 * * * "
+                                          "(Europe/Berlin)")
+    assert details[once] == ("create", f"copy {workdir / 'src'} -> {workdir / 'once'} once")
+    before = datetime.now(UTC)
+    assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+
+    waiting = wait_status(stack, nightly, lambda s: s["phase"] == "waiting")
+    assert waiting["runs"] == 0 and waiting["schedule"] == "cron 0 3 * * * (Europe/Berlin)"
+    due = datetime.fromisoformat(waiting["next_pass"]).astimezone(ZoneInfo("Europe/Berlin"))
+    assert (due.hour, due.minute) == (3, 0) and before < due <= before + timedelta(days=1, hours=1)
+    assert not (workdir / "nightly").exists()
+
+    async def result_of_once():
+        client = await temporal.connect(stack.settings)
+        return await client.get_workflow_handle(sync_client.workflow_id(once)).result()
+
+    assert asyncio.run(result_of_once())["transferred_files"] == 1
+    assert (workdir / "once" / "a.txt").read_text() == "alpha"
+    assert describe(stack, once).status == WorkflowExecutionStatus.COMPLETED
+    again = syncoxide(stack, "policy", "plan", str(path), "--json").json  # the one pass is not run again
+    assert mine(again, nightly) == [("sync", "unchanged")] and mine(again, once) == [("sync", "unchanged")]
+
+    assert syncoxide(stack, "sync", "now", sync_client.workflow_id(nightly)).code == 0
+    wait_status(stack, nightly, lambda s: s["runs"] == 1 and s["phase"] == "waiting")
+    assert (workdir / "nightly" / "a.txt").read_text() == "alpha"
+    assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, "  {}\n")), "--yes").code == 0
+
+
+@pytest.mark.parametrize("schedule, line, field, message", [
+    ('    cron: "0 25 * * *"\n', 5, "cron", "'0 25 * * *': hour 25 is not in 0-23"),
+    ('    cron: "0 3 * *"\n', 5, "cron", "'0 3 * *': needs five fields (minute hour day-of-month month day-of-week), "
+                                       "or @hourly, @daily, @weekly, @monthly, @yearly"),
+    ('    every: 1h\n    cron: "@daily"\n', 6, "cron", "give every or cron, not both"),
+    ('    cron: "@daily"\n    time_zone: Mars/Olympus\n', 6, "time_zone",
+     "time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)"),
+    ("    every: 1h\n    time_zone: Europe/Berlin\n", 6, "time_zone", "it is the time zone of cron; give cron too"),
+])
+def test_a_bad_schedule_names_file_line_pair_and_field(stack, workdir, schedule, line, field, message):
+    name = f"when-{workdir.name.lower()}"
+    path = pair_file(workdir, f"""\
+  {name}:
+    source: {workdir}
+    destination: {workdir / "dst"}
+{schedule}""")
+    result = syncoxide(stack, "policy", "plan", str(path))
+    assert result.code == 1
+    assert result.error_lines == [f"error: policies.yaml:{line} sync.{name}.{field}: {message}"]
