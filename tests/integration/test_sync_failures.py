@@ -11,7 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from syncoxide.providers import open_provider
 from syncoxide.providers.base import TEMP_MARKER
+from syncoxide.providers.errors import NoSpace
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.sync import MaxDelete, Mode, SyncOptions, SyncRequest, run_sync
@@ -107,6 +109,17 @@ def test_a_destination_that_fills_up_ends_with_a_clear_error_and_nothing_lost(
     assert temporaries(mount) == []
     with open_store(sync_settings) as conn:
         assert store.open_actions(conn, pair_id(request)) == []
+
+
+def test_an_sftp_write_to_a_full_disk_says_so_and_leaves_the_old_file(sync_settings, make_side: SideMaker,
+                                                                      tiny_fs: Callable[[str], Path]):
+    mount = tiny_fs("1m")
+    side = side_on(make_side, "sftp", mount)
+    side.write("doc.txt", b"the old one\n")
+    refused = r"doc.txt: no space left on the destination \(the SFTP server refused a write \('Failure'\) with "
+    with open_provider(side.spec, sync_settings) as provider, pytest.raises(NoSpace, match=refused):
+        provider.write_bytes("doc.txt", os.urandom(3 * MIB))
+    assert side.read("doc.txt") == b"the old one\n" and temporaries(mount) == []
 
 
 @pytest.mark.parametrize("kind", ["local", "sftp", "s3"])
