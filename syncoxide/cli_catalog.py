@@ -22,6 +22,7 @@ from syncoxide.models import (
     RunKind,
     Source,
     parse_duration,
+    parse_interval,
     parse_size,
 )
 from syncoxide.secrets import ref_from_options
@@ -62,7 +63,7 @@ def _timing(every: str | None, cron: str | None):
     if every and cron:
         raise InvalidInput("give either --every or --cron, not both")
     if every:
-        parse_duration(every)
+        parse_interval(every)
     if cron and len(cron.split()) != 5:
         raise InvalidInput("--cron needs five fields: minute hour day-of-month month day-of-week")
     return schedules.Timing(every=every, cron=cron) if every or cron else None

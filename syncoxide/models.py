@@ -60,6 +60,17 @@ def parse_duration(text: str) -> timedelta:
     return sum((int(n) * _DURATION_UNITS[u] for n, u in parts), timedelta())
 
 
+def parse_interval(text: str) -> timedelta:
+    """How often something runs (``every``): a duration, but a bare ``m`` is refused, since whoever
+    writes ``every: 15m`` means minutes, and months are what restic's ``m`` says."""
+    months = [n for n, unit in _DURATION_PART.findall(text.strip() if isinstance(text, str) else "") if unit == "m"]
+    if months:
+        n = months[0]
+        raise InvalidValue(f"interval {text!r}: 'm' would mean months here; write {n}min for minutes"
+                           f" or {int(n) * 30}d for months")  # fmt: skip
+    return parse_duration(text)
+
+
 class Retention(BaseModel):
     keep_last: int = Field(0, ge=0)
     keep_hourly: int = Field(0, ge=0)

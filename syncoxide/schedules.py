@@ -31,6 +31,7 @@ from syncoxide.models import (
     ScanRequest,
     Source,
     parse_duration,
+    parse_interval,
 )
 
 POLICY_PREFIX = "policy-"
@@ -58,7 +59,7 @@ class Timing:
 def _spec(timing: Timing) -> ScheduleSpec:
     return ScheduleSpec(
         cron_expressions=[timing.cron] if timing.cron else [],
-        intervals=[ScheduleIntervalSpec(every=parse_duration(timing.every))] if timing.every else [],
+        intervals=[ScheduleIntervalSpec(every=parse_interval(timing.every))] if timing.every else [],
         jitter=parse_duration(timing.jitter) if timing.jitter else None,
         time_zone_name=timing.time_zone,
     )

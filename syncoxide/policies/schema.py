@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from syncoxide import cron as crontab
 from syncoxide.engines import compression
-from syncoxide.models import BackupOptions, Engine, Retention, parse_duration, parse_size
+from syncoxide.models import BackupOptions, Engine, Retention, parse_duration, parse_interval, parse_size
 from syncoxide.providers.spec import OptionValue
 from syncoxide.secrets import SecretRef
 from syncoxide.sync import inputs
@@ -32,6 +32,12 @@ def _duration(value: str | None) -> str | None:
     return value
 
 
+def _interval(value: str | None) -> str | None:
+    if value is not None:
+        parse_interval(value)
+    return value
+
+
 def _size(value: str | int | None) -> str | int | None:
     if value is not None:
         parse_size(str(value))
@@ -51,7 +57,7 @@ class CheckCadence(Strict):
     every: str = Field(description="how often, e.g. 1d, 7d")
     subset: float | None = Field(None, gt=0, le=100, description="data checks: percent to read")
 
-    _every = field_validator("every")(_duration)
+    _every = field_validator("every")(_interval)
 
 
 class RepositorySpec(Strict):
@@ -100,7 +106,8 @@ class ScheduleSpec(Strict):
     time_zone: str = "UTC"
     jitter: str | None = None
 
-    _every = field_validator("every", "jitter")(_duration)
+    _every = field_validator("every")(_interval)
+    _jitter = field_validator("jitter")(_duration)
 
     @field_validator("cron")
     @classmethod
@@ -184,7 +191,8 @@ class SyncPairSpec(Strict):
     min_age: str | None = None
     max_age: str | None = None
 
-    _durations = field_validator("every", "min_age", "max_age")(_duration)
+    _every = field_validator("every")(_interval)
+    _durations = field_validator("min_age", "max_age")(_duration)
     _max_delete = field_validator("max_delete")(_max_delete)
     _sizes = field_validator("bwlimit", "min_size", "max_size")(_size)
 
@@ -213,7 +221,7 @@ class SyncPairSpec(Strict):
         return value
 
     def cadence(self) -> Cadence:
-        interval = parse_duration(self.every).total_seconds() if self.every else None
+        interval = parse_interval(self.every).total_seconds() if self.every else None
         return Cadence(interval_s=interval, cron=self.cron, time_zone=self.time_zone)
 
     def options(self) -> SyncOptions:

@@ -12,7 +12,7 @@ from typing import Any
 
 from syncoxide import cron as crontab
 from syncoxide.errors import InvalidInput
-from syncoxide.models import parse_duration, parse_size
+from syncoxide.models import parse_duration, parse_interval, parse_size
 from syncoxide.providers.spec import OptionValue, ProviderSpec
 from syncoxide.sync.cadence import Cadence
 from syncoxide.sync.models import ConflictPolicy, Filters, MaxDelete, Mode, SyncOptions, SyncRequest
@@ -122,7 +122,7 @@ def cadence(every: str | None, cron: str | None, time_zone: str | None) -> Caden
         raise InvalidInput("--every and --cron: give one of them, not both")
     if time_zone and not cron:
         raise InvalidInput("--time-zone: it is the time zone of --cron; give --cron too")
-    interval = _given("--every", every, parse_duration)
+    interval = _given("--every", every, parse_interval)
     _given("--cron", cron, crontab.parse)
     _given("--time-zone", time_zone, crontab.zone)
     return Cadence(interval_s=interval.total_seconds() if interval else None, cron=cron, time_zone=time_zone or "UTC")

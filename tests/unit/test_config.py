@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from syncoxide.config import Settings
+from syncoxide.errors import InvalidValue
 
 
 def test_environment_overrides_file_overrides_defaults(tmp_path, monkeypatch):
@@ -28,3 +31,13 @@ def test_an_external_cluster_and_database_are_used_as_given(monkeypatch):
     settings = Settings()
     assert not settings.embedded_temporal and settings.temporal_target == "temporal.internal:7233"
     assert not settings.embedded_database
+
+
+def test_an_interval_with_a_bare_m_is_refused_as_ambiguous():
+    from syncoxide.models import parse_duration, parse_interval
+
+    assert parse_interval("15min").total_seconds() == 900 and parse_interval("1d6h").total_seconds() == 108_000
+    with pytest.raises(InvalidValue, match=r"^interval '15m': 'm' would mean months here; write 15min for minutes"
+                                            r" or 450d for months$"):  # fmt: skip
+        parse_interval("15m")
+    assert parse_duration("1m").days == 30  # retention's keep_within keeps restic's meaning
