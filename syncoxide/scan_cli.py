@@ -13,18 +13,13 @@ import json
 import os
 import socket
 import sys
-from typing import NoReturn
 
 from syncoxide import worker_socket
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, like every other syncoxide error
-        self.exit(2, f"error: scan: {message}\n")
+from syncoxide.cli_args import OneLineParser
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="syncoxide scan", description="Walk a source into the catalog (CatalogScanWorkflow): "
+    p = OneLineParser(prog="syncoxide scan", description="Walk a source into the catalog (CatalogScanWorkflow): "
                 "entries, sizes, times, hashes if configured.")  # fmt: skip
     p.add_argument("source", help="A source's name, or a folder (registered on first scan).")
     p.add_argument("--one-file-system", action=argparse.BooleanOptionalAction, default=False,

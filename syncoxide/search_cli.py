@@ -12,18 +12,13 @@ import json
 import os
 import sys
 import time
-from typing import NoReturn
 
 from syncoxide import worker_socket
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, like every other syncoxide error
-        self.exit(2, f"error: search: {message}\n")
+from syncoxide.cli_args import OneLineParser
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="syncoxide search", description="Find files across every source and every snapshot, "
+    p = OneLineParser(prog="syncoxide search", description="Find files across every source and every snapshot, "
                 "and where each one lives.")  # fmt: skip
     p.add_argument("text", nargs="?", help="Part of the name (any case).")
     p.add_argument("--glob", help="Shell glob on the name (on the path with a /).")
