@@ -91,12 +91,18 @@ def quick(argv: list[str]) -> int | None:
                 conn.shutdown(socket.SHUT_WR)
                 continue
             reply = json.loads(line) if line else {"error": "the worker closed the connection without an answer"}
-            if "started" in reply and live:
-                print(f"started {reply['started']} ({reply['url']})", file=sys.stderr)
+            if "started" in reply:
+                if live:
+                    print(f"started {reply['started']} ({reply['url']})", file=sys.stderr)
             elif "progress" in reply:
                 bar.update(reply["progress"])
             elif "error" in reply or "result" in reply:
                 bar.close()
+                break
+            else:  # a worker from before scans went through it answers as if asked to search
+                bar.close()
+                reply = {"error": "the worker on this data dir does not run scans: restart it (it is older than"
+                                  " this syncoxide)"}  # fmt: skip
                 break
     if "error" in reply:
         print(f"error: {reply['error']}", file=sys.stderr)

@@ -50,3 +50,26 @@ def test_the_scan_request_carries_the_callers_folder_and_bad_options_are_one_lin
     assert capsys.readouterr().err.splitlines() == ["error: scan: unrecognized arguments: b"]
     monkeypatch.setenv("SYNCOXIDE_HOME", str(tmp_path))
     assert scan_cli.quick(["anything"]) is None  # no worker: the full CLI runs the scan
+
+
+def test_a_worker_that_answers_a_scan_as_a_search_is_named_as_too_old(tmp_path, monkeypatch, capsys):
+    import socket
+    import threading
+
+    monkeypatch.setenv("SYNCOXIDE_HOME", str(tmp_path))
+    (tmp_path / "run").mkdir()
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "run" / "catalog.sock"))
+    server.listen(1)
+
+    def old_worker() -> None:  # what a worker from before scans went through the socket answers
+        conn, _ = server.accept()
+        with conn:
+            conn.makefile("rb").readline()
+            conn.sendall(b'{"hits": []}\n')
+
+    threading.Thread(target=old_worker, daemon=True).start()
+    assert scan_cli.quick(["somewhere", "--json"]) == 1
+    assert capsys.readouterr().err.splitlines() == ["error: the worker on this data dir does not run scans: restart"
+                                                    " it (it is older than this syncoxide)"]  # fmt: skip
+    server.close()
