@@ -197,8 +197,16 @@ def resume_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
 
 @sync_app.command("now")
 def now_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
-    """Run a continuous sync's next pass now."""
-    _signal(workflow_id, "run-now")
+    """Run a pass now: a running sync's next pass, or one more pass of a sync that has ended."""
+    cfg = settings()
+
+    async def go() -> bool:
+        return await sync_client.run_now(await temporal.connect(cfg), cfg, workflow_id)
+
+    if asyncio.run(go()):
+        out.print(f"run-now: sent to {workflow_id}", markup=False, highlight=False)
+    else:
+        out.print(f"started one more pass of {workflow_id} (its workflow had ended)", markup=False, highlight=False)
 
 
 @sync_app.command("stop")

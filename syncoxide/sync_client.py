@@ -89,6 +89,30 @@ async def signal(client: Client, wid: str, name: str) -> None:
     await client.get_workflow_handle(wid).signal(name)
 
 
+async def run_now(client: Client, settings: Settings, wid: str) -> bool:
+    """A pass now. A running workflow is signalled (True); one that has ended (a one-pass pair, or a
+    stopped one) runs one more pass with the request it last ran with (False)."""
+    if await is_running(client, wid):
+        await client.get_workflow_handle(wid).signal("run-now")
+        return True
+    last = await last_input(client, wid)
+    await start(client, settings, last.request)
+    return False
+
+
+async def last_input(client: Client, wid: str) -> SyncWorkflowInput:
+    """What the workflow's latest run was started with (after continue-as-new: what it carried on with)."""
+    try:
+        history = await client.get_workflow_handle(wid).fetch_history()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no sync workflow {wid}") from None
+        raise
+    started = history.events[0].workflow_execution_started_event_attributes
+    [data] = await client.data_converter.decode(started.input.payloads, [SyncWorkflowInput])
+    return data  # type: ignore[no-any-return]
+
+
 async def status(client: Client, wid: str) -> dict[str, Any]:
     """The workflow's status query: phase, paused, runs, last summary, last error."""
     try:

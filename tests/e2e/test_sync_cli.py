@@ -3,11 +3,14 @@ paused, run now and cancelled with syncoxide commands; one on a cron, waiting fo
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 
+from syncoxide import client as temporal
 from tests.e2e.cli import syncoxide
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +49,41 @@ def test_a_continuous_sync_started_paused_run_now_and_cancelled(stack, workdir):
     recorded = syncoxide(stack, "sync", "status", "--json")
     assert recorded.code == 0 and len([r for r in recorded.json if r["status"] == "succeeded"]) >= 2
     assert syncoxide(stack, "cancel", workflow_id).code == 0
+
+
+def wait_ended(stack, workflow_id: str, timeout: float = 90) -> None:
+    async def go() -> None:
+        handle = (await temporal.connect(stack.settings)).get_workflow_handle(workflow_id)
+        deadline = time.monotonic() + timeout
+        while (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            assert time.monotonic() < deadline, f"{workflow_id} still running after {timeout}s"
+            await asyncio.sleep(0.3)
+
+    asyncio.run(go())
+
+
+def test_sync_now_runs_one_more_pass_of_a_sync_that_has_ended(stack, workdir):
+    src, dst = workdir / "src", workdir / "dst"
+    src.mkdir()
+    (src / "a.txt").write_text("alpha")
+    started = syncoxide(stack, "sync", "start", str(src), str(dst), "--json")  # one pass, then the workflow ends
+    assert started.code == 0, started.stderr
+    workflow_id = started.json["workflow_id"]
+    wait_ended(stack, workflow_id)
+    assert (dst / "a.txt").read_text() == "alpha"
+
+    (src / "b.txt").write_text("beta")
+    now = syncoxide(stack, "sync", "now", workflow_id)
+    assert now.code == 0, now.stderr
+    assert now.stdout.strip() == f"started one more pass of {workflow_id} (its workflow had ended)"
+    deadline = time.monotonic() + 90
+    while not (dst / "b.txt").exists():
+        assert time.monotonic() < deadline, "the pass sync now started never copied b.txt"
+        time.sleep(0.3)
+    wait_ended(stack, workflow_id)
+    assert (dst / "b.txt").read_text() == "beta"
+    missing = syncoxide(stack, "sync", "now", "sync-never-was")
+    assert missing.code == 1 and missing.error_lines == ["error: no sync workflow sync-never-was"]
 
 
 def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, workdir):
