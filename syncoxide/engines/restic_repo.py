@@ -164,23 +164,10 @@ class LocalResticRepository:
                     self._parse_mode(raw.get("mode", 0)), raw.get("uid"), raw.get("gid"),
                     raw.get("linktarget") or None, raw.get("subtree"))  # fmt: skip
 
-    def walk(self, snapshot_id: str) -> Iterator[tuple[str, str, Node]]:
-        """(path, parent, node) for every entry of the snapshot, depth first in name order, as `restic ls`."""
-        stack: list[tuple[str, Iterator[Node]]] = [("", iter(self.tree(self.snapshot_tree(snapshot_id))))]
-        while stack:
-            prefix, nodes = stack[-1]
-            node = next(nodes, None)
-            if node is None:
-                stack.pop()
-                continue
-            path = f"{prefix}/{node.name}"
-            yield path, prefix or "/", node
-            if node.subtree:
-                stack.append((path, iter(self.tree(node.subtree))))
-
     def columns(self, snapshot_id: str, every: int) -> Iterator[list[list]]:
-        """The rows of ``walk`` as column lists (path, parent, name, type, size, mtime_ns, mode, uid, gid,
-        link target) of at least ``every`` rows, cut between folders.
+        """Every entry of the snapshot, depth first in name order as `restic ls` lists them, as column lists
+        (path, parent, name, type, size, mtime_ns, mode, uid, gid, link target) of at least ``every``
+        rows, cut between folders.
 
         A folder already listed under the same path (the same tree id: unchanged since that snapshot)
         is copied from its earlier columns instead of being walked again, which is what makes a
