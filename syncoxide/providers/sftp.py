@@ -1,7 +1,9 @@
-"""SFTP through paramiko: a directory on an SSH server (OpenSSH's sftp-server or internal-sftp).
+"""SFTP through OpenSSH's client: a directory on an SSH server (OpenSSH's sftp-server or internal-sftp).
 
 Location: ``sftp://user@host:port/absolute/path`` (``/~/path`` for one under the home directory).
 The server's host key must be known (``known_hosts`` option, default ~/.ssh/known_hosts).
+``ssh -s sftp`` carries the session (``ssh_command.py``; its encryption runs in C, in a process of its own),
+this side speaks SFTP over its pipes (``sftp_session.py``, ``sftp_file.py``).
 Writes go to a hidden temporary name and are renamed into place with posix-rename@openssh.com.
 """
 
@@ -9,22 +11,17 @@ from __future__ import annotations
 
 import errno
 import posixpath
-import socket
 import stat as statmod
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
-
-import paramiko
-import paramiko.sftp
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
-    COPY_CHUNK,
     Capabilities,
     Entry,
     Provider,
@@ -39,62 +36,66 @@ from syncoxide.providers.errors import (
     FULL,
     NoSpace,
     ObjectNotFound,
-    ProviderAuthFailed,
     ProviderError,
     ProviderNotFound,
     ProviderTransient,
 )
-from syncoxide.providers.sftp_file import CheckedFile, checked, no_space
+from syncoxide.providers.sftp_file import RemoteFile, no_space
+from syncoxide.providers.sftp_session import SftpSession
+from syncoxide.providers.sftp_wire import Attrs
 from syncoxide.providers.spec import ProviderSpec
+from syncoxide.providers.ssh_command import SshConnection, SshTarget, check_key
 
 WRITE_CHUNK = 256 * 1024
-FAST_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
-"""Preferred when the server has them: authenticated encryption, no separate HMAC over every packet
-(~1.5x paramiko's throughput)."""
+MD5_TIMEOUT = 3600
 
 
 class SftpProvider(Provider):
     kind = "sftp"
     capabilities = Capabilities(hashes=frozenset(), server_side_copy=False, set_mtime=True, mtime_precision=1.0)
 
-    def __init__(self, display: str, client: paramiko.SSHClient, root: str):
+    def __init__(self, display: str, connection: SshConnection, session: SftpSession, root: str):
         super().__init__(display)
-        self._client = client
-        self._sftp = client.open_sftp()
+        self._connection = connection
+        self.session = session
         self.root = root
-        self.request_size = _request_size(self._sftp)
-        """bytes per SFTP read or write request: what the server says it takes, else the protocol's 32 KiB"""
 
-    def open_file(self, path: str, mode: str) -> CheckedFile:
-        """An SFTP file handle by absolute path, reading and writing in the server's largest requests; a write the
-        server refuses raises, pipelined too (``sftp_file.py``)."""
-        handle = checked(self._sftp.open(path, mode))
-        handle.MAX_REQUEST_SIZE = self.request_size
-        return handle
+    def open_file(self, path: str, mode: str) -> RemoteFile:
+        """A file by absolute path (``rb``, ``wb``, ``w+b``, ``r+b``); a write the server refuses raises."""
+        return RemoteFile(self.session, path, mode)
 
     def explain(self, exc: BaseException, path: str) -> BaseException:
         """``exc`` from a request on ``path``, or ENOSPC where the server refused it for want of room (ask before
         removing what was written: that frees the room again)."""
-        return no_space(self._sftp, exc, self._abs(paths.parent(path))) or exc
+        return no_space(self.session, exc, self._abs(paths.parent(path))) or exc
+
+    def remote_md5(self, path: str) -> str | None:
+        """``md5sum`` run by the server on its own file; None where it cannot run commands (SFTP-only accounts)."""
+        try:
+            code, output = self._connection.run(["md5sum", "--", self._abs(path)], MD5_TIMEOUT)
+        except (OSError, TimeoutError):
+            return None
+        value = output.split(" ", 1)[0].strip().lower()
+        return value if code == 0 and len(value) == 32 else None
 
     def _abs(self, path: str) -> str:
         clean = paths.clean(path)
         return posixpath.join(self.root, clean) if clean else self.root
 
-    def _fail(self, exc: Exception, path: str) -> Exception:
-        if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
+    def _fail(self, exc: OSError, path: str) -> Exception:
+        if exc.errno == errno.ENOENT:
             return ObjectNotFound(f"{self.display}: {path or '/'} not found")
-        if isinstance(exc, OSError) and exc.errno in FULL:
+        if exc.errno in FULL:
             return NoSpace.of(self.display, path, exc)
-        if isinstance(exc, (EOFError, paramiko.SSHException, socket.timeout, ConnectionError)):
+        if isinstance(exc, ConnectionError):
             return ProviderTransient(f"{self.display}: connection lost during {path}: {exc}")
-        detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        detail = exc.strerror or str(exc) or type(exc).__name__
         return ProviderError(f"{self.display}: {path}: {detail}")
 
     @staticmethod
-    def _entry(path: str, attrs: paramiko.SFTPAttributes) -> Entry:
-        is_dir = statmod.S_ISDIR(attrs.st_mode or 0)
-        return Entry(path=path, size=0 if is_dir else attrs.st_size or 0, mtime=utc(attrs.st_mtime or 0), is_dir=is_dir)
+    def _entry(path: str, attrs: Attrs) -> Entry:
+        is_dir = statmod.S_ISDIR(attrs.mode or 0)
+        return Entry(path=path, size=0 if is_dir else attrs.size or 0, mtime=utc(attrs.mtime or 0), is_dir=is_dir)
 
     def list(self, path: str = "") -> Iterator[Entry]:
         start = paths.clean(path)
@@ -105,55 +106,50 @@ class SftpProvider(Provider):
         while stack:
             current = stack.pop()
             try:
-                items = self._sftp.listdir_iter(self._abs(current))
-                for attrs in items:
-                    rel = paths.join(current, attrs.filename)
-                    if statmod.S_ISLNK(attrs.st_mode or 0):
+                for name, attrs in self.session.listdir(self._abs(current)):
+                    if statmod.S_ISLNK(attrs.mode or 0):
                         continue
-                    entry = self._entry(rel, attrs)
+                    entry = self._entry(paths.join(current, name), attrs)
                     yield entry
                     if entry.is_dir:
-                        stack.append(rel)
-            except FileNotFoundError:
-                continue  # vanished while listing
-            except (OSError, paramiko.SSHException, EOFError) as exc:
+                        stack.append(entry.path)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    continue  # vanished while listing
                 raise self._fail(exc, current) from None
 
     def stat(self, path: str) -> Entry:
         clean = paths.clean(path)
         try:
-            return self._entry(clean, self._sftp.stat(self._abs(clean)))
-        except (OSError, paramiko.SSHException, EOFError) as exc:
+            return self._entry(clean, self.session.stat(self._abs(clean)))
+        except OSError as exc:
             raise self._fail(exc, clean) from None
 
     def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
         check_range(offset, length)
         clean = paths.clean(path)
         try:
-            handle = self._sftp.open(self._abs(clean), "rb", bufsize=COPY_CHUNK)
-            handle.MAX_REQUEST_SIZE = self.request_size
-            if offset:
-                handle.seek(offset)
-            if length is None:
-                size = handle.stat().st_size or 0
-                handle.prefetch(size)
-        except (OSError, paramiko.SSHException, EOFError) as exc:
+            handle = self.open_file(self._abs(clean), "rb")
+            handle.seek(offset)
+            handle.read_ahead(length if length is not None else max(0, (handle.stat().size or 0) - offset))
+        except OSError as exc:
             raise self._fail(exc, clean) from None
-        return RangeReader(handle, length)  # type: ignore[return-value]
+        return RangeReader(handle, length)  # type: ignore[arg-type,return-value]
 
     def _mkdirs(self, directory: str) -> None:
         if not directory:
             return
         try:
-            if statmod.S_ISDIR(self._sftp.stat(self._abs(directory)).st_mode or 0):
+            if statmod.S_ISDIR(self.session.stat(self._abs(directory)).mode or 0):
                 return
-        except FileNotFoundError:
-            pass
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
         self._mkdirs(paths.parent(directory))
         try:
-            self._sftp.mkdir(self._abs(directory))
+            self.session.mkdir(self._abs(directory))
         except OSError:
-            if not statmod.S_ISDIR(self._sftp.stat(self._abs(directory)).st_mode or 0):
+            if not statmod.S_ISDIR(self.session.stat(self._abs(directory)).mode or 0):
                 raise
 
     def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
@@ -164,15 +160,13 @@ class SftpProvider(Provider):
         try:
             self._mkdirs(paths.parent(clean))
             with self.open_file(temp, "wb") as out:
-                out.set_pipelined(True)
                 while chunk := tracked.read(WRITE_CHUNK):
                     out.write(chunk)
-            if mtime is not None:
-                ts = mtime.timestamp()
-                self._sftp.utime(temp, (ts, ts))
-            self._sftp.posix_rename(temp, self._abs(clean))
+                if mtime is not None:
+                    out.utime(mtime.timestamp())
+            self.session.posix_rename(temp, self._abs(clean))
         except BaseException as exc:
-            if tracked.error is not None or not isinstance(exc, (OSError, paramiko.SSHException, EOFError)):
+            if tracked.error is not None or not isinstance(exc, OSError):
                 self._remove_quietly(temp)
                 raise
             failure = self._fail(self.explain(exc, clean), clean)  # type: ignore[arg-type]
@@ -182,29 +176,29 @@ class SftpProvider(Provider):
 
     def _remove_quietly(self, absolute: str) -> None:
         try:
-            self._sftp.remove(absolute)
-        except (OSError, paramiko.SSHException, EOFError):
+            self.session.remove(absolute)
+        except OSError:
             pass
 
     def mkdir(self, path: str) -> None:
         clean = paths.clean(path)
         try:
             self._mkdirs(clean)
-        except (OSError, paramiko.SSHException, EOFError) as exc:
+        except OSError as exc:
             raise self._fail(exc, clean) from None
 
     def delete(self, path: str) -> None:
         clean = paths.clean(path)
         try:
-            self._sftp.remove(self._abs(clean))
-        except (OSError, paramiko.SSHException, EOFError) as exc:
+            self.session.remove(self._abs(clean))
+        except OSError as exc:
             raise self._fail(exc, clean) from None
 
     def rmdir(self, path: str) -> None:
         clean = paths.clean(path)
         try:
-            self._sftp.rmdir(self._abs(clean))
-        except (OSError, paramiko.SSHException, EOFError) as exc:
+            self.session.rmdir(self._abs(clean))
+        except OSError as exc:
             raise self._fail(exc, clean) from None
 
     def move(self, src: str, dst: str) -> None:
@@ -212,52 +206,20 @@ class SftpProvider(Provider):
         self.stat(s)
         try:
             self._mkdirs(paths.parent(d))
-            self._sftp.posix_rename(self._abs(s), self._abs(d))
-        except (OSError, paramiko.SSHException, EOFError) as exc:
+            self.session.posix_rename(self._abs(s), self._abs(d))
+        except OSError as exc:
             raise self._fail(exc, s) from None
 
     def set_mtime(self, path: str, mtime: datetime) -> None:
         clean = paths.clean(path)
-        ts = mtime.timestamp()
         try:
-            self._sftp.utime(self._abs(clean), (ts, ts))
-        except (OSError, paramiko.SSHException, EOFError) as exc:
+            self.session.utime(self._abs(clean), mtime.timestamp())
+        except OSError as exc:
             raise self._fail(exc, clean) from None
 
     def close(self) -> None:
-        self._sftp.close()
-        self._client.close()
-
-
-def _request_size(sftp: paramiko.SFTPClient) -> int:
-    """The smaller of the server's read and write limits (OpenSSH's limits@openssh.com), 32 KiB without it."""
-    default = paramiko.SFTPFile.MAX_REQUEST_SIZE
-    try:
-        kind, message = sftp._request(paramiko.sftp.CMD_EXTENDED, "limits@openssh.com")
-        if kind != paramiko.sftp.CMD_EXTENDED_REPLY:
-            return default
-        _packet, read, write = message.get_int64(), message.get_int64(), message.get_int64()
-    except (OSError, paramiko.SSHException, EOFError):
-        return default  # the server does not have the extension
-    return max(default, min(read, write, 1024 * 1024)) if read and write else default
-
-
-def _fast_ciphers_first(*args: Any, **kwargs: Any) -> paramiko.Transport:
-    transport = paramiko.Transport(*args, **kwargs)
-    options = transport.get_security_options()
-    options.ciphers = tuple(sorted(options.ciphers, key=lambda name: name not in FAST_CIPHERS))
-    return transport
-
-
-def _load_key(key_file: str, passphrase: str | None) -> paramiko.PKey:
-    try:
-        return paramiko.PKey.from_path(Path(key_file).expanduser(), password=passphrase)
-    except FileNotFoundError:
-        raise InvalidInput(f"sftp key_file {key_file} does not exist") from None
-    except paramiko.PasswordRequiredException:
-        raise ProviderAuthFailed(f"sftp key {key_file} is encrypted: give a key_passphrase secret") from None
-    except (paramiko.SSHException, ValueError) as exc:
-        raise ProviderAuthFailed(f"cannot load sftp key {key_file} (wrong passphrase or format): {exc}") from None
+        self.session.close()
+        self._connection.close()
 
 
 def connect(spec: ProviderSpec, settings: Settings) -> SftpProvider:
@@ -270,46 +232,33 @@ def connect(spec: ProviderSpec, settings: Settings) -> SftpProvider:
     home_relative = raw_path == "/~" or raw_path.startswith("/~/")
     root = (raw_path[3:] or ".") if home_relative else posixpath.normpath(raw_path)
     display = f"sftp://{user + '@' if user else ''}{url.hostname}:{port}{raw_path}"
-    password = options.secret(spec, "password")
     key_passphrase = options.secret(spec, "key_passphrase")
-    key_file = options.text(spec, "key_file")
-    pkey = _load_key(key_file, key_passphrase) if key_file else None
-    client = paramiko.SSHClient()
-    known_hosts = Path(options.text(spec, "known_hosts") or "~/.ssh/known_hosts").expanduser()
-    if known_hosts.is_file():
-        client.load_host_keys(str(known_hosts))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    timeout = options.number(spec, "timeout", 30)
+    key_text = options.text(spec, "key_file")
+    key_file = Path(key_text).expanduser() if key_text else None
+    if key_file is not None:
+        check_key(key_file, key_passphrase)
+    target = SshTarget(
+        host=url.hostname, port=port, user=user, display=display, key_file=key_file,
+        known_hosts=Path(options.text(spec, "known_hosts") or "~/.ssh/known_hosts").expanduser(),
+        password=options.secret(spec, "password"), key_passphrase=key_passphrase,
+        timeout=options.number(spec, "timeout", 30),
+    )
+    connection = SshConnection(target)
     try:
-        client.connect(
-            url.hostname, port=port, username=user, password=password, pkey=pkey, timeout=timeout,
-            banner_timeout=timeout, auth_timeout=timeout, allow_agent=pkey is None and password is None,
-            look_for_keys=pkey is None and password is None, transport_factory=_fast_ciphers_first,
-        )
-    except paramiko.AuthenticationException:
-        client.close()
-        raise ProviderAuthFailed(f"{display}: the server refused the credentials") from None
-    except paramiko.BadHostKeyException:
-        client.close()
-        raise ProviderAuthFailed(f"{display}: the server's host key does not match {known_hosts}") from None
-    except paramiko.SSHException as exc:
-        client.close()
-        if "not found in known_hosts" in str(exc):
-            raise ProviderAuthFailed(f"{display}: host key unknown; add it to {known_hosts}") from None
-        raise ProviderTransient(f"{display}: SSH failed: {exc}") from None
-    except OSError as exc:
-        client.close()
-        raise ProviderTransient(f"{display}: cannot connect: {exc.strerror or exc}") from None
-    try:
-        provider = SftpProvider(display, client, root)
-    except (paramiko.SSHException, OSError) as exc:
-        client.close()
-        raise ProviderError(f"{display}: the server has no SFTP subsystem: {exc}") from None
+        session = SftpSession(connection.incoming, connection.outgoing, connection.why_lost)
+    except OSError:
+        failure = connection.failure()
+        connection.close()
+        raise failure from None
+    provider = SftpProvider(display, connection, session, root)
     try:
         root_entry = provider.stat("")
     except ObjectNotFound:
         provider.close()
         raise ProviderNotFound(f"{display}: the root directory does not exist") from None
+    except BaseException:
+        provider.close()
+        raise
     if not root_entry.is_dir:
         provider.close()
         raise ProviderNotFound(f"{display}: the root is not a directory")

@@ -1,91 +1,195 @@
-"""SFTP file handles whose pipelined writes are answered, and a full disk said as such.
+"""An open SFTP file: writes pipelined with every answer checked, reads ahead in order, and a full disk
+said as such.
 
-paramiko sends a pipelined write without waiting and registers no owner for the server's answer, so an
-answer that refuses the write is read and dropped unseen: the data is simply not in the file, and only a
-later read-back notices (as a wrong hash, or an early end of file). A ``CheckedFile`` owns the answers to its
-writes: a refusal is kept and raised by the next call that waits for the server (``settle``, a read,
-``close``), in the server's own words.
+Writes are sent without waiting, at most ``WRITES_IN_FLIGHT`` unanswered; every answer is read, and a
+write the server refused raises (from a later write, ``settle`` or ``close``) in the server's own words.
+Reads keep up to ``READS_IN_FLIGHT`` requests ahead of the caller.
 
-SFTP version 3 (all that OpenSSH speaks) has no status for a full disk: OpenSSH answers a write that
-failed with ENOSPC or EDQUOT as ``SSH_FX_FAILURE`` ("Failure"), like most other errors. ``no_space``
-asks the server how much room its filesystem has left (``statvfs@openssh.com``); a refusal with less
-than ``NEARLY_FULL`` left is a full disk.
+SFTP version 3 has no status for a full disk: OpenSSH answers a write that failed with ENOSPC or EDQUOT
+as "Failure", like most other errors. ``no_space`` asks the server how much room its filesystem has left
+(``statvfs@openssh.com``); a refusal with less than ``NEARLY_FULL`` left is a full disk.
 """
 
 from __future__ import annotations
 
 import errno
+from collections import deque
+from types import TracebackType
 
-import paramiko
-import paramiko.sftp
-
+from syncoxide.providers import sftp_wire as wire
+from syncoxide.providers.sftp_session import Answer, SftpSession, status_ok
+from syncoxide.providers.sftp_wire import Attrs, Reader, SftpError, string, u32, u64
 from syncoxide.units import human_size
 
+WRITES_IN_FLIGHT = 32
+READS_IN_FLIGHT = 16
 NEARLY_FULL = 1024 * 1024
 """Free bytes below which a refused write means a full disk: a write fails for want of room only when less
 than its own size (at most 255 KiB from OpenSSH) is left, plus a few blocks of rounding."""
 
 
-class CheckedFile(paramiko.SFTPFile):
-    """An SFTP file whose pipelined writes raise the server's refusal (see the module docstring)."""
+class RemoteFile:
+    def __init__(self, session: SftpSession, path: str, mode: str):
+        self.session = session
+        self.request_size = session.request_size
+        self._handle = session.open_handle(path, mode)
+        self._quoted = string(self._handle)
+        self._pos = 0
+        self._unanswered: deque[Answer] = deque()
+        self._refused: BaseException | None = None
+        self._ahead: deque[tuple[int, Answer]] = deque()
+        self._ahead_end = self._ahead_limit = 0
+        self._buffer, self._buffer_at = b"", 0
+        self.closed = False
 
-    def _write(self, data: bytes) -> int:
-        if not self.pipelined:
-            return int(super()._write(data))  # waits for every answer, and raises a refusal
-        chunk = min(len(data), self.MAX_REQUEST_SIZE)
-        # the answer comes back to self._async_response, which keeps a refusal for _check_exception
-        self.sftp._async_request(self, paramiko.sftp.CMD_WRITE, self.handle, paramiko.sftp.int64(self._realpos),
-                                 data[:chunk])
-        return chunk
+    def __enter__(self) -> RemoteFile:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close(quietly=kind is not None)
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int) -> int:
+        if offset != self._pos:
+            self._forget_reads()
+            self._pos = offset
+        return offset
+
+    def write(self, data: bytes) -> int:
+        self._forget_reads()
+        view, step = memoryview(data), self.request_size
+        for start in range(0, len(data), step):
+            chunk = view[start:start + step]
+            self._pipelined(self.session.send(wire.WRITE, self._quoted, u64(self._pos), u32(len(chunk)), chunk))
+            self._pos += len(chunk)
+        return len(data)
+
+    def _pipelined(self, answer: Answer) -> None:
+        self._unanswered.append(answer)
+        while len(self._unanswered) > WRITES_IN_FLIGHT:
+            self._take_answer()
+
+    def _take_answer(self) -> None:
+        try:
+            self.session.check(self._unanswered.popleft())
+        except SftpError as exc:
+            self._refused = self._refused or exc
+        if self._refused is not None:
+            raise self._refused
+
+    def utime(self, mtime: float) -> None:
+        """Set the file's modification (and access) time, answered in turn with the writes before it."""
+        self._pipelined(self.session.send(wire.FSETSTAT, self._quoted, Attrs(mtime=int(mtime)).encode()))
+
+    def flush(self) -> None:
+        """Writes are sent as they are made; ``settle`` waits for their answers."""
 
     def settle(self) -> None:
-        """Wait for the answers to every request sent on this handle; then raise the first refusal among them."""
-        refused = self._saved_exception
-        while self in self.sftp._expecting.values():
-            self.sftp._read_response()
-            refused = refused or self._saved_exception
-        self._saved_exception = None
+        """Wait for the answers to every write sent on this handle; raise the first refusal among them."""
+        try:
+            while self._unanswered:
+                self._take_answer()
+        finally:
+            refused, self._refused = self._refused, None
+            self._unanswered.clear()
         if refused is not None:
             raise refused
 
-    def _close(self, async_: bool = False) -> None:
-        refused: Exception | None = None
-        if self.pipelined and not self._closed:
-            try:
-                self.settle()
-            except Exception as exc:  # noqa: BLE001 - raised below, once the server's handle is closed
-                refused = exc
-        super()._close(async_)
-        if refused is not None:
+    def stat(self) -> Attrs:
+        return self.session.fstat(self._handle)
+
+    def read_ahead(self, size: int) -> None:
+        """The next ``size`` bytes will be read: ask for them now, a window of requests at a time."""
+        self._forget_reads()
+        self._ahead_end, self._ahead_limit = self._pos, self._pos + size
+        self._ask_more()
+
+    def _ask_more(self) -> None:
+        while len(self._ahead) < READS_IN_FLIGHT and self._ahead_end < self._ahead_limit:
+            size = min(self.request_size, self._ahead_limit - self._ahead_end)
+            self._ahead.append((size, self.session.send(wire.READ, self._quoted, u64(self._ahead_end), u32(size))))
+            self._ahead_end += size
+
+    def _forget_reads(self) -> None:
+        self._ahead.clear()  # their answers are read and dropped by the session
+        self._ahead_end = self._ahead_limit = 0
+        self._buffer, self._buffer_at = b"", 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(self.request_size * READS_IN_FLIGHT), b""))
+        parts, want = [], size
+        while want > 0:
+            if self._buffer_at >= len(self._buffer):
+                self._buffer, self._buffer_at = self._next_data(want), 0
+                if not self._buffer:
+                    break
+            piece = self._buffer[self._buffer_at:self._buffer_at + want]
+            self._buffer_at += len(piece)
+            self._pos += len(piece)
+            want -= len(piece)
+            parts.append(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _next_data(self, want: int) -> bytes:
+        if not self._ahead:
+            self.read_ahead(want)
+        size, answer = self._ahead.popleft()
+        self._ask_more()
+        kind, body = self.session.wait(answer)
+        if kind == wire.DATA:
+            if len(body) < size:  # a short answer: the requests after it asked for the wrong offsets
+                self._ahead.clear()
+                self._ahead_end = self._ahead_limit = 0
+            return body
+        self._forget_reads()
+        if kind == wire.STATUS and Reader(body).status().code == wire.EOF:
+            return b""
+        status_ok(kind, body)
+        raise SftpError(wire.FAILURE, f"unexpected answer type {kind} to a read")
+
+    def close(self, quietly: bool = False) -> None:
+        """Close on the server, after every write's answer; raise a refused write unless ``quietly``."""
+        if self.closed:
+            return
+        self.closed = True
+        self._forget_reads()
+        refused: BaseException | None = None
+        try:
+            self.settle()
+        except Exception as exc:  # noqa: BLE001 - raised below, once the server's handle is closed
+            refused = exc
+        try:
+            self.session.check(self.session.send(wire.CLOSE, self._quoted))
+        except SftpError as exc:
+            refused = refused or exc
+        if refused is not None and not quietly:
             raise refused
 
-
-def checked(handle: paramiko.SFTPFile) -> CheckedFile:
-    """The handle paramiko opened, as a CheckedFile (same state; only the class changes)."""
-    handle.__class__ = CheckedFile
-    return handle  # type: ignore[return-value]
-
-
-def free_bytes(sftp: paramiko.SFTPClient, path: str) -> int | None:
-    """Bytes an unprivileged user may still write on the server's filesystem holding ``path``; None when the
-    server does not say (no ``statvfs@openssh.com``)."""
-    try:
-        kind, message = sftp._request(paramiko.sftp.CMD_EXTENDED, "statvfs@openssh.com", path)
-    except (OSError, paramiko.SSHException, EOFError):
-        return None
-    if kind != paramiko.sftp.CMD_EXTENDED_REPLY:
-        return None
-    _bsize, frsize, _blocks, _bfree, bavail = (message.get_int64() for _ in range(5))
-    return int(frsize * bavail)
+    def close_unanswered(self) -> None:
+        """Close without waiting for the server's answer (it comes before the answer to the next request: the
+        server answers in order). Only once ``settle`` has said every write landed."""
+        if not self.closed:
+            self.closed = True
+            self._forget_reads()
+            self.session.send(wire.CLOSE, self._quoted)
 
 
-def no_space(sftp: paramiko.SFTPClient, exc: BaseException, path: str) -> OSError | None:
+def no_space(session: SftpSession, exc: BaseException, path: str) -> OSError | None:
     """``exc`` (a refused request on ``path``) as ENOSPC when the server's filesystem there is full, else None."""
-    if not isinstance(exc, OSError) or exc.errno is not None:
-        return None  # not a bare SFTP status (paramiko gives ENOENT and EACCES an errno)
-    free = free_bytes(sftp, path)
-    if free is None or free >= NEARLY_FULL:
+    if not isinstance(exc, SftpError) or exc.code != wire.FAILURE:
         return None
-    said = str(exc) or "Failure"
-    return OSError(errno.ENOSPC, f"the SFTP server refused a write ({said!r}) with {human_size(free)} free on "
-                                 "its filesystem")
+    try:
+        room = session.statvfs(path)
+    except OSError:
+        return None
+    if room is None or room[0] * room[1] >= NEARLY_FULL:
+        return None
+    free = room[0] * room[1]
+    return OSError(errno.ENOSPC, f"the SFTP server refused a write ({str(exc) or 'Failure'!r}) with "
+                                 f"{human_size(free)} free on its filesystem")

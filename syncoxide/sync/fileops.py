@@ -18,7 +18,7 @@ from syncoxide.sync.hashing import READ_CHUNK, REMOTE_HASH_FROM, remote_md5
 class FileOps:
     def __init__(self, dst: Provider):
         self.dst = dst
-        self.sftp = getattr(dst, "_sftp", None) if dst.kind == "sftp" else None
+        self.sftp = getattr(dst, "session", None) if dst.kind == "sftp" else None
 
     def abs(self, path: str) -> str:
         return str(self.dst._abs(path))  # type: ignore[attr-defined]
@@ -26,7 +26,7 @@ class FileOps:
     def size(self, path: str) -> int | None:
         try:
             if self.sftp is not None:
-                return self.sftp.stat(self.abs(path)).st_size or 0
+                return self.sftp.stat(self.abs(path)).size or 0
             return os.stat(self.abs(path)).st_size
         except OSError as exc:
             if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
@@ -51,9 +51,8 @@ class FileOps:
         with self.open(path, "r+b") as handle:
             handle.seek(offset)
             if self.sftp is not None:
-                handle.set_pipelined(True)
                 handle.write(data)
-                return  # closing waits for the server's answer to every pipelined write
+                return  # closing waits for the server's answer to every write
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -70,8 +69,7 @@ class FileOps:
                 self.set_mtime(path, mtime)
             return
         if mtime is not None:
-            ts = mtime.timestamp()
-            handle.utime((ts, ts))
+            handle.utime(mtime.timestamp())
         handle.settle()
 
     def explain(self, exc: BaseException, path: str) -> BaseException:
@@ -83,14 +81,14 @@ class FileOps:
         """Close without waiting for the server's answer: on SFTP it arrives before the answer to the next request
         (the server answers in order), so the rename that follows does not wait a round trip longer."""
         if self.sftp is not None:
-            handle._close(async_=True)
+            handle.close_unanswered()
         else:
             handle.close()
 
     def set_mtime(self, path: str, mtime: datetime) -> None:
         ts = mtime.timestamp()
         if self.sftp is not None:
-            self.sftp.utime(self.abs(path), (ts, ts))
+            self.sftp.utime(self.abs(path), ts)
         else:
             ns = round(ts * 1e9)
             os.utime(self.abs(path), ns=(ns, ns))
@@ -119,7 +117,7 @@ class FileOps:
     def _is_dir(self, path: str) -> bool:
         try:
             if self.sftp is not None:
-                return statmod.S_ISDIR(self.sftp.stat(self.abs(path)).st_mode or 0)
+                return statmod.S_ISDIR(self.sftp.stat(self.abs(path)).mode or 0)
             return os.path.isdir(self.abs(path))
         except OSError:
             return False
@@ -137,8 +135,8 @@ class FileOps:
 def read_back(handle: Any, size: int) -> str:
     """MD5 of the first ``size`` bytes of an open file (an SFTP handle reads ahead, many requests in flight)."""
     handle.seek(0)
-    if size > getattr(handle, "MAX_REQUEST_SIZE", size):
-        handle.prefetch(size)
+    if hasattr(handle, "read_ahead"):
+        handle.read_ahead(size)
     digest, left = hashlib.md5(), size
     while left > 0 and (chunk := handle.read(min(READ_CHUNK, left))):
         digest.update(chunk)

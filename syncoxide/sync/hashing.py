@@ -7,7 +7,6 @@ hashlib while streaming. It detects corruption in transit and at rest; it is not
 from __future__ import annotations
 
 import hashlib
-import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -56,19 +55,8 @@ def read_md5(provider: Provider, path: str, offset: int = 0, length: int | None 
 
 def remote_md5(provider: Provider, path: str) -> str | None:
     """``md5sum`` run by an SSH server on its own file; None where that is not possible."""
-    client = getattr(provider, "_client", None)
-    absolute = getattr(provider, "_abs", None)
-    if provider.kind != "sftp" or client is None or absolute is None:
-        return None
-    try:
-        _, stdout, _ = client.exec_command(f"md5sum -- {shlex.quote(absolute(path))}", timeout=600)
-        output = stdout.read().decode(errors="replace")
-        if stdout.channel.recv_exit_status() != 0:
-            return None
-    except Exception:  # noqa: BLE001 - no shell access is normal for SFTP-only accounts: read instead
-        return None
-    value = output.split(" ", 1)[0].strip().lower()
-    return value if len(value) == 32 else None
+    ask = getattr(provider, "remote_md5", None)
+    return ask(path) if provider.kind == "sftp" and ask is not None else None
 
 
 def file_md5(provider: Provider, entry: Entry) -> str:

@@ -77,8 +77,6 @@ def _small(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferC
         _ensure_parent(dst, path)
         with src.open_read(entry.path) as stream, ops.open(temp, "w+b") as handle:
             reader = HashingReader(stream, None, ctx.limiter, ctx.check)
-            if ops.sftp is not None:
-                handle.set_pipelined(True)
             while chunk := reader.read(READ_CHUNK):
                 handle.write(chunk)
                 ctx.on_bytes(len(chunk))
