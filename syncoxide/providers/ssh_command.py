@@ -10,6 +10,7 @@ never on a command line.
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import shlex
 import shutil
@@ -25,6 +26,12 @@ from syncoxide.providers.errors import ProviderAuthFailed, ProviderError, Provid
 
 PREFERRED_CIPHERS = "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"
 """AES-GCM first (hardware AES, no separate MAC); the rest of OpenSSH's defaults follow"""
+PREFERRED_KEX = "^curve25519-sha256,curve25519-sha256@libssh.org"
+"""X25519 first, as rclone's and paramiko's clients use: OpenSSH 9's default, sntrup761x25519 (post-quantum),
+costs ~100 ms more per connection and stays offered after it"""
+PIPE_SIZE = 1024 * 1024
+"""bytes the pipe from ssh holds (Linux's default is 64 KiB): reads 10-20% faster. The pipe to it keeps the
+default, which measured faster for writes (the data stays in the CPU's caches)."""
 ASKPASS = """#!/bin/sh
 case "$1" in
   *assphrase*) printf '%s\\n' "$SYNCOXIDE_SSH_KEY_PASSPHRASE" ;;
@@ -100,6 +107,7 @@ class SshConnection:
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
                                         env=env, start_new_session=True)
         self._finalizer = weakref.finalize(self, _shut, self.process, self._stderr, self._dir)
+        _widen(self.process.stdout)
 
     def _options(self, master: bool) -> list[str]:
         target = self.target
@@ -107,7 +115,8 @@ class SshConnection:
             "-F", "none", "-p", str(target.port), "-o", f"UserKnownHostsFile={target.known_hosts}",
             "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "CheckHostIP=no",
             "-o", f"ConnectTimeout={max(1, round(target.timeout))}", "-o", "ServerAliveInterval=15",
-            "-o", "ServerAliveCountMax=4", "-o", f"Ciphers={PREFERRED_CIPHERS}", "-o", "Compression=no",
+            "-o", "ServerAliveCountMax=4", "-o", f"Ciphers={PREFERRED_CIPHERS}",
+            "-o", f"KexAlgorithms={PREFERRED_KEX}", "-o", "Compression=no",
             "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes",
             "-o", "NumberOfPasswordPrompts=1", "-o", "LogLevel=ERROR", "-o", f"ControlPath={self.control}",
             "-o", f"ControlMaster={'yes' if master else 'no'}",
@@ -179,6 +188,15 @@ class SshConnection:
 
     def close(self) -> None:
         self._finalizer()
+
+
+def _widen(pipe: IO[bytes] | None) -> None:
+    if pipe is None or not hasattr(fcntl, "F_SETPIPE_SZ"):
+        return
+    try:
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:
+        pass  # above /proc/sys/fs/pipe-max-size for this user: the default size works, only slower
 
 
 def _shut(process: subprocess.Popen[bytes], stderr: IO[bytes], directory: Path) -> None:
