@@ -71,7 +71,7 @@ class TrackedSource(io.RawIOBase):
     """Wraps the caller's source so a failure of the source is told apart from one of the provider.
 
     A write that fails because its source failed cleans up and re-raises the source's own error,
-    whatever the transport (boto3, paramiko, a subprocess pipe) wrapped it in.
+    whatever the transport (boto3, an ssh pipe, a subprocess) wrapped it in.
     """
 
     def __init__(self, source: Readable):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import errno
 import posixpath
 import stat as statmod
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -222,6 +223,18 @@ class SftpProvider(Provider):
         self._connection.close()
 
 
+def _weakly(connection: SshConnection) -> Callable[[], str]:
+    """``connection.why_lost`` without keeping the connection alive: the session's reader thread holds this, and
+    a provider nobody closed must still end its ssh process when it is collected."""
+    reference = weakref.ref(connection)
+
+    def why_lost() -> str:
+        alive = reference()
+        return alive.why_lost() if alive is not None else "the connection was closed"
+
+    return why_lost
+
+
 def connect(spec: ProviderSpec, settings: Settings) -> SftpProvider:
     url = urlsplit(spec.location)
     if url.scheme != "sftp" or not url.hostname:
@@ -245,7 +258,7 @@ def connect(spec: ProviderSpec, settings: Settings) -> SftpProvider:
     )
     connection = SshConnection(target)
     try:
-        session = SftpSession(connection.incoming, connection.outgoing, connection.why_lost)
+        session = SftpSession(connection.incoming, connection.outgoing, _weakly(connection))
     except OSError:
         failure = connection.failure()
         connection.close()

@@ -3,6 +3,7 @@ the same connection, and no ssh process left behind."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
@@ -132,3 +133,14 @@ def test_md5sum_runs_on_the_server_over_the_same_connection(provider_settings: S
     finally:
         provider.close()
     assert not _ssh_children()
+
+
+def test_a_provider_nobody_closes_ends_its_ssh_when_collected(provider_settings: Settings, sftp_server,
+                                                              root: Path) -> None:
+    before = {child.pid for child in _ssh_children()}
+    provider = open_provider(_spec(sftp_server, root), provider_settings)
+    provider.write("a.txt", io.BytesIO(b"a"))
+    assert [child for child in _ssh_children() if child.pid not in before]
+    del provider
+    gc.collect()
+    assert not [child for child in _ssh_children() if child.pid not in before]
