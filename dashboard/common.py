@@ -78,15 +78,16 @@ def show_error(error: SyncoxideError) -> None:
 
 
 def pause_resume_run_now(key: str, what: str, *, paused: bool, allowed: bool, run_now: str,
-                         act: Callable[[str], Awaitable[None]]) -> None:
-    """Pause or resume (whichever applies) and run now, each carried out by ``act(action)`` after a yes."""
+                         act: Callable[[str], Awaitable[None]], run_now_allowed: bool | None = None) -> None:
+    """Pause or resume (whichever applies) and run now, each carried out by ``act(action)`` after a yes; run now
+    is allowed as the others are unless ``run_now_allowed`` says otherwise."""
     cols = st.columns(3)
     action = None
     if paused:
         action = "resume" if cols[0].button("resume", disabled=not allowed) else None
     else:
         action = "pause" if cols[0].button("pause", disabled=not allowed) else None
-    if cols[1].button("run now", disabled=not allowed):
+    if cols[1].button("run now", disabled=not (allowed if run_now_allowed is None else run_now_allowed)):
         action = run_now
     if action:
         st.session_state[f"{key}_confirm"] = (what, action)

@@ -17,6 +17,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from syncoxide.client import heartbeat, search_attributes
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput, NotFound
+from syncoxide.store import open_store
+from syncoxide.store import sync as store
 from syncoxide.sync.cadence import Cadence
 from syncoxide.sync.models import SyncRequest, SyncWorkflowInput
 from syncoxide.sync.runner import pair_id
@@ -37,8 +39,13 @@ def pair_of(workflow: str) -> str:
 
 async def start(client: Client, settings: Settings, request: SyncRequest, cadence: Cadence | None = None, *,
                 paused: bool = False) -> str:
-    """Start the pair's SyncWorkflow: one pass, or continuously (every so long, or on a cron); returns its id."""
+    """Start the pair's SyncWorkflow: one pass, or continuously (every so long, or on a cron); returns its id.
+    The pair is recorded first, so it is listed (the dashboard's Sync page) before its first pass, and a name
+    taken by another pair is refused before anything starts."""
     wid = workflow_id(pair_id(request))
+    with open_store(settings) as conn:
+        store.ensure_pair(conn, pair_id(request), request.mode.value, request.source.model_dump(mode="json"),
+                          request.destination.model_dump(mode="json"))
     data = SyncWorkflowInput(request=request, paused=paused, **(cadence or Cadence()).model_dump())
     try:
         handle = await client.start_workflow(

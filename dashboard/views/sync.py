@@ -104,12 +104,18 @@ def live() -> None:
 live()
 
 
-async def _signal(action: str) -> None:
-    await sync_client.signal(await temporal_client(), chosen.workflow_id, action)
+async def _act(action: str) -> None:
+    """Pause and resume signal the running workflow; run now also starts one more pass of a pair whose workflow
+    has ended (a one-pass pair, a stopped one), as ``syncoxide sync now`` does."""
+    client = await temporal_client()
+    if action == "run-now":
+        await sync_client.run_now(client, cfg, chosen.workflow_id)
+    else:
+        await sync_client.signal(client, chosen.workflow_id, action)
 
 
 pause_resume_run_now("sync", f"sync pair {name}", paused=chosen.paused, allowed=can_act() and chosen.running,
-                     run_now="run-now", act=_signal)
+                     run_now="run-now", act=_act, run_now_allowed=can_act())
 
 st.subheader("Recent runs")
 with open_store(cfg) as conn:

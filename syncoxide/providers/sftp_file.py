@@ -166,7 +166,7 @@ class RemoteFile:
             refused = exc
         try:
             self.session.check(self.session.send(wire.CLOSE, self._quoted))
-        except SftpError as exc:
+        except OSError as exc:
             refused = refused or exc
         if refused is not None and not quietly:
             raise refused

@@ -84,24 +84,25 @@ class SftpSession:
             while True:
                 head = read(9)
                 if len(head) < 9:
-                    break
+                    return
                 length, kind, request = wire.HEADER.unpack(head)
                 if kind == wire.DATA:
-                    size = Reader(read(4)).u32()
-                    data = read(size)
-                    complete = len(data) == size
+                    size = read(4)
+                    data = read(Reader(size).u32()) if len(size) == 4 else b""
+                    complete = len(size) == 4 and len(data) == length - 9
                 else:
                     data = read(length - 5)
                     complete = len(data) == length - 5
                 if not complete:
-                    break
+                    return
                 answer = self._waiting.pop(request, None)
                 if answer is not None:
                     answer.kind, answer.body = kind, data
                     answer.ready.release()
         except (OSError, ValueError):
-            pass
-        self._lose()
+            return  # the pipe was closed under the thread: the connection is gone all the same
+        finally:
+            self._lose()
 
     def _lose(self) -> None:
         self._lost = ConnectionLost(self._why_lost())

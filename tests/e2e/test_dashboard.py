@@ -317,3 +317,15 @@ def test_sync_page_shows_a_running_pair_live_and_pause_resume_run_now_reach_it(s
     viewer.selectbox(key="sync_pair").select(pair).run()
     assert button(viewer, "pause").disabled and button(viewer, "run now").disabled
     assert syncoxide(stack, "sync", "stop", workflow_id).code == 0
+
+    (src / "after-stop.txt").write_text("after")  # run now on a stopped pair: one more pass
+    test = app("sync")
+    test.selectbox(key="sync_pair").select(pair).run()
+    assert button(test, "pause").disabled and not button(test, "run now").disabled
+    button(test, "run now").click().run()
+    button(test, "yes").click().run()
+    assert test.success[0].value == "run-now: done"
+    deadline = time.monotonic() + 120
+    while not (workdir / "dst" / "after-stop.txt").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert (workdir / "dst" / "after-stop.txt").read_text() == "after"

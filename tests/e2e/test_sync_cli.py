@@ -11,6 +11,9 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from syncoxide import client as temporal
+from syncoxide import sync_client
+from syncoxide.store import open_store
+from syncoxide.store import sync as sync_store
 from tests.e2e.cli import syncoxide
 
 pytestmark = pytest.mark.e2e
@@ -96,6 +99,8 @@ def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, wor
     assert started.json["schedule"] == "cron * * * * * (UTC)"
     workflow_id = started.json["workflow_id"]
     waiting = wait_status(stack, workflow_id, lambda s: s["phase"] == "waiting")
+    with open_store(stack.settings) as conn:  # listed (the dashboard's Sync page) before its first pass
+        assert sync_client.pair_of(workflow_id) in {row["id"] for row in sync_store.pairs_with_last_run(conn)}
     due = datetime.fromisoformat(waiting["next_pass"])
     assert waiting["runs"] == 0 and waiting["schedule"] == "cron * * * * * (UTC)"  # not at the start: at its time
     assert due.second == 0 and due.microsecond == 0 and before < due <= before + timedelta(minutes=1)
