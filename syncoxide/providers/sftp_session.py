@@ -47,15 +47,20 @@ class SftpSession:
         self._reader = threading.Thread(target=self._read_answers, name="sftp-answers", daemon=True)
         self._reader.start()
 
+    def _answer_now(self) -> tuple[int, Reader]:
+        """The next packet, read in this thread (before the reader thread starts): its type and what follows it."""
+        head = self._in.read(5)
+        body = self._in.read(Reader(head).u32() - 1) if len(head) == 5 else b""
+        if len(head) < 5 or len(body) < Reader(head).u32() - 1:
+            raise ConnectionLost(self._why_lost())
+        return head[4], Reader(body)
+
     def _handshake(self) -> dict[bytes, bytes]:
         self._out.write(u32(5) + bytes([wire.INIT]) + u32(3))
         self._out.flush()
-        head = self._in.read(5)
-        if len(head) < 5:
-            raise ConnectionLost(self._why_lost())
-        body = Reader(self._in.read(Reader(head).u32() - 1))
-        if head[4] != wire.VERSION:
-            raise ConnectionLost(f"the server answered SFTP's greeting with packet type {head[4]}")
+        kind, body = self._answer_now()
+        if kind != wire.VERSION:
+            raise ConnectionLost(f"the server answered SFTP's greeting with packet type {kind}")
         body.u32()
         extensions = {}
         while body.at < len(body.data):
@@ -70,11 +75,10 @@ class SftpSession:
         name = string("limits@openssh.com")
         self._out.write(wire.header(wire.EXTENDED, 0, len(name)) + name)
         self._out.flush()
-        head = Reader(self._in.read(9))
-        length, kind = head.u32(), head.data[4]
-        body = Reader(self._in.read(length - 5))
+        kind, body = self._answer_now()
         if kind != wire.EXTENDED_REPLY:
             return DEFAULT_REQUEST
+        body.u32()  # the request id
         _packet, read, write = body.u64(), body.u64(), body.u64()
         return max(DEFAULT_REQUEST, min(read, write, LARGEST_REQUEST)) if read and write else DEFAULT_REQUEST
 

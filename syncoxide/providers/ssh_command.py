@@ -156,11 +156,15 @@ class SshConnection:
         lines = [line.strip() for line in self.printed().splitlines() if line.strip()]
         return " ".join(lines[-3:])
 
-    def why_lost(self) -> str:
+    def _exit_code(self) -> int | None:
+        """ssh's exit code once it has ended (waiting up to 2 s for it to finish printing why); None if it runs on."""
         try:
-            code = self.process.wait(timeout=2)
+            return self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            code = None
+            return None
+
+    def why_lost(self) -> str:
+        code = self._exit_code()
         said = self.said()
         if said:
             return f"ssh: {said}"
@@ -168,7 +172,7 @@ class SshConnection:
 
     def failure(self) -> ProviderError:
         """Why the connection could not be made, as the provider error that says it in one line."""
-        self.why_lost()
+        self._exit_code()
         said, printed, display = self.said(), self.printed(), self.target.display
         if "Permission denied" in printed or "Too many authentication failures" in printed:
             return ProviderAuthFailed(f"{display}: the server refused the credentials")

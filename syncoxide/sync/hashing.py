@@ -56,7 +56,7 @@ def read_md5(provider: Provider, path: str, offset: int = 0, length: int | None 
 def remote_md5(provider: Provider, path: str) -> str | None:
     """``md5sum`` run by an SSH server on its own file; None where that is not possible."""
     ask = getattr(provider, "remote_md5", None)
-    return ask(path) if provider.kind == "sftp" and ask is not None else None
+    return ask(path) if ask is not None else None
 
 
 def file_md5(provider: Provider, entry: Entry) -> str:
