@@ -95,6 +95,7 @@ def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, wor
     (src / "a.txt").write_text("alpha")
     before = datetime.now(UTC)
     started = syncoxide(stack, "sync", "start", str(src), str(dst), "--cron", "* * * * *", "--json")
+    after = datetime.now(UTC)  # the workflow began between before and after: its first time is the next minute
     assert started.code == 0, started.stderr
     assert started.json["schedule"] == "cron * * * * * (UTC)"
     workflow_id = started.json["workflow_id"]
@@ -103,7 +104,7 @@ def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, wor
         assert sync_client.pair_of(workflow_id) in {row["id"] for row in sync_store.pairs_with_last_run(conn)}
     due = datetime.fromisoformat(waiting["next_pass"])
     assert waiting["runs"] == 0 and waiting["schedule"] == "cron * * * * * (UTC)"  # not at the start: at its time
-    assert due.second == 0 and due.microsecond == 0 and before < due <= before + timedelta(minutes=1)
+    assert due.second == 0 and due.microsecond == 0 and before < due <= after + timedelta(minutes=1)
 
     first = wait_status(stack, workflow_id, lambda s: s["runs"] == 1 and s["phase"] == "waiting", timeout=150)
     assert first["last"]["transferred_files"] == 1 and (dst / "a.txt").read_text() == "alpha"
