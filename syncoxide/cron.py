@@ -8,6 +8,11 @@ or sun-sat; 0 and 7 are Sunday). Each is ``*``, a value, a range ``a-b``, a step
 that matches either one fires. ``@yearly`` (``@annually``), ``@monthly``, ``@weekly``, ``@daily``
 (``@midnight``) and ``@hourly`` stand for their usual expressions.
 
+The day fields also take Quartz's (and Temporal Schedules') extensions: ``?`` for ``*``; in day of month
+``L`` (the last day), ``L-n`` (n days before it), ``nW`` (the weekday nearest the nth, in the same month)
+and ``LW`` (the last weekday); in day of week ``nL`` (the month's last such day, e.g. ``friL`` or ``5L``)
+and ``n#k`` (its kth, e.g. ``mon#1``).
+
 Times are local to a time zone: a time that a daylight-saving change skips does not fire that day, and
 one that it repeats fires once (the first). ``next_after`` is a pure function of its arguments, so a
 workflow may call it with ``workflow.now()``.
@@ -15,6 +20,8 @@ workflow may call it with ``workflow.now()``.
 
 from __future__ import annotations
 
+import calendar
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +37,46 @@ FIELDS = (("minute", 0, 59, []), ("hour", 0, 23, []), ("day of month", 1, 31, []
 HORIZON_DAYS = 8 * 366
 """How far ahead to look: every date that exists recurs within eight years (29 February on a given weekday
 recurs within 28, but a restricted day of week with a restricted day of month fires on either)."""
+LAST_DAY = re.compile(r"L(?:-(\d+))?", re.IGNORECASE)
+NEAREST_WEEKDAY = re.compile(r"(\d+|L)W", re.IGNORECASE)
+NTH_WEEKDAY = re.compile(r"(\w+?)(?:(L)|#(\d+))", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DayRule:
+    """A day of month counted from the end (``L``, ``L-n``), or the weekday nearest a day (``nW``, ``LW``)."""
+    from_end: int | None = None
+    nearest_weekday_to: int | None = None
+    """0: the last day"""
+
+    def matches(self, day: date) -> bool:
+        last = calendar.monthrange(day.year, day.month)[1]
+        if self.from_end is not None:
+            return day.day == last - self.from_end
+        target = self.nearest_weekday_to or last
+        if target > last:
+            return False
+        weekday = date(day.year, day.month, target).weekday()
+        if weekday == 5:  # Saturday: the Friday before, or the Monday after the 1st
+            target = target - 1 if target > 1 else target + 2
+        elif weekday == 6:  # Sunday: the Monday after, or the Friday before the month's last day
+            target = target + 1 if target < last else target - 2
+        return day.day == target
+
+
+@dataclass(frozen=True)
+class WeekdayRule:
+    """The kth such weekday of the month (``n#k``), or its last (``nL``: ``nth`` is -1)."""
+    weekday: int
+    """0 is Sunday"""
+    nth: int
+
+    def matches(self, day: date) -> bool:
+        if day.isoweekday() % 7 != self.weekday:
+            return False
+        if self.nth == -1:
+            return (day + timedelta(days=7)).month != day.month
+        return (day.day - 1) // 7 + 1 == self.nth
 
 
 @dataclass(frozen=True)
@@ -43,11 +90,14 @@ class Cron:
     """0 is Sunday"""
     any_day: bool
     any_weekday: bool
+    day_rules: frozenset[DayRule] = frozenset()
+    weekday_rules: frozenset[WeekdayRule] = frozenset()
 
     def _fires_on(self, day: date) -> bool:
         if day.month not in self.months:
             return False
-        by_day, by_weekday = day.day in self.days, day.isoweekday() % 7 in self.weekdays
+        by_day = day.day in self.days or any(rule.matches(day) for rule in self.day_rules)
+        by_weekday = day.isoweekday() % 7 in self.weekdays or any(rule.matches(day) for rule in self.weekday_rules)
         if self.any_day or self.any_weekday:
             return by_day and by_weekday
         return by_day or by_weekday
@@ -107,6 +157,46 @@ def _field(text: str, what: str, low: int, high: int, names: list[str]) -> set[i
     return values
 
 
+def _day_rules(text: str) -> tuple[str, set[DayRule]]:
+    """The day-of-month items that are ``L``, ``L-n``, ``nW`` or ``LW``, and the rest of the field (``*`` for ``?``)."""
+    rules, rest = set(), []
+    for item in text.split(","):
+        if last := LAST_DAY.fullmatch(item):
+            offset = int(last.group(1) or 0)
+            if offset > 30:
+                raise ValueError(f"day of month {item!r}: at most L-30")
+            rules.add(DayRule(from_end=offset))
+        elif nearest := NEAREST_WEEKDAY.fullmatch(item):
+            target = 0 if nearest.group(1).upper() == "L" else _number(nearest.group(1), [], "day of month", 1, 31)
+            rules.add(DayRule(nearest_weekday_to=target))
+        else:
+            rest.append(item)
+    return _rest(rest, text), rules
+
+
+def _weekday_rules(text: str) -> tuple[str, set[WeekdayRule]]:
+    """The day-of-week items that are ``nL`` or ``n#k``, and the rest of the field (``*`` for ``?``)."""
+    rules, rest = set(), []
+    for item in text.split(","):
+        if special := NTH_WEEKDAY.fullmatch(item):
+            weekday = _number(special.group(1), WEEKDAYS, "day of week", 0, 7) % 7
+            nth = -1 if special.group(2) else int(special.group(3))
+            if not 1 <= nth <= 5 and nth != -1:
+                raise ValueError(f"day of week {item!r}: the week after # is 1-5")
+            rules.add(WeekdayRule(weekday, nth))
+        else:
+            rest.append(item)
+    return _rest(rest, text), rules
+
+
+def _rest(items: list[str], text: str) -> str:
+    if text == "?":
+        return "*"
+    if "?" in items:
+        raise ValueError(f"{text!r}: ? stands alone (it means any)")
+    return ",".join(items)
+
+
 def parse(text: str) -> Cron:
     """A cron expression; InvalidValue says what is wrong with it in one line."""
     expression = MACROS.get(text.strip().lower(), text) if isinstance(text, str) else ""
@@ -115,13 +205,16 @@ def parse(text: str) -> Cron:
         raise InvalidValue(f"{text!r}: needs five fields (minute hour day-of-month month day-of-week), "
                            "or @hourly, @daily, @weekly, @monthly, @yearly")
     try:
-        minutes, hours, days, months, weekdays = (_field(part, *field) for part, field in zip(parts, FIELDS,
-                                                                                                strict=True))
+        parts[2], day_rules = _day_rules(parts[2])
+        parts[4], weekday_rules = _weekday_rules(parts[4])
+        minutes, hours, days, months, weekdays = (_field(part, *field) if part else set()
+                                                  for part, field in zip(parts, FIELDS, strict=True))
     except ValueError as exc:
         raise InvalidValue(f"{text!r}: {exc}") from None
     cron = Cron(text=text, minutes=tuple(sorted(minutes)), hours=tuple(sorted(hours)), days=frozenset(days),
                 months=frozenset(months), weekdays=frozenset(d % 7 for d in weekdays), any_day=parts[2] == "*",
-                any_weekday=parts[4] == "*")
+                any_weekday=parts[4] == "*", day_rules=frozenset(day_rules),
+                weekday_rules=frozenset(weekday_rules))
     if cron.next_after(datetime(2000, 1, 1, tzinfo=UTC), ZoneInfo("UTC")) is None:
         raise InvalidValue(f"{text!r}: never fires (no month has that day)")
     return cron

@@ -36,6 +36,20 @@ def times(expression: str, after: datetime, where: str = "UTC", count: int = 3) 
     ("0 0 29 2 *", "2024-03-01T00:00", ["Tue 2028-02-29 00:00", "Sun 2032-02-29 00:00", "Fri 2036-02-29 00:00"]),
     ("15 4 * JAN,jul 7", "2024-01-29T00:00", ["Sun 2024-07-07 04:15", "Sun 2024-07-14 04:15", "Sun 2024-07-21 04:15"]),
     ("@weekly", "2024-01-01T00:00", ["Sun 2024-01-07 00:00", "Sun 2024-01-14 00:00", "Sun 2024-01-21 00:00"]),
+    ("0 0 L * ?", "2024-01-15T00:00", ["Wed 2024-01-31 00:00", "Thu 2024-02-29 00:00", "Sun 2024-03-31 00:00"]),
+    ("0 0 L-1 * *", "2023-01-15T00:00", ["Mon 2023-01-30 00:00", "Mon 2023-02-27 00:00", "Thu 2023-03-30 00:00"]),
+    ("0 0 ? * fri#1", "2024-01-01T00:00", ["Fri 2024-01-05 00:00", "Fri 2024-02-02 00:00", "Fri 2024-03-01 00:00"]),
+    ("0 0 ? * 1#5", "2024-01-01T00:00", ["Mon 2024-01-29 00:00", "Mon 2024-04-29 00:00", "Mon 2024-07-29 00:00"]),
+    ("0 0 ? * friL", "2024-01-01T00:00", ["Fri 2024-01-26 00:00", "Fri 2024-02-23 00:00", "Fri 2024-03-29 00:00"]),
+    ("0 0 ? * 0L,6L", "2024-03-01T00:00", ["Sat 2024-03-30 00:00", "Sun 2024-03-31 00:00", "Sat 2024-04-27 00:00"]),
+    # the 15th: Monday 15 Jan; Thursday 15 Feb; Friday 15 Mar; a Monday (Apr); Wed; Sat 15 June -> Fri 14
+    ("0 0 15W * *", "2024-01-01T00:00", ["Mon 2024-01-15 00:00", "Thu 2024-02-15 00:00", "Fri 2024-03-15 00:00"]),
+    ("0 0 15W 6 *", "2024-01-01T00:00", ["Fri 2024-06-14 00:00", "Mon 2025-06-16 00:00", "Mon 2026-06-15 00:00"]),
+    # 1 June 2024 is a Saturday: the nearest weekday in June is Monday the 3rd, not Friday 31 May
+    ("0 0 1W 6 *", "2024-01-01T00:00", ["Mon 2024-06-03 00:00", "Mon 2025-06-02 00:00", "Mon 2026-06-01 00:00"]),
+    # the last day of March 2024 is a Sunday, of August 2024 a Saturday: the Friday before
+    ("0 0 LW 3,8 *", "2024-01-01T00:00", ["Fri 2024-03-29 00:00", "Fri 2024-08-30 00:00", "Mon 2025-03-31 00:00"]),
+    ("0 0 1,L * mon#2", "2024-01-01T00:00", ["Mon 2024-01-08 00:00", "Wed 2024-01-31 00:00", "Thu 2024-02-01 00:00"]),
 ])
 def test_the_next_times_a_cron_fires(expression, after, expected):
     assert times(expression, at(after)) == expected
@@ -62,6 +76,13 @@ def test_times_are_in_the_time_zone_and_a_skipped_hour_does_not_fire():
     ("5-1 * * * *", "'5-1 * * * *': minute range '5-1' runs backwards"),
     ("0 0 * * 8", "'0 0 * * 8': day of week 8 is not in 0-7"),
     ("0 0 31 4 *", "'0 0 31 4 *': never fires (no month has that day)"),
+    ("0 0 L-31 * *", "'0 0 L-31 * *': day of month 'L-31': at most L-30"),
+    ("0 0 0W * *", "'0 0 0W * *': day of month 0 is not in 1-31"),
+    ("0 0 * * mon#6", "'0 0 * * mon#6': day of week 'mon#6': the week after # is 1-5"),
+    ("0 0 * * funL", "'0 0 * * funL': day of week 'fun' is not a number or a name (sun-sat)"),
+    ("0 0 1,? * *", "'0 0 1,? * *': '1,?': ? stands alone (it means any)"),
+    ("? 0 * * *", "'? 0 * * *': minute '?' is not a number"),
+    ("0 0 L-29 2 *", "'0 0 L-29 2 *': never fires (no month has that day)"),
 ])
 def test_a_bad_cron_says_what_is_wrong_in_one_line(expression, message):
     with pytest.raises(InvalidValue) as caught:
