@@ -13,8 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from syncoxide import cron as crontab
 from syncoxide.cli_common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
-from syncoxide.errors import InvalidInput, NotFound
+from syncoxide.errors import InvalidInput, InvalidValue, NotFound
 from syncoxide.lazy import LazyModule
 from syncoxide.models import (
     CatalogIngestRequest,
@@ -64,8 +65,11 @@ def _timing(every: str | None, cron: str | None):
         raise InvalidInput("give either --every or --cron, not both")
     if every:
         parse_interval(every)
-    if cron and len(cron.split()) != 5:
-        raise InvalidInput("--cron needs five fields: minute hour day-of-month month day-of-week")
+    if cron:
+        try:
+            crontab.check_schedule_cron(cron)
+        except InvalidValue as exc:
+            raise InvalidInput(f"--cron {exc}") from None
     return schedules.Timing(every=every, cron=cron) if every or cron else None
 
 

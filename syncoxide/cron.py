@@ -220,6 +220,14 @@ def parse(text: str) -> Cron:
     return cron
 
 
+def check_schedule_cron(text: str) -> None:
+    """A cron for a Temporal Schedule (backup policies, catalog scans) is checked as ``parse`` checks one,
+    without the day extensions: Temporal takes no ``L``, ``W`` or ``?``, and reads ``#`` as a comment."""
+    cron = parse(text)
+    if cron.day_rules or cron.weekday_rules or "?" in text:
+        raise InvalidValue(f"{text!r}: L, W, # and ? are for sync pairs; a Temporal Schedule does not take them")
+
+
 def zone(name: str) -> ZoneInfo:
     """A time zone by its IANA name; InvalidValue for one that does not exist."""
     try:

@@ -112,8 +112,14 @@ class ScheduleSpec(Strict):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None and len(value.split()) != 5:
-            raise ValueError("cron needs five fields: minute hour day-of-month month day-of-week")
+        if value is not None:
+            crontab.check_schedule_cron(value)
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        crontab.zone(value)
         return value
 
     @model_validator(mode="after")

@@ -304,10 +304,13 @@ def test_a_source_scanned_on_a_schedule(stack, workdir):
     assert scans[0]["files"] == 7
     both = syncoxide(stack, "source", "add", f"{name}-2", "--root", str(root), "--every", "1d", "--cron", "0 3 * * *")
     assert both.code == 1 and both.error_lines == ["error: give either --every or --cron, not both"]
+    last_friday = syncoxide(stack, "source", "add", f"{name}-4", "--root", str(root), "--cron", "0 3 * * 5L")
+    assert last_friday.code == 1 and last_friday.error_lines == [
+        "error: --cron '0 3 * * 5L': L, W, # and ? are for sync pairs; a Temporal Schedule does not take them"]
     unreachable = syncoxide(stack, "source", "add", f"{name}-3", "--root", str(root), "--every", "1d",
                             env={"SYNCOXIDE_TEMPORAL_ADDRESS": "127.0.0.1:1"})  # fmt: skip
     assert unreachable.code == 1 and "cannot reach Temporal" in unreachable.error_lines[0]
     listed = {s["name"] for s in syncoxide(stack, "source", "list", "--json").json}
-    assert name in listed and f"{name}-3" not in listed  # nothing half-applied
+    assert name in listed and not {f"{name}-3", f"{name}-4"} & listed  # nothing half-applied
     assert syncoxide(stack, "source", "remove", name).code == 0
     assert name not in {s["name"] for s in syncoxide(stack, "source", "list", "--json").json}
