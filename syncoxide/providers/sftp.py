@@ -41,7 +41,8 @@ from syncoxide.providers.errors import (
     ProviderNotFound,
     ProviderTransient,
 )
-from syncoxide.providers.sftp_file import RemoteFile, no_space
+from syncoxide.providers.sftp_file import RemoteFile
+from syncoxide.providers.sftp_refusal import refusal
 from syncoxide.providers.sftp_session import SftpSession
 from syncoxide.providers.sftp_wire import Attrs
 from syncoxide.providers.spec import ProviderSpec
@@ -66,9 +67,9 @@ class SftpProvider(Provider):
         return RemoteFile(self.session, path, mode)
 
     def explain(self, exc: BaseException, path: str) -> BaseException:
-        """``exc`` from a request on ``path``, or ENOSPC where the server refused it for want of room (ask before
-        removing what was written: that frees the room again)."""
-        return no_space(self.session, exc, self._abs(paths.parent(path))) or exc
+        """``exc`` from a request on ``path``, or ENOSPC or EROFS where the server refused it for want of room or
+        on a read-only filesystem (ask before removing what was written: that frees the room again)."""
+        return refusal(self.session, exc, self._abs(paths.parent(path))) or exc
 
     def remote_md5(self, path: str) -> str | None:
         """``md5sum`` run by the server on its own file; None where it cannot run commands (SFTP-only accounts)."""

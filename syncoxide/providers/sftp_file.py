@@ -1,31 +1,21 @@
-"""An open SFTP file: writes pipelined with every answer checked, reads ahead in order, and a full disk
-said as such.
+"""An open SFTP file: writes pipelined with every answer checked, reads ahead in order.
 
 Writes are sent without waiting, at most ``WRITES_IN_FLIGHT`` unanswered; every answer is read, and a
 write the server refused raises (from a later write, ``settle`` or ``close``) in the server's own words.
 Reads keep up to ``READS_IN_FLIGHT`` requests ahead of the caller.
-
-SFTP version 3 has no status for a full disk: OpenSSH answers a write that failed with ENOSPC or EDQUOT
-as "Failure", like most other errors. ``no_space`` asks the server how much room its filesystem has left
-(``statvfs@openssh.com``); a refusal with less than ``NEARLY_FULL`` left is a full disk.
 """
 
 from __future__ import annotations
 
-import errno
 from collections import deque
 from types import TracebackType
 
 from syncoxide.providers import sftp_wire as wire
 from syncoxide.providers.sftp_session import Answer, SftpSession, status_ok
 from syncoxide.providers.sftp_wire import Attrs, Reader, SftpError, string, u32, u64
-from syncoxide.units import human_size
 
 WRITES_IN_FLIGHT = 32
 READS_IN_FLIGHT = 16
-NEARLY_FULL = 1024 * 1024
-"""Free bytes below which a refused write means a full disk: a write fails for want of room only when less
-than its own size (at most 255 KiB from OpenSSH) is left, plus a few blocks of rounding."""
 
 
 class RemoteFile:
@@ -179,17 +169,3 @@ class RemoteFile:
             self._forget_reads()
             self.session.send(wire.CLOSE, self._quoted)
 
-
-def no_space(session: SftpSession, exc: BaseException, path: str) -> OSError | None:
-    """``exc`` (a refused request on ``path``) as ENOSPC when the server's filesystem there is full, else None."""
-    if not isinstance(exc, SftpError) or exc.code != wire.FAILURE:
-        return None
-    try:
-        room = session.statvfs(path)
-    except OSError:
-        return None
-    if room is None or room[0] * room[1] >= NEARLY_FULL:
-        return None
-    free = room[0] * room[1]
-    return OSError(errno.ENOSPC, f"the SFTP server refused a write ({str(exc) or 'Failure'!r}) with "
-                                 f"{human_size(free)} free on its filesystem")

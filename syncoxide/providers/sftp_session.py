@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from syncoxide.providers import sftp_wire as wire
@@ -17,6 +18,16 @@ DEFAULT_REQUEST = 32 * 1024
 """bytes per read or write request every server takes (the protocol's own minimum)"""
 LARGEST_REQUEST = 1024 * 1024
 LOST = -1
+ST_RDONLY = 0x1
+"""statvfs@openssh.com's flag for a read-only filesystem"""
+
+
+@dataclass(frozen=True)
+class Room:
+    """A filesystem's room for an unprivileged user, as statvfs@openssh.com says it."""
+    free_bytes: int
+    free_inodes: int
+    read_only: bool
 
 
 class ConnectionLost(ConnectionError):
@@ -179,17 +190,16 @@ class SftpSession:
         """Rename replacing ``new`` if it exists (plain SFTP v3 RENAME refuses to)."""
         self.check(self.send(wire.EXTENDED, string("posix-rename@openssh.com"), string(old), string(new)))
 
-    def statvfs(self, path: str) -> tuple[int, int] | None:
-        """(fragment size, fragments available to unprivileged users) of the filesystem holding ``path``;
-        None where the server does not say."""
+    def statvfs(self, path: str) -> Room | None:
+        """What room the filesystem holding ``path`` has left; None where the server does not say."""
         if b"statvfs@openssh.com" not in self.extensions:
             return None
         kind, body = self.call(wire.EXTENDED, string("statvfs@openssh.com"), string(path))
         if kind != wire.EXTENDED_REPLY:
             return None
         reply = Reader(body)
-        _bsize, frsize, _blocks, _bfree, bavail = (reply.u64() for _ in range(5))
-        return frsize, bavail
+        _bsize, frsize, _blocks, _bfree, bavail, _files, _ffree, favail, _fsid, flag = (reply.u64() for _ in range(10))
+        return Room(free_bytes=frsize * bavail, free_inodes=favail, read_only=bool(flag & ST_RDONLY))
 
     def listdir(self, path: str) -> Iterator[tuple[str, Attrs]]:
         """(name, attributes not following links) of every entry of the directory, but ``.`` and ``..``."""

@@ -73,8 +73,8 @@ class FileOps:
         handle.settle()
 
     def explain(self, exc: BaseException, path: str) -> BaseException:
-        """``exc`` from writing ``path``, as ENOSPC where an SFTP server refused it for want of room (ask while
-        what was written is still there: removing it frees the room again)."""
+        """``exc`` from writing ``path``, as ENOSPC or EROFS where an SFTP server refused it for want of room or
+        on a read-only filesystem (ask while what was written is still there: removing it frees the room again)."""
         return self.dst.explain(exc, path) if self.sftp is not None else exc  # type: ignore[attr-defined]
 
     def close_unanswered(self, handle: Any) -> None:

@@ -46,6 +46,8 @@ def make_tree(root: Path) -> Path:
     (root / "code" / "main.py").write_text("print('hi')\n")
     (root / "code" / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\x00" * 300)
     (root / "nothing-here").mkdir()
+    for original in (root / "docs" / "report-2025.pdf", root / "photos" / "beach.jpg"):
+        os.utime(original, (1_700_000_000, 1_700_000_000))  # older than its copy, whatever the clock's tick
     return root
 
 

@@ -272,7 +272,7 @@ def test_sync_page_shows_a_running_pair_live_and_pause_resume_run_now_reach_it(s
 
     src = workdir / "src"
     src.mkdir()
-    (src / "slow.bin").write_bytes(b"\x01" * 256 * 1024)
+    (src / "slow.bin").write_bytes(b"\x01" * 768 * 1024)  # 24 s at 32K: still running when the page looks
     pair = f"dash-{workdir.name.lower()}"
     started = syncoxide(stack, "sync", "start", str(src), str(workdir / "dst"), "--pair", pair, "--every", "1h",
                         "--bwlimit", "32K", "--json")
@@ -289,7 +289,7 @@ def test_sync_page_shows_a_running_pair_live_and_pause_resume_run_now_reach_it(s
     pairs = test.dataframe[0].value
     row = pairs[pairs["pair"] == pair].iloc[0]
     assert (row["mode"], row["state"], row["passes"], row["last run"]) == ("copy", "waiting", 1, "succeeded")
-    assert row["destination"] == str(workdir / "dst") and row["bytes"] == "256.0 KiB"
+    assert row["destination"] == str(workdir / "dst") and row["bytes"] == "768.0 KiB"
     assert row["schedule"] == "every 1h" and row["next pass"]  # in the viewer's local time
     test.selectbox(key="sync_pair").select(pair).run()
     button(test, "pause").click().run()

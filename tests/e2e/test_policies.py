@@ -101,21 +101,37 @@ def test_apply_trigger_history_and_idempotence(stack, workdir):
     assert mine["state"] == "ok" and mine["last_status"] == "succeeded" and mine["next_run"]
 
 
+def backup_runs(stack, name: str) -> list:
+    return [r for r in policy_runs(stack, name) if r.kind == "backup"]
+
+
+def schedule_actions(stack, name: str) -> int:
+    """How many workflows the policy's Temporal Schedule has started (a run's row comes later, from the run)."""
+    async def count() -> int:
+        client = await temporal.connect(stack.settings)
+        return (await client.get_schedule_handle(schedules.policy_schedule_id(name)).describe()).info.num_actions
+
+    return asyncio.run(count())
+
+
 def test_interval_schedule_runs_and_pause_stops_it(stack, workdir):
     name = f"docs-{workdir.name.lower()}"
     path = policy_file(workdir, every="3s")
-    assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
-    wait_for(lambda: len([r for r in policy_runs(stack, name) if r.status == RunStatus.succeeded]) >= 2,
-             what="two scheduled backups")  # fmt: skip
-    assert syncoxide(stack, "policy", "pause", name).code == 0
-    time.sleep(2)
-    count = len(policy_runs(stack, name))
-    time.sleep(8)
-    assert len(policy_runs(stack, name)) == count
-    listed = syncoxide(stack, "policy", "list", "--json").json
-    assert next(p for p in listed if p["policy"] == name)["state"] == "paused"
-    assert syncoxide(stack, "policy", "resume", name).code == 0
-    wait_for(lambda: len(policy_runs(stack, name)) > count, what="runs after resume")
+    try:
+        assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+        wait_for(lambda: len([r for r in policy_runs(stack, name) if r.status == RunStatus.succeeded]) >= 2,
+                 what="two scheduled backups")  # fmt: skip
+        assert syncoxide(stack, "policy", "pause", name).code == 0
+        started = schedule_actions(stack, name)
+        time.sleep(8)
+        assert schedule_actions(stack, name) == started
+        wait_for(lambda: len(backup_runs(stack, name)) == started, what="the started runs' rows")
+        listed = syncoxide(stack, "policy", "list", "--json").json
+        assert next(p for p in listed if p["policy"] == name)["state"] == "paused"
+        assert syncoxide(stack, "policy", "resume", name).code == 0
+        wait_for(lambda: schedule_actions(stack, name) > started, what="runs after resume")
+    finally:
+        syncoxide(stack, "policy", "delete", name, "--yes")  # no schedule left starting runs every 3 s
 
 
 def test_removal_needs_a_plan_and_yes(stack, workdir):
@@ -254,15 +270,21 @@ def test_overlap_skip_holds_when_a_run_is_slow(stack, workdir):
     hooks:
       before: ["sleep 5"]
 """
-    assert syncoxide(stack, "policy", "apply", str(policy_file(workdir, every="1s", extra=extra)), "--yes").code == 0
-    time.sleep(14)
-    assert syncoxide(stack, "policy", "pause", name).code == 0
-    wait_for(lambda: all(r.finished_at for r in policy_runs(stack, name)), timeout=60, what="runs to finish")
-    backups = sorted((r for r in policy_runs(stack, name) if r.kind == "backup"), key=lambda r: r.started_at)
-    assert 2 <= len(backups) <= 3, [(r.started_at, r.finished_at) for r in backups]
-    for earlier, later in zip(backups, backups[1:], strict=False):
-        assert later.started_at >= earlier.finished_at, "two runs of one policy overlapped"
-    assert syncoxide(stack, "policy", "delete", name, "--yes").code == 0
+    try:
+        assert syncoxide(stack, "policy", "apply", str(policy_file(workdir, every="1s", extra=extra)),
+                         "--yes").code == 0  # fmt: skip
+        wait_for(lambda: len(backup_runs(stack, name)) >= 2, timeout=180,
+                 what="a second backup, once the first (5 s of hook) ended")  # fmt: skip
+        assert syncoxide(stack, "policy", "pause", name).code == 0
+        wait_for(lambda: len(backup_runs(stack, name)) == schedule_actions(stack, name)
+                 and all(r.finished_at for r in policy_runs(stack, name)), timeout=120, what="runs to finish")
+        backups = sorted(backup_runs(stack, name), key=lambda r: r.started_at)
+        # a tick every second for as long as each run takes, yet one run at a time: skipped, not queued
+        for earlier, later in zip(backups, backups[1:], strict=False):
+            assert later.started_at >= earlier.finished_at, "two runs of one policy overlapped"
+        assert schedule_actions(stack, name) == len(backups)
+    finally:
+        syncoxide(stack, "policy", "delete", name, "--yes")
 
 
 def test_late_policy_is_notified_once(stack, workdir, monkeypatch):
@@ -274,15 +296,22 @@ def test_late_policy_is_notified_once(stack, workdir, monkeypatch):
       urls: ["env:SXT_LATE_URL"]
       events: [late]
 """
+
+
+    async def health_schedule(paused: bool) -> None:  # its own checks, every 5 min, would race this test's
+        handle = (await temporal.connect(stack.settings)).get_schedule_handle(schedules.HEALTH_SCHEDULE_ID)
+        await (handle.pause() if paused else handle.unpause())
+
+    async def health_check() -> None:
+        client = await temporal.connect(stack.settings)
+        await client.execute_workflow("HealthWorkflow", id=f"health-{name}", task_queue=stack.settings.task_queue)
+
     try:
         path = policy_file(workdir, extra=extra)
         assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
+        asyncio.run(health_schedule(paused=True))
         with open_store(stack.settings) as conn:
             conn.execute("UPDATE policies SET created_at = now() - interval '3000 days' WHERE name = %s", (name,))
-
-        async def health_check() -> None:
-            client = await temporal.connect(stack.settings)
-            await client.execute_workflow("HealthWorkflow", id=f"health-{name}", task_queue=stack.settings.task_queue)
 
         asyncio.run(health_check())
         mine = [m for m in recorder.received if name in m["title"]]
@@ -293,6 +322,7 @@ def test_late_policy_is_notified_once(stack, workdir, monkeypatch):
     finally:
         recorder.close()
         syncoxide(stack, "policy", "delete", name, "--yes")
+        asyncio.run(health_schedule(paused=False))
 
 
 def test_policy_retention_only_touches_its_own_snapshots(stack, workdir):

@@ -95,11 +95,11 @@ def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, wor
     (src / "a.txt").write_text("alpha")
     before = datetime.now(UTC)
     started = syncoxide(stack, "sync", "start", str(src), str(dst), "--cron", "* * * * *", "--json")
-    after = datetime.now(UTC)  # the workflow began between before and after: its first time is the next minute
     assert started.code == 0, started.stderr
     assert started.json["schedule"] == "cron * * * * * (UTC)"
     workflow_id = started.json["workflow_id"]
     waiting = wait_status(stack, workflow_id, lambda s: s["phase"] == "waiting")
+    after = datetime.now(UTC)  # its first task ran between before and after: its first time is the next minute
     with open_store(stack.settings) as conn:  # listed (the dashboard's Sync page) before its first pass
         assert sync_client.pair_of(workflow_id) in {row["id"] for row in sync_store.pairs_with_last_run(conn)}
     due = datetime.fromisoformat(waiting["next_pass"])
@@ -108,10 +108,12 @@ def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, wor
 
     first = wait_status(stack, workflow_id, lambda s: s["runs"] == 1 and s["phase"] == "waiting", timeout=150)
     assert first["last"]["transferred_files"] == 1 and (dst / "a.txt").read_text() == "alpha"
-    assert datetime.fromisoformat(first["next_pass"]) == due + timedelta(minutes=1)
     recorded = syncoxide(stack, "sync", "status", "--json").json
     run = next(r for r in recorded if r["id"] == first["last"]["run_id"])
     assert datetime.fromisoformat(run["started_at"]) >= due
+    following, finished = datetime.fromisoformat(first["next_pass"]), datetime.fromisoformat(run["finished_at"])
+    assert following.second == 0 and following >= due + timedelta(minutes=1)  # the next whole minute after the pass
+    assert finished < following <= finished + timedelta(minutes=1, seconds=30)
     assert syncoxide(stack, "sync", "stop", workflow_id).code == 0
 
 

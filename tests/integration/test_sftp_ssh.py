@@ -39,8 +39,14 @@ def _spec(sftp_server, root: Path, **options: object) -> ProviderSpec:
                         options=merged, secrets=secrets)  # type: ignore[arg-type]
 
 
-def _ssh_children() -> list[psutil.Process]:
-    return [child for child in psutil.Process().children(recursive=True) if child.name() == "ssh"]
+def _ssh_children(besides: set[int] | None = None) -> list[psutil.Process]:
+    """ssh processes started by this process (the session's worker may run some of its own: pass their pids)."""
+    return [child for child in psutil.Process().children(recursive=True)
+            if child.name() == "ssh" and child.pid not in (besides or set())]
+
+
+def _ssh_pids() -> set[int]:
+    return {child.pid for child in _ssh_children()}
 
 
 def _protected_key(sftp_server, tmp_path: Path, passphrase: str) -> Path:
@@ -53,6 +59,7 @@ def _protected_key(sftp_server, tmp_path: Path, passphrase: str) -> Path:
 
 def test_a_key_with_a_passphrase_connects_through_askpass(provider_settings: Settings, sftp_server, root: Path,
                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _ssh_pids()
     key = _protected_key(sftp_server, tmp_path, "correct horse battery")
     monkeypatch.setenv(PASSPHRASE_ENV, "correct horse battery")
     spec = _spec(sftp_server, root, key_file=str(key), secrets={"key_passphrase": f"env:{PASSPHRASE_ENV}"})
@@ -71,7 +78,7 @@ def test_a_key_with_a_passphrase_connects_through_askpass(provider_settings: Set
         open_provider(no_passphrase, provider_settings)
     with pytest.raises(InvalidInput, match=r"sftp key_file .*no-such-key does not exist"):
         open_provider(_spec(sftp_server, root, key_file=str(tmp_path / "no-such-key")), provider_settings)
-    assert not _ssh_children()
+    assert not _ssh_children(besides=before)
 
 
 def test_the_askpass_script_answers_a_password_prompt_and_a_passphrase_prompt(tmp_path: Path) -> None:
@@ -86,6 +93,7 @@ def test_the_askpass_script_answers_a_password_prompt_and_a_passphrase_prompt(tm
 
 def test_an_unknown_or_changed_host_key_is_refused(provider_settings: Settings, sftp_server, root: Path,
                                                    tmp_path: Path) -> None:
+    before = _ssh_pids()
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
     with pytest.raises(ProviderAuthFailed, match=f"host key unknown; add it to {empty}"):
@@ -98,7 +106,7 @@ def test_an_unknown_or_changed_host_key_is_refused(provider_settings: Settings, 
     changed.write_text(f"[127.0.0.1]:{sftp_server.ssh.port} {kind} {key}\n")
     with pytest.raises(ProviderAuthFailed, match=f"host key does not match {changed}"):
         open_provider(_spec(sftp_server, root, known_hosts=str(changed)), provider_settings)
-    assert not _ssh_children()
+    assert not _ssh_children(besides=before)
 
 
 def test_no_server_is_a_transient_one_line_error(provider_settings: Settings, sftp_server, root: Path) -> None:
@@ -111,19 +119,20 @@ def test_no_server_is_a_transient_one_line_error(provider_settings: Settings, sf
 
 def test_a_killed_ssh_process_is_a_transient_error_and_close_leaves_nothing(provider_settings: Settings,
                                                                            sftp_server, root: Path) -> None:
-    before = {child.pid for child in _ssh_children()}
+    before = _ssh_pids()
     provider = open_provider(_spec(sftp_server, root), provider_settings)
-    (ssh,) = [child for child in _ssh_children() if child.pid not in before]
+    (ssh,) = _ssh_children(besides=before)
     provider.write("kept.txt", io.BytesIO(b"x"))
     os.kill(ssh.pid, signal.SIGKILL)
     with pytest.raises(ProviderTransient, match="connection lost during kept.txt"):
         provider.stat("kept.txt")
     provider.close()
-    assert not _ssh_children()
+    assert not _ssh_children(besides=before)
 
 
 def test_md5sum_runs_on_the_server_over_the_same_connection(provider_settings: Settings, sftp_server,
                                                            root: Path) -> None:
+    before = _ssh_pids()
     data = os.urandom(3 * 1024 * 1024)
     (root / "big.bin").write_bytes(data)
     provider = open_provider(_spec(sftp_server, root), provider_settings)
@@ -133,15 +142,15 @@ def test_md5sum_runs_on_the_server_over_the_same_connection(provider_settings: S
         assert remote_md5(provider, "missing.bin") is None
     finally:
         provider.close()
-    assert not _ssh_children()
+    assert not _ssh_children(besides=before)
 
 
 def test_a_provider_nobody_closes_ends_its_ssh_when_collected(provider_settings: Settings, sftp_server,
                                                               root: Path) -> None:
-    before = {child.pid for child in _ssh_children()}
+    before = _ssh_pids()
     provider = open_provider(_spec(sftp_server, root), provider_settings)
     provider.write("a.txt", io.BytesIO(b"a"))
-    assert [child for child in _ssh_children() if child.pid not in before]
+    assert _ssh_children(besides=before)
     del provider
     gc.collect()
-    assert not [child for child in _ssh_children() if child.pid not in before]
+    assert not _ssh_children(besides=before)

@@ -28,13 +28,15 @@ MIB = 1024 * 1024
 
 @pytest.fixture()
 def tiny_fs(scratch: Path) -> Iterator[Callable[[str], Path]]:
-    """size ('1m') -> a tmpfs of that size: writes past it fail with ENOSPC (unmounted after the test)."""
+    """size ('1m'), more mount options -> a tmpfs of that size: writes past it fail with ENOSPC (unmounted after
+    the test)."""
     mounts: list[Path] = []
 
-    def mount(size: str) -> Path:
+    def mount(size: str, more: str = "") -> Path:
         where = scratch / f"tiny-{len(mounts)}"
         where.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}{more}", "tmpfs", str(where)],
+                              capture_output=True)
         if done.returncode != 0:
             pytest.fail(f"cannot mount a tmpfs (tests run as root): {done.stderr.decode().strip()}")
         mounts.append(where)
@@ -120,6 +122,35 @@ def test_an_sftp_write_to_a_full_disk_says_so_and_leaves_the_old_file(sync_setti
     with open_provider(side.spec, sync_settings) as provider, pytest.raises(NoSpace, match=refused):
         provider.write_bytes("doc.txt", os.urandom(3 * MIB))
     assert side.read("doc.txt") == b"the old one\n" and temporaries(mount) == []
+
+
+def test_an_sftp_server_out_of_inodes_is_a_full_disk_too(sync_settings, make_side: SideMaker,
+                                                         tiny_fs: Callable[[str, str], Path]):
+    mount = tiny_fs("64m", ",nr_inodes=2")  # the root directory and one file
+    side = side_on(make_side, "sftp", mount)
+    side.write("doc.txt", b"the old one\n")
+    refused = (r"doc.txt: no space left on the destination \(the SFTP server refused a write \('Failure'\) with no "
+               r"inodes free on its filesystem \(too many files\)\)")
+    with open_provider(side.spec, sync_settings) as provider, pytest.raises(NoSpace, match=refused):
+        provider.write_bytes("doc.txt", b"the new one\n")
+    assert side.read("doc.txt") == b"the old one\n" and temporaries(mount) == []
+
+
+def test_an_sftp_destination_remounted_read_only_says_so_and_keeps_what_it_has(
+        sync_settings, make_side: SideMaker, tiny_fs: Callable[[str], Path]):
+    mount = tiny_fs("8m")
+    src, dst = make_side("local", "src"), side_on(make_side, "sftp", mount)
+    dst.write("report.txt", b"the old report\n", mtime=ts("2024-01-01T00:00:00"))
+    src.write("report.txt", b"the new report\n", mtime=ts("2024-02-01T00:00:00"))
+    src.write("big.bin", os.urandom(6 * MIB))
+    subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)  # as a NAS does after disk errors
+    request = SyncRequest(source=src.spec, destination=dst.spec, mode=Mode.sync,
+                          options=SyncOptions(large_file=4 * MIB, chunk_size=5 * MIB))
+    result = run_sync(sync_settings, request)
+    assert result.failed == 2 and sorted(e.split(":")[0] for e in result.errors) == ["big.bin", "report.txt"]
+    assert all(e.endswith("the SFTP server refused a write ('Failure'): its filesystem is read-only")
+               for e in result.errors), result.errors
+    assert dst.read("report.txt") == b"the old report\n" and temporaries(mount) == []
 
 
 @pytest.mark.parametrize("kind", ["local", "sftp", "s3"])

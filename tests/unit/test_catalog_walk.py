@@ -161,14 +161,16 @@ def test_find_arguments_prune_excludes_and_never_test_the_root():
                         "-printf", walk.PRINTF]  # fmt: skip
 
 
-def running_finds() -> list:
-    """This process's find children still alive (the test session has other children: servers)."""
+def running_finds(under: Path) -> list:
+    """This process's find children still alive that walk ``under`` (the session's worker may run scans of its
+    own)."""
     import psutil
 
     found = []
     for child in psutil.Process().children():
         try:
-            if child.name() == "find" and child.status() != psutil.STATUS_ZOMBIE:
+            if (child.name() == "find" and child.status() != psutil.STATUS_ZOMBIE
+                    and any(arg.startswith(str(under)) for arg in child.cmdline())):
                 found.append(child)
         except psutil.NoSuchProcess:
             pass
@@ -184,9 +186,9 @@ def test_closing_the_walk_early_stops_find(tmp_path, monkeypatch):
     monkeypatch.setattr(walk, "PIPE_BYTES", 4096)  # a small pipe and queue: find waits for this test to read
     batches = FindWalk(str(root), [], one_file_system=False, stats=WalkStats()).batches()
     next(batches), next(batches)
-    assert running_finds()
+    assert running_finds(root)
     batches.close()
-    assert not running_finds()
+    assert not running_finds(root)
 
 
 
@@ -209,4 +211,4 @@ def test_a_cancelled_scan_leaves_no_part_and_no_find_behind(tmp_path, monkeypatc
                      progress=seen.append, cancelled=lambda: len(seen) >= 2)  # fmt: skip
     assert len(seen) == 2 and 0 < seen[-1].files_done < 3000
     assert [p for p in (tmp_path / "catalog").rglob("*") if p.is_file()] == []
-    assert not running_finds()
+    assert not running_finds(root)
