@@ -228,6 +228,26 @@ def check_schedule_cron(text: str) -> None:
         raise InvalidValue(f"{text!r}: L, W, # and ? are for sync pairs; a Temporal Schedule does not take them")
 
 
+def valid_cron(text: str | None) -> str | None:
+    """``text`` as it is, once ``parse`` takes it (a pydantic validator)."""
+    if text is not None:
+        parse(text)
+    return text
+
+
+def valid_schedule_cron(text: str | None) -> str | None:
+    """``text`` as it is, once ``check_schedule_cron`` takes it (a pydantic validator)."""
+    if text is not None:
+        check_schedule_cron(text)
+    return text
+
+
+def valid_zone(name: str) -> str:
+    """``name`` as it is, once ``zone`` knows it (a pydantic validator)."""
+    zone(name)
+    return name
+
+
 def zone(name: str) -> ZoneInfo:
     """A time zone by its IANA name; InvalidValue for one that does not exist."""
     try:

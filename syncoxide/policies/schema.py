@@ -108,19 +108,8 @@ class ScheduleSpec(Strict):
 
     _every = field_validator("every")(_interval)
     _jitter = field_validator("jitter")(_duration)
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is not None:
-            crontab.check_schedule_cron(value)
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _time_zone(cls, value: str) -> str:
-        crontab.zone(value)
-        return value
+    _cron = field_validator("cron")(crontab.valid_schedule_cron)
+    _time_zone = field_validator("time_zone")(crontab.valid_zone)
 
     @model_validator(mode="after")
     def _one_way(self) -> ScheduleSpec:

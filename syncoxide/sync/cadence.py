@@ -32,18 +32,8 @@ class Cadence(BaseModel):
     cron: str | None = Field(default=None, description="continuous: run at this cron expression's times")
     time_zone: str = Field(default="UTC", description="the time zone of the cron expression")
 
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is not None:
-            crontab.parse(value)
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        crontab.zone(value)
-        return value
+    _cron = field_validator("cron")(crontab.valid_cron)
+    _zone = field_validator("time_zone")(crontab.valid_zone)
 
     @model_validator(mode="after")
     def _one_way(self) -> Cadence:
