@@ -21,7 +21,7 @@ from syncoxide.errors import InvalidInput
 from syncoxide.lazy import LazyModule
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.sync import inputs
-from syncoxide.sync.models import ConflictPolicy, Filters, Mode, SyncOptions, SyncRequest
+from syncoxide.sync.models import ConflictPolicy, Mode, SyncOptions, SyncRequest
 
 temporal = LazyModule("syncoxide.client")
 sync_client = LazyModule("syncoxide.sync_client")
@@ -88,6 +88,9 @@ MinSize = Annotated[str | None, typer.Option("--min-size")]
 MaxSize = Annotated[str | None, typer.Option("--max-size")]
 MinAge = Annotated[str | None, typer.Option("--min-age", help="only files older than this, e.g. 1h")]
 MaxAge = Annotated[str | None, typer.Option("--max-age", help="only files younger than this, e.g. 30d")]
+BackupDirOpt = Annotated[str | None, typer.Option(
+    "--backup-dir", help="move what would be deleted or replaced into this folder of the destination (under the "
+    "run's time), e.g. .versions")]
 
 
 def _summary_lines(data: dict[str, Any]) -> list[str]:
@@ -113,14 +116,14 @@ def run_command(
     resync: Resync = False, conflict: Conflict = ConflictPolicy.newer, max_delete: MaxDel = "50%",
     transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None, exclude: Exclude = None,
     min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None,
-    src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None, dst_secret: DstSecret = None,
-    as_json: JsonOpt = False,
+    backup_dir: BackupDirOpt = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
+    dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Run once, here and now (no worker needed); --dry-run prints the plan."""
     opts = inputs.sync_options(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
                                max_delete=max_delete, transfers=transfers, bwlimit=bwlimit, include=include,
                                exclude=exclude, min_size=min_size, max_size=max_size, min_age=min_age,
-                               max_age=max_age)
+                               max_age=max_age, backup_dir=backup_dir)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     result = runner.run_sync(settings(), request)
     data = result.model_dump(mode="json")
@@ -129,15 +132,19 @@ def run_command(
     else:
         for line in _summary_lines(data):
             out.print(line, markup=False, highlight=False)
+        if dry_run and backup_dir:
+            out.print(f"what is deleted or replaced is moved to {opts.backup_dir}/<the run's time>", markup=False,
+                      highlight=False)
         if dry_run:
             for action in data["plan"]["actions"]:
                 target = f" -> {action['target']}" if action["target"] else ""
                 out.print(f"  {action['kind']:13} {action['side']} {action['path']}{target}  {action['reason']}",
                           markup=False, highlight=False)
         else:
+            kept = f" ({result.backed_up} old files kept in {opts.backup_dir})" if result.backed_up else ""
             out.print(f"{result.transferred_files} files ({result.transferred_bytes} bytes) sent, {result.deleted} "
-                      f"deleted, {result.resumed_bytes} bytes resumed, in {result.seconds:.1f} s (run {result.run_id})",
-                      markup=False, highlight=False)
+                      f"deleted{kept}, {result.resumed_bytes} bytes resumed, in {result.seconds:.1f} s "
+                      f"(run {result.run_id})", markup=False, highlight=False)
     runner.raise_for_errors(result)
 
 
@@ -152,13 +159,14 @@ def start_command(
     checksum: Checksum = False, resync: Resync = False, conflict: Conflict = ConflictPolicy.newer,
     max_delete: MaxDel = "50%", transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None,
     exclude: Exclude = None, min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None,
-    max_age: MaxAge = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
-    dst_secret: DstSecret = None, as_json: JsonOpt = False,
+    max_age: MaxAge = None, backup_dir: BackupDirOpt = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
+    src_secret: SrcSecret = None, dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Start a SyncWorkflow on the worker: once, or continuously with --every or --cron."""
     opts = inputs.sync_options(checksum=checksum, resync=resync, conflict=conflict, max_delete=max_delete,
                                transfers=transfers, bwlimit=bwlimit, include=include, exclude=exclude,
-                               min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age)
+                               min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age,
+                               backup_dir=backup_dir)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     cadence = inputs.cadence(every, cron, time_zone)
     cfg = settings()
@@ -256,12 +264,15 @@ def status_command(
 @sync_app.command("check")
 def check_command(
     src: Annotated[str, typer.Argument()], dst: Annotated[str, typer.Argument()],
-    include: Include = None, exclude: Exclude = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
-    src_secret: SrcSecret = None, dst_secret: DstSecret = None, as_json: JsonOpt = False,
+    include: Include = None, exclude: Exclude = None, backup_dir: Annotated[str | None, typer.Option(
+        "--backup-dir", help="the sync's backup folder, left out of the comparison")] = None,
+    src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None, dst_secret: DstSecret = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compare both sides by hash and list the differences (exit 1 if there are any)."""
+    options = inputs.sync_options(include=include, exclude=exclude, backup_dir=backup_dir)
     report = checker.check(settings(), parse_side(src, src_opt, src_secret), parse_side(dst, dst_opt, dst_secret),
-                           Filters(include=include or [], exclude=exclude or []))
+                           options.filters, backup_dir=options.backup_dir)
     if as_json:
         emit_json(report.model_dump(mode="json") | {"clean": report.clean})
     else:

@@ -14,7 +14,7 @@ from syncoxide.providers.spec import OptionValue
 from syncoxide.secrets import SecretRef
 from syncoxide.sync import inputs
 from syncoxide.sync.cadence import Cadence
-from syncoxide.sync.models import ConflictPolicy, Mode, SyncOptions
+from syncoxide.sync.models import ConflictPolicy, Mode, SyncOptions, backup_folder
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _REFERENCE = re.compile(r"^(env|file|command):.+")
@@ -185,9 +185,12 @@ class SyncPairSpec(Strict):
     max_size: str | int | None = None
     min_age: str | None = None
     max_age: str | None = None
+    backup_dir: str | None = Field(None, description="what a run would delete or replace is moved to this folder "
+                                   "of the side it changes, under the run's time (e.g. .versions)")
 
     _every = field_validator("every")(_interval)
     _durations = field_validator("min_age", "max_age")(_duration)
+    _backup_dir = field_validator("backup_dir")(backup_folder)
     _max_delete = field_validator("max_delete")(_max_delete)
     _sizes = field_validator("bwlimit", "min_size", "max_size")(_size)
 
@@ -223,7 +226,8 @@ class SyncPairSpec(Strict):
         return inputs.sync_options(
             checksum=self.checksum, resync=self.resync, conflict=self.conflict, max_delete=self.max_delete,
             transfers=self.transfers, bwlimit=self.bwlimit, include=self.include, exclude=self.exclude,
-            min_size=self.min_size, max_size=self.max_size, min_age=self.min_age, max_age=self.max_age)
+            min_size=self.min_size, max_size=self.max_size, min_age=self.min_age, max_age=self.max_age,
+            backup_dir=self.backup_dir)
 
 
 class PolicyFile(Strict):

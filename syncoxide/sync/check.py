@@ -30,8 +30,8 @@ class CheckReport(BaseModel):
 
 
 def check(settings: Settings, source: ProviderSpec, destination: ProviderSpec, filters: Filters | None = None,
-          *, threads: int = 4) -> CheckReport:
-    file_filter = FileFilter(filters or Filters(), datetime.now(UTC))
+          *, threads: int = 4, backup_dir: str | None = None) -> CheckReport:
+    file_filter = FileFilter(filters or Filters(), datetime.now(UTC), backup_dir)
     with open_provider(source, settings) as src, open_provider(destination, settings) as dst:
         left, right = list_side(src, file_filter), list_side(dst, file_filter)
         report = CheckReport(source=src.display, destination=dst.display,

@@ -17,6 +17,7 @@ from syncoxide.errors import VerificationFailed
 from syncoxide.providers import paths
 from syncoxide.providers.base import Entry, Provider
 from syncoxide.providers.errors import ObjectNotFound, ProviderError
+from syncoxide.sync.backup_dir import BackupDir
 from syncoxide.sync.bisync import OTHER, Sides
 from syncoxide.sync.compare import same_content
 from syncoxide.sync.errors import Interrupted
@@ -77,6 +78,8 @@ class Status:
 class Outcome:
     results: dict[int, TransferResult | None] = field(default_factory=dict)
     """seq -> transfer result (None for actions that moved no data)"""
+    backed_up: set[int] = field(default_factory=set)
+    """deletions and replacements whose old file went to the backup folder"""
     failed: dict[int, str] = field(default_factory=dict)
     retryable: bool = True
     resumed_bytes: int = 0
@@ -84,8 +87,10 @@ class Outcome:
 
 class Executor:
     def __init__(self, plan: Plan, sides: Sides, pools: dict[Side, ProviderPool], journal: Journal,
-                 options: SyncOptions, resume: dict[int, dict[str, Any]], check: Callable[[], None], status: Status):
+                 options: SyncOptions, resume: dict[int, dict[str, Any]], check: Callable[[], None], status: Status,
+                 backups: BackupDir | None = None):
         self.plan = plan
+        self.backups = backups
         self.sides = sides
         self.pools = pools
         self.journal = journal
@@ -150,12 +155,23 @@ class Executor:
         )
         with self.status.lock:
             self.status.current.add(target)
+        kept = action.kind is ActionKind.update and self.backups is not None and self.backups.keep(dst, target)
         try:
             result = transfer(src, entry, dst, target, ctx, self.resume.get(seq))
+        except BaseException:
+            if kept and self.backups is not None:
+                self.backups.put_back(dst, target)
+            raise
         finally:
             with self.status.lock:
                 self.status.current.discard(target)
+        self._backed_up(seq, kept)
         self._ok(seq, result)
+
+    def _backed_up(self, seq: int, kept: bool) -> None:
+        if kept:
+            with self._lock:
+                self.outcome.backed_up.add(seq)
 
     @staticmethod
     def _fix_mtime(src: Provider, entry: Entry, dst: Provider, path: str, there: Entry) -> None:
@@ -183,6 +199,8 @@ class Executor:
             provider.mkdir(action.path)
         elif kind is ActionKind.rename:
             provider.move(action.path, action.target or action.path)
+        elif kind is ActionKind.delete and self.backups is not None:
+            self._backed_up(seq, self.backups.keep(provider, action.path))
         elif kind is ActionKind.delete:
             provider.delete(action.path)
         elif kind is ActionKind.rmdir:

@@ -3,7 +3,7 @@
 A pattern without ``/`` matches a name at any depth (``*.tmp``, ``node_modules``); one with ``/``
 matches the whole relative path (``photos/2024/*``; ``*`` crosses ``/`` there). An excluded
 directory excludes everything under it. Includes select files; directories are never filtered out
-by an include. Temporary names of atomic writes are always left out.
+by an include. Temporary names of atomic writes, and the backup folder (``backup_dir``), are always left out.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ def _compile(patterns: list[str], what: str) -> list[tuple[bool, re.Pattern[str]
 
 
 class FileFilter:
-    def __init__(self, filters: Filters, now: datetime):
+    def __init__(self, filters: Filters, now: datetime, backup_dir: str | None = None):
         self.filters = filters
+        self._backup_dir = backup_dir
         self._include = _compile(filters.include, "include")
         self._exclude = _compile(filters.exclude, "exclude")
         self._now = now.timestamp()
@@ -42,11 +43,13 @@ class FileFilter:
         return any(rule.match(path if whole else name) for whole, rule in rules)
 
     def excluded_path(self, path: str) -> bool:
-        """True if the path or one of its directories is excluded (or it is a temporary name)."""
+        """True if the path or one of its directories is excluded (or it is a temporary name, or the backup
+        folder)."""
         parts = path.split("/")
         for i in range(len(parts)):
             prefix = "/".join(parts[: i + 1])
-            if is_temp(prefix) or (self._exclude and self._matches(self._exclude, prefix)):
+            if is_temp(prefix) or prefix == self._backup_dir or (self._exclude and self._matches(self._exclude,
+                                                                                                  prefix)):
                 return True
         return False
 

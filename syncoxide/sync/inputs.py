@@ -15,7 +15,15 @@ from syncoxide.errors import InvalidInput
 from syncoxide.models import parse_duration, parse_interval, parse_size
 from syncoxide.providers.spec import OptionValue, ProviderSpec
 from syncoxide.sync.cadence import Cadence
-from syncoxide.sync.models import ConflictPolicy, Filters, MaxDelete, Mode, SyncOptions, SyncRequest
+from syncoxide.sync.models import (
+    ConflictPolicy,
+    Filters,
+    MaxDelete,
+    Mode,
+    SyncOptions,
+    SyncRequest,
+    backup_folder,
+)
 
 KINDS = ("local", "sftp", "s3", "webdav", "rclone")
 
@@ -82,8 +90,9 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
                  transfers: int = 4, bwlimit: str | int | None = None, include: Sequence[str] | None = None,
                  exclude: Sequence[str] | None = None, min_size: str | int | None = None,
                  max_size: str | int | None = None, min_age: str | None = None,
-                 max_age: str | None = None) -> SyncOptions:
+                 max_age: str | None = None, backup_dir: str | None = None) -> SyncOptions:
     """Options as the user writes them (sizes like 10M, ages like 30d) into SyncOptions."""
+    _given("--backup-dir", backup_dir, backup_folder)
     try:
         filters = Filters(
             include=list(include or ()), exclude=list(exclude or ()),
@@ -94,7 +103,8 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
         )
         return SyncOptions(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
                            max_delete=parse_max_delete(max_delete), transfers=transfers,
-                           bwlimit=parse_size(bwlimit) if bwlimit is not None else None, filters=filters)
+                           bwlimit=parse_size(bwlimit) if bwlimit is not None else None, filters=filters,
+                           backup_dir=backup_dir)
     except InvalidInput:
         raise
     except ValueError as exc:

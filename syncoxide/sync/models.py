@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from syncoxide.errors import InvalidValue
+from syncoxide.errors import InvalidInput, InvalidValue
+from syncoxide.providers import paths
+from syncoxide.providers.base import is_temp
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.sync.cadence import Cadence
 
@@ -46,6 +48,21 @@ class Filters(BaseModel, frozen=True):
     max_age_s: float | None = Field(default=None, ge=0, description="only files modified at most this long ago")
 
 
+def backup_folder(value: str | None) -> str | None:
+    """A ``backup_dir`` in its clean form; InvalidValue (a ValueError) for one outside the side or empty."""
+    if value is None:
+        return None
+    try:
+        clean = paths.clean(value)
+    except InvalidInput:
+        raise InvalidValue(f"{value!r} must stay inside the side it changes (no '..')") from None
+    if not clean:
+        raise InvalidValue(f"{value!r}: give a folder inside the side it changes, e.g. .versions")
+    if is_temp(clean):
+        raise InvalidValue(f"{value!r} is a temporary name")
+    return clean
+
+
 class MaxDelete(BaseModel, frozen=True):
     """A guard: a run that would delete more than this stops before changing anything."""
 
@@ -77,6 +94,10 @@ class SyncOptions(BaseModel, frozen=True):
     chunk_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024, description="large-file chunk")
     large_file: int = Field(default=64 * 1024 * 1024, ge=0, description="files from this size are chunked")
     filters: Filters = Field(default_factory=Filters)
+    backup_dir: str | None = Field(default=None, description="a folder on the side that changes, relative to its "
+                                   "root: what a run would delete or replace is moved there, under the run's time")
+
+    _backup_dir = field_validator("backup_dir")(backup_folder)
 
 
 class SyncRequest(BaseModel, frozen=True):
@@ -167,6 +188,8 @@ class RunOutcome(BaseModel):
     resumed_bytes: int = 0
     """bytes not sent again because a transfer resumed from a journal checkpoint"""
     deleted: int = 0
+    backed_up: int = 0
+    """files deleted or replaced that were moved to the backup folder (``backup_dir``) instead"""
     errors: list[str] = Field(default_factory=list)
     seconds: float = 0.0
 

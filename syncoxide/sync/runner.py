@@ -26,6 +26,7 @@ from syncoxide.providers.roots import open_root
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.store.sync import StateRow
+from syncoxide.sync.backup_dir import BackupDir, run_folder
 from syncoxide.sync.bisync import Sides, plan_bisync
 from syncoxide.sync.compare import Signature
 from syncoxide.sync.errors import GuardTripped, Interrupted, NeedsResync, SyncBusy, SyncFailed
@@ -123,7 +124,7 @@ class Run:
     def _run(self, conn: Any, main: dict[Side, Provider], pools: dict[Side, ProviderPool],
              started: float) -> SyncResult:
         mode, options = self.request.mode, self.options
-        file_filter = FileFilter(options.filters, self.now)
+        file_filter = FileFilter(options.filters, self.now, options.backup_dir)
         self.status.phase = "listing"
         listings = {side: list_side(main[side], file_filter) for side in Side}
         state = store.load_state(conn, self.pair)
@@ -151,7 +152,8 @@ class Run:
         resume, result.reconciled = self._reconcile(conn, plan, main)
         journal = Journal(conn, self.run_id)
         self.check()
-        outcome = Executor(plan, sides, pools, journal, options, resume, self.check, self.status).run()
+        backups = BackupDir(run_folder(options.backup_dir, self.now)) if options.backup_dir else None
+        outcome = Executor(plan, sides, pools, journal, options, resume, self.check, self.status, backups).run()
         self.status.phase = "recording"
         self._record_state(conn, plan, sides, state, same, outcome)
         self._summarise(result, plan, outcome)
@@ -249,6 +251,7 @@ class Run:
                 result.transferred_bytes += transfer.sent
             if kind in (ActionKind.delete, ActionKind.delete_source):
                 result.deleted += 1
+        result.backed_up = len(outcome.backed_up)
         result.resumed_bytes = outcome.resumed_bytes
         result.errors = [f"{plan.actions[seq].path}: {error}" for seq, error in sorted(outcome.failed.items())]
 

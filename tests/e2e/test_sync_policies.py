@@ -280,8 +280,9 @@ def test_a_pair_on_a_cron_waits_for_its_time_and_a_one_pass_pair_runs_once(stack
     ('    cron: "@daily"\n    time_zone: Mars/Olympus\n', 6, "time_zone",
      "time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)"),
     ("    every: 1h\n    time_zone: Europe/Berlin\n", 6, "time_zone", "it is the time zone of cron; give cron too"),
+    ("    backup_dir: ../old\n", 5, "backup_dir", "'../old' must stay inside the side it changes (no '..')"),
 ])
-def test_a_bad_schedule_names_file_line_pair_and_field(stack, workdir, schedule, line, field, message):
+def test_a_bad_schedule_or_backup_dir_names_file_line_pair_and_field(stack, workdir, schedule, line, field, message):
     name = f"when-{workdir.name.lower()}"
     path = pair_file(workdir, f"""\
   {name}:

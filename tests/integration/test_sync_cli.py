@@ -57,3 +57,23 @@ def test_sides_are_parsed_like_rclone_and_bad_ones_say_what_is_wrong(tmp_path):
         parse_side("s3://bucket", ["colour=blue"])
     with pytest.raises(InvalidInput, match="must look like name=value"):
         parse_side("s3://bucket", ["nonsense"])
+
+
+def test_run_with_a_backup_dir_keeps_what_it_deletes_and_check_leaves_the_folder_out(cli, make_side: SideMaker):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    src.write("a.txt", b"a")
+    dst.write("old.txt", b"only here")
+    dry = cli("sync", "run", str(src.root), str(dst.root), "--mode", "sync", "--backup-dir", ".versions",
+              "--max-delete", "none", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "what is deleted or replaced is moved to .versions/<the run's time>" in dry.output
+    done = cli("sync", "run", str(src.root), str(dst.root), "--mode", "sync", "--backup-dir", ".versions/",
+               "--max-delete", "none")
+    assert done.exit_code == 0, done.output
+    assert "1 deleted (1 old files kept in .versions)" in done.output
+    (held,) = (dst.root / ".versions").rglob("old.txt")
+    assert held.read_bytes() == b"only here" and not (dst.root / "old.txt").exists()
+    assert cli("sync", "check", str(src.root), str(dst.root), "--backup-dir", ".versions").exit_code == 0
+    assert cli("sync", "check", str(src.root), str(dst.root)).exit_code == 1  # without it: the folder differs
+    bad = cli("sync", "run", str(src.root), str(dst.root), "--backup-dir", "../out")
+    assert bad.exit_code != 0 and "--backup-dir '../out' must stay inside the side it changes" in str(bad.exception)

@@ -124,6 +124,21 @@ def test_an_sftp_write_to_a_full_disk_says_so_and_leaves_the_old_file(sync_setti
     assert side.read("doc.txt") == b"the old one\n" and temporaries(mount) == []
 
 
+@pytest.mark.parametrize("kind", ["local", "sftp"])
+def test_a_replacement_that_does_not_fit_puts_the_kept_old_file_back(sync_settings, make_side: SideMaker,
+                                                                     tiny_fs: Callable[[str], Path], kind: str):
+    mount = tiny_fs("1m")
+    src, dst = make_side("local", "src"), side_on(make_side, kind, mount)
+    dst.write("report.txt", b"the old report\n", mtime=ts("2024-01-01T00:00:00"))
+    src.write("report.txt", os.urandom(3 * MIB), mtime=ts("2024-02-01T00:00:00"))
+    request = SyncRequest(source=src.spec, destination=dst.spec, mode=Mode.sync,
+                          options=SyncOptions(backup_dir=".versions"))
+    result = run_sync(sync_settings, request)
+    assert result.failed == 1 and result.backed_up == 0 and "no space left" in result.errors[0]
+    assert dst.read("report.txt") == b"the old report\n"  # moved aside for the new one, then back
+    assert [p for p in (mount / ".versions").rglob("*") if p.is_file()] == [] and temporaries(mount) == []
+
+
 def test_an_sftp_server_out_of_inodes_is_a_full_disk_too(sync_settings, make_side: SideMaker,
                                                          tiny_fs: Callable[[str, str], Path]):
     mount = tiny_fs("64m", ",nr_inodes=2")  # the root directory and one file

@@ -1,0 +1,44 @@
+"""Keep what a run would delete or replace: ``backup_dir`` moves it into a folder on the same side, under the
+run's start time, instead (rclone's ``--backup-dir``, one folder per run so no version replaces another).
+
+    notes/.versions/2026-11-26T230512.345Z/drafts/plan.txt   <- drafts/plan.txt, deleted or replaced by that run
+
+The folder is on the side that changes (both, for bisync), relative to its root, and left out of the sync on
+both sides. A replaced file is moved away just before its new version is sent, and moved back if the send
+fails; a run interrupted in between leaves it in the folder, where it is kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from syncoxide.providers import paths
+from syncoxide.providers.base import Provider
+from syncoxide.providers.errors import ObjectNotFound, ProviderError
+
+
+def run_folder(backup_dir: str, started: datetime) -> str:
+    """The run's own folder, named by its start (UTC, to the millisecond: two runs never share one)."""
+    return paths.join(backup_dir, started.strftime("%Y-%m-%dT%H%M%S.") + f"{started.microsecond // 1000:03d}Z")
+
+
+class BackupDir:
+    def __init__(self, folder: str):
+        self.folder = folder
+        """this run's folder, e.g. ``.versions/2026-11-26T230512.345Z``"""
+
+    def keep(self, provider: Provider, path: str) -> bool:
+        """Move ``path`` into the folder; False if it is not there (an earlier attempt moved it already)."""
+        try:
+            provider.move(path, paths.join(self.folder, path))
+        except ObjectNotFound:
+            return False
+        return True
+
+    def put_back(self, provider: Provider, path: str) -> None:
+        """Undo ``keep`` after the new version could not be sent (best effort: it stays in the folder if not)."""
+        try:
+            if not provider.exists(path):
+                provider.move(paths.join(self.folder, path), path)
+        except (ProviderError, OSError):
+            pass
