@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from syncoxide.cli_common import JsonOpt, emit_json, out, settings
+from syncoxide.cli_common import JsonOpt, emit_json, err, out, settings
 from syncoxide.errors import InvalidInput
 from syncoxide.lazy import LazyModule
 from syncoxide.providers.spec import ProviderSpec
@@ -27,6 +27,7 @@ temporal = LazyModule("syncoxide.client")
 sync_client = LazyModule("syncoxide.sync_client")
 runner = LazyModule("syncoxide.sync.runner")
 checker = LazyModule("syncoxide.sync.check")
+watched = LazyModule("syncoxide.cli_sync_progress")
 
 sync_app = typer.Typer(help="Copy, sync, move and two-way sync between storage providers.", no_args_is_help=True)
 
@@ -125,7 +126,10 @@ def run_command(
                                exclude=exclude, min_size=min_size, max_size=max_size, min_age=min_age,
                                max_age=max_age, backup_dir=backup_dir)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
-    result = runner.run_sync(settings(), request)
+    if err.is_terminal and not as_json and not dry_run:
+        result = watched.run_with_progress(settings(), request, err)
+    else:
+        result = runner.run_sync(settings(), request)
     data = result.model_dump(mode="json")
     if as_json:
         emit_json(data)

@@ -4,6 +4,13 @@ paused, run now and cancelled with syncoxide commands; one on a cron, waiting fo
 from __future__ import annotations
 
 import asyncio
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -126,3 +133,52 @@ def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, wor
 def test_a_bad_schedule_is_one_line_naming_the_option(stack, workdir, options, message):
     result = syncoxide(stack, "sync", "start", str(workdir), str(workdir / "dst"), *options)
     assert result.code == 1 and result.error_lines == [f"error: {message}"]
+
+
+def on_a_terminal(stack, *args: str) -> tuple[subprocess.Popen, int]:
+    """The CLI with a pseudo-terminal for its output, as a user sees it; (process, the terminal's reading end)."""
+    reader, writer = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "syncoxide", *args], stdin=subprocess.DEVNULL, stdout=writer,
+                               stderr=writer, env={**stack.env, "COLUMNS": "120", "TERM": "xterm"})
+    os.close(writer)
+    return process, reader
+
+
+def read_until(reader: int, wanted, timeout: float = 60) -> str:
+    seen, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([reader], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(reader, 65536)
+            except OSError:  # the other end closed
+                break
+            if wanted(seen.decode(errors="replace")):
+                return seen.decode(errors="replace")
+    raise AssertionError(f"never saw it on the terminal: {seen.decode(errors='replace')[-500:]!r}")
+
+
+def test_sync_run_on_a_terminal_shows_progress_and_ctrl_c_stops_between_chunks(stack, workdir):
+    src, dst = workdir / "src", workdir / "dst"
+    src.mkdir()
+    data = os.urandom(96 * 1024 * 1024)  # chunked (from 64 MiB): resumable
+    (src / "big.bin").write_bytes(data)
+    pair = f"tty-{workdir.name.lower()}"
+    process, reader = on_a_terminal(stack, "sync", "run", str(src), str(dst), "--pair", pair, "--bwlimit", "8M")
+    try:
+        def past_a_chunk(text: str) -> bool:  # the bar, once a 16 MiB chunk is in (and checkpointed)
+            done = re.findall(r"sync: transferring.*?([0-9.]+)/96\.0 MiB", text)
+            return bool(done) and float(done[-1]) >= 40
+
+        read_until(reader, past_a_chunk)
+        process.send_signal(signal.SIGINT)
+        said = read_until(reader, lambda text: "run it again to finish" in text)
+        assert process.wait(60) == 130
+    finally:
+        process.kill()
+        os.close(reader)
+    assert "stopping between chunks" in said and "error: interrupted: what was sent is kept" in said
+    assert not (dst / "big.bin").exists()  # nothing half-sent at the final path
+    again = syncoxide(stack, "sync", "run", str(src), str(dst), "--pair", pair, "--json")
+    assert again.code == 0, again.stderr
+    assert again.json["resumed_bytes"] > 0 and (dst / "big.bin").read_bytes() == data

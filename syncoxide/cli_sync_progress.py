@@ -1,0 +1,65 @@
+"""``sync run`` on a terminal: the pass runs in a thread while a Rich progress bar shows its live status, and
+Ctrl-C stops it between chunks (what is done stays done and journaled; the next run resumes) instead of
+killing it in the middle of a file."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from syncoxide.config import Settings
+from syncoxide.models import Progress
+from syncoxide.progress import ProgressBar
+from syncoxide.sync.errors import Interrupted
+from syncoxide.sync.executor import Status
+from syncoxide.sync.models import SyncRequest, SyncResult
+from syncoxide.sync.runner import run_sync
+
+POLL_S = 0.2
+
+
+def as_progress(snapshot: dict[str, Any]) -> Progress:
+    return Progress(phase=snapshot["phase"], files_done=snapshot["actions_done"],
+                    files_total=snapshot["actions_total"] or None, bytes_done=snapshot["bytes_done"],
+                    bytes_total=snapshot["bytes_total"] or None)
+
+
+def run_with_progress(cfg: Settings, request: SyncRequest, console: Console) -> SyncResult:
+    status, stop, outcome = Status(), threading.Event(), {}
+
+    def check() -> None:
+        if stop.is_set():
+            raise Interrupted("stopped by Ctrl-C")
+
+    def work() -> None:
+        try:
+            outcome["result"] = run_sync(cfg, request, check=check, status=status)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            outcome["error"] = exc
+
+    def ctrl_c(*_: object) -> None:
+        if not stop.is_set():
+            console.print("[dim]stopping between chunks (what is sent is kept)...[/dim]")
+        stop.set()
+
+    thread = threading.Thread(target=work, name="sync-run", daemon=True)
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    try:
+        thread.start()
+        with ProgressBar("sync", console) as bar:
+            while thread.is_alive():
+                thread.join(POLL_S)
+                bar.update(as_progress(status.snapshot()))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    error = outcome.get("error")
+    if isinstance(error, Interrupted):
+        console.print("error: interrupted: what was sent is kept; run it again to finish", markup=False)
+        raise typer.Exit(130)
+    if error is not None:
+        raise error
+    return outcome["result"]  # type: ignore[no-any-return]
