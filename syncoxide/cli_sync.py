@@ -85,6 +85,10 @@ Transfers = Annotated[int, typer.Option("--transfers", min=1, max=64, help="file
 BwLimit = Annotated[str | None, typer.Option("--bwlimit", help="bytes per second, e.g. 10M")]
 Include = Annotated[list[str] | None, typer.Option("--include", help="only files matching this glob")]
 Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="skip files and directories matching")]
+IncludeFrom = Annotated[list[str] | None, typer.Option(
+    "--include-from", help="--include globs from a file, one per line (# comments)")]
+ExcludeFrom = Annotated[list[str] | None, typer.Option(
+    "--exclude-from", help="--exclude globs from a file, one per line (# comments)")]
 MinSize = Annotated[str | None, typer.Option("--min-size")]
 MaxSize = Annotated[str | None, typer.Option("--max-size")]
 MinAge = Annotated[str | None, typer.Option("--min-age", help="only files older than this, e.g. 1h")]
@@ -92,6 +96,10 @@ MaxAge = Annotated[str | None, typer.Option("--max-age", help="only files younge
 BackupDirOpt = Annotated[str | None, typer.Option(
     "--backup-dir", help="move what would be deleted or replaced into this folder of the destination (under the "
     "run's time), e.g. .versions")]
+
+
+def _globs(given: list[str] | None, files: list[str] | None, option: str) -> list[str]:
+    return [*(given or []), *(glob for path in files or [] for glob in inputs.patterns_from(option, path))]
 
 
 def _summary_lines(data: dict[str, Any]) -> list[str]:
@@ -116,14 +124,17 @@ def run_command(
     mode: ModeOpt = Mode.copy, pair: PairOpt = None, dry_run: DryRun = False, checksum: Checksum = False,
     resync: Resync = False, conflict: Conflict = ConflictPolicy.newer, max_delete: MaxDel = "50%",
     transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None, exclude: Exclude = None,
-    min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None,
-    backup_dir: BackupDirOpt = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
-    dst_secret: DstSecret = None, as_json: JsonOpt = False,
+    include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None, min_size: MinSize = None,
+    max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None, backup_dir: BackupDirOpt = None,
+    src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None, dst_secret: DstSecret = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run once, here and now (no worker needed); --dry-run prints the plan."""
     opts = inputs.sync_options(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
-                               max_delete=max_delete, transfers=transfers, bwlimit=bwlimit, include=include,
-                               exclude=exclude, min_size=min_size, max_size=max_size, min_age=min_age,
+                               max_delete=max_delete, transfers=transfers, bwlimit=bwlimit,
+                               include=_globs(include, include_from, "--include-from"),
+                               exclude=_globs(exclude, exclude_from, "--exclude-from"),
+                               min_size=min_size, max_size=max_size, min_age=min_age,
                                max_age=max_age, backup_dir=backup_dir)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     if err.is_terminal and not as_json and not dry_run:
@@ -162,13 +173,16 @@ def start_command(
     time_zone: Annotated[str | None, typer.Option("--time-zone", help="the time zone of --cron (default UTC)")] = None,
     checksum: Checksum = False, resync: Resync = False, conflict: Conflict = ConflictPolicy.newer,
     max_delete: MaxDel = "50%", transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None,
-    exclude: Exclude = None, min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None,
-    max_age: MaxAge = None, backup_dir: BackupDirOpt = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
-    src_secret: SrcSecret = None, dst_secret: DstSecret = None, as_json: JsonOpt = False,
+    exclude: Exclude = None, include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None,
+    min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None,
+    backup_dir: BackupDirOpt = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
+    dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Start a SyncWorkflow on the worker: once, or continuously with --every or --cron."""
     opts = inputs.sync_options(checksum=checksum, resync=resync, conflict=conflict, max_delete=max_delete,
-                               transfers=transfers, bwlimit=bwlimit, include=include, exclude=exclude,
+                               transfers=transfers, bwlimit=bwlimit,
+                               include=_globs(include, include_from, "--include-from"),
+                               exclude=_globs(exclude, exclude_from, "--exclude-from"),
                                min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age,
                                backup_dir=backup_dir)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
@@ -268,13 +282,15 @@ def status_command(
 @sync_app.command("check")
 def check_command(
     src: Annotated[str, typer.Argument()], dst: Annotated[str, typer.Argument()],
-    include: Include = None, exclude: Exclude = None, backup_dir: Annotated[str | None, typer.Option(
+    include: Include = None, exclude: Exclude = None, include_from: IncludeFrom = None,
+    exclude_from: ExcludeFrom = None, backup_dir: Annotated[str | None, typer.Option(
         "--backup-dir", help="the sync's backup folder, left out of the comparison")] = None,
     src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None, dst_secret: DstSecret = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare both sides by hash and list the differences (exit 1 if there are any)."""
-    options = inputs.sync_options(include=include, exclude=exclude, backup_dir=backup_dir)
+    options = inputs.sync_options(include=_globs(include, include_from, "--include-from"),
+                                  exclude=_globs(exclude, exclude_from, "--exclude-from"), backup_dir=backup_dir)
     report = checker.check(settings(), parse_side(src, src_opt, src_secret), parse_side(dst, dst_opt, dst_secret),
                            options.filters, backup_dir=options.backup_dir)
     if as_json:

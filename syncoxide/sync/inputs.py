@@ -85,6 +85,18 @@ def parse_max_delete(value: str | int) -> MaxDelete | None:
     return None if text.strip().lower() == "none" else MaxDelete.parse(text)
 
 
+def patterns_from(option: str, path: str | Path) -> list[str]:
+    """Globs from a file, one per line (blank lines and ``#`` comments skipped), as rsync's and rclone's
+    ``--exclude-from`` read them."""
+    try:
+        text = Path(path).expanduser().read_text()
+    except FileNotFoundError:
+        raise InvalidInput(f"{option} {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{option} {path}: cannot read it ({exc})") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
 def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool = False,
                  conflict: ConflictPolicy = ConflictPolicy.newer, max_delete: str | int = "50%",
                  transfers: int = 4, bwlimit: str | int | None = None, include: Sequence[str] | None = None,

@@ -77,3 +77,20 @@ def test_run_with_a_backup_dir_keeps_what_it_deletes_and_check_leaves_the_folder
     assert cli("sync", "check", str(src.root), str(dst.root)).exit_code == 1  # without it: the folder differs
     bad = cli("sync", "run", str(src.root), str(dst.root), "--backup-dir", "../out")
     assert bad.exit_code != 0 and "--backup-dir '../out' must stay inside the side it changes" in str(bad.exception)
+
+
+def test_globs_from_files_filter_like_the_options_and_a_missing_file_is_one_line(cli, make_side: SideMaker, tmp_path):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    for rel in ("keep.txt", "skip.tmp", "cache/x.bin", "notes/a.md", "notes/b.txt"):
+        src.write(rel, b"x")
+    excludes = tmp_path / "excludes"
+    excludes.write_text("# scratch\n*.tmp\n\n  cache  \n")
+    done = cli("sync", "run", str(src.root), str(dst.root), "--exclude-from", str(excludes), "--exclude", "b.txt")
+    assert done.exit_code == 0, done.output
+    assert sorted(dst.files()) == ["keep.txt", "notes/a.md"]
+    includes = tmp_path / "includes"
+    includes.write_text("*.md\n")
+    check = cli("sync", "check", str(src.root), str(dst.root), "--include-from", str(includes), "--json")
+    assert check.exit_code == 0 and json.loads(check.output)["matching"] == 1
+    missing = cli("sync", "run", str(src.root), str(dst.root), "--exclude-from", str(tmp_path / "nope"))
+    assert missing.exit_code != 0 and str(missing.exception) == f"--exclude-from {tmp_path / 'nope'}: no such file"
