@@ -94,8 +94,8 @@ MaxSize = Annotated[str | None, typer.Option("--max-size")]
 MinAge = Annotated[str | None, typer.Option("--min-age", help="only files older than this, e.g. 1h")]
 MaxAge = Annotated[str | None, typer.Option("--max-age", help="only files younger than this, e.g. 30d")]
 BackupDirOpt = Annotated[str | None, typer.Option(
-    "--backup-dir", help="move what would be deleted or replaced into this folder of the destination (under the "
-    "run's time), e.g. .versions")]
+    "--backup-dir", help="move what would be deleted or replaced into this folder at the root of the side it "
+    "changes (under the run's time), e.g. .versions")]
 
 
 def _globs(given: list[str] | None, files: list[str] | None, option: str) -> list[str]:

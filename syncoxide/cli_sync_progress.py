@@ -1,6 +1,6 @@
 """``sync run`` on a terminal: the pass runs in a thread while a Rich progress bar shows its live status, and
-Ctrl-C stops it between chunks (what is done stays done and journaled; the next run resumes) instead of
-killing it in the middle of a file."""
+Ctrl-C stops it between chunks or files, and while listing (what is done stays done and journaled; the next
+run resumes) instead of killing it in the middle of a file; a second Ctrl-C quits at once."""
 
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ def run_with_progress(cfg: Settings, request: SyncRequest, console: Console) -> 
             outcome["error"] = exc
 
     def ctrl_c(*_: object) -> None:
-        if not stop.is_set():
-            console.print("[dim]stopping between chunks (what is sent is kept)...[/dim]")
+        if stop.is_set():  # a second Ctrl-C: stop waiting (a hung server, say)
+            raise KeyboardInterrupt
+        console.print("[dim]stopping between chunks (what is sent is kept; Ctrl-C again to quit now)...[/dim]")
         stop.set()
 
     thread = threading.Thread(target=work, name="sync-run", daemon=True)

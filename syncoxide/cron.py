@@ -8,10 +8,13 @@ or sun-sat; 0 and 7 are Sunday). Each is ``*``, a value, a range ``a-b``, a step
 that matches either one fires. ``@yearly`` (``@annually``), ``@monthly``, ``@weekly``, ``@daily``
 (``@midnight``) and ``@hourly`` stand for their usual expressions.
 
-The day fields also take Quartz's (and Temporal Schedules') extensions: ``?`` for ``*``; in day of month
-``L`` (the last day), ``L-n`` (n days before it), ``nW`` (the weekday nearest the nth, in the same month)
-and ``LW`` (the last weekday); in day of week ``nL`` (the month's last such day, e.g. ``friL`` or ``5L``)
-and ``n#k`` (its kth, e.g. ``mon#1``).
+The day fields also take Quartz's extensions: ``?`` for ``*``; in day of month ``L`` (the last day), ``L-n``
+(n days before it), ``nW`` (the weekday nearest the nth, in the same month) and ``LW`` (the last weekday); in
+day of week ``nL`` (the month's last such day, e.g. ``friL`` or ``5L``) and ``n#k`` (its kth, e.g. ``mon#1``).
+Day numbers there are this field's own (0 or 7 Sunday, 5 Friday), not Quartz's (1 Sunday).
+
+A Temporal Schedule (backup policies, catalog scans) reads crons itself: ``check_schedule_cron`` checks one
+as Temporal will take it (no extensions, both day fields must match, macros in lower case).
 
 Times are local to a time zone: a time that a daylight-saving change skips does not fire that day, and
 one that it repeats fires once (the first). ``next_after`` is a pure function of its arguments, so a
@@ -34,9 +37,9 @@ MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", 
 WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 FIELDS = (("minute", 0, 59, []), ("hour", 0, 23, []), ("day of month", 1, 31, []),
           ("month", 1, 12, MONTHS), ("day of week", 0, 7, WEEKDAYS))
-HORIZON_DAYS = 8 * 366
-"""How far ahead to look: every date that exists recurs within eight years (29 February on a given weekday
-recurs within 28, but a restricted day of week with a restricted day of month fires on either)."""
+HORIZON_DAYS = 29 * 366
+"""How far ahead to look: the calendar repeats every 28 years (the fifth Saturday of February, say, comes
+once in them)."""
 LAST_DAY = re.compile(r"L(?:-(\d+))?", re.IGNORECASE)
 NEAREST_WEEKDAY = re.compile(r"(\d+|L)W", re.IGNORECASE)
 NTH_WEEKDAY = re.compile(r"(\w+?)(?:(L)|#(\d+))", re.IGNORECASE)
@@ -90,6 +93,8 @@ class Cron:
     """0 is Sunday"""
     any_day: bool
     any_weekday: bool
+    either_day: bool = True
+    """when both day fields are restricted, a day matching either fires (cron); False: it must match both"""
     day_rules: frozenset[DayRule] = frozenset()
     weekday_rules: frozenset[WeekdayRule] = frozenset()
 
@@ -98,7 +103,7 @@ class Cron:
             return False
         by_day = day.day in self.days or any(rule.matches(day) for rule in self.day_rules)
         by_weekday = day.isoweekday() % 7 in self.weekdays or any(rule.matches(day) for rule in self.weekday_rules)
-        if self.any_day or self.any_weekday:
+        if self.any_day or self.any_weekday or not self.either_day:
             return by_day and by_weekday
         return by_day or by_weekday
 
@@ -197,7 +202,7 @@ def _rest(items: list[str], text: str) -> str:
     return ",".join(items)
 
 
-def parse(text: str) -> Cron:
+def parse(text: str, *, either_day: bool = True) -> Cron:
     """A cron expression; InvalidValue says what is wrong with it in one line."""
     expression = MACROS.get(text.strip().lower(), text) if isinstance(text, str) else ""
     parts = expression.split()
@@ -213,7 +218,7 @@ def parse(text: str) -> Cron:
         raise InvalidValue(f"{text!r}: {exc}") from None
     cron = Cron(text=text, minutes=tuple(sorted(minutes)), hours=tuple(sorted(hours)), days=frozenset(days),
                 months=frozenset(months), weekdays=frozenset(d % 7 for d in weekdays), any_day=parts[2] == "*",
-                any_weekday=parts[4] == "*", day_rules=frozenset(day_rules),
+                any_weekday=parts[4] == "*", either_day=either_day, day_rules=frozenset(day_rules),
                 weekday_rules=frozenset(weekday_rules))
     if cron.next_after(datetime(2000, 1, 1, tzinfo=UTC), ZoneInfo("UTC")) is None:
         raise InvalidValue(f"{text!r}: never fires (no month has that day)")
@@ -221,9 +226,12 @@ def parse(text: str) -> Cron:
 
 
 def check_schedule_cron(text: str) -> None:
-    """A cron for a Temporal Schedule (backup policies, catalog scans) is checked as ``parse`` checks one,
-    without the day extensions: Temporal takes no ``L``, ``W`` or ``?``, and reads ``#`` as a comment."""
-    cron = parse(text)
+    """A cron for a Temporal Schedule (backup policies, catalog scans) is checked as Temporal reads it: no day
+    extensions (it takes no ``L``, ``W`` or ``?``, and reads ``#`` as a comment), a day must match both day
+    fields (so ``0 3 31 2 mon`` never fires), and the ``@`` shortcuts are lower case."""
+    if text.strip().startswith("@") and text.strip() not in MACROS:
+        raise InvalidValue(f"{text!r}: write it in lower case (Temporal takes @daily, not @Daily)")
+    cron = parse(text, either_day=False)
     if cron.day_rules or cron.weekday_rules or "?" in text:
         raise InvalidValue(f"{text!r}: L, W, # and ? are for sync pairs; a Temporal Schedule does not take them")
 

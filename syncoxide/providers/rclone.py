@@ -79,7 +79,9 @@ class RcloneProvider(Provider):
         super().__init__(display)
         self._rclone = rclone
         self._root = root  # remote:path, without a trailing slash
-        self._env = env
+        self._spawn: dict[str, Any] = {"env": env, "start_new_session": True}
+        """how rclone is started: its own session, so a Ctrl-C at the terminal reaches syncoxide (which stops
+        between chunks), not rclone in the middle of a file"""
         self._flags = flags
         self._secrets = secrets
         self._bucket_based = False
@@ -97,7 +99,7 @@ class RcloneProvider(Provider):
         return f"{self._root}/{clean}" if not self._root.endswith(":") else f"{self._root}{clean}"
 
     def _run(self, *args: str, path: str, stdin: bytes | None = None) -> bytes:
-        done = subprocess.run(self._argv(*args), input=stdin, capture_output=True, env=self._env)
+        done = subprocess.run(self._argv(*args), input=stdin, capture_output=True, **self._spawn)
         if done.returncode != 0:
             raise self._fail(done.returncode, done.stderr.decode(errors="replace"), path)
         return done.stdout
@@ -155,7 +157,7 @@ class RcloneProvider(Provider):
     def list(self, path: str = "") -> Iterator[Entry]:
         start = paths.clean(path)
         argv = self._argv("lsjson", "-R", "--no-mimetype", *self._hash_flags(), self._target(start))
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self._env)
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **self._spawn)
         assert process.stdout is not None and process.stderr is not None
         stderr: list[bytes] = []
         drain = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
@@ -201,7 +203,7 @@ class RcloneProvider(Provider):
             args += ["--offset", str(offset)]
         if length is not None:
             args += ["--count", str(length)]
-        process = subprocess.Popen(self._argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self._env)
+        process = subprocess.Popen(self._argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, **self._spawn)
         assert process.stdout is not None and process.stderr is not None
         stderr: list[bytes] = []
         drain = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
@@ -244,7 +246,7 @@ class RcloneProvider(Provider):
         elif size is not None:
             args += ["--size", str(size)]
         process = subprocess.Popen(self._argv(*args, self._target(target)), stdin=subprocess.PIPE,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self._env)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **self._spawn)
         assert process.stdin is not None and process.stderr is not None
         stderr: list[bytes] = []
         drain = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
@@ -280,7 +282,7 @@ class RcloneProvider(Provider):
         return self.stat(clean)
 
     def _delete_quietly(self, path: str) -> None:
-        subprocess.run(self._argv("deletefile", self._target(path)), capture_output=True, env=self._env)
+        subprocess.run(self._argv("deletefile", self._target(path)), capture_output=True, **self._spawn)
 
     def mkdir(self, path: str) -> None:
         clean = paths.clean(path)

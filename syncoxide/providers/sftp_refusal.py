@@ -36,6 +36,6 @@ def refusal(session: SftpSession, exc: BaseException, path: str) -> OSError | No
         return OSError(errno.EROFS, f"{said}: its filesystem is read-only")
     if room.free_bytes < NEARLY_FULL:
         return OSError(errno.ENOSPC, f"{said} with {human_size(room.free_bytes)} free on its filesystem")
-    if room.free_inodes == 0:
+    if room.inodes > 0 and room.free_inodes == 0:
         return OSError(errno.ENOSPC, f"{said} with no inodes free on its filesystem (too many files)")
     return None

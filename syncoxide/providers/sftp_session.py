@@ -27,6 +27,8 @@ class Room:
     """A filesystem's room for an unprivileged user, as statvfs@openssh.com says it."""
     free_bytes: int
     free_inodes: int
+    inodes: int
+    """0 where the filesystem does not count them (btrfs, vfat, many FUSE ones)"""
     read_only: bool
 
 
@@ -198,8 +200,8 @@ class SftpSession:
         if kind != wire.EXTENDED_REPLY:
             return None
         reply = Reader(body)
-        _bsize, frsize, _blocks, _bfree, bavail, _files, _ffree, favail, _fsid, flag = (reply.u64() for _ in range(10))
-        return Room(free_bytes=frsize * bavail, free_inodes=favail, read_only=bool(flag & ST_RDONLY))
+        _bsize, frsize, _blocks, _bfree, bavail, files, _ffree, favail, _fsid, flag = (reply.u64() for _ in range(10))
+        return Room(free_bytes=frsize * bavail, free_inodes=favail, inodes=files, read_only=bool(flag & ST_RDONLY))
 
     def listdir(self, path: str) -> Iterator[tuple[str, Attrs]]:
         """(name, attributes not following links) of every entry of the directory, but ``.`` and ``..``."""

@@ -3,9 +3,10 @@ run's start time, instead (rclone's ``--backup-dir``, one folder per run so no v
 
     notes/.versions/2026-11-26T230512.345Z/drafts/plan.txt   <- drafts/plan.txt, deleted or replaced by that run
 
-The folder is on the side that changes (both, for bisync), relative to its root, and left out of the sync on
-both sides. A replaced file is moved away just before its new version is sent, and moved back if the send
-fails; a run interrupted in between leaves it in the folder, where it is kept.
+The folder is at the root of the side that changes (both, for bisync) and left out of the sync on both sides.
+A replaced file is moved aside once its new version is sent and verified, just before that takes its name
+(``TransferContext.before_land``), and moved back if that last step fails; a run killed in between leaves it
+in the folder, where it is kept.
 """
 
 from __future__ import annotations

@@ -147,25 +147,31 @@ class Executor:
                 self._fix_mtime(src, entry, dst, target, there)
                 self._ok(seq)
                 return
+        kept: list[bool] = []
+        backups = self.backups
+
+        def keep_old() -> None:  # a copy too: a destination file the filters hid would be replaced
+            if backups is not None and not kept:
+                kept.append(backups.keep(dst, target))
+
         ctx = TransferContext(
             limiter=self.limiter, check=self.check, on_bytes=self._on_bytes,
             checkpoint=lambda progress: self.journal.checkpoint(seq, progress),
             chunk_size=self.options.chunk_size, large_file=self.options.large_file,
-            parts=self._parts, dst_here=self.pools[action.side].get,
+            parts=self._parts, dst_here=self.pools[action.side].get, before_land=keep_old,
         )
         with self.status.lock:
             self.status.current.add(target)
-        kept = action.kind is ActionKind.update and self.backups is not None and self.backups.keep(dst, target)
         try:
             result = transfer(src, entry, dst, target, ctx, self.resume.get(seq))
         except BaseException:
-            if kept and self.backups is not None:
-                self.backups.put_back(dst, target)
+            if backups is not None and any(kept):
+                backups.put_back(dst, target)
             raise
         finally:
             with self.status.lock:
                 self.status.current.discard(target)
-        self._backed_up(seq, kept)
+        self._backed_up(seq, any(kept))
         self._ok(seq, result)
 
     def _backed_up(self, seq: int, kept: bool) -> None:

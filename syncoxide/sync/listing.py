@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncoxide.providers.base import Entry, Provider
@@ -17,9 +18,15 @@ class Listing:
         return path in self.dirs
 
 
-def list_side(provider: Provider, file_filter: FileFilter) -> Listing:
+CHECK_EVERY = 1000
+"""entries between two calls of ``check`` (which raises to stop a run)"""
+
+
+def list_side(provider: Provider, file_filter: FileFilter, check: Callable[[], None] = lambda: None) -> Listing:
     listing = Listing()
-    for entry in provider.list():
+    for number, entry in enumerate(provider.list(), 1):
+        if number % CHECK_EVERY == 0:
+            check()
         if not file_filter.accepts(entry):
             continue
         if entry.is_dir:

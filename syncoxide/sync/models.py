@@ -49,15 +49,17 @@ class Filters(BaseModel, frozen=True):
 
 
 def backup_folder(value: str | None) -> str | None:
-    """A ``backup_dir`` in its clean form; InvalidValue (a ValueError) for one outside the side or empty."""
+    """A ``backup_dir`` in its clean form: one folder name at the side's root; InvalidValue (a ValueError)
+    for anything else."""
     if value is None:
         return None
     try:
         clean = paths.clean(value)
     except InvalidInput:
         raise InvalidValue(f"{value!r} must stay inside the side it changes (no '..')") from None
-    if not clean:
-        raise InvalidValue(f"{value!r}: give a folder inside the side it changes, e.g. .versions")
+    if not clean or value.startswith(("/", "~")) or "/" in clean:
+        # a nested one would keep its parent folder from ever being removed (it is never empty)
+        raise InvalidValue(f"{value!r}: give a folder name at the root of the side it changes, e.g. .versions")
     if is_temp(clean):
         raise InvalidValue(f"{value!r} is a temporary name")
     return clean
@@ -94,8 +96,8 @@ class SyncOptions(BaseModel, frozen=True):
     chunk_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024, description="large-file chunk")
     large_file: int = Field(default=64 * 1024 * 1024, ge=0, description="files from this size are chunked")
     filters: Filters = Field(default_factory=Filters)
-    backup_dir: str | None = Field(default=None, description="a folder on the side that changes, relative to its "
-                                   "root: what a run would delete or replace is moved there, under the run's time")
+    backup_dir: str | None = Field(default=None, description="a folder at the root of the side that changes: what "
+                                   "a run would delete or replace is moved there, under the run's time")
 
     _backup_dir = field_validator("backup_dir")(backup_folder)
 

@@ -126,7 +126,7 @@ class Run:
         mode, options = self.request.mode, self.options
         file_filter = FileFilter(options.filters, self.now, options.backup_dir)
         self.status.phase = "listing"
-        listings = {side: list_side(main[side], file_filter) for side in Side}
+        listings = {side: list_side(main[side], file_filter, self.check) for side in Side}
         state = store.load_state(conn, self.pair)
         self.check()
         self.status.phase = "planning"

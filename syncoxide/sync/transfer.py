@@ -60,6 +60,7 @@ def _generic_transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx
         landed = written.hashes.get(HASH) or read_md5(dst, temp).hexdigest()
         if landed != md5:
             raise VerificationFailed(f"{dst.display}: {path}: wrote {md5}, the destination has {landed}")
+        ctx.before_land()
         dst.move(temp, path)
     except BaseException:
         _remove_temp(dst, path, {"token": token})

@@ -37,6 +37,9 @@ class TransferContext:
     """the run's threads for the chunks of large files (None: the transfer makes its own)"""
     dst_here: Callable[[], Provider] | None = None
     """the destination as the calling thread may use it (its own SFTP connection); None: the one given"""
+    before_land: Callable[[], None] = lambda: None
+    """called once the new version is sent and verified, just before it takes the final name (``backup_dir``
+    moves the old one aside there)"""
 
 
 @dataclass

@@ -92,6 +92,7 @@ def _small(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferC
             landed = ops.md5(temp, entry.size)
         if landed != md5:
             raise VerificationFailed(f"{dst.display}: {path}: wrote {md5}, the destination has {landed}")
+        ctx.before_land()
         ops.rename(temp, path)
     except BaseException as exc:
         failure = ops.explain(exc, temp)
@@ -147,6 +148,7 @@ def _large(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferC
         landed = ops.md5(temp, entry.size)
         if landed != md5:
             raise VerificationFailed(f"{dst.display}: {path}: wrote {md5}, the destination has {landed}")
+        ctx.before_land()
         ops.rename(temp, path)
     except BaseException as exc:
         failure = ops.explain(exc, temp)

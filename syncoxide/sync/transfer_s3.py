@@ -44,6 +44,7 @@ def s3_transfer(src: Provider, entry: Entry, dst: S3Provider, path: str, ctx: Tr
         body = reader.read()
     md5 = reader.digest.hexdigest()
     check_read(src, entry, len(body), md5)
+    ctx.before_land()
     etag = dst.put(path, body, reader.digest.digest(), mtime)
     ctx.on_bytes(len(body))
     if etag != md5:
@@ -99,6 +100,7 @@ def _multipart(src: Provider, entry: Entry, dst: S3Provider, path: str, ctx: Tra
         check_read(src, entry, resumed_from + sent, whole.hexdigest())
         check_source_unchanged(src, entry)
         expected = hashlib.md5(b"".join(bytes.fromhex(p[2]) for p in parts)).hexdigest() + f"-{len(parts)}"
+        ctx.before_land()
         answer = client.complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id,
             MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e, _ in parts]},

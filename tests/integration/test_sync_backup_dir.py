@@ -9,7 +9,7 @@ import re
 import pytest
 
 from syncoxide.sync import Mode, SyncOptions, SyncRequest, run_sync
-from syncoxide.sync.models import ConflictPolicy
+from syncoxide.sync.models import ConflictPolicy, Filters
 from tests.integration.sync_helpers import *  # noqa: F403 - fixtures
 from tests.integration.sync_helpers import SideMaker, SyncSide, ts
 
@@ -78,9 +78,22 @@ def test_a_bisync_keeps_each_sides_losses_on_that_side(sync_settings, make_side:
     assert bisync().plan.actions == []  # neither folder is synced to the other side
 
 
+def test_a_destination_file_the_filters_hide_is_kept_before_a_copy_replaces_it(sync_settings, make_side: SideMaker):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    src.write("x.txt", b"the source's, old\n", mtime=ts("2024-03-01T10:00:00"))
+    dst.write("x.txt", b"edited at the destination a minute ago\n")  # younger than --min-age: not listed
+    result = run_sync(sync_settings, request(src, dst, Mode.sync, filters=Filters(min_age_s=3600)))
+    assert [a.kind.value for a in result.plan.actions] == ["copy"] and result.backed_up == 1
+    assert list(kept(dst).values()) == [{"x.txt": b"edited at the destination a minute ago\n"}]
+
+
 @pytest.mark.parametrize("value, message", [
     ("../elsewhere", "--backup-dir '../elsewhere' must stay inside the side it changes (no '..')"),
-    ("/", "--backup-dir '/': give a folder inside the side it changes, e.g. .versions"),
+    ("/", "--backup-dir '/': give a folder name at the root of the side it changes, e.g. .versions"),
+    ("/tmp/versions", "--backup-dir '/tmp/versions': give a folder name at the root of the side it changes, e.g. "
+                      ".versions"),
+    ("photos/.versions", "--backup-dir 'photos/.versions': give a folder name at the root of the side it changes, "
+                         "e.g. .versions"),
 ])
 def test_a_backup_dir_outside_the_side_is_refused(value, message):
     from syncoxide.errors import InvalidInput

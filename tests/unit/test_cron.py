@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syncoxide.cron import parse, zone
+from syncoxide.cron import check_schedule_cron, parse, zone
 from syncoxide.errors import InvalidInput, InvalidValue
 from syncoxide.sync.cadence import Cadence, span
 from syncoxide.sync.inputs import cadence
@@ -50,6 +50,8 @@ def times(expression: str, after: datetime, where: str = "UTC", count: int = 3) 
     # the last day of March 2024 is a Sunday, of August 2024 a Saturday: the Friday before
     ("0 0 LW 3,8 *", "2024-01-01T00:00", ["Fri 2024-03-29 00:00", "Fri 2024-08-30 00:00", "Mon 2025-03-31 00:00"]),
     ("0 0 1,L * mon#2", "2024-01-01T00:00", ["Mon 2024-01-08 00:00", "Wed 2024-01-31 00:00", "Thu 2024-02-01 00:00"]),
+    # a fifth Saturday in February: once in the calendar's 28 years
+    ("0 0 ? 2 sat#5", "2000-01-01T00:00", ["Sat 2020-02-29 00:00", "Sat 2048-02-29 00:00", "Sat 2076-02-29 00:00"]),
 ])
 def test_the_next_times_a_cron_fires(expression, after, expected):
     assert times(expression, at(after)) == expected
@@ -88,6 +90,18 @@ def test_a_bad_cron_says_what_is_wrong_in_one_line(expression, message):
     with pytest.raises(InvalidValue) as caught:
         parse(expression)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("@Daily", "'@Daily': write it in lower case (Temporal takes @daily, not @Daily)"),
+    ("0 3 31 2 mon", "'0 3 31 2 mon': never fires (no month has that day)"),  # Temporal: the 31st AND a Monday
+    ("0 3 * * fri#1", "'0 3 * * fri#1': L, W, # and ? are for sync pairs; a Temporal Schedule does not take them"),
+])
+def test_a_temporal_schedules_cron_is_checked_as_temporal_reads_it(expression, message):
+    with pytest.raises(InvalidValue) as caught:
+        check_schedule_cron(expression)
+    assert str(caught.value) == message
+    check_schedule_cron("0 3 1 * mon")  # a Monday the 1st: it comes
 
 
 def test_a_cadence_is_once_every_or_cron():
