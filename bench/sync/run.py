@@ -1,6 +1,6 @@
 """rclone copy/sync vs syncoxide copy/sync, local -> SFTP and local -> S3, on the same data in one run.
 
-    python bench/sync/run.py [--quick] [--only small|large] [--json]
+    python bench/sync/run.py [--quick] [--only small|large|backup-dir] [--targets sftp,s3] [--json]
 
 Datasets: 10,000 small files (1-8 KiB in 100 directories) and two 1 GB files (--quick: 1,000 small
 files and two 64 MiB files). Servers: OpenSSH's sshd and `rclone serve s3` on loopback, started as
@@ -12,6 +12,10 @@ activity call). Ends with one line per comparison: `ratio <what> <syncoxide/rclo
 second anchor, `rclone --sftp-disable-hashcheck`, is also shown: by default rclone verifies each SFTP
 upload with a remote md5sum/sha1sum, which dominates its small-file time here; syncoxide always verifies
 (reading small files back, md5sum over SSH for large ones).
+
+backup-dir: both destinations hold the small dataset; then a tenth of its files change and a twentieth go,
+and `rclone sync --backup-dir` (a sibling folder on the same remote) is timed against syncoxide sync with
+`backup_dir` (a folder at the destination's root): both move each replaced or deleted file aside.
 """
 
 from __future__ import annotations
@@ -112,18 +116,56 @@ class Bench:
         subprocess.run([self.rclone, "--config", str(self.conf), verb, str(source), remote,
                         "--transfers", str(TRANSFERS), "--checkers", "8", "-q", *extra], check=True)
 
-    def syncoxide_run(self, mode: Mode, source: Path, spec: ProviderSpec) -> None:
+    def syncoxide_run(self, mode: Mode, source: Path, spec: ProviderSpec, backup_dir: str | None = None) -> None:
         request = SyncRequest(source=ProviderSpec(kind="local", location=str(source)), destination=spec, mode=mode,
-                              options=SyncOptions(transfers=TRANSFERS, max_delete=MaxDelete(percent=100)))
+                              options=SyncOptions(transfers=TRANSFERS, max_delete=MaxDelete(percent=100),
+                                                  backup_dir=backup_dir))
         result = run_sync(self.settings, request)
         if result.errors:
             raise SystemExit(f"syncoxide {mode.value} failed: {result.errors[0]}")
 
 
+def change_some(root: Path) -> tuple[int, int]:
+    """A tenth of the small files get new content (and a later time), a twentieth are deleted."""
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    changed, deleted = files[::10], files[5::20]
+    rng = random.Random(11)
+    for path in changed:
+        path.write_bytes(rng.randbytes(rng.randint(1024, 8192)))
+        os.utime(path, (time.time() + 60, time.time() + 60))
+    for path in deleted:
+        path.unlink()
+    return len(changed), len(deleted)
+
+
+def backup_dir_round(bench: Bench, source: Path, target: str, quiet: bool) -> list[dict[str, object]]:
+    remote, spec = bench.destination(target)
+    fast = ["--sftp-disable-hashcheck"] if target == "sftp" else []
+    unchecked = bench.destination(target)[0] if fast else None
+    for anchor in filter(None, (remote, unchecked)):
+        bench.rclone_run("sync", source, anchor, *fast)  # the starting point, not timed
+    bench.syncoxide_run(Mode.sync, source, spec)
+    changed, deleted = change_some(source)
+    r = timed(lambda: bench.rclone_run("sync", source, remote, "--backup-dir", f"{remote}-versions"))
+    s = timed(lambda: bench.syncoxide_run(Mode.sync, source, spec, backup_dir=".versions"))
+    rows = [{"what": f"sync-backup-dir-{target}", "syncoxide_s": round(s, 3), "rclone_s": round(r, 3),
+             "ratio": round(s / r, 3)}]
+    line = (f"sync --backup-dir {target:4} ({changed} replaced, {deleted} deleted)  syncoxide {s:7.2f} s  "
+            f"rclone {r:7.2f} s")
+    if unchecked is not None:
+        u = timed(lambda: bench.rclone_run("sync", source, unchecked, "--backup-dir", f"{unchecked}-versions", *fast))
+        rows.append({"what": f"sync-backup-dir-{target}-vs-rclone-no-hashcheck", "syncoxide_s": round(s, 3),
+                     "rclone_s": round(u, 3), "ratio": round(s / u, 3)})
+        line += f"  rclone --sftp-disable-hashcheck {u:7.2f} s"
+    if not quiet:
+        print(line, flush=True)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 small files and two 64 MiB files")
-    parser.add_argument("--only", choices=["small", "large"], help="one dataset")
+    parser.add_argument("--only", choices=["small", "large", "backup-dir"], help="one dataset")
     parser.add_argument("--targets", default="sftp,s3", help="comma-separated: sftp, s3")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -131,8 +173,10 @@ def main() -> int:
     if not rclone:
         raise SystemExit("rclone is not installed: run scripts/setup.sh")
     work = Path(tempfile.mkdtemp(prefix="sxbench-sync-", dir="/tmp"))
-    datasets = {"small": (lambda p: make_small(p, 1000 if args.quick else 10_000)),
-                "large": (lambda p: make_large(p, 64 if args.quick else 1024))}
+    count = 1000 if args.quick else 10_000
+    datasets = {"small": (lambda p: make_small(p, count)),
+                "large": (lambda p: make_large(p, 64 if args.quick else 1024)),
+                "backup-dir": (lambda p: make_small(p, count))}
     if args.only:
         datasets = {args.only: datasets[args.only]}
     start_load = os.getloadavg()  # the machine may be shared: figures are read with it
@@ -143,6 +187,9 @@ def main() -> int:
             source = work / "data" / dataset
             make(source)
             for target in args.targets.split(","):
+                if dataset == "backup-dir":
+                    rows += backup_dir_round(bench, source, target, args.json)
+                    continue
                 for verb, mode in (("copy", Mode.copy), ("sync", Mode.sync)):
                     remote, _ = bench.destination(target)
                     _, spec = bench.destination(target)
