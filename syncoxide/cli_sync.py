@@ -96,6 +96,8 @@ MaxAge = Annotated[str | None, typer.Option("--max-age", help="only files younge
 BackupDirOpt = Annotated[str | None, typer.Option(
     "--backup-dir", help="move what would be deleted or replaced into this folder at the root of the side it "
     "changes (under the run's time), e.g. .versions")]
+BackupKeep = Annotated[str | None, typer.Option(
+    "--backup-keep", help="after the run, remove --backup-dir's run folders older than this, e.g. 30d")]
 
 
 def _globs(given: list[str] | None, files: list[str] | None, option: str) -> list[str]:
@@ -126,8 +128,8 @@ def run_command(
     transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None, exclude: Exclude = None,
     include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None, min_size: MinSize = None,
     max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None, backup_dir: BackupDirOpt = None,
-    src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None, dst_secret: DstSecret = None,
-    as_json: JsonOpt = False,
+    backup_keep: BackupKeep = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
+    dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Run once, here and now (no worker needed); --dry-run prints the plan."""
     opts = inputs.sync_options(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
@@ -135,7 +137,7 @@ def run_command(
                                include=_globs(include, include_from, "--include-from"),
                                exclude=_globs(exclude, exclude_from, "--exclude-from"),
                                min_size=min_size, max_size=max_size, min_age=min_age,
-                               max_age=max_age, backup_dir=backup_dir)
+                               max_age=max_age, backup_dir=backup_dir, backup_keep=backup_keep)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     if err.is_terminal and not as_json and not dry_run:
         result = watched.run_with_progress(settings(), request, err)
@@ -157,6 +159,8 @@ def run_command(
                           markup=False, highlight=False)
         else:
             kept = f" ({result.backed_up} old files kept in {opts.backup_dir})" if result.backed_up else ""
+            if result.backups_pruned:
+                kept += f", {result.backups_pruned} old run folders pruned"
             out.print(f"{result.transferred_files} files ({result.transferred_bytes} bytes) sent, {result.deleted} "
                       f"deleted{kept}, {result.resumed_bytes} bytes resumed, in {result.seconds:.1f} s "
                       f"(run {result.run_id})", markup=False, highlight=False)
@@ -175,8 +179,8 @@ def start_command(
     max_delete: MaxDel = "50%", transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None,
     exclude: Exclude = None, include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None,
     min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None,
-    backup_dir: BackupDirOpt = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
-    dst_secret: DstSecret = None, as_json: JsonOpt = False,
+    backup_dir: BackupDirOpt = None, backup_keep: BackupKeep = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
+    src_secret: SrcSecret = None, dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Start a SyncWorkflow on the worker: once, or continuously with --every or --cron."""
     opts = inputs.sync_options(checksum=checksum, resync=resync, conflict=conflict, max_delete=max_delete,
@@ -184,7 +188,7 @@ def start_command(
                                include=_globs(include, include_from, "--include-from"),
                                exclude=_globs(exclude, exclude_from, "--exclude-from"),
                                min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age,
-                               backup_dir=backup_dir)
+                               backup_dir=backup_dir, backup_keep=backup_keep)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     cadence = inputs.cadence(every, cron, time_zone)
     cfg = settings()

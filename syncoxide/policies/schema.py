@@ -187,10 +187,21 @@ class SyncPairSpec(Strict):
     max_age: str | None = None
     backup_dir: str | None = Field(None, description="what a run would delete or replace is moved to this folder "
                                    "of the side it changes, under the run's time (e.g. .versions)")
+    backup_keep: str | None = Field(None, description="after each run, remove backup_dir's run folders older than "
+                                    "this (e.g. 30d)")
 
     _every = field_validator("every")(_interval)
     _durations = field_validator("min_age", "max_age")(_duration)
     _backup_dir = field_validator("backup_dir")(backup_folder)
+
+    @field_validator("backup_keep")
+    @classmethod
+    def _backup_keep(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            _duration(value)
+            if info.data.get("backup_dir") is None and "backup_dir" in info.data:
+                raise ValueError("it prunes backup_dir's folder: give backup_dir too")
+        return value
     _max_delete = field_validator("max_delete")(_max_delete)
     _sizes = field_validator("bwlimit", "min_size", "max_size")(_size)
 
@@ -227,7 +238,7 @@ class SyncPairSpec(Strict):
             checksum=self.checksum, resync=self.resync, conflict=self.conflict, max_delete=self.max_delete,
             transfers=self.transfers, bwlimit=self.bwlimit, include=self.include, exclude=self.exclude,
             min_size=self.min_size, max_size=self.max_size, min_age=self.min_age, max_age=self.max_age,
-            backup_dir=self.backup_dir)
+            backup_dir=self.backup_dir, backup_keep=self.backup_keep)
 
 
 class PolicyFile(Strict):

@@ -102,9 +102,13 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
                  transfers: int = 4, bwlimit: str | int | None = None, include: Sequence[str] | None = None,
                  exclude: Sequence[str] | None = None, min_size: str | int | None = None,
                  max_size: str | int | None = None, min_age: str | None = None,
-                 max_age: str | None = None, backup_dir: str | None = None) -> SyncOptions:
+                 max_age: str | None = None, backup_dir: str | None = None,
+                 backup_keep: str | None = None) -> SyncOptions:
     """Options as the user writes them (sizes like 10M, ages like 30d) into SyncOptions."""
     _given("--backup-dir", backup_dir, backup_folder)
+    if backup_keep and not backup_dir:
+        raise InvalidInput("--backup-keep prunes the --backup-dir folder: give --backup-dir too")
+    _given("--backup-keep", backup_keep, parse_duration)
     try:
         filters = Filters(
             include=list(include or ()), exclude=list(exclude or ()),
@@ -116,7 +120,8 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
         return SyncOptions(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
                            max_delete=parse_max_delete(max_delete), transfers=transfers,
                            bwlimit=parse_size(bwlimit) if bwlimit is not None else None, filters=filters,
-                           backup_dir=backup_dir)
+                           backup_dir=backup_dir,
+                           backup_keep_s=parse_duration(backup_keep).total_seconds() if backup_keep else None)
     except InvalidInput:
         raise
     except ValueError as exc:

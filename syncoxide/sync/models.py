@@ -99,7 +99,15 @@ class SyncOptions(BaseModel, frozen=True):
     backup_dir: str | None = Field(default=None, description="a folder at the root of the side that changes: what "
                                    "a run would delete or replace is moved there, under the run's time")
 
+    backup_keep_s: float | None = Field(default=None, gt=0, description="after a run, remove the backup folder's "
+                                        "run folders older than this")
     _backup_dir = field_validator("backup_dir")(backup_folder)
+
+    @model_validator(mode="after")
+    def _keep_needs_a_folder(self) -> SyncOptions:
+        if self.backup_keep_s is not None and self.backup_dir is None:
+            raise InvalidValue("backup-keep prunes the backup folder: give backup-dir too")
+        return self
 
 
 class SyncRequest(BaseModel, frozen=True):
@@ -192,6 +200,8 @@ class RunOutcome(BaseModel):
     deleted: int = 0
     backed_up: int = 0
     """files deleted or replaced that were moved to the backup folder (``backup_dir``) instead"""
+    backups_pruned: int = 0
+    """run folders of the backup folder removed for being older than ``backup_keep``"""
     errors: list[str] = Field(default_factory=list)
     seconds: float = 0.0
 

@@ -16,7 +16,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncoxide.config import Settings
@@ -26,7 +26,7 @@ from syncoxide.providers.roots import open_root
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.store.sync import StateRow
-from syncoxide.sync.backup_dir import BackupDir, run_folder
+from syncoxide.sync.backup_dir import BackupDir, prune, run_folder
 from syncoxide.sync.bisync import Sides, plan_bisync
 from syncoxide.sync.compare import Signature
 from syncoxide.sync.errors import GuardTripped, Interrupted, NeedsResync, SyncBusy, SyncFailed
@@ -157,6 +157,11 @@ class Run:
         self.status.phase = "recording"
         self._record_state(conn, plan, sides, state, same, outcome)
         self._summarise(result, plan, outcome)
+        if options.backup_dir and options.backup_keep_s:
+            self.status.phase = "pruning"
+            older_than = self.now - timedelta(seconds=options.backup_keep_s)
+            changed = list(Side) if mode is Mode.bisync else [Side.path2]
+            result.backups_pruned = sum(prune(main[side], options.backup_dir, older_than) for side in changed)
         result.seconds = time.monotonic() - started
         status = "failed" if outcome.failed else "succeeded"
         store.finish_run(conn, self.run_id, status, {**plan.summary(), "failed": result.failed,

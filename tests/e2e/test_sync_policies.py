@@ -281,6 +281,7 @@ def test_a_pair_on_a_cron_waits_for_its_time_and_a_one_pass_pair_runs_once(stack
      "time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)"),
     ("    every: 1h\n    time_zone: Europe/Berlin\n", 6, "time_zone", "it is the time zone of cron; give cron too"),
     ("    backup_dir: ../old\n", 5, "backup_dir", "'../old' must stay inside the side it changes (no '..')"),
+    ("    backup_keep: 30d\n", 5, "backup_keep", "it prunes backup_dir's folder: give backup_dir too"),
 ])
 def test_a_bad_schedule_or_backup_dir_names_file_line_pair_and_field(stack, workdir, schedule, line, field, message):
     name = f"when-{workdir.name.lower()}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -85,6 +86,32 @@ def test_a_destination_file_the_filters_hide_is_kept_before_a_copy_replaces_it(s
     result = run_sync(sync_settings, request(src, dst, Mode.sync, filters=Filters(min_age_s=3600)))
     assert [a.kind.value for a in result.plan.actions] == ["copy"] and result.backed_up == 1
     assert list(kept(dst).values()) == [{"x.txt": b"edited at the destination a minute ago\n"}]
+
+
+@pytest.mark.parametrize("kind", ["local", "sftp", "s3"])
+def test_backup_keep_prunes_run_folders_older_than_it_and_nothing_else(sync_settings, make_side: SideMaker, kind):
+    src, dst = make_side("local", "src"), make_side(kind, "dst")
+    src.write("a.txt", b"a\n", mtime=ts("2024-03-01T10:00:00"))
+    recent = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H%M%S.000Z")
+    dst.write(".versions/2020-01-01T000000.000Z/old.txt", b"from 2020\n")
+    dst.write(".versions/2020-01-01T000000.000Z/deep/er.txt", b"from 2020 too\n")
+    dst.write(f".versions/{recent}/recent.txt", b"an hour old\n")
+    dst.write(".versions/mine/notes.txt", b"not a run folder: never pruned\n")
+    result = run_sync(sync_settings, request(src, dst, Mode.sync, backup_keep_s=86400))
+    assert result.errors == [] and result.backups_pruned == 1
+    assert sorted(p for p in dst.files() if p.startswith(".versions/")) == [
+        f".versions/{recent}/recent.txt", ".versions/mine/notes.txt"]
+    if kind != "s3":  # an object store has no folders to remove
+        assert not (dst.root / ".versions" / "2020-01-01T000000.000Z").exists()
+    assert run_sync(sync_settings, request(src, dst, Mode.sync, backup_keep_s=86400)).backups_pruned == 0
+
+
+def test_backup_keep_needs_a_backup_dir():
+    from syncoxide.errors import InvalidInput
+    from syncoxide.sync import inputs
+
+    with pytest.raises(InvalidInput, match=r"^--backup-keep prunes the --backup-dir folder: give --backup-dir too$"):
+        inputs.sync_options(backup_keep="30d")
 
 
 @pytest.mark.parametrize("value, message", [
