@@ -193,17 +193,17 @@ class SyncPairSpec(Strict):
     _every = field_validator("every")(_interval)
     _durations = field_validator("min_age", "max_age")(_duration)
     _backup_dir = field_validator("backup_dir")(backup_folder)
+    _max_delete = field_validator("max_delete")(_max_delete)
+    _sizes = field_validator("bwlimit", "min_size", "max_size")(_size)
 
     @field_validator("backup_keep")
     @classmethod
     def _backup_keep(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None:
             _duration(value)
-            if info.data.get("backup_dir") is None and "backup_dir" in info.data:
+            if info.data.get("backup_dir") is None and "backup_dir" in info.data:  # (not when it was wrong)
                 raise ValueError("it prunes backup_dir's folder: give backup_dir too")
         return value
-    _max_delete = field_validator("max_delete")(_max_delete)
-    _sizes = field_validator("bwlimit", "min_size", "max_size")(_size)
 
     @field_validator("source_secrets", "destination_secrets")
     @classmethod

@@ -29,9 +29,9 @@ def refusal(session: SftpSession, exc: BaseException, path: str) -> OSError | No
         room = session.statvfs(path)
     except OSError:
         return None
-    said = f"the SFTP server refused a write ({str(exc) or 'Failure'!r})"
     if room is None:
         return None
+    said = f"the SFTP server refused a write ({str(exc) or 'Failure'!r})"
     if room.read_only:
         return OSError(errno.EROFS, f"{said}: its filesystem is read-only")
     if room.free_bytes < NEARLY_FULL:

@@ -46,10 +46,11 @@ class FileFilter:
         """True if the path or one of its directories is excluded (or it is a temporary name, or the backup
         folder)."""
         parts = path.split("/")
+        if parts[0] == self._backup_dir:  # a folder at the side's root
+            return True
         for i in range(len(parts)):
             prefix = "/".join(parts[: i + 1])
-            if is_temp(prefix) or prefix == self._backup_dir or (self._exclude and self._matches(self._exclude,
-                                                                                                  prefix)):
+            if is_temp(prefix) or (self._exclude and self._matches(self._exclude, prefix)):
                 return True
         return False
 

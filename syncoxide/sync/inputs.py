@@ -108,7 +108,7 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
     _given("--backup-dir", backup_dir, backup_folder)
     if backup_keep and not backup_dir:
         raise InvalidInput("--backup-keep prunes the --backup-dir folder: give --backup-dir too")
-    _given("--backup-keep", backup_keep, parse_duration)
+    keep = _given("--backup-keep", backup_keep, parse_duration)
     try:
         filters = Filters(
             include=list(include or ()), exclude=list(exclude or ()),
@@ -121,7 +121,7 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
                            max_delete=parse_max_delete(max_delete), transfers=transfers,
                            bwlimit=parse_size(bwlimit) if bwlimit is not None else None, filters=filters,
                            backup_dir=backup_dir,
-                           backup_keep_s=parse_duration(backup_keep).total_seconds() if backup_keep else None)
+                           backup_keep_s=keep.total_seconds() if keep else None)
     except InvalidInput:
         raise
     except ValueError as exc:

@@ -98,7 +98,6 @@ class SyncOptions(BaseModel, frozen=True):
     filters: Filters = Field(default_factory=Filters)
     backup_dir: str | None = Field(default=None, description="a folder at the root of the side that changes: what "
                                    "a run would delete or replace is moved there, under the run's time")
-
     backup_keep_s: float | None = Field(default=None, gt=0, description="after a run, remove the backup folder's "
                                         "run folders older than this")
     _backup_dir = field_validator("backup_dir")(backup_folder)
