@@ -19,9 +19,10 @@ from rich.table import Table
 from syncoxide.cli_common import JsonOpt, emit_json, err, out, settings
 from syncoxide.errors import InvalidInput
 from syncoxide.lazy import LazyModule
+from syncoxide.names import shown
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.sync import inputs
-from syncoxide.sync.models import ConflictPolicy, Mode, SyncOptions, SyncRequest
+from syncoxide.sync.models import ConflictLoser, ConflictPolicy, Mode, SyncOptions, SyncRequest
 
 temporal = LazyModule("syncoxide.client")
 sync_client = LazyModule("syncoxide.sync_client")
@@ -79,7 +80,9 @@ PairOpt = Annotated[str | None, typer.Option("--pair", help="a name for this pai
 DryRun = Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")]
 Checksum = Annotated[bool, typer.Option("--checksum", help="compare by hash, not size and modification time")]
 Resync = Annotated[bool, typer.Option("--resync", help="bisync: make the baseline (required on the first run)")]
-Conflict = Annotated[ConflictPolicy, typer.Option("--conflict", help="bisync conflicts")]
+Conflict = Annotated[ConflictPolicy, typer.Option("--conflict", help="bisync conflicts: which version keeps the name")]
+Loser = Annotated[ConflictLoser, typer.Option(
+    "--conflict-loser", help="bisync: keep the losing version (a conflict copy, or in --backup-dir) or discard it")]
 MaxDel = Annotated[str, typer.Option("--max-delete", help="stop before deleting more than N files or P%, or none")]
 Transfers = Annotated[int, typer.Option("--transfers", min=1, max=64, help="files at once")]
 BwLimit = Annotated[str | None, typer.Option("--bwlimit", help="bytes per second, e.g. 10M")]
@@ -107,8 +110,13 @@ def _globs(given: list[str] | None, files: list[str] | None, option: str) -> lis
 def _summary_lines(data: dict[str, Any]) -> list[str]:
     plan = data["plan"]
     counts = ", ".join(f"{n} {k}" for k, n in sorted(_counts(plan).items())) or "nothing to do"
-    lines = [f"{data['mode']} {plan['source']} -> {plan['destination']}: {counts} ({plan['unchanged']} unchanged)"]
-    lines += [f"conflict: {c}" for c in plan["conflicts"]]
+    lines = []
+    if data.get("resumes"):
+        lines.append(f"resuming an interrupted run of pair {data['pair']} ({data['reconciled']} unfinished actions "
+                     "in its journal)")
+    lines.append(f"{data['mode']} {plan['source']} -> {plan['destination']}: {counts} ({plan['unchanged']} unchanged)")
+    lines += [f"conflict: {shown(c)}" for c in plan["conflicts"]]
+    lines += [f"skipped: {shown(c)}" for c in plan["skipped"]]
     return lines
 
 
@@ -124,8 +132,9 @@ def run_command(
     src: Annotated[str, typer.Argument(help="source (path1 for bisync)")],
     dst: Annotated[str, typer.Argument(help="destination (path2 for bisync)")],
     mode: ModeOpt = Mode.copy, pair: PairOpt = None, dry_run: DryRun = False, checksum: Checksum = False,
-    resync: Resync = False, conflict: Conflict = ConflictPolicy.newer, max_delete: MaxDel = "50%",
-    transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None, exclude: Exclude = None,
+    resync: Resync = False, conflict: Conflict = ConflictPolicy.newer, conflict_loser: Loser = ConflictLoser.keep,
+    max_delete: MaxDel = "50%", transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None,
+    exclude: Exclude = None,
     include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None, min_size: MinSize = None,
     max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None, backup_dir: BackupDirOpt = None,
     backup_keep: BackupKeep = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
@@ -133,7 +142,8 @@ def run_command(
 ) -> None:
     """Run once, here and now (no worker needed); --dry-run prints the plan."""
     opts = inputs.sync_options(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
-                               max_delete=max_delete, transfers=transfers, bwlimit=bwlimit,
+                               conflict_loser=conflict_loser, max_delete=max_delete, transfers=transfers,
+                               bwlimit=bwlimit,
                                include=_globs(include, include_from, "--include-from"),
                                exclude=_globs(exclude, exclude_from, "--exclude-from"),
                                min_size=min_size, max_size=max_size, min_age=min_age,
@@ -155,7 +165,8 @@ def run_command(
         if dry_run:
             for action in data["plan"]["actions"]:
                 target = f" -> {action['target']}" if action["target"] else ""
-                out.print(f"  {action['kind']:13} {action['side']} {action['path']}{target}  {action['reason']}",
+                target = f" -> {shown(action['target'])}" if action["target"] else ""
+                out.print(f"  {action['kind']:13} {action['side']} {shown(action['path'])}{target}  {action['reason']}",
                           markup=False, highlight=False)
         else:
             kept = f" ({result.backed_up} old files kept in {opts.backup_dir})" if result.backed_up else ""
@@ -176,14 +187,16 @@ def start_command(
         "--cron", help='continuous: run at the times of a cron expression (e.g. "0 3 * * *")')] = None,
     time_zone: Annotated[str | None, typer.Option("--time-zone", help="the time zone of --cron (default UTC)")] = None,
     checksum: Checksum = False, resync: Resync = False, conflict: Conflict = ConflictPolicy.newer,
-    max_delete: MaxDel = "50%", transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None,
+    conflict_loser: Loser = ConflictLoser.keep, max_delete: MaxDel = "50%", transfers: Transfers = 4,
+    bwlimit: BwLimit = None, include: Include = None,
     exclude: Exclude = None, include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None,
     min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None,
     backup_dir: BackupDirOpt = None, backup_keep: BackupKeep = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
     src_secret: SrcSecret = None, dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Start a SyncWorkflow on the worker: once, or continuously with --every or --cron."""
-    opts = inputs.sync_options(checksum=checksum, resync=resync, conflict=conflict, max_delete=max_delete,
+    opts = inputs.sync_options(checksum=checksum, resync=resync, conflict=conflict, conflict_loser=conflict_loser,
+                               max_delete=max_delete,
                                transfers=transfers, bwlimit=bwlimit,
                                include=_globs(include, include_from, "--include-from"),
                                exclude=_globs(exclude, exclude_from, "--exclude-from"),

@@ -122,9 +122,10 @@ def entries(root: Path | bytes) -> dict[bytes, os.stat_result]:
 
 def compare_bytes_trees(expected: Path, actual: Path, *, skip: set[bytes] = frozenset(),  # type: ignore[assignment]
                         mode: bool = True, mtime: bool = True, xattrs: bool = False,
-                        links: bool = True) -> list[str]:
-    """Differences between two trees by bytes names: type, bytes, permission bits, mtime, link targets and
-    (``xattrs``) user.* attributes. ``skip``: relative paths not expected at ``actual``."""
+                        links: bool = True, mtime_within_ns: int = 0) -> list[str]:
+    """Differences between two trees by bytes names: type, bytes, permission bits, mtime (to within
+    ``mtime_within_ns``), link targets and (``xattrs``) user.* attributes. ``skip``: relative paths not
+    expected at ``actual``."""
     want = {k: v for k, v in entries(expected).items() if k not in skip}
     if not links:
         want = {k: v for k, v in want.items() if not stat.S_ISLNK(v.st_mode)}
@@ -145,7 +146,7 @@ def compare_bytes_trees(expected: Path, actual: Path, *, skip: set[bytes] = froz
         if mode and stat.S_IMODE(a.st_mode) != stat.S_IMODE(b.st_mode):
             problems.append(f"mode differs: {name} {stat.S_IMODE(a.st_mode):o} != {stat.S_IMODE(b.st_mode):o}")
         if stat.S_ISREG(a.st_mode):
-            if mtime and a.st_mtime_ns != b.st_mtime_ns:
+            if mtime and abs(a.st_mtime_ns - b.st_mtime_ns) > mtime_within_ns:
                 problems.append(f"mtime differs: {name} {a.st_mtime_ns} != {b.st_mtime_ns}")
             with open(os.path.join(top_e, rel), "rb") as x, open(os.path.join(top_a, rel), "rb") as y:
                 if x.read() != y.read():

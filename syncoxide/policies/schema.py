@@ -14,7 +14,7 @@ from syncoxide.providers.spec import OptionValue
 from syncoxide.secrets import SecretRef
 from syncoxide.sync import inputs
 from syncoxide.sync.cadence import Cadence
-from syncoxide.sync.models import ConflictPolicy, Mode, SyncOptions, backup_folder
+from syncoxide.sync.models import ConflictLoser, ConflictPolicy, Mode, SyncOptions, backup_folder
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _REFERENCE = re.compile(r"^(env|file|command):.+")
@@ -176,6 +176,8 @@ class SyncPairSpec(Strict):
     resync: bool = Field(False, description="bisync: allow the first run (no baseline yet) to make one")
     checksum: bool = False
     conflict: ConflictPolicy = ConflictPolicy.newer
+    conflict_loser: ConflictLoser = Field(ConflictLoser.keep, description="bisync: keep the version that loses a "
+                                          "conflict (a conflict copy, or in backup_dir) or discard it")
     max_delete: str | int = "50%"
     transfers: int = Field(4, ge=1, le=64)
     bwlimit: str | int | None = None
@@ -235,7 +237,8 @@ class SyncPairSpec(Strict):
 
     def options(self) -> SyncOptions:
         return inputs.sync_options(
-            checksum=self.checksum, resync=self.resync, conflict=self.conflict, max_delete=self.max_delete,
+            checksum=self.checksum, resync=self.resync, conflict=self.conflict, conflict_loser=self.conflict_loser,
+            max_delete=self.max_delete,
             transfers=self.transfers, bwlimit=self.bwlimit, include=self.include, exclude=self.exclude,
             min_size=self.min_size, max_size=self.max_size, min_age=self.min_age, max_age=self.max_age,
             backup_dir=self.backup_dir, backup_keep=self.backup_keep)

@@ -7,8 +7,11 @@ old object or the whole new one, never a partial one, and a failed write leaves 
 
 from __future__ import annotations
 
+import functools
 import io
+import os
 import secrets
+import stat as statmod
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +40,11 @@ class Entry:
     mtime: datetime
     is_dir: bool = False
     hashes: dict[str, str] = field(default_factory=dict)
+    mode: int | None = None
+    """permission bits, where the provider has them (local, SFTP)"""
+    special: str | None = None
+    """what it is when it is neither a regular file nor a directory ('symlink', 'FIFO', 'socket', 'device'):
+    such an entry is only ever reported, never opened as data"""
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,33 @@ class Capabilities:
     """Empty directories exist on their own (False for S3, where a directory is a key prefix)."""
     listed_mtime: bool = True
     """``list`` gives the stored mtime; False where only ``stat`` does (S3: a listing has upload times)."""
+    modes: bool = False
+    """Files have permission bits (``Entry.mode``, ``set_mode``)."""
+
+
+@functools.cache
+def default_mode() -> int:
+    """What a new file gets without a source mode to copy (0666 less the umask, as open() gives)."""
+    try:
+        with open("/proc/self/status") as status:  # read, not set and reset: other threads create files
+            mask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def special_kind(mode: int) -> str | None:
+    """None for a regular file or a directory; else what it is ('symlink', 'FIFO', 'socket', 'device')."""
+    if statmod.S_ISREG(mode) or statmod.S_ISDIR(mode):
+        return None
+    if statmod.S_ISLNK(mode):
+        return "symlink"
+    if statmod.S_ISFIFO(mode):
+        return "FIFO"
+    if statmod.S_ISSOCK(mode):
+        return "socket"
+    return "device"
 
 
 def utc(ts: float) -> datetime:
@@ -146,8 +181,11 @@ class Provider(ABC):
     # -- what a provider must implement ------------------------------------------------------
 
     @abstractmethod
-    def list(self, path: str = "") -> Iterator[Entry]:
-        """Every entry under ``path`` (recursively, streaming, in no particular order)."""
+    def list(self, path: str = "", *, specials: list[Entry] | None = None) -> Iterator[Entry]:
+        """Every file and directory under ``path`` (recursively, streaming, in no particular order).
+
+        Symlinks, FIFOs, sockets and devices are not followed nor listed: they are appended to ``specials``
+        when it is given, so the caller can say what it left out."""
 
     @abstractmethod
     def stat(self, path: str) -> Entry:
@@ -188,6 +226,10 @@ class Provider(ABC):
     def set_mtime(self, path: str, mtime: datetime) -> None:
         """Set a file's modification time, where ``capabilities.set_mtime``."""
         raise NotSupported(f"{self.display}: setting modification times is not supported")
+
+    def set_mode(self, path: str, mode: int) -> None:
+        """Set a file's permission bits, where ``capabilities.modes``."""
+        raise NotSupported(f"{self.display}: permission bits are not supported")
 
     def close(self) -> None:  # noqa: B027 - providers without a connection have nothing to close
         pass

@@ -7,7 +7,7 @@ from syncoxide.errors import InvalidInput
 
 def clean(path: str) -> str:
     """Return the canonical form of a provider path, refusing ones that could escape the root."""
-    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+    parts = [p for p in path.split("/") if p not in ("", ".")]  # a backslash is a character of a name
     if ".." in parts:
         raise InvalidInput(f"provider path {path!r} must not contain '..'")
     if any("\x00" in p for p in parts):

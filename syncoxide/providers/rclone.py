@@ -154,7 +154,7 @@ class RcloneProvider(Provider):
 
     # -- the contract --------------------------------------------------------------------------
 
-    def list(self, path: str = "") -> Iterator[Entry]:
+    def list(self, path: str = "", *, specials: list[Entry] | None = None) -> Iterator[Entry]:
         start = paths.clean(path)
         argv = self._argv("lsjson", "-R", "--no-mimetype", *self._hash_flags(), self._target(start))
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **self._spawn)

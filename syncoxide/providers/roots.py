@@ -109,7 +109,7 @@ class Absent(Provider):
         self.capabilities = capabilities
         self._ancestor = ancestor
 
-    def list(self, path: str = "") -> Iterator[Entry]:
+    def list(self, path: str = "", *, specials: list[Entry] | None = None) -> Iterator[Entry]:
         return iter(())
 
     def stat(self, path: str) -> Entry:

@@ -146,7 +146,7 @@ class S3Provider(Provider):
 
     # -- the contract --------------------------------------------------------------------------
 
-    def list(self, path: str = "") -> Iterator[Entry]:
+    def list(self, path: str = "", *, specials: list[Entry] | None = None) -> Iterator[Entry]:
         start = paths.clean(path)
         prefix = self._key(start)
         seen_dirs: set[str] = set()

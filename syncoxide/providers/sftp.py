@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
+from syncoxide import names
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
 from syncoxide.providers import options, paths
@@ -30,6 +31,7 @@ from syncoxide.providers.base import (
     Readable,
     TrackedSource,
     check_range,
+    special_kind,
     temp_name,
     utc,
 )
@@ -54,7 +56,8 @@ MD5_TIMEOUT = 3600
 
 class SftpProvider(Provider):
     kind = "sftp"
-    capabilities = Capabilities(hashes=frozenset(), server_side_copy=False, set_mtime=True, mtime_precision=1.0)
+    capabilities = Capabilities(hashes=frozenset(), server_side_copy=False, set_mtime=True, mtime_precision=1.0,
+                                modes=True)
 
     def __init__(self, display: str, connection: SshConnection, session: SftpSession, root: str):
         super().__init__(display)
@@ -63,7 +66,8 @@ class SftpProvider(Provider):
         self.root = root
 
     def open_file(self, path: str, mode: str) -> RemoteFile:
-        """A file by absolute path (``rb``, ``wb``, ``w+b``, ``r+b``); a write the server refuses raises."""
+        """A file by absolute path (``rb``, ``wb``, ``w+b``, ``r+b``); a write the server refuses raises. A file
+        it makes is its owner's alone until it lands and takes the source's permission bits."""
         return RemoteFile(self.session, path, mode)
 
     def explain(self, exc: BaseException, path: str) -> BaseException:
@@ -97,9 +101,12 @@ class SftpProvider(Provider):
     @staticmethod
     def _entry(path: str, attrs: Attrs) -> Entry:
         is_dir = statmod.S_ISDIR(attrs.mode or 0)
-        return Entry(path=path, size=0 if is_dir else attrs.size or 0, mtime=utc(attrs.mtime or 0), is_dir=is_dir)
+        mode = attrs.mode
+        return Entry(path=path, size=0 if is_dir else attrs.size or 0, mtime=utc(attrs.mtime or 0), is_dir=is_dir,
+                     mode=statmod.S_IMODE(mode) if mode is not None else None,
+                     special=special_kind(mode) if mode is not None else None)
 
-    def list(self, path: str = "") -> Iterator[Entry]:
+    def list(self, path: str = "", *, specials: list[Entry] | None = None) -> Iterator[Entry]:
         start = paths.clean(path)
         top = self.stat(start) if start else None
         if top is not None and not top.is_dir:
@@ -109,9 +116,11 @@ class SftpProvider(Provider):
             current = stack.pop()
             try:
                 for name, attrs in self.session.listdir(self._abs(current)):
-                    if statmod.S_ISLNK(attrs.mode or 0):
-                        continue
                     entry = self._entry(paths.join(current, name), attrs)
+                    if entry.special is not None:
+                        if specials is not None:
+                            specials.append(entry)
+                        continue  # never followed, never opened as data
                     yield entry
                     if entry.is_dir:
                         stack.append(entry.path)
@@ -139,11 +148,17 @@ class SftpProvider(Provider):
         return RangeReader(handle, length)  # type: ignore[arg-type,return-value]
 
     def _mkdirs(self, directory: str) -> None:
+        """Make ``directory`` and its parents; each one that is there must be a real folder, not a symlink (the
+        server would follow it: a write below it would land elsewhere)."""
         if not directory:
             return
         try:
-            if statmod.S_ISDIR(self.session.stat(self._abs(directory)).mode or 0):
+            mode = self.session.lstat(self._abs(directory)).mode or 0
+            if statmod.S_ISDIR(mode):
                 return
+            if statmod.S_ISLNK(mode):
+                raise ProviderError(f"{self.display}: {names.shown(directory)} is a symlink, not a folder: not "
+                                    "followed")
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 raise
@@ -216,6 +231,13 @@ class SftpProvider(Provider):
         clean = paths.clean(path)
         try:
             self.session.utime(self._abs(clean), mtime.timestamp())
+        except OSError as exc:
+            raise self._fail(exc, clean) from None
+
+    def set_mode(self, path: str, mode: int) -> None:
+        clean = paths.clean(path)
+        try:
+            self.session.setstat(self._abs(clean), Attrs(mode=mode))
         except OSError as exc:
             raise self._fail(exc, clean) from None
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from syncoxide.names import stored
 from syncoxide.providers import sftp_wire as wire
 from syncoxide.providers.sftp_wire import Attrs, Reader, SftpError, string, u32
 
@@ -170,6 +171,10 @@ class SftpSession:
     def stat(self, path: str) -> Attrs:
         return self.expect(wire.ATTRS, *self.call(wire.STAT, string(path))).attrs()
 
+    def lstat(self, path: str) -> Attrs:
+        """The attributes of ``path`` itself (a symlink is not followed)."""
+        return self.expect(wire.ATTRS, *self.call(wire.LSTAT, string(path))).attrs()
+
     def setstat(self, path: str, attrs: Attrs) -> None:
         self.check(self.send(wire.SETSTAT, string(path), attrs.encode()))
 
@@ -216,7 +221,7 @@ class SftpSession:
                     raise status
                 names = self.expect(wire.NAME, kind, body)
                 for _ in range(names.u32()):
-                    name = names.string().decode(errors="surrogateescape")
+                    name = stored(names.string())
                     names.string()
                     attrs = names.attrs()
                     if name not in (".", ".."):
@@ -228,7 +233,8 @@ class SftpSession:
     def open_handle(self, path: str, mode: str) -> bytes:
         """The server's handle of a file by absolute path, in one of ``rb``, ``wb``, ``w+b`` and ``r+b``."""
         flags = wire.OPEN_FLAGS[mode]
-        return self.expect(wire.HANDLE, *self.call(wire.OPEN, string(path), u32(flags), Attrs().encode())).string()
+        made = Attrs(mode=0o600) if mode.startswith("w") else Attrs()  # private until it lands (see SftpProvider)
+        return self.expect(wire.HANDLE, *self.call(wire.OPEN, string(path), u32(flags), made.encode())).string()
 
     def fstat(self, handle: bytes) -> Attrs:
         return self.expect(wire.ATTRS, *self.call(wire.FSTAT, string(handle))).attrs()

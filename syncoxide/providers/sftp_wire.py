@@ -7,6 +7,8 @@ import errno
 import struct
 from dataclasses import dataclass
 
+from syncoxide.names import to_bytes
+
 INIT, VERSION = 1, 2
 OPEN, CLOSE, READ, WRITE, LSTAT, FSTAT, SETSTAT, FSETSTAT = 3, 4, 5, 6, 7, 8, 9, 10
 OPENDIR, READDIR, REMOVE, MKDIR, RMDIR, REALPATH, STAT, RENAME = 11, 12, 13, 14, 15, 16, 17, 18
@@ -52,7 +54,8 @@ def u64(value: int) -> bytes:
 
 
 def string(value: bytes | str) -> bytes:
-    data = value.encode() if isinstance(value, str) else value
+    """A wire string; text (a path in stored form, ``syncoxide.names``) goes as its exact bytes."""
+    data = to_bytes(value) if isinstance(value, str) else value
     return _U32.pack(len(data)) + data
 
 

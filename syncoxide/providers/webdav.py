@@ -158,7 +158,7 @@ class WebdavProvider(Provider):
 
     # -- the contract --------------------------------------------------------------------------
 
-    def list(self, path: str = "") -> Iterator[Entry]:
+    def list(self, path: str = "", *, specials: list[Entry] | None = None) -> Iterator[Entry]:
         start = paths.clean(path)
         if start and not self.stat(start).is_dir:
             return

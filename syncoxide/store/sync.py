@@ -16,6 +16,9 @@ from syncoxide.errors import InvalidInput
 StateRow = tuple[str, int, int, str | None, int, int, str | None]
 """path, src size, src mtime ns, src md5, dst size, dst mtime ns, dst md5"""
 
+DIR_MARK = "/"
+"""a directory's row: its path and this (no file path ends with it), sizes -1"""
+
 
 # -- pairs -----------------------------------------------------------------------------------------
 
@@ -68,8 +71,27 @@ def undeclare_pair(conn: psycopg.Connection, pair_id: str) -> None:
     conn.execute("UPDATE sync_pairs SET spec_hash = NULL, origin = NULL WHERE id = %s", (pair_id,))
 
 
+def _held_locks(conn: psycopg.Connection) -> set[int]:
+    """The advisory lock keys some session holds now (a bigint key is classid:objid, objsubid 1)."""
+    rows = conn.execute("SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks"
+                        " WHERE locktype = 'advisory' AND granted AND objsubid = 1").fetchall()
+    return {row[0] for row in rows}
+
+
+def _settled(conn: psycopg.Connection, rows: list[dict[str, Any]], status: str, pair: str) -> list[dict[str, Any]]:
+    """A run still marked running whose pair nobody holds the lock of died with its process: interrupted."""
+    if not any(row[status] == "running" for row in rows):
+        return rows
+    held = _held_locks(conn)
+    for row in rows:
+        if row[status] == "running" and pair_lock_key(row[pair]) not in held:
+            row[status] = "interrupted"
+    return rows
+
+
 def pairs_with_last_run(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """Every pair with its latest run's id, status, times, summary and error (None without a run), newest first."""
+    """Every pair with its latest run's id, status, times, summary and error (None without a run), newest first;
+    a run whose process died shows as interrupted."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT p.id, p.mode, p.source, p.destination, p.baseline_at, p.origin, p.created_at,"
@@ -78,7 +100,7 @@ def pairs_with_last_run(conn: psycopg.Connection) -> list[dict[str, Any]]:
             " LEFT JOIN LATERAL (SELECT * FROM sync_runs WHERE pair_id = p.id ORDER BY started_at DESC LIMIT 1) r"
             " ON true"
             " ORDER BY coalesce(r.started_at, p.created_at) DESC").fetchall()
-    return rows
+    return _settled(conn, rows, "last_status", "id")
 
 
 def baseline_at(conn: psycopg.Connection, pair_id: str) -> datetime | None:
@@ -102,14 +124,23 @@ def unlock(conn: psycopg.Connection, pair_id: str) -> None:
 # -- state -----------------------------------------------------------------------------------------
 
 
-def load_state(conn: psycopg.Connection, pair_id: str) -> dict[str, StateRow]:
+def load_state(conn: psycopg.Connection, pair_id: str) -> tuple[dict[str, StateRow], set[str]]:
+    """The files both sides last agreed on, by path, and the directories both had (bisync's baseline)."""
+    files: dict[str, StateRow] = {}
+    dirs: set[str] = set()
     with conn.cursor() as cur:
         cur.execute("SELECT path, src_size, src_mtime_ns, src_md5, dst_size, dst_mtime_ns, dst_md5"
                     " FROM sync_state WHERE pair_id = %s", (pair_id,))
-        return {row[0]: row for row in cur}
+        for row in cur:
+            if row[0].endswith(DIR_MARK):
+                dirs.add(row[0][: -len(DIR_MARK)])
+            else:
+                files[row[0]] = row
+    return files, dirs
 
 
-def replace_state(conn: psycopg.Connection, pair_id: str, rows: Iterable[StateRow], *, baseline: bool = False) -> None:
+def replace_state(conn: psycopg.Connection, pair_id: str, rows: Iterable[StateRow], *, baseline: bool = False,
+                  dirs: Iterable[str] = ()) -> None:
     """Swap in the new state in one transaction (and mark the baseline as made, for bisync)."""
     with conn.transaction():
         conn.execute("DELETE FROM sync_state WHERE pair_id = %s", (pair_id,))
@@ -119,6 +150,8 @@ def replace_state(conn: psycopg.Connection, pair_id: str, rows: Iterable[StateRo
         ) as copy:
             for row in rows:
                 copy.write_row((pair_id, *row))
+            for folder in dirs:
+                copy.write_row((pair_id, folder + DIR_MARK, -1, 0, None, -1, 0, None))
         if baseline:
             conn.execute("UPDATE sync_pairs SET baseline_at = now() WHERE id = %s", (pair_id,))
 
@@ -146,12 +179,14 @@ def finish_run(conn: psycopg.Connection, run_id: str, status: str, summary: dict
 
 
 def recent_runs(conn: psycopg.Connection, pair_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest runs (of one pair), newest first; a run whose process died shows as interrupted."""
     where = "WHERE pair_id = %s" if pair_id else ""
     params: list[Any] = [pair_id] if pair_id else []
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
+        rows = cur.execute(
             f"SELECT id, pair_id, mode, status, dry_run, started_at, finished_at, summary, error FROM sync_runs"
             f" {where} ORDER BY started_at DESC LIMIT %s", [*params, limit]).fetchall()
+    return _settled(conn, rows, "status", "pair_id")
 
 
 # -- journal ---------------------------------------------------------------------------------------

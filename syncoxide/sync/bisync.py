@@ -9,11 +9,21 @@ Outcomes (both sides compared with the baseline of the last successful run):
 |                   |              | else conflict (policy) | (change wins)    |
 | deleted           | delete on 2  | copy 2 -> 1            | nothing          |
 
+"Changed" means the content: a file whose size is the baseline's and whose MD5 (known from the
+baseline, hashed only when its time moved) is the baseline's has not changed, whatever its time
+says (a ``touch``). With ``checksum`` the hash is compared even when size and time agree.
+
 A file deleted on one side and a new file with the same size and MD5 on that side, while the old
 path is unchanged on the other side, is a rename: it is renamed on the other side (no transfer).
-A path that is a file on one side and a directory on the other: the file is renamed with a
-conflict suffix, then both propagate. Nothing a user changed is lost: a changed file always beats
-a deletion, and keep-both keeps both versions.
+
+Directories have a baseline too: one deleted on one side is removed from the other once nothing
+new stays in it there (else it comes back); a new one is made on the other side. A file replaced
+by a directory (or the other way round) on one side, unchanged on the other, is replaced there
+too in the same run; when both sides changed, the file is kept under a conflict name.
+
+Nothing a user changed is lost: a changed file always beats a deletion, and the loser of a conflict
+is kept (in the backup folder with ``backup_dir``, else as a conflict copy on both sides) unless
+``conflict_loser`` is discard.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from syncoxide.store.sync import StateRow
 from syncoxide.sync.compare import Signature, precision, same_mtime
 from syncoxide.sync.hashing import HASH, file_md5
 from syncoxide.sync.listing import Listing
-from syncoxide.sync.models import Action, ActionKind, ConflictPolicy, Mode, Plan, Side
+from syncoxide.sync.models import Action, ActionKind, ConflictLoser, ConflictPolicy, Mode, Plan, Side, SyncOptions
 
 OTHER = {Side.path1: Side.path2, Side.path2: Side.path1}
 
@@ -67,15 +77,25 @@ def _base(row: StateRow | None, side: Side) -> Signature | None:
 
 
 def _status(entry: Entry | None, base: Signature | None, checksum: bool, sides: Sides, side: Side) -> str:
+    """absent, new, same, changed or deleted: this side against its baseline, by content."""
     if entry is None:
         return "deleted" if base is not None else "absent"
     if base is None:
         return "new"
-    if base.matches(entry):
+    if entry.size != base.size:
+        return "changed"
+    if base.matches(entry) and not (checksum and HASH not in entry.hashes):
         return "same"
-    if checksum and entry.size == base.size and base.md5:
+    if base.md5:  # a time that moved with the same content is no change (a touch)
         return "same" if sides.hash(side, entry.path) == base.md5 else "changed"
+    if checksum:
+        sides.hash(side, entry.path)  # no hash in the baseline yet: the new one keeps it
+        return "same" if base.matches(entry) else "changed"
     return "changed"
+
+
+def _under(path: str, folder: str) -> bool:
+    return path.startswith(folder + "/")
 
 
 def _copy(to: Side, path: str, entry: Entry, reason: str, *, update: bool, target: str | None = None) -> Action:
@@ -84,12 +104,15 @@ def _copy(to: Side, path: str, entry: Entry, reason: str, *, update: bool, targe
 
 
 class BisyncPlanner:
-    def __init__(self, pair: str, sides: Sides, state: dict[str, StateRow], *, checksum: bool,
-                 policy: ConflictPolicy, now: datetime):
+    def __init__(self, pair: str, sides: Sides, state: dict[str, StateRow], base_dirs: set[str], *,
+                 options: SyncOptions, now: datetime):
         self.sides = sides
         self.state = state
-        self.checksum = checksum
-        self.policy = policy
+        self.base_dirs = base_dirs
+        self.checksum = options.checksum
+        self.policy = options.conflict
+        self.keep_loser = options.conflict_loser is ConflictLoser.keep
+        self.backup_dir = options.backup_dir
         self.now = now
         p1, p2 = sides.providers[Side.path1], sides.providers[Side.path2]
         self.tolerance = precision(p1, p2)
@@ -119,7 +142,7 @@ class BisyncPlanner:
         assert e1 is not None and e2 is not None
         winner = self._winner(e1, e2)
         loser = OTHER[winner]
-        if self.policy is ConflictPolicy.keep_both:
+        if self.policy is ConflictPolicy.keep_both or (self.keep_loser and not self.backup_dir):
             renamed = conflict_name(path, self.now, loser)
             self.plan.actions.append(Action(kind=ActionKind.rename, path=path, side=loser, target=renamed,
                                             reason=f"conflict ({what}): keep both"))
@@ -134,7 +157,9 @@ class BisyncPlanner:
             return
         self.plan.actions.append(_copy(loser, path, e[winner], f"conflict ({what}): {self.policy.value} wins",  # type: ignore[arg-type]
                                        update=True))
-        self.plan.conflicts.append(f"{path}: {what}; {winner.value} wins ({self.policy.value})")
+        fate = f"kept in {self.backup_dir}" if self.keep_loser else "discarded (conflict-loser discard)"
+        self.plan.conflicts.append(f"{path}: {what}; {winner.value} wins ({self.policy.value}), {loser.value}'s "
+                                   f"version is {fate}")
 
     def _dir_vs_file(self, path: str, file_side: Side) -> None:
         entry = self.sides.entry(file_side, path)
@@ -180,31 +205,88 @@ class BisyncPlanner:
 
     def build(self, resync: bool) -> Plan:
         l1, l2 = self.sides.listings[Side.path1], self.sides.listings[Side.path2]
-        for side, listing, other in ((Side.path1, l1, l2), (Side.path2, l2, l1)):
-            for path in sorted(set(listing.files) & other.dirs):
-                self._dir_vs_file(path, side)
         clashes = (set(l1.files) & l2.dirs) | (set(l2.files) & l1.dirs)
         for side, listing, other in ((Side.path1, l1, l2), (Side.path2, l2, l1)):
-            if self.sides.providers[OTHER[side]].capabilities.directories:
-                for directory in sorted(listing.dirs - other.dirs - set(other.files)):
-                    self.plan.actions.append(Action(kind=ActionKind.mkdir, path=directory, side=OTHER[side],
-                                                    reason=f"new directory on {side.value}"))
+            for path in sorted(set(listing.files) & other.dirs):
+                self._file_vs_dir(path, side, resync)
         everything = sorted((set(l1.files) | set(l2.files) | set(self.state)) - clashes)
         if resync:
             for path in everything:
                 self._resync_one(path)
-            return self.plan
-        status = {side: {} for side in Side}  # type: dict[Side, dict[str, str]]
-        for path in everything:
-            row = self.state.get(path)
-            for side in Side:
-                status[side][path] = _status(self.sides.entry(side, path), _base(row, side), self.checksum,
-                                             self.sides, side)
-        handled = self._renames(status)
-        for path in everything:
-            if path not in handled:
-                self._decide(path, status[Side.path1][path], status[Side.path2][path])
+        else:
+            status = {side: {} for side in Side}  # type: dict[Side, dict[str, str]]
+            for path in everything:
+                row = self.state.get(path)
+                for side in Side:
+                    status[side][path] = _status(self.sides.entry(side, path), _base(row, side), self.checksum,
+                                                 self.sides, side)
+            handled = self._renames(status)
+            for path in everything:
+                if path not in handled:
+                    self._decide(path, status[Side.path1][path], status[Side.path2][path])
+        self._directories(resync)
         return self.plan
+
+    def _file_vs_dir(self, path: str, file_side: Side, resync: bool) -> None:
+        """A file on one side where the other has a directory: replace whichever side did not change."""
+        dir_side = OTHER[file_side]
+        entry = self.sides.entry(file_side, path)
+        assert entry is not None
+        if not resync:
+            status = _status(entry, _base(self.state.get(path), file_side), self.checksum, self.sides, file_side)
+            if status == "same":  # the other side put a directory where the file was
+                self.plan.actions.append(Action(kind=ActionKind.delete, path=path, side=file_side, size=entry.size,
+                                                reason=f"replaced by a directory on {dir_side.value}"))
+                return
+            if status == "new" and path in self.base_dirs and self._unchanged_inside(path, dir_side):
+                self.plan.actions.append(_copy(dir_side, path, entry, f"replaced a directory on {file_side.value}",
+                                               update=False))
+                return  # the directory's files go as deletions, the directory with them
+        self._dir_vs_file(path, file_side)
+
+    def _unchanged_inside(self, folder: str, side: Side) -> bool:
+        """Every file under ``folder`` on ``side`` is as the baseline has it (deleting them loses nothing)."""
+        for path, entry in self.sides.listings[side].files.items():
+            if _under(path, folder):
+                if _status(entry, _base(self.state.get(path), side), self.checksum, self.sides, side) != "same":
+                    return False
+        return True
+
+    def _remaining(self, side: Side) -> set[str]:
+        """The files ``side`` will hold once the plan so far has run."""
+        files = set(self.sides.listings[side].files)
+        for action in self.plan.actions:
+            if action.side is not side:
+                continue
+            if action.kind is ActionKind.delete:
+                files.discard(action.path)
+            elif action.kind is ActionKind.rename:
+                files.discard(action.path)
+                files.add(action.target or action.path)
+            elif action.kind in (ActionKind.copy, ActionKind.update):
+                files.add(action.target or action.path)
+        return files
+
+    def _directories(self, resync: bool) -> None:
+        """New directories are made on the other side; one the other side deleted goes once nothing stays in it."""
+        remaining = {side: self._remaining(side) for side in Side}
+        for side in Side:
+            other = OTHER[side]
+            here = self.sides.listings[side].dirs
+            there = self.sides.listings[other].dirs
+            removed: set[str] = set()
+            for folder in sorted(here - there, key=lambda p: (-p.count("/"), p)):  # the deepest first
+                gone = not resync and folder in self.base_dirs
+                if gone and self.sides.providers[side].capabilities.directories and \
+                        not any(_under(f, folder) for f in remaining[side]) and \
+                        all(d in removed for d in here if _under(d, folder)):
+                    removed.add(folder)
+                    self.plan.actions.append(Action(kind=ActionKind.rmdir, path=folder, side=side,
+                                                    reason=f"deleted on {other.value}"))
+                elif self.sides.providers[other].capabilities.directories and folder not in remaining[other]:
+                    why = "kept: something new in it" if gone else "new directory"
+                    self.plan.actions.append(Action(kind=ActionKind.mkdir, path=folder, side=other,
+                                                    reason=f"{why} on {side.value}"))
 
     def _resync_one(self, path: str) -> None:
         e1, e2 = self.sides.entry(Side.path1, path), self.sides.entry(Side.path2, path)
@@ -213,7 +295,8 @@ class BisyncPlanner:
         elif e2 is not None and e1 is None:
             self.plan.actions.append(_copy(Side.path1, path, e2, "resync: only on path2", update=False))
         elif e1 is not None and e2 is not None:
-            if e1.size == e2.size and (same_mtime(e1, e2, self.tolerance) or self._same_content(path)):
+            if e1.size == e2.size and ((not self.checksum and same_mtime(e1, e2, self.tolerance))
+                                       or self._same_content(path)):
                 self.plan.unchanged += 1
             else:
                 self._conflict(path, "different on both sides at resync")
@@ -248,9 +331,9 @@ class BisyncPlanner:
                 return
 
 
-def plan_bisync(pair: str, sides: Sides, state: dict[str, StateRow], *, checksum: bool, policy: ConflictPolicy,
+def plan_bisync(pair: str, sides: Sides, state: dict[str, StateRow], base_dirs: set[str], *, options: SyncOptions,
                 now: datetime, resync: bool) -> Plan:
-    return BisyncPlanner(pair, sides, state, checksum=checksum, policy=policy, now=now).build(resync)
+    return BisyncPlanner(pair, sides, state, base_dirs, options=options, now=now).build(resync)
 
 
 __all__ = ["HASH", "OTHER", "Sides", "conflict_name", "plan_bisync"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from syncoxide.errors import VerificationFailed
 from syncoxide.providers import paths
-from syncoxide.providers.base import Entry, Provider
+from syncoxide.providers.base import Entry, Provider, default_mode
 from syncoxide.providers.errors import ObjectNotFound, ProviderError
 from syncoxide.sync.backup_dir import BackupDir
 from syncoxide.sync.bisync import OTHER, Sides
@@ -171,6 +171,8 @@ class Executor:
         finally:
             with self.status.lock:
                 self.status.current.discard(target)
+        if dst.capabilities.modes:  # the source's permission bits, never wider (it landed private)
+            dst.set_mode(target, entry.mode if entry.mode is not None else default_mode())
         self._backed_up(seq, any(kept))
         self._ok(seq, result)
 
@@ -268,10 +270,14 @@ class Executor:
             self.status.phase = "transferring"
             self.status.actions_total = len(indexed)
             self.status.bytes_total = self.plan.transfer_bytes
-        for kind in (ActionKind.mkdir, ActionKind.rename):
-            for seq, action in indexed:
-                if action.kind is kind:
-                    self._task([(seq, action)])
+        for seq, action in indexed:
+            if action.kind is ActionKind.rename:
+                self._task([(seq, action)])
+        early = clearing(self.plan.actions)
+        self._deletions([(seq, a) for seq, a in indexed if seq in early])
+        for seq, action in indexed:
+            if action.kind is ActionKind.mkdir:
+                self._task([(seq, action)])
         by_path: dict[str, list[tuple[int, Action]]] = {}
         for seq, action in indexed:
             if action.kind in (ActionKind.copy, ActionKind.update, ActionKind.delete_source, ActionKind.set_mtime):
@@ -283,12 +289,32 @@ class Executor:
             return self.outcome  # rclone's rule: no deletions after errors
         with self.status.lock:
             self.status.phase = "deleting"
-        self._parallel([[(seq, a)] for seq, a in indexed if a.kind is ActionKind.delete])
-        for seq, action in indexed:
-            if action.kind is ActionKind.rmdir:
-                self._task([(seq, action)])
+        self._deletions([(seq, a) for seq, a in indexed if seq not in early])
         self.journal.flush()
         return self.outcome
+
+    def _deletions(self, items: list[tuple[int, Action]]) -> None:
+        """Files at once, then directories one by one, the deepest first."""
+        self._parallel([[(seq, a)] for seq, a in items if a.kind is ActionKind.delete])
+        for seq, action in sorted((i for i in items if i[1].kind is ActionKind.rmdir),
+                                  key=lambda i: -i[1].path.count("/")):
+            self._task([(seq, action)])
+
+
+def clearing(actions: list[Action]) -> set[int]:
+    """Deletions that make way for a directory or a file of the same name (a file replaced by a folder or the
+    other way round): they run before anything is made, with the deletions inside a folder that goes."""
+    needed: set[tuple[Side, str]] = set()
+    for action in actions:
+        if action.kind in (ActionKind.mkdir, ActionKind.copy, ActionKind.update):
+            path = action.target or action.path
+            needed.update((action.side, p) for p in (*paths.ancestors(path), path))
+    roots = {(a.side, a.path) for a in actions if a.kind in (ActionKind.delete, ActionKind.rmdir)
+             and (a.side, a.path) in needed}
+    if not roots:
+        return set()
+    return {seq for seq, a in enumerate(actions) if a.kind in (ActionKind.delete, ActionKind.rmdir)
+            and any(a.side is side and (a.path == root or a.path.startswith(root + "/")) for side, root in roots)}
 
 
 def parents_of(path: str) -> list[str]:

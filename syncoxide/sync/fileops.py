@@ -1,5 +1,9 @@
 """File operations on a local or SFTP destination by path: what a verified, resumable transfer needs below
-the provider contract (open at an offset, make durable, hash where it landed, rename into place)."""
+the provider contract (open at an offset, make durable, hash where it landed, rename into place).
+
+A local destination is reached through its provider (``LocalProvider.open_file`` and friends), which never
+follows a symlink on the way; an SFTP one through its session by absolute path, below folders its provider
+made or checked (``SftpProvider.mkdir`` refuses a symlink)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from syncoxide.providers.base import Provider
-from syncoxide.providers.errors import ProviderError
+from syncoxide.providers.errors import ObjectNotFound, ProviderError
 from syncoxide.sync.hashing import READ_CHUNK, REMOTE_HASH_FROM, remote_md5
 
 
@@ -27,7 +31,9 @@ class FileOps:
         try:
             if self.sftp is not None:
                 return self.sftp.stat(self.abs(path)).size or 0
-            return os.stat(self.abs(path)).st_size
+            return self.dst.stat(path).size
+        except ObjectNotFound:
+            return None
         except OSError as exc:
             if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
                 return None
@@ -37,13 +43,14 @@ class FileOps:
         """``wb`` (create or truncate), ``w+b`` (also read back), ``r+b`` (write into an existing file)."""
         if self.sftp is not None:
             return self.dst.open_file(self.abs(path), mode)  # type: ignore[attr-defined]
-        return open(self.abs(path), mode)  # noqa: SIM115 - closed by the caller
+        return self.dst.open_file(path, mode)  # type: ignore[attr-defined]
 
     def truncate(self, path: str, size: int) -> None:
         if self.sftp is not None:
             self.sftp.truncate(self.abs(path), size)
         else:
-            os.truncate(self.abs(path), size)
+            with self.open(path, "r+b") as handle:
+                handle.truncate(size)
 
     def write_at(self, path: str, offset: int, data: bytes) -> None:
         """Write ``data`` at ``offset`` of an existing file and make it durable (fsync; on SFTP, every write
@@ -86,12 +93,10 @@ class FileOps:
             handle.close()
 
     def set_mtime(self, path: str, mtime: datetime) -> None:
-        ts = mtime.timestamp()
         if self.sftp is not None:
-            self.sftp.utime(self.abs(path), ts)
+            self.sftp.utime(self.abs(path), mtime.timestamp())
         else:
-            ns = round(ts * 1e9)
-            os.utime(self.abs(path), ns=(ns, ns))
+            self.dst.set_mtime(path, mtime)
 
     def md5(self, path: str, size: int) -> str:
         """The MD5 of the file where it landed: ``md5sum`` on the SSH server for large files, else read back."""
@@ -108,8 +113,8 @@ class FileOps:
             if self.sftp is not None:
                 self.sftp.posix_rename(self.abs(temp), self.abs(final))
             else:
-                os.replace(self.abs(temp), self.abs(final))
-        except OSError:
+                self.dst.move(temp, final)
+        except (OSError, ProviderError):
             if self._is_dir(final):
                 raise ProviderError(f"{self.dst.display}: {final} is a directory") from None
             raise
@@ -118,8 +123,8 @@ class FileOps:
         try:
             if self.sftp is not None:
                 return statmod.S_ISDIR(self.sftp.stat(self.abs(path)).mode or 0)
-            return os.path.isdir(self.abs(path))
-        except OSError:
+            return self.dst.stat(path).is_dir
+        except (OSError, ProviderError):
             return False
 
     def remove(self, path: str) -> None:
@@ -127,8 +132,8 @@ class FileOps:
             if self.sftp is not None:
                 self.sftp.remove(self.abs(path))
             else:
-                os.unlink(self.abs(path))
-        except OSError:
+                self.dst.delete(path)
+        except (OSError, ProviderError):
             pass
 
 

@@ -16,6 +16,7 @@ from syncoxide.models import parse_duration, parse_interval, parse_size
 from syncoxide.providers.spec import OptionValue, ProviderSpec
 from syncoxide.sync.cadence import Cadence
 from syncoxide.sync.models import (
+    ConflictLoser,
     ConflictPolicy,
     Filters,
     MaxDelete,
@@ -98,7 +99,8 @@ def patterns_from(option: str, path: str | Path) -> list[str]:
 
 
 def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool = False,
-                 conflict: ConflictPolicy = ConflictPolicy.newer, max_delete: str | int = "50%",
+                 conflict: ConflictPolicy = ConflictPolicy.newer, conflict_loser: ConflictLoser = ConflictLoser.keep,
+                 max_delete: str | int = "50%",
                  transfers: int = 4, bwlimit: str | int | None = None, include: Sequence[str] | None = None,
                  exclude: Sequence[str] | None = None, min_size: str | int | None = None,
                  max_size: str | int | None = None, min_age: str | None = None,
@@ -118,7 +120,7 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
             max_age_s=parse_duration(max_age).total_seconds() if max_age else None,
         )
         return SyncOptions(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
-                           max_delete=parse_max_delete(max_delete), transfers=transfers,
+                           conflict_loser=conflict_loser, max_delete=parse_max_delete(max_delete), transfers=transfers,
                            bwlimit=parse_size(bwlimit) if bwlimit is not None else None, filters=filters,
                            backup_dir=backup_dir,
                            backup_keep_s=keep.total_seconds() if keep else None)

@@ -13,6 +13,8 @@ from syncoxide.sync.filters import FileFilter
 class Listing:
     files: dict[str, Entry] = field(default_factory=dict)
     dirs: set[str] = field(default_factory=set)
+    specials: dict[str, str] = field(default_factory=dict)
+    """symlinks, FIFOs, sockets and devices by path: what they are (never opened, never written through)"""
 
     def has_dir(self, path: str) -> bool:
         return path in self.dirs
@@ -24,7 +26,8 @@ CHECK_EVERY = 1000
 
 def list_side(provider: Provider, file_filter: FileFilter, check: Callable[[], None] = lambda: None) -> Listing:
     listing = Listing()
-    for number, entry in enumerate(provider.list(), 1):
+    specials: list[Entry] = []
+    for number, entry in enumerate(provider.list(specials=specials), 1):
         if number % CHECK_EVERY == 0:
             check()
         if not file_filter.accepts(entry):
@@ -33,4 +36,6 @@ def list_side(provider: Provider, file_filter: FileFilter, check: Callable[[], N
             listing.dirs.add(entry.path)
         else:
             listing.files[entry.path] = entry
+    listing.specials = {e.path: e.special or "special file" for e in specials
+                        if not file_filter.excluded_path(e.path)}
     return listing

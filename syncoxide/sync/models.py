@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from syncoxide.errors import InvalidInput, InvalidValue
 from syncoxide.providers import paths
 from syncoxide.providers.base import is_temp
+from syncoxide.providers.overlap import overlap
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.sync.cadence import Cadence
 
@@ -37,6 +38,15 @@ class ConflictPolicy(StrEnum):
     """prefer the second side (the destination)"""
     keep_both = "keep-both"
     """the newer one keeps the name; the other is renamed with a conflict suffix and a timestamp"""
+
+
+class ConflictLoser(StrEnum):
+    """What happens to the version that loses a bisync conflict."""
+
+    keep = "keep"
+    """kept: in the backup folder when ``backup_dir`` is set, else as a conflict copy on both sides"""
+    discard = "discard"
+    """replaced by the winner and gone (only when asked for)"""
 
 
 class Filters(BaseModel, frozen=True):
@@ -90,6 +100,8 @@ class SyncOptions(BaseModel, frozen=True):
     dry_run: bool = False
     resync: bool = Field(default=False, description="bisync: build the baseline from both sides (first run)")
     conflict: ConflictPolicy = ConflictPolicy.newer
+    conflict_loser: ConflictLoser = Field(default=ConflictLoser.keep, description="bisync: keep the version that "
+                                          "loses a conflict (default) or discard it")
     max_delete: MaxDelete | None = Field(default_factory=lambda: MaxDelete(percent=50))
     transfers: int = Field(default=4, ge=1, le=64, description="files transferred at once")
     bwlimit: int | None = Field(default=None, gt=0, description="bytes per second for all transfers together")
@@ -120,7 +132,14 @@ class SyncRequest(BaseModel, frozen=True):
     def _not_same(self) -> SyncRequest:
         if self.source == self.destination:
             raise ValueError("source and destination are the same place")
+        self.check_apart(resolve=False)
         return self
+
+    def check_apart(self, *, resolve: bool = True) -> None:
+        """InvalidValue when one side holds the other (``resolve``: local paths through their symlinks)."""
+        if overlap(self.source, self.destination, resolve=resolve):
+            raise InvalidValue(f"{self.source.location} and {self.destination.location} overlap (one holds the "
+                               "other): a sync between them would feed on itself; choose two places apart")
 
 
 class ActionKind(StrEnum):
@@ -165,6 +184,8 @@ class Plan(BaseModel):
     actions: list[Action] = Field(default_factory=list)
     conflicts: list[str] = Field(default_factory=list)
     """one line per conflict and how it is resolved"""
+    skipped: list[str] = Field(default_factory=list)
+    """one line per symlink or special file left alone (never opened, never written through)"""
     unchanged: int = 0
     source_files: int = 0
     destination_files: int = 0
@@ -209,6 +230,8 @@ class SyncResult(RunOutcome):
     plan: Plan
     reconciled: int = 0
     """unfinished actions of an interrupted run found in the journal"""
+    resumes: int = 0
+    """earlier runs of the pair that died unfinished (their process was killed): this one takes over"""
 
 
 class SyncSummary(RunOutcome):

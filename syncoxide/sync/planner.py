@@ -79,8 +79,48 @@ def plan_one_way(mode: Mode, pair: str, src: Provider, dst: Provider, left: List
     return plan, same
 
 
+def skip_specials(plan: Plan, listings: dict[Side, Listing]) -> None:
+    """Name every symlink and special file in the plan, and drop every action at or below the path of one on
+    either side (a symlink at the destination is never written through, a file is not deleted because the
+    other side has a FIFO by its name)."""
+    for side, listing in listings.items():
+        where = plan.source if side is Side.path1 else plan.destination
+        plan.skipped += [f"{path}: a {kind} at {where}, left alone" for path, kind in sorted(listing.specials.items())]
+    blocked = {path for listing in listings.values() for path in listing.specials}
+    if not blocked:
+        return
+    kept = []
+    for action in plan.actions:
+        touched = {action.path, action.target or action.path}
+        if any(p in blocked for t in touched for p in (*paths.ancestors(t), t)):
+            plan.conflicts.append(f"{action.path}: a symlink or special file stands at this path on one side: "
+                                  f"{action.kind.value} on {action.side.value} skipped")
+            continue
+        kept.append(action)
+    plan.actions = kept
+
+
+def check_empty(plan: Plan, listed: dict[Side, int], had: dict[Side, int], guard: MaxDelete | None) -> None:
+    """Refuse a plan that empties a side because the other one lists nothing (an unmounted disk, a wrong path).
+
+    Two-way: a side that held files at the baseline and lists none now is refused outright (rclone's "empty
+    current listing"). One-way sync: an empty source that would empty the destination needs --max-delete none."""
+    for side, other in ((Side.path1, Side.path2), (Side.path2, Side.path1)):
+        deletes = sum(1 for a in plan.actions if a.kind is ActionKind.delete and a.side is other)
+        if listed[side] or not deletes:
+            continue
+        where = plan.source if side is Side.path1 else plan.destination
+        if plan.mode is Mode.bisync and had[side]:
+            raise GuardTripped(f"bisync: {where} lists no files but held {had[side]} at the baseline: nothing was "
+                               "changed (if that side is meant to be empty, empty the other one too, or --resync)")
+        if plan.mode is Mode.sync and guard is not None:
+            raise GuardTripped(f"sync: the source {where} lists no files; it would delete all {deletes} at the "
+                               "destination: nothing was changed (--max-delete none if that is meant)")
+
+
 def check_guard(plan: Plan, guard: MaxDelete | None, files_at: dict[Side, int]) -> None:
-    """Refuse a plan that deletes more than the guard allows, before anything has changed."""
+    """Refuse a plan that deletes more than the guard allows, before anything has changed. ``files_at``: what
+    each side held before (two-way: at the baseline), so files new on the other side do not dilute the share."""
     if guard is None:
         return
     for side in Side:

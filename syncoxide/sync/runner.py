@@ -20,14 +20,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncoxide.config import Settings
-from syncoxide.providers import open_provider
+from syncoxide.providers import open_provider, paths
 from syncoxide.providers.base import Entry, Provider
 from syncoxide.providers.roots import open_root
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.store.sync import StateRow
 from syncoxide.sync.backup_dir import BackupDir, prune, run_folder
-from syncoxide.sync.bisync import Sides, plan_bisync
+from syncoxide.sync.bisync import OTHER, Sides, plan_bisync
 from syncoxide.sync.compare import Signature
 from syncoxide.sync.errors import GuardTripped, Interrupted, NeedsResync, SyncBusy, SyncFailed
 from syncoxide.sync.executor import Executor, Outcome, ProviderPool, Status
@@ -35,7 +35,7 @@ from syncoxide.sync.filters import FileFilter
 from syncoxide.sync.journal import Journal
 from syncoxide.sync.listing import Listing, list_side
 from syncoxide.sync.models import ActionKind, Mode, Plan, Side, SyncRequest, SyncResult
-from syncoxide.sync.planner import check_guard, plan_one_way
+from syncoxide.sync.planner import check_empty, check_guard, plan_one_way, skip_specials
 from syncoxide.sync.transfer import abort_stale
 
 
@@ -76,6 +76,7 @@ class Run:
         self.check = check or (lambda: None)
         self.status = status or Status()
         self.now = datetime.now(UTC)
+        self.resumes = 0
 
     def _open(self, side: Side) -> Provider:
         if side is Side.path1:
@@ -86,6 +87,7 @@ class Run:
 
     def execute(self) -> SyncResult:
         started = time.monotonic()
+        self.request.check_apart()
         with open_store(self.settings) as conn:
             store.ensure_pair(conn, self.pair, self.request.mode.value, self.request.source.model_dump(mode="json"),
                               self.request.destination.model_dump(mode="json"))
@@ -102,7 +104,7 @@ class Run:
         if mode is Mode.bisync and not self.options.resync and store.baseline_at(conn, self.pair) is None:
             raise NeedsResync(f"bisync pair {self.pair} has no baseline yet: run it once with --resync "
                               "(copies what is missing on each side, deletes nothing)")
-        store.start_run(conn, self.run_id, self.pair, mode.value, self.options.dry_run)
+        self.resumes = store.start_run(conn, self.run_id, self.pair, mode.value, self.options.dry_run)
         pools: dict[Side, ProviderPool] = {}
         try:
             main = {side: self._open(side) for side in Side}
@@ -127,21 +129,25 @@ class Run:
         file_filter = FileFilter(options.filters, self.now, options.backup_dir)
         self.status.phase = "listing"
         listings = {side: list_side(main[side], file_filter, self.check) for side in Side}
-        state = store.load_state(conn, self.pair)
+        state, base_dirs = store.load_state(conn, self.pair)
         self.check()
         self.status.phase = "planning"
         sides = Sides(providers=main, listings=listings)
         if mode is Mode.bisync:
             resync = options.resync or store.baseline_at(conn, self.pair) is None
-            plan = plan_bisync(self.pair, sides, state, checksum=options.checksum, policy=options.conflict,
-                               now=self.now, resync=resync)
+            plan = plan_bisync(self.pair, sides, state, base_dirs, options=options, now=self.now, resync=resync)
             same: dict[str, Entry] = {}
+            had = {side: 0 if resync else len(state) for side in Side}  # what each side held at the baseline
         else:
             plan, same = plan_one_way(mode, self.pair, main[Side.path1], main[Side.path2], listings[Side.path1],
                                       listings[Side.path2], state, checksum=options.checksum)
-        result = SyncResult(run_id=self.run_id, pair=self.pair, mode=mode, dry_run=options.dry_run, plan=plan)
+            had = {side: len(listings[side].files) for side in Side}
+        skip_specials(plan, listings)
+        result = SyncResult(run_id=self.run_id, pair=self.pair, mode=mode, dry_run=options.dry_run, plan=plan,
+                            resumes=self.resumes)
         try:
-            check_guard(plan, options.max_delete, {s: len(listings[s].files) for s in Side})
+            check_empty(plan, {s: len(listings[s].files) for s in Side}, had, options.max_delete)
+            check_guard(plan, options.max_delete, had)
         except Exception as exc:
             store.finish_run(conn, self.run_id, "aborted", plan.summary(), str(exc))
             raise
@@ -213,6 +219,8 @@ class Run:
             if action.kind in (ActionKind.copy, ActionKind.update) and result is not None:
                 files[side][target] = result.entry
                 md5[(side, target)] = result.md5
+                if result.md5 and target == action.path:  # verified: the source holds the same bytes
+                    md5.setdefault((OTHER[side], target), result.md5)
                 wrote.add(side)
             elif action.kind is ActionKind.rename:
                 moved = files[side].pop(action.path, None)
@@ -241,9 +249,26 @@ class Run:
             rows.append(_carry_md5(_row(e1, e2, md5.get((Side.path1, path)), md5.get((Side.path2, path))),
                                    old.get(path)))
         baseline = mode is Mode.bisync and not outcome.failed
+        dirs = self._dirs_after(plan, sides, outcome, files) if mode is Mode.bisync else set()
         if not baseline and len(rows) == len(old) and all(old.get(row[0]) == row for row in rows):
             return  # a no-change run: rewriting 10,000 identical rows took a fifth of it
-        store.replace_state(conn, self.pair, rows, baseline=baseline)
+        store.replace_state(conn, self.pair, rows, baseline=baseline, dirs=sorted(dirs))
+
+    @staticmethod
+    def _dirs_after(plan: Plan, sides: Sides, outcome: Outcome, files: dict[Side, dict[str, Entry]]) -> set[str]:
+        """The directories both sides hold after the run (those a failed action may have left out are not)."""
+        held = {side: set(sides.listings[side].dirs) for side in Side}
+        for seq, action in enumerate(plan.actions):
+            if seq not in outcome.results:
+                continue
+            if action.kind is ActionKind.mkdir:
+                held[action.side].add(action.path)
+            elif action.kind is ActionKind.rmdir:
+                held[action.side].discard(action.path)
+        for side in Side:
+            held[side].difference_update(files[side])
+            held[side].update(a for path in files[side] for a in paths.ancestors(path))
+        return held[Side.path1] & held[Side.path2]
 
     @staticmethod
     def _summarise(result: SyncResult, plan: Plan, outcome: Outcome) -> None:

@@ -66,7 +66,7 @@ def test_a_large_file_moves_in_parallel_chunks_and_lands_verified(sync_settings,
     if kind == "sftp":
         assert chunks.most >= 2  # side by side (a local chunk can be written before the next is read)
     with open_store(sync_settings) as conn:
-        state = store.load_state(conn, pair_id(request))
+        state, _ = store.load_state(conn, pair_id(request))
     assert state["big.bin"][6] == hashlib.md5(data).hexdigest()  # the destination side's MD5, as verified
     assert run_sync(sync_settings, request).plan.actions == []
 

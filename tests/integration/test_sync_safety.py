@@ -1,0 +1,315 @@
+"""Nothing lost, nothing written outside its place: two-way cases after rclone's bisync suite, guards, overlapping
+sides, names that are bytes, special files, symlinks at the destination, permissions and runs that died."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from syncoxide.errors import InvalidInput
+from syncoxide.store import open_store
+from syncoxide.store import sync as store
+from syncoxide.sync import ConflictLoser, MaxDelete, Mode, SyncOptions, SyncRequest, pair_id, run_sync
+from syncoxide.sync.errors import GuardTripped
+from tests.adversarial import FIFO, SOCKET, compare_bytes_trees, make_adversarial_tree
+from tests.integration.killed_run import kill_when
+from tests.integration.sync_helpers import *  # noqa: F403 - fixtures
+from tests.integration.sync_helpers import SideMaker, SyncSide, ts
+
+T0, T1, T2, T3 = (ts(t) for t in ("2024-05-01T08:00:00", "2024-05-02T08:00:00", "2024-05-03T08:00:00",
+                                  "2024-05-04T08:00:00"))
+CONFLICT = re.compile(r"\.conflict-\d{8}T\d{6}Z-path[12]")
+
+
+def request(one: SyncSide, two: SyncSide, mode: Mode = Mode.bisync, **options: object) -> SyncRequest:
+    return SyncRequest(source=one.spec, destination=two.spec, mode=mode, options=SyncOptions(**options))
+
+
+def bisync(settings, one: SyncSide, two: SyncSide, **options: object):
+    result = run_sync(settings, request(one, two, **options))
+    assert result.errors == []
+    return result
+
+
+def tree(side: SyncSide) -> dict[str, bytes]:
+    return side.files()
+
+
+def dirs(side: SyncSide) -> set[str]:
+    return {p.relative_to(side.root).as_posix() for p in side.root.rglob("*") if p.is_dir()}
+
+
+@pytest.fixture(params=["local", "sftp"])
+def pair(request: pytest.FixtureRequest, sync_settings, make_side: SideMaker) -> tuple[SyncSide, SyncSide]:
+    """path1 local, path2 local or SFTP, with a baseline made by copying path1's files (so it knows their MD5)."""
+    one, two = make_side("local", "one"), make_side(request.param, "two")
+    for rel in ("a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "docs/keep.txt", "docs/old/x.txt"):
+        one.write(rel, f"original {rel}\n".encode(), mtime=T0)
+    (one.root / "empty").mkdir()
+    bisync(sync_settings, one, two, resync=True)
+    assert tree(one) == tree(two)
+    return one, two
+
+
+# -- 1. a timestamp never beats an edit; the loser of a conflict is kept -----------------------------------------
+
+
+def test_a_touched_file_is_not_a_change_and_the_other_sides_edit_wins(sync_settings, pair):
+    one, two = pair
+    os.utime(one.root / "a.txt", (T3, T3))  # touch: newer, same content
+    two.write("a.txt", b"a real edit on path2\n", mtime=T1)
+    result = bisync(sync_settings, one, two)
+    assert result.plan.conflicts == []
+    assert one.read("a.txt") == two.read("a.txt") == b"a real edit on path2\n"
+    assert not [p for p in tree(one) if CONFLICT.search(p)]
+
+
+def test_the_loser_of_a_conflict_is_kept_as_a_conflict_copy_on_both_sides(sync_settings, pair):
+    one, two = pair
+    one.write("a.txt", b"edit on path1, later\n", mtime=T2)
+    two.write("a.txt", b"edit on path2\n", mtime=T1)
+    result = bisync(sync_settings, one, two)
+    assert len(result.plan.conflicts) == 1
+    assert one.read("a.txt") == two.read("a.txt") == b"edit on path1, later\n"
+    copies = {p: data for p, data in tree(one).items() if CONFLICT.search(p)}
+    assert list(copies.values()) == [b"edit on path2\n"]
+    assert {p: d for p, d in tree(two).items() if CONFLICT.search(p)} == copies
+
+
+def test_with_a_backup_dir_the_loser_goes_there_and_discard_is_only_when_asked(sync_settings, pair):
+    one, two = pair
+    one.write("a.txt", b"edit on path1, later\n", mtime=T2)
+    two.write("a.txt", b"edit on path2\n", mtime=T1)
+    result = bisync(sync_settings, one, two, backup_dir=".versions")
+    assert "kept in .versions" in result.plan.conflicts[0]
+    kept = [p for p in (two.root / ".versions").rglob("a.txt")]
+    assert len(kept) == 1 and kept[0].read_bytes() == b"edit on path2\n"
+    one.write("b.txt", b"b on path1, later\n", mtime=T2)
+    two.write("b.txt", b"b on path2\n", mtime=T1)
+    result = bisync(sync_settings, one, two, conflict_loser=ConflictLoser.discard)
+    assert "discarded" in result.plan.conflicts[0]
+    assert two.read("b.txt") == b"b on path1, later\n"
+    assert not [p for p in tree(two) if CONFLICT.search(p) and "b" in p]
+
+
+def test_without_a_known_hash_a_touch_against_an_edit_is_a_conflict_that_loses_nothing(sync_settings, make_side):
+    one, two = make_side("local", "one"), make_side("local", "two")
+    for side in (one, two):  # both had it already: the resync compares times, learns no hash
+        side.write("a.txt", b"the same on both\n", mtime=T0)
+    bisync(sync_settings, one, two, resync=True)
+    os.utime(one.root / "a.txt", (T3, T3))
+    two.write("a.txt", b"edited on path2\n", mtime=T1)
+    bisync(sync_settings, one, two)
+    contents = sorted(tree(one).values())
+    assert contents == sorted(tree(two).values())
+    assert b"edited on path2\n" in contents  # under its name or as the conflict copy: not gone
+
+
+# -- 2. the max-delete guard counts against each side's own baseline ---------------------------------------------
+
+
+def test_an_emptied_side_is_refused_outright_even_while_the_other_gains_files(sync_settings, pair):
+    one, two = pair
+    for path in list(tree(one)):
+        one.delete(path)
+    for n in range(5):
+        two.write(f"new-{n}.txt", b"new on path2\n", mtime=T1)
+    before = tree(two)
+    with pytest.raises(GuardTripped, match="lists no files but held 7 at the baseline"):
+        run_sync(sync_settings, request(one, two, max_delete=None))
+    assert tree(two) == before
+
+
+def test_deletions_are_counted_against_the_baseline_not_the_grown_listing(sync_settings, pair):
+    one, two = pair
+    for rel in ("a.txt", "b.txt", "c.txt", "d.txt"):
+        one.delete(rel)  # 4 of the 7 the baseline had (57%)
+    one.write("fresh.txt", b"one new file\n", mtime=T1)
+    for n in range(3):
+        two.write(f"new-{n}.txt", b"new on path2\n", mtime=T1)
+    before = tree(two)
+    with pytest.raises(GuardTripped, match="delete 4 of 7 files"):
+        run_sync(sync_settings, request(one, two, max_delete=MaxDelete(percent=50)))
+    assert tree(two) == before
+
+
+def test_a_one_way_sync_from_an_empty_source_needs_max_delete_none(sync_settings, make_side):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    src.write("a.txt", b"a\n")
+    assert run_sync(sync_settings, request(src, dst, Mode.sync)).errors == []
+    src.delete("a.txt")
+    with pytest.raises(GuardTripped, match="lists no files"):
+        run_sync(sync_settings, request(src, dst, Mode.sync, max_delete=MaxDelete(count=10)))
+    assert tree(dst) == {"a.txt": b"a\n"}
+    assert run_sync(sync_settings, request(src, dst, Mode.sync, max_delete=None)).deleted == 1
+
+
+# -- 3. --checksum sees a change that keeps size and time ---------------------------------------------------------
+
+
+def test_checksum_sees_a_content_change_with_the_same_size_and_time(sync_settings, make_side):
+    one, two = make_side("local", "one"), make_side("local", "two")
+    for side in (one, two):
+        side.write("same-size.txt", b"AAAA\n", mtime=T0)
+    bisync(sync_settings, one, two, resync=True, checksum=True)
+    with open_store(sync_settings) as conn:
+        state, _ = store.load_state(conn, pair_id(request(one, two)))
+    assert state["same-size.txt"][3] and state["same-size.txt"][6]  # the resync stored both hashes
+    one.write("same-size.txt", b"BBBB\n", mtime=T0)  # same size, same time
+    assert bisync(sync_settings, one, two).plan.actions == []  # by size and time: nothing to see
+    bisync(sync_settings, one, two, checksum=True)
+    assert two.read("same-size.txt") == b"BBBB\n"
+
+
+# -- 4. sides that hold each other are refused --------------------------------------------------------------------
+
+
+def test_sides_that_hold_each_other_are_refused_before_anything_is_listed(sync_settings, make_side, scratch):
+    outer = make_side("local", "outer")
+    (outer.root / "inner").mkdir()
+    outer.write("inner/a.txt", b"a\n")
+    inner = SyncSide(outer.spec.model_copy(update={"location": str(outer.root / "inner")}), outer.root / "inner")
+    for one, two, mode in ((outer, inner, Mode.bisync), (inner, outer, Mode.sync), (outer, inner, Mode.copy)):
+        with pytest.raises(ValueError, match="overlap"):
+            request(one, two, mode, max_delete=None)
+    link = scratch / "link-to-outer"
+    link.symlink_to(outer.root)
+    aliased = SyncSide(outer.spec.model_copy(update={"location": str(link / "inner")}), link / "inner")
+    with pytest.raises(InvalidInput, match="overlap"):
+        run_sync(sync_settings, request(outer, aliased, Mode.sync, max_delete=None))
+    assert tree(outer) == {"inner/a.txt": b"a\n"}
+
+
+# -- 5. folders: deletions propagate, a file/folder swap converges in one run -------------------------------------
+
+
+def test_folder_deletions_propagate_and_a_folder_with_something_new_comes_back(sync_settings, pair):
+    one, two = pair
+    (one.root / "empty").rmdir()
+    one.delete("docs/old/x.txt")
+    (one.root / "docs/old").rmdir()
+    bisync(sync_settings, one, two)
+    assert "empty" not in dirs(two) and "docs/old" not in dirs(two)
+    assert bisync(sync_settings, one, two).plan.actions == []
+    assert "empty" not in dirs(one)  # not brought back
+    (one.root / "gone").mkdir()
+    one.write("gone/x.txt", b"x\n", mtime=T0)
+    bisync(sync_settings, one, two)
+    one.delete("gone/x.txt")
+    (one.root / "gone").rmdir()
+    two.write("gone/new.txt", b"new on path2\n", mtime=T1)
+    bisync(sync_settings, one, two)
+    assert one.read("gone/new.txt") == two.read("gone/new.txt") == b"new on path2\n"
+    assert "gone/x.txt" not in tree(two)
+
+
+def test_a_file_replaced_by_a_folder_and_back_converges_in_one_run(sync_settings, pair):
+    one, two = pair
+    one.delete("a.txt")
+    one.write("a.txt/inside.txt", b"a is a folder now\n", mtime=T1)
+    bisync(sync_settings, one, two)
+    assert tree(one) == tree(two) and two.read("a.txt/inside.txt") == b"a is a folder now\n"
+    assert bisync(sync_settings, one, two).plan.actions == []
+    one.delete("docs/keep.txt")
+    one.delete("docs/old/x.txt")
+    (one.root / "docs/old").rmdir()
+    (one.root / "docs").rmdir()
+    one.write("docs", b"docs is a file now\n", mtime=T1)
+    bisync(sync_settings, one, two)
+    assert tree(one) == tree(two) and two.read("docs") == b"docs is a file now\n"
+    assert not [p for p in tree(two) if CONFLICT.search(p)]
+    assert bisync(sync_settings, one, two).plan.actions == []
+
+
+# -- names, special files, symlinks, permissions ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["local", "sftp"])
+def test_names_are_bytes_through_every_mode(sync_settings, make_side, kind):
+    src = make_side("local", "src")
+    made = make_adversarial_tree(src.root, extreme_mtimes=True)
+    try:
+        skip = set(made.special)
+        for mode in (Mode.copy, Mode.sync, Mode.bisync):
+            dst = make_side(kind, f"dst-{mode.value}")
+            options = {"resync": True} if mode is Mode.bisync else {}
+            result = run_sync(sync_settings, request(src, dst, mode, **options))
+            assert result.errors == [], result.errors
+            assert {line.split(":")[0] for line in result.plan.skipped} >= {FIFO.decode(), SOCKET.decode()}
+            problems = compare_bytes_trees(src.root, dst.root, skip=skip, links=False,
+                                           mtime_within_ns=1000 if kind == "local" else 10**9)
+            assert problems == [], problems
+            again = run_sync(sync_settings, request(src, dst, mode))
+            assert again.errors == [] and [a for a in again.plan.actions if a.kind.value != "mkdir"] == []
+            result.model_dump_json()  # every name goes into JSON (and went into the journal and the state)
+    finally:
+        made.close()
+
+
+@pytest.mark.parametrize("kind", ["local", "sftp"])
+def test_a_symlink_at_the_destination_is_never_written_through(sync_settings, make_side, scratch, kind):
+    src, dst = make_side("local", "src"), make_side(kind, "dst")
+    elsewhere = scratch / "elsewhere"
+    elsewhere.mkdir()
+    (dst.root / "a").symlink_to(elsewhere)
+    (dst.root / "f.txt").symlink_to(elsewhere / "target.txt")
+    src.write("a/evil.txt", b"must not land outside\n")
+    src.write("f.txt", b"must not go through the link\n")
+    src.write("ok.txt", b"fine\n")
+    result = run_sync(sync_settings, request(src, dst, Mode.sync))
+    assert result.errors == []
+    assert list(elsewhere.iterdir()) == []
+    assert (dst.root / "a").is_symlink() and (dst.root / "f.txt").is_symlink()
+    assert dst.read("ok.txt") == b"fine\n"
+    assert any("a/evil.txt" in line and "skipped" in line for line in result.plan.conflicts)
+    assert any(line.startswith("a: a symlink") for line in result.plan.skipped)
+
+
+def test_a_fifo_in_the_source_is_skipped_and_named_not_opened(sync_settings, make_side):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    os.mkfifo(src.root / "pipe")
+    src.write("file.txt", b"data\n")
+    result = run_sync(sync_settings, request(src, dst, Mode.copy))  # would hang forever if it opened the FIFO
+    assert result.errors == [] and tree(dst) == {"file.txt": b"data\n"}
+    assert result.plan.skipped == [f"pipe: a FIFO at {src.root}, left alone"]
+
+
+@pytest.mark.parametrize("kind", ["local", "sftp"])
+def test_permission_bits_are_kept_and_never_widened(sync_settings, make_side, kind):
+    src, dst = make_side("local", "src"), make_side(kind, "dst")
+    for name, mode in (("private", 0o600), ("script", 0o750), ("shared", 0o644)):
+        src.write(name, b"x" * 100)
+        os.chmod(src.root / name, mode)
+    assert run_sync(sync_settings, request(src, dst, Mode.copy)).errors == []
+    got = {name: stat.S_IMODE((dst.root / name).stat().st_mode) for name in ("private", "script", "shared")}
+    assert got == {"private": 0o600, "script": 0o750, "shared": 0o644}
+
+
+# -- 19. a run whose process died --------------------------------------------------------------------------------
+
+
+def test_a_killed_run_is_shown_as_interrupted_and_the_next_one_resumes_it(sync_settings, make_side):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    src.write("big.bin", os.urandom(64 * 1024 * 1024))
+    req = request(src, dst, Mode.copy, bwlimit=4 * 1024 * 1024, large_file=16 * 1024 * 1024,
+                  chunk_size=8 * 1024 * 1024)
+    pair = pair_id(req)
+
+    def running() -> bool:
+        with open_store(sync_settings) as conn:
+            return any(r["status"] == "running" for r in store.recent_runs(conn, pair)) and \
+                bool(store.open_actions(conn, pair))
+
+    kill_when(sync_settings, req, running)
+    with open_store(sync_settings) as conn:
+        assert [r["status"] for r in store.recent_runs(conn, pair)] == ["interrupted"]
+        assert [p["last_status"] for p in store.pairs_with_last_run(conn) if p["id"] == pair] == ["interrupted"]
+    result = run_sync(sync_settings, req.model_copy(update={"options": req.options.model_copy(
+        update={"bwlimit": None})}))
+    assert result.errors == [] and result.resumes == 1
+    assert dst.read("big.bin") == src.read("big.bin")
+    assert Path(dst.root / "big.bin").stat().st_size == 64 * 1024 * 1024
