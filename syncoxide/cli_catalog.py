@@ -12,8 +12,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from syncoxide import cron as crontab
+from syncoxide import names
 from syncoxide.cli_common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
 from syncoxide.errors import InvalidInput, InvalidValue, NotFound
 from syncoxide.lazy import LazyModule
@@ -168,13 +170,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
     ) -> None:
         """Every snapshot that holds a path, and what changed between them."""
         cfg = settings()
+        path = names.from_os(path)  # as typed (bytes that are not UTF-8 too) -> as the catalog stores it
         with query.CatalogReader.open(cfg) as reader:
             found = reader.versions(path, [find_repository(cfg, r).id for r in repo or []])
         if as_json:
             emit_json([v.model_dump(mode="json") for v in found])
             return
         if not found:
-            raise NotFound(f"{path} is in no snapshot the catalog knows (syncoxide catalog ingest --repo ...)")
+            raise NotFound(f"{names.shown(path)} is in no snapshot the catalog knows"
+                           " (syncoxide catalog ingest --repo ...)")
         table = Table("repository", "snapshot", "time", "state", "size", "modified", "changes")
         for v in found:
             size = human_size(v.size) if v.size is not None else ""
@@ -282,7 +286,7 @@ def _print_totals(result, as_json: bool) -> None:
         out.print(table)
     table = Table("folder", "files", "bytes", title="top folders", title_justify="left")
     for f in result.top_folders:
-        table.add_row(f.path, str(f.files), human_size(f.bytes))
+        table.add_row(Text(names.shown(f.path)), str(f.files), human_size(f.bytes))
     out.print(table)
 
 
@@ -308,8 +312,8 @@ def _print_plan(plan, items: list, as_json: bool, *, show: int = 50) -> None:
         out.print(f"  {reason}: {entry['items']} items, {human_size(entry['bytes'])}")
     table = Table("#", "path", "why", "size", "state")
     for item in items[:show]:
-        why = f"{item.reason} of {item.keep_path}" if item.keep_path else item.reason
-        table.add_row(str(item.seq), item.path, why, human_size(item.size),
+        why = f"{item.reason} of {names.shown(item.keep_path)}" if item.keep_path else item.reason
+        table.add_row(str(item.seq), Text(names.shown(item.path)), Text(why), human_size(item.size),
                       item.state + (f": {item.note}" if item.note else ""))  # fmt: skip
     out.print(table)
     if len(items) > show:

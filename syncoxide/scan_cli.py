@@ -14,7 +14,7 @@ import os
 import socket
 import sys
 
-from syncoxide import worker_socket
+from syncoxide import names, worker_socket
 from syncoxide.cli_args import OneLineParser
 
 
@@ -46,7 +46,8 @@ def show(summary: dict, source_name: str, as_json: bool) -> None:
     print(f"scanned {source_name}: {summary['files']} files, {summary['dirs']} folders, {human_size(summary['bytes'])}"
           f" in {summary['duration_s']:.1f}s{hashes}")  # fmt: skip
     if summary["errors"]:
-        print(f"{summary['errors']} entries could not be read, e.g. {summary['error_sample'][0]}", file=sys.stderr)
+        example = names.shown(summary["error_sample"][0])
+        print(f"{summary['errors']} entries could not be read, e.g. {example}", file=sys.stderr)
 
 
 class _LiveProgress:

@@ -13,14 +13,17 @@ import os
 import sys
 import time
 
-from syncoxide import worker_socket
+from syncoxide import names, worker_socket
 from syncoxide.cli_args import OneLineParser
+
+NAME_OPTIONS = ("text", "glob", "regex", "path")
 
 
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="syncoxide search", description="Find files across every source and every snapshot, "
                 "and where each one lives.")  # fmt: skip
-    p.add_argument("text", nargs="?", help="Part of the name (any case).")
+    p.add_argument("text", nargs="?", help="Part of the name, or a glob on the whole name when it holds * ? or [ "
+                   "(quote it); any case, NFC and NFD spellings alike.")
     p.add_argument("--glob", help="Shell glob on the name (on the path with a /).")
     p.add_argument("--regex", help="Regular expression searched in the path.")
     p.add_argument("--path", help="Only under this path.")
@@ -39,18 +42,26 @@ def parser() -> argparse.ArgumentParser:
 
 
 def request_from(argv: list[str]) -> tuple[dict, bool]:
-    """(the search request as catalog/search_request.SearchRequest takes it, whether to print JSON)."""
+    """(the search request as catalog/search_request.SearchRequest takes it, whether to print JSON).
+
+    Names typed on the command line arrive in OS form (bytes that are not UTF-8 as surrogates); the
+    request carries them in the catalog's stored form (syncoxide/names.py), which JSON can hold."""
     options = vars(parser().parse_args(argv))
     as_json = options.pop("as_json")
+    for key in NAME_OPTIONS:
+        if options[key] is not None:
+            options[key] = names.from_os(options[key])
     return {**options, "cwd": os.getcwd()}, as_json
 
 
 def show(hits: list[dict], limit: int, as_json: bool) -> None:
+    """A table with names shown escaped (names.shown), or JSON with them in the stored form."""
     if as_json:
         print(json.dumps(hits, indent=2))
         return
     from rich.console import Console
     from rich.table import Column, Table
+    from rich.text import Text
 
     from syncoxide.units import human_size
 
@@ -60,7 +71,7 @@ def show(hits: list[dict], limit: int, as_json: bool) -> None:
         seen = f"{h['snapshots']} ({h['first_seen'][:10]} .. {h['last_seen'][:10]})" if h["snapshots"] else ""
         modified = time.strftime("%Y-%m-%d %H:%M", time.localtime(h["mtime_ns"] / 1e9)) if h["mtime_ns"] else ""
         size = human_size(h["size"]) if h["type"] == "file" else h["type"]
-        table.add_row(h["path"], f"{h['location']} {h['location_name']}", size, modified, seen)
+        table.add_row(Text(names.shown(h["path"])), Text(f"{h['location']} {h['location_name']}"), size, modified, seen)
     Console().print(table)
     if len(hits) == limit:
         Console(stderr=True).print(f"[dim]showing the first {limit}; narrow the search or raise --limit[/dim]")

@@ -9,6 +9,7 @@ from datetime import datetime
 import streamlit as st
 
 from dashboard.common import human_size, reader, show_error, when
+from syncoxide import names
 from syncoxide.catalog.query import SearchFilter
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import parse_duration, parse_size
@@ -20,7 +21,7 @@ def _ago(duration: str) -> datetime | None:
 
 st.title("Search")
 with st.form("search"):
-    text = st.text_input("name contains", key="search_text")
+    text = st.text_input("name contains (or a glob: * ? [)", key="search_text")
     cols = st.columns(4)
     glob = cols[0].text_input("glob", placeholder="*.pdf")
     regex = cols[1].text_input("regex", placeholder=r"IMG_\d+\.jpe?g$")
@@ -57,7 +58,7 @@ for label, members in groups.items():
     st.subheader(f"{label} · {len(members)}")
     for i, hit in enumerate(members):
         cols = st.columns([6, 2, 2, 1, 1])
-        cols[0].markdown(f"`{hit.path}`")
+        cols[0].text(names.shown(hit.path))  # plain text: a name is never read as markdown
         cols[1].write(human_size(hit.size) if hit.type == "file" else hit.type)
         seen = f"{hit.snapshots} snapshots" if hit.snapshots else (str(when(hit.mtime_ns) or ""))
         cols[2].write(seen)
@@ -72,7 +73,7 @@ for label, members in groups.items():
 chosen = st.session_state.get("versions_of")
 if chosen:
     path, repository_id = chosen
-    st.header(f"Versions of {path}")
+    st.header(f"Versions of {names.shown(path)}", anchor=False)
     versions = reader().versions(path, [repository_id])
     st.dataframe(
         [{"snapshot": v.snapshot_id, "time": v.time, "state": v.state, "size": v.size, "modified": when(v.mtime_ns),

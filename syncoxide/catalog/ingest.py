@@ -1,8 +1,9 @@
 """Snapshot contents into the catalog: the engine's listings streamed into Parquet parts.
 
 Listings are consumed as they come and cut into Arrow batches, so memory stays flat whatever
-the snapshots' size. The caller makes each part live together with its snapshots' rows
-(store.catalog.record_snapshots).
+the snapshots' size. Engines list names in OS form (os.fsdecode); the catalog keeps them in the
+stored form of syncoxide/names.py, so every byte of every name reads back. The caller makes each
+part live together with its snapshots' rows (store.catalog.record_snapshots).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 
+from syncoxide import names
 from syncoxide.catalog.schema import RAW_COLUMNS, build_batch
 from syncoxide.catalog.storage import CatalogStorage, WrittenPart
 from syncoxide.engines.base import BackupEngine
@@ -18,6 +20,7 @@ from syncoxide.engines.process import Cancelled
 from syncoxide.models import Progress, Snapshot
 
 PART_ROWS = 4_000_000
+NAME_COLUMNS = ("path", "parent", "name", "link_target")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
 
 ProgressFn = Callable[[Progress], None]
@@ -58,6 +61,8 @@ def ingest_snapshots(
             count = 0
             for listed in engine.list_columns(snapshot.id):
                 columns = dict(zip(RAW_COLUMNS, listed, strict=True))
+                for column in NAME_COLUMNS:
+                    columns[column] = names.stored_column(columns[column])
                 count += len(columns["path"])
                 state.files_done += len(columns["path"])
                 state.current_path = columns["path"][-1]

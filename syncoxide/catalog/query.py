@@ -15,7 +15,7 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, Field
 
-from syncoxide.catalog import SCHEMA_VERSION, duck
+from syncoxide.catalog import SCHEMA_VERSION, duck, name_match
 from syncoxide.catalog.storage import CatalogStorage, open_storage
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
@@ -49,7 +49,8 @@ def _table(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], columns:
 
 
 class SearchFilter(BaseModel):
-    name: str | None = Field(None, description="substring of the name, any case")
+    name: str | None = Field(None, description="part of the name, or a glob on it when it holds * ? or [; any case,"
+                             " any Unicode normalization (catalog/name_match.py)")
     glob: str | None = Field(None, description="shell glob on the name (on the path when it holds a /)")
     regex: str | None = Field(None, description="regular expression searched in the path")
     path_prefix: str | None = None
@@ -68,15 +69,14 @@ class SearchFilter(BaseModel):
         """SQL conditions on an entries view, with their parameters."""
         sql: list[str] = []
         args: list = []
-        if self.name and not any(c in self.name for c in "%_\\"):
-            sql.append("name ILIKE ?")  # no ESCAPE clause: about twice as fast
-            args.append(f"%{self.name}%")
-        elif self.name:
-            sql.append("name ILIKE ? ESCAPE '\\'")
-            args.append("%" + self.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if self.name:
+            condition, values = name_match.name_condition(self.name)
+            sql.append(condition)
+            args += values
         if self.glob:
-            sql.append(f"{'path' if '/' in self.glob else 'name'} GLOB ?")
-            args.append(self.glob)
+            condition, values = name_match.glob_condition(self.glob, "path" if "/" in self.glob else "name")
+            sql.append(condition)
+            args += values
         if self.regex:
             sql.append("regexp_matches(path, ?)")
             args.append(self.regex)

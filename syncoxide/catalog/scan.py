@@ -20,6 +20,7 @@ from typing import TypeVar
 
 import pyarrow as pa
 
+from syncoxide import names
 from syncoxide.catalog import duck
 from syncoxide.catalog.hashing import Hasher, check_algorithms
 from syncoxide.catalog.schema import HASH_ALGORITHMS, SCHEMA, build_batch, conform
@@ -155,7 +156,8 @@ def add_hashes(
         for batch in todo:
             paths = batch.column("path").to_pylist()
             state.current_path = paths[0]
-            for path, digests in zip(paths, hasher.hash_all(paths, report), strict=True):
+            opened = [names.to_os(p) for p in paths]  # stored names (syncoxide/names.py) as the OS takes them
+            for path, digests in zip(paths, hasher.hash_all(opened, report), strict=True):
                 fresh["path"].append(path)
                 for algorithm in algorithms:
                     fresh[algorithm].append(digests[algorithm] if digests else None)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
+from syncoxide import names
 from syncoxide.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ READ_BYTES = 8 << 20
 PIPE_BYTES = 1 << 20
 QUEUED_BLOCKS = 4
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_RESERVED_UTF8_LEADS = (b"\xf4\x8f\xba", b"\xf4\x8f\xbb")  # U+10FE80..U+10FEFF in UTF-8 (syncoxide/names.py)
 
 TYPES = ("file", "dir", "symlink", "other")
 _FIND_TYPES = {"f": "file", "d": "dir", "l": "symlink"}  # %y's letters; the rest are "other"
@@ -94,6 +96,7 @@ class _Chunk:
         import numpy as np
         import pyarrow as pa
 
+        self.records = records
         self.buffer = pa.py_buffer(records + bytes(16))  # views may read 12 bytes past a string's start
         self.data = np.frombuffer(self.buffer, np.uint8)
         self.path_end, self.link_end = nuls[0::2], nuls[1::2]
@@ -146,8 +149,9 @@ class _Chunk:
         """Strings ``data[start:end]`` as an Arrow string array, built from views into the chunk.
 
         An Arrow view is 16 bytes: the length, then the bytes themselves when they fit in 12, else
-        their first 4 bytes, the buffer's index and the offset. Names that are not UTF-8 keep their
-        bytes, written as \\x escapes.
+        their first 4 bytes, the buffer's index and the offset. The strings are in the stored form of
+        syncoxide/names.py: a block whose names are all valid UTF-8 (nearly every one) is cast as it is,
+        any other is stored name by name.
         """
         import numpy as np
         import pyarrow as pa
@@ -163,10 +167,15 @@ class _Chunk:
         views[long, 2] = 0
         views[long, 3] = start[long]
         binary = pa.Array.from_buffers(pa.binary_view(), len(start), [None, pa.py_buffer(views), self.buffer])
-        try:
-            return binary.cast(pa.string())
-        except pa.ArrowInvalid:
-            return pa.array([b.decode("utf-8", "backslashreplace") for b in binary.to_pylist()], pa.string())
+        if not self.holds_stored_bytes:
+            with contextlib.suppress(pa.ArrowInvalid):
+                return binary.cast(pa.string())
+        return pa.array([names.stored(b) for b in binary.to_pylist()], pa.string())
+
+    @cached_property
+    def holds_stored_bytes(self) -> bool:
+        """Whether some name holds a character the stored form reserves for bytes (its UTF-8 starts so)."""
+        return any(self.records.find(lead) >= 0 for lead in _RESERVED_UTF8_LEADS)
 
 
 def _drained(stream) -> Iterator[bytes]:
@@ -263,7 +272,7 @@ class FindWalk:
 
     def _read_errors(self, stream, complaints: list[str]) -> None:
         for raw in stream:
-            line = raw.decode("utf-8", "backslashreplace").rstrip("\n")
+            line = names.stored(raw).rstrip("\n")
             message = line.removeprefix("find: ")
             if message.startswith("'") and "': " in message:
                 path, reason = message[1:].split("': ", 1)
@@ -276,8 +285,9 @@ class FindWalk:
 
         st = os.lstat(self.root)
         self.stats.dirs += 1
-        parent, name = os.path.split(self.root) if self.root != "/" else ("", "/")
-        return {"path": pa.array([self.root]), "parent": pa.array([parent]), "name": pa.array([name]),
+        root = names.from_os(self.root)
+        parent, name = os.path.split(root) if root != "/" else ("", "/")
+        return {"path": pa.array([root]), "parent": pa.array([parent]), "name": pa.array([name]),
                 "type": pa.array(["dir"]), "size": pa.array([0], pa.int64()),
                 "mtime_ns": pa.array([st.st_mtime_ns], pa.int64()), "mode": pa.array([st.st_mode & 0o7777], pa.int32()),
                 "uid": pa.array([st.st_uid], pa.int64()), "gid": pa.array([st.st_gid], pa.int64()),

@@ -24,6 +24,7 @@ from syncoxide.engines.base import (
     json_lines,
 )
 from syncoxide.engines.process import CancelFn
+from syncoxide.engines.restic_names import REPLACEMENT, ExactPaths
 from syncoxide.errors import (
     EngineFailed,
     InvalidInput,
@@ -290,11 +291,16 @@ class ResticEngine(BackupEngine):
                 yield json.loads(line)
 
     def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
+        """`restic ls --json`, with names that are not UTF-8 put right from their folder's tree (restic_names)."""
+        exact = ExactPaths(lambda folder: self._json("cat", "tree", f"{snapshot_id}:{folder}").get("nodes") or [])
         for item in self._stream("ls", snapshot_id, *paths):
             if item.get("struct_type") != "node":
                 continue
+            path = item["path"]
+            if REPLACEMENT in path or exact.active:
+                path = exact.exact(path, item["type"] == "dir")
             yield FileRecord(
-                path=item["path"],
+                path=path,
                 type=_TYPES.get(item["type"], FileType.other),
                 size=item.get("size", 0),
                 mtime_ns=parse_time_ns(item["mtime"]),

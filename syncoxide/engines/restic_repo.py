@@ -23,6 +23,7 @@ import zstandard
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
+from syncoxide.engines.restic_names import link_target, node_name
 from syncoxide.errors import RepositoryNotFound, SyncoxideError, WrongPassphrase
 
 IV, MAC = 16, 16
@@ -30,8 +31,6 @@ TREE_CACHE = 200_000
 LISTED_ROWS = 500_000
 """Rows of whole folders kept as column slices for the next snapshot holding the same folder."""
 _KINDS = {"file": "file", "dir": "dir", "symlink": "symlink"}
-
-
 class CorruptRepository(SyncoxideError):
     """A file of the repository failed authentication or could not be decoded."""
 
@@ -160,9 +159,9 @@ class LocalResticRepository:
 
     def _node(self, raw: dict) -> Node:
         kind = _KINDS.get(raw.get("type", ""), "other")
-        return Node(raw["name"], kind, raw.get("size", 0) if kind == "file" else 0, self._parse_time(raw["mtime"]),
-                    self._parse_mode(raw.get("mode", 0)), raw.get("uid"), raw.get("gid"),
-                    raw.get("linktarget") or None, raw.get("subtree"))  # fmt: skip
+        return Node(node_name(raw["name"]), kind, raw.get("size", 0) if kind == "file" else 0,
+                    self._parse_time(raw["mtime"]), self._parse_mode(raw.get("mode", 0)), raw.get("uid"),
+                    raw.get("gid"), link_target(raw), raw.get("subtree"))  # fmt: skip
 
     def columns(self, snapshot_id: str, every: int) -> Iterator[list[list]]:
         """Every entry of the snapshot, depth first in name order as `restic ls` lists them, as column lists

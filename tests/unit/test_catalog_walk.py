@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from syncoxide import names
 from syncoxide.catalog import walk
 from syncoxide.catalog.walk import FindWalk, WalkStats
 
@@ -92,13 +93,16 @@ def test_records_split_across_many_reads_come_out_whole(tmp_path, monkeypatch):
     assert rows == reference(root)
 
 
-def test_a_name_that_is_not_utf8_is_kept_with_escapes(tmp_path):
+def test_a_name_that_is_not_utf8_is_kept_in_the_stored_form_of_its_bytes(tmp_path):
     root = tmp_path / "tree"
     root.mkdir()
-    with open(os.path.join(os.fsencode(root), b"bad-\xff-name"), "w") as f:
-        f.write("odd")
+    for name in (b"bad-\xff-name", b"bad-\\xff-name", "reserved-\U0010fe80".encode()):
+        with open(os.path.join(os.fsencode(root), name), "w") as f:
+            f.write("odd")
     rows, _ = walked(root)
-    assert rows[f"{root}/bad-\\xff-name"]["name"] == "bad-\\xff-name"
+    by_bytes = {names.to_bytes(path): row for path, row in rows.items()}
+    for name in (b"bad-\xff-name", b"bad-\\xff-name", "reserved-\U0010fe80".encode()):
+        assert names.to_bytes(by_bytes[os.path.join(os.fsencode(root), name)]["name"]) == name
 
 
 def test_a_path_longer_than_path_max_is_recorded(tmp_path):
