@@ -126,8 +126,9 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         if final.exists():
             raise InvalidInput(f"output {final}: exists already")
         partial = final.with_name(f".{final.name}.partial")
+        partial.unlink(missing_ok=True)  # a leftover (or a planted symlink) is removed, never written through
         try:
-            with open(partial, "wb") as tar:
+            with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb") as tar:
                 engine.export_tar(snapshot, tar, path or [])
             os.replace(partial, final)
         finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +19,15 @@ from syncoxide.models import (
     BackupStats,
     CheckResult,
     Engine,
+    FileRecord,
     Progress,
     Repository,
     RestoreRequest,
 )
-from syncoxide.placement import Placement, check_strip, final_path, place, staging_dir
+from syncoxide.placement import Placement, check_strip, final_parts, fresh_staging, place
 from syncoxide.retention import Decision, Retention, decide
 from syncoxide.secrets import SecretRef
-from syncoxide.verify import VerifyReport, verify_restore
+from syncoxide.verify import Locator, VerifyReport, verify_restore
 
 T = TypeVar("T")
 
@@ -116,7 +116,10 @@ def restore(
     progress: ProgressFn,
     cancelled: CancelFn,
 ) -> RestoreOutcome:
-    """Restore into a staging dir, move files into place per the overwrite policy, verify them."""
+    """Restore into a staging dir, move files into place per the overwrite policy, verify them.
+
+    Nothing is written or checked through a symlink in the target: entries below one (a symlink
+    planted where the snapshot has a folder) are not placed, and the restore fails naming it."""
     target = check_restore_target(request.target)
     strip = check_strip(request.strip_components)
     paths = [p.rstrip("/") or "/" for p in request.paths]
@@ -127,26 +130,27 @@ def restore(
     for path in paths:
         if next(iter(engine.list_files(request.snapshot_id, [path])), None) is None:
             raise InvalidInput(f"path {path}: not in snapshot {request.snapshot_id}")
-    staging = staging_dir(target, run_id)
-    if staging.exists():
-        shutil.rmtree(staging)
+    staging = fresh_staging(target, run_id)
     breaking_stale_locks(
         engine,
         lambda: engine.restore(request.snapshot_id, staging, paths=paths, progress=progress, cancelled=cancelled),
     )
     progress(Progress(phase="place"))
     placement = place(staging, target, strip_components=strip, overwrite=request.overwrite)
+    refusal = placement.refusal(target)
+    if refusal:
+        raise InvalidInput(refusal)
     kept = placement.kept_set
 
-    def locate(record) -> Path | None:
-        return None if record.path in kept else final_path(target, record.path, strip)
+    def parts(record: FileRecord) -> list[str] | None:
+        return None if record.path in kept else final_parts(record.path, strip)
 
     def verified(report: VerifyReport) -> None:
         progress(Progress(phase="verify", files_done=report.checked, bytes_done=report.bytes))
         if cancelled():
             raise Cancelled()
 
-    report = verify_restore(engine.list_files(request.snapshot_id, paths), locate, verified)
+    report = verify_restore(engine.list_files(request.snapshot_id, paths), Locator(target, parts), verified)
     if not report.ok:
         raise VerificationFailed(
             f"restore of {request.snapshot_id} into {target}: {report.problem_count} entries differ"

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from syncoxide.catalog.query import CatalogReader
+from syncoxide.catalog.query import _under as under_paths
 from syncoxide.errors import InvalidInput
 from syncoxide.placement import final_path
 
@@ -40,6 +41,44 @@ def check_destination(target: str, allowed_roots: list[str]) -> Path:
     if resolved.exists() and not resolved.is_dir():
         raise InvalidInput(f"destination {resolved}: exists and is not a folder")
     return resolved
+
+
+def _root_forms(allowed_roots: list[str]) -> list[str]:
+    """Each allowed root as written (made absolute) and resolved, for matching snapshot paths."""
+    forms: list[str] = []
+    for root in allowed_roots:
+        written = Path(root).expanduser()
+        for form in (os.path.normpath(written.absolute()), str(written.resolve())):
+            if form not in forms:
+                forms.append(form)
+    return forms
+
+
+def check_original_place(
+    reader: CatalogReader, repository_id: str, snapshot_id: str, paths: list[str], allowed_roots: list[str]
+) -> Path:
+    """The target ``/`` for a restore of ``paths`` (the whole snapshot when empty) to where they were backed
+    up, once every entry it would write lies inside an allowed root. Folders above a root are passed
+    through, not written, so they do not count. InvalidInput names the first entry outside."""
+    roots = _root_forms(allowed_roots)
+    chosen, chosen_args = under_paths(paths)
+    inside, inside_args = under_paths(roots) if roots else ("false", [])
+    above = " OR ".join("starts_with(?, path || '/')" for _ in roots) or "false"
+    outside = f"NOT ({inside}) AND NOT (type = 'dir' AND (path = '/' OR {above}))"
+    outside_args = [*inside_args, *(f"{r.rstrip('/')}/" for r in roots)]
+    row = reader.rows(
+        f"SELECT count(*) AS entries, count(*) FILTER (WHERE {outside}) AS outside,"
+        f" min(path) FILTER (WHERE {outside}) AS first FROM snapshot_entries"
+        f" WHERE repository_id = ? AND snapshot_id = ? AND ({chosen})",
+        [*outside_args, *outside_args, repository_id, snapshot_id, *chosen_args],
+    )[0]
+    if not row["entries"]:
+        raise InvalidInput(f"snapshot {snapshot_id}: nothing to restore there (no entries in the catalog)")
+    if row["outside"]:
+        allowed = ", ".join(roots) or "none configured (SYNCOXIDE_RESTORE_ROOTS)"
+        raise InvalidInput(f"original place: {row['outside']} entries of snapshot {snapshot_id} lie outside the"
+                           f" folders restores may write to ({allowed}), first: {row['first']}")  # fmt: skip
+    return Path("/")
 
 
 def summarize(

@@ -1,4 +1,8 @@
-"""Check restored files against the snapshot's listing: type, size, mode, mtime, link target."""
+"""Check restored files against the snapshot's listing: type, size, mode, mtime, link target.
+
+What is checked is what actually sits at the target path: every folder on the way is opened
+without following symlinks (nofollow.py), so a file reached through a planted symlink is not
+counted as restored."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from syncoxide.models import FileRecord, FileType
+from syncoxide.nofollow import Blocked, Walker, lstat_at, split
 
 MAX_REPORTED = 20
 PROGRESS_EVERY = 1000
@@ -43,10 +48,13 @@ def _type_of(st: os.stat_result) -> FileType:
     return FileType.other
 
 
-def _check(record: FileRecord, local: Path, report: VerifyReport) -> None:
-    try:
-        st = os.lstat(local)
-    except FileNotFoundError:
+def _check(record: FileRecord, at: tuple[int, str] | Blocked | None, report: VerifyReport) -> None:
+    """Check what sits at ``at`` (an opened parent folder and a name), never following a symlink."""
+    if isinstance(at, Blocked):
+        report.add_problem(f"{record.path}: not reachable in the target, {at.path} is {at.what}, not a folder")
+        return
+    st = lstat_at(*at) if at is not None else None
+    if st is None:
         report.add_problem(f"{record.path}: missing")
         return
     kind = _type_of(st)
@@ -54,7 +62,7 @@ def _check(record: FileRecord, local: Path, report: VerifyReport) -> None:
         report.add_problem(f"{record.path}: is a {kind}, snapshot has a {record.type}")
         return
     if kind == FileType.symlink:
-        if record.link_target is not None and os.readlink(local) != record.link_target:
+        if record.link_target is not None and os.readlink(at[1], dir_fd=at[0]) != record.link_target:
             report.add_problem(f"{record.path}: link target differs")
         return
     if kind == FileType.dir:
@@ -70,24 +78,44 @@ def _check(record: FileRecord, local: Path, report: VerifyReport) -> None:
             report.add_problem(f"{record.path}: mtime differs from the snapshot")
 
 
-def under(target: Path) -> Callable[[FileRecord], Path | None]:
+@dataclass(frozen=True)
+class Locator:
+    """Where entries were restored: below ``root``, at the components ``parts`` gives (None: not restored)."""
+
+    root: Path
+    parts: Callable[[FileRecord], list[str] | None]
+
+
+def under(target: Path) -> Locator:
     """Locate entries at their absolute path below ``target`` (a plain restore)."""
-    return lambda record: target / record.path.lstrip("/")
+    return Locator(target, lambda record: split(record.path))
+
+
+def _reach(walker: Walker, parts: list[str]) -> tuple[int, str] | Blocked | None:
+    """The opened parent and name of ``parts``; None when a folder above is missing."""
+    try:
+        return walker.parent(parts)
+    except Blocked as blocked:
+        return blocked
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 def verify_restore(
     records: Iterable[FileRecord],
-    locate: Callable[[FileRecord], Path | None],
+    locate: Locator,
     on_progress: Callable[[VerifyReport], None] | None = None,
 ) -> VerifyReport:
-    """Every entry of ``records`` must be found where ``locate`` says (None: not restored, skip)."""
+    """Every entry of ``records`` must be found where ``locate`` says, each looked at relative to its
+    opened parent folder, so an entry behind a symlink counts as not there."""
     report = VerifyReport()
-    for record in records:
-        local = locate(record)
-        if local is None:
-            continue
-        report.checked += 1
-        _check(record, local, report)
-        if on_progress and report.checked % PROGRESS_EVERY == 0:
-            on_progress(report)
+    with Walker(locate.root) as walker:
+        for record in records:
+            parts = locate.parts(record)
+            if not parts:  # not restored, or the target folder itself
+                continue
+            report.checked += 1
+            _check(record, _reach(walker, parts), report)
+            if on_progress and report.checked % PROGRESS_EVERY == 0:
+                on_progress(report)
     return report

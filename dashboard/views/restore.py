@@ -16,7 +16,7 @@ from syncoxide import client as temporal
 from syncoxide import operations
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import Overwrite, RestoreRequest, RunKind
-from syncoxide.restore_wizard import check_destination, summarize
+from syncoxide.restore_wizard import check_destination, check_original_place, summarize
 from syncoxide.store import open_store, repositories
 
 TAR_LIMIT = 2 << 30
@@ -100,7 +100,6 @@ if not snapshot_id:
 # 3. files and folders ------------------------------------------------------------------------
 step_header(3, "Files and folders")
 paths: list[str] = state.setdefault("wiz_paths", [])
-snapshot_row = next(s for s in snapshots if s["snapshot_id"] == snapshot_id)
 directory = state.setdefault("wiz_dir", "/")
 cols = st.columns([3, 1])
 cols[0].markdown(f"browsing `{directory}`")
@@ -152,9 +151,7 @@ st.caption("allowed: " + ", ".join(cfg.restore_roots))
 step_header(5, "Confirm")
 try:
     if mode == "the original place":
-        for path in paths or snapshot_row.get("paths") or []:
-            check_destination(os.path.dirname(path.rstrip("/")) or "/", cfg.restore_roots)
-        target = check_destination("/", ["/"])
+        target = check_original_place(catalog, picked, snapshot_id, paths, cfg.restore_roots)
     elif mode == "a new folder":
         target = check_destination(target_text, cfg.restore_roots)
     else:

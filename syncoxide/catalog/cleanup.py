@@ -1,7 +1,8 @@
 """Finding what could go: duplicate files, large old files, junk, empty folders (from a source's latest scan).
 
 This only proposes; trash.py moves exactly what an approved plan lists, after checking each
-file is still what the plan saw.
+file is still what the plan saw. Every file candidate carries its content hash when the scan
+recorded one, so apply re-checks the content of junk and large old files as it does duplicates.
 """
 
 from __future__ import annotations
@@ -50,20 +51,27 @@ def _scan_of(reader: CatalogReader, source_id: str) -> dict:
     raise NotFound(f"source {source_id} has not been scanned yet: run syncoxide scan first")
 
 
-def _hash_kind(reader: CatalogReader, source_id: str) -> str:
+def hash_kind(reader: CatalogReader, source_id: str) -> str | None:
+    """The content hash the source's scan recorded (the first of HASH_ALGORITHMS it has), if any."""
     counts = reader.rows(
         "SELECT " + ", ".join(f"count({a}) AS {a}" for a in HASH_ALGORITHMS) +
         " FROM scan_entries WHERE source_id = ? AND type = 'file'", [source_id]
     )[0]  # fmt: skip
-    for algorithm in HASH_ALGORITHMS:
-        if counts[algorithm]:
-            return algorithm
-    raise InvalidInput("duplicates need content hashes: register the source with --hash xxh3 (or another) and rescan")
+    return next((a for a in HASH_ALGORITHMS if counts[a]), None)
+
+
+def _hashed(kind: str | None) -> str:
+    """Columns for a candidate's hash: apply re-checks the content of every item that carries one."""
+    return f", '{kind}' AS hash_kind, {kind} AS hash" if kind else ""
 
 
 def duplicates(reader: CatalogReader, source_id: str) -> list[Candidate]:
     """Every copy but the oldest of files with the same size and content hash."""
-    kind = _hash_kind(reader, source_id)
+    kind = hash_kind(reader, source_id)
+    if kind is None:
+        raise InvalidInput(
+            "duplicates need content hashes: register the source with --hash xxh3 (or another) and rescan"
+        )
     groups = reader.rows(
         f"SELECT {kind} AS hash, size, list(path ORDER BY mtime_ns, path) AS paths,"
         " list(mtime_ns ORDER BY mtime_ns, path) AS mtimes FROM scan_entries"
@@ -80,7 +88,8 @@ def duplicates(reader: CatalogReader, source_id: str) -> list[Candidate]:
     return found
 
 
-def junk(reader: CatalogReader, source_id: str, root: str, files: list[str], dirs: list[str]) -> list[Candidate]:
+def junk(reader: CatalogReader, source_id: str, root: str, files: list[str], dirs: list[str],
+         kind: str | None = None) -> list[Candidate]:  # fmt: skip
     """Files matching a junk name, and files inside a junk folder (below the source's root)."""
     conditions = ["name GLOB ?" for _ in files]
     conditions += ["contains(substr(parent, ?) || '/', ?)" for _ in dirs]
@@ -88,17 +97,18 @@ def junk(reader: CatalogReader, source_id: str, root: str, files: list[str], dir
         return []
     args: list = list(files) + [a for d in dirs for a in (len(root) + 1, f"/{d}/")]
     rows = reader.rows(
-        "SELECT path, size, mtime_ns FROM scan_entries WHERE source_id = ? AND type = 'file'"
+        f"SELECT path, size, mtime_ns{_hashed(kind)} FROM scan_entries WHERE source_id = ? AND type = 'file'"
         f" AND ({' OR '.join(conditions)}) ORDER BY path",
         [source_id, *args],
     )
     return [Candidate(reason="junk", **r) for r in rows]
 
 
-def large_old(reader: CatalogReader, source_id: str, min_size: int, older_than_ns: int) -> list[Candidate]:
+def large_old(reader: CatalogReader, source_id: str, min_size: int, older_than_ns: int,
+              kind: str | None = None) -> list[Candidate]:  # fmt: skip
     rows = reader.rows(
-        "SELECT path, size, mtime_ns FROM scan_entries WHERE source_id = ? AND type = 'file' AND size >= ?"
-        " AND mtime_ns < ? ORDER BY size DESC",
+        f"SELECT path, size, mtime_ns{_hashed(kind)} FROM scan_entries WHERE source_id = ? AND type = 'file'"
+        " AND size >= ? AND mtime_ns < ? ORDER BY size DESC",
         [source_id, min_size, older_than_ns],
     )
     return [Candidate(reason="large and old", **r) for r in rows]
@@ -117,13 +127,14 @@ def empty_dirs(reader: CatalogReader, source_id: str, root: str) -> list[Candida
 def find_candidates(reader: CatalogReader, spec: CleanupSpec, now_ns: int) -> list[Candidate]:
     """Everything the spec asks for, each path once (the first reason wins)."""
     root = _scan_of(reader, spec.source_id)["root"]
+    kind = hash_kind(reader, spec.source_id) if spec.junk or spec.large_old else None
     found: list[Candidate] = []
     if spec.duplicates:
         found += duplicates(reader, spec.source_id)
     if spec.junk:
-        found += junk(reader, spec.source_id, root, spec.junk_files, spec.junk_dirs)
+        found += junk(reader, spec.source_id, root, spec.junk_files, spec.junk_dirs, kind)
     if spec.large_old:
-        found += large_old(reader, spec.source_id, spec.min_size, now_ns - spec.older_than_days * DAY_NS)
+        found += large_old(reader, spec.source_id, spec.min_size, now_ns - spec.older_than_days * DAY_NS, kind)
     if spec.empty_dirs:
         found += empty_dirs(reader, spec.source_id, root)
     seen: set[str] = set()

@@ -34,12 +34,14 @@ def check_algorithms(names: Iterable[str]) -> list[str]:
     return chosen
 
 
-def hash_file(path: str, algorithms: list[str], on_read: Callable[[int], None] = lambda _: None,
+def hash_file(path: str | int, algorithms: list[str], on_read: Callable[[int], None] = lambda _: None,
               stop: threading.Event | None = None) -> dict[str, str] | None:  # fmt: skip
-    """Hex digests of the file's bytes, or None when it cannot be read (or ``stop`` was set)."""
+    """Hex digests of the file's bytes, or None when it cannot be read (or ``stop`` was set).
+
+    ``path`` may be an open fd (read from its current offset, left open)."""
     hashers = [(name, _FACTORIES[name]()) for name in algorithms]
     try:
-        with open(path, "rb", buffering=0) as data:
+        with open(path, "rb", buffering=0, closefd=not isinstance(path, int)) as data:
             while chunk := data.read(CHUNK):
                 for _, hasher in hashers:
                     hasher.update(chunk)  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +37,11 @@ class Plan(BaseModel):
     keep_until: datetime | None
     spec: CleanupSpec
     summary: dict
+
+    @property
+    def root(self) -> str:
+        """The source root the plan's items are below: trash_dir is <root>/<trash folder>/<plan id>."""
+        return os.path.dirname(os.path.dirname(self.trash_dir.rstrip("/")))
 
 
 def create(conn: psycopg.Connection, spec: CleanupSpec, candidates: list[Candidate], trash_root: str) -> Plan:
