@@ -35,6 +35,7 @@ class FinishRunInput(BaseModel):
     added_bytes: int | None = None
     snapshot_id: str | None = None
     error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
 
 
 class BackupActivityInput(BaseModel):

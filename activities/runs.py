@@ -49,5 +49,6 @@ class RunActivities:
                 added_bytes=data.added_bytes,
                 snapshot_id=data.snapshot_id,
                 error=data.error,
+                warnings=data.warnings,
             )
             record_run(runs.get(conn, data.run_id))

@@ -284,6 +284,8 @@ def backup(
         f"snapshot [bold]{result.snapshot_id}[/bold]: {stats.files} files, {human_size(stats.bytes)},"
         f" {human_size(stats.added_bytes)} new in the repository ({stats.duration_s:.1f}s)"
     )
+    for warning in stats.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
     out.print(f"run {result.run_id}: {temporal.workflow_url(cfg, result.run_id)}")
 
 

@@ -185,6 +185,7 @@ class BackupStats(BaseModel):
     bytes: int = Field(0, description="original size of everything in the snapshot")
     added_bytes: int = Field(0, description="new data the repository stored for this snapshot")
     duration_s: float = 0.0
+    warnings: list[str] = Field(default_factory=list, description="what the snapshot could not keep exactly")
 
 
 class RetentionOutcome(BaseModel):
@@ -290,6 +291,7 @@ class Run(BaseModel):
     snapshot_id: str | None = None
     error: str | None = None
     workflow_id: str | None = None
+    warnings: list[str] = Field(default_factory=list, description="what a succeeded run could not do exactly")
 
 
 class Source(BaseModel):

@@ -108,6 +108,7 @@ class BackupWorkflow:
                 bytes=result.stats.bytes,
                 added_bytes=result.stats.added_bytes,
                 snapshot_id=result.snapshot_id,
+                warnings=result.stats.warnings,
             )
         )
         await _notify(request, run_id, RunStatus.succeeded)

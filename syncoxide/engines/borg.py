@@ -79,6 +79,34 @@ _META_PREFIX = "syncoxide "
 _CHECKPOINT = re.compile(r".+\.checkpoint(\.\d+)?")
 
 
+BORG_MAX_MTIME_NS = (2**31 - 1 - 48 * 3600) * 10**9
+"""borg 1.4 stores times clamped to 0 .. 2**31-1 seconds less 48 hours (its 32-bit platform support,
+borg.helpers.time.MAX_S; measured with borg 1.4.5): a file modified after 2038-01-17T03:14:07Z is
+archived, and restored, with that time; one modified before 1970 with 1970-01-01T00:00:00Z."""
+MAX_NAMED = 20
+_REMEMBERED_SIZES = 100_000
+_PATHS_PER_CALL = 500
+
+
+class ClampedMtimes:
+    """Collects, during the walk beside a backup, the entries whose mtime borg cannot store."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def visit(self, path: str, info: os.stat_result) -> None:
+        if not 0 <= info.st_mtime_ns <= BORG_MAX_MTIME_NS:
+            self.paths.append(os.fsencode(path).decode("utf-8", "backslashreplace"))
+
+    def warnings(self) -> list[str]:
+        """One line per file (the first MAX_NAMED), saying what its restored mtime will be."""
+        named = [f"{p}: modification time outside 1970-01-01..2038-01-17T03:14:07Z, which borg cannot"
+                 " store; the snapshot keeps the nearer end" for p in sorted(self.paths)[:MAX_NAMED]]  # fmt: skip
+        if len(self.paths) > MAX_NAMED:
+            named.append(f"and {len(self.paths) - MAX_NAMED} more entries with such a modification time")
+        return named
+
+
 def mode_from_string(text: str) -> int:
     """'-rwsr-xr-t' -> 0o5755: the permission bits of borg's mode column."""
     mode = 0
@@ -190,12 +218,17 @@ class BorgEngine(BackupEngine):
         options = options or BackupOptions()
         state = Progress(phase="backup")
         started = time.monotonic()
+        clamped = ClampedMtimes()
+        counter = None
         if stream is None:
 
             def count_totals() -> None:
-                state.files_total, state.bytes_total = exclude_patterns.estimate_totals(sources, options.excludes)
+                state.files_total, state.bytes_total = exclude_patterns.estimate_totals(
+                    sources, options.excludes, clamped.visit
+                )
 
-            threading.Thread(target=count_totals, daemon=True).start()
+            counter = threading.Thread(target=count_totals, daemon=True)
+            counter.start()
 
         def on_stderr(line: str) -> None:
             if '"archive_progress"' not in line:
@@ -227,15 +260,21 @@ class BorgEngine(BackupEngine):
         env = {**self._env(), **(stream.env if stream else {})}
         outcome = process.run(self._argv(*args), env=env, on_stderr=on_stderr, cancelled=cancelled)
         code = outcome.returncode
+        if code != 0 and code != ARCHIVE_EXISTS_CODE and code not in _WARNING_CODES:
+            raise self._fail(code, list(outcome.stderr_tail))
+        if counter is not None:
+            counter.join()  # the walk beside borg's: it names what borg cannot keep
         if code == ARCHIVE_EXISTS_CODE:  # an earlier attempt finished it
             self._drop_checkpoints(snapshot_name)
-            return snapshot_name, self._archive_stats(self._info(snapshot_name), started)
-        if code != 0 and code not in _WARNING_CODES:
-            raise self._fail(code, list(outcome.stderr_tail))
-        archive = json.loads("\n".join(outcome.stdout))["archive"]
-        if resumed:
-            self._drop_checkpoints(snapshot_name)
-        return archive["name"], self._archive_stats(archive, started)
+            name, archive = snapshot_name, self._info(snapshot_name)
+        else:
+            archive = json.loads("\n".join(outcome.stdout))["archive"]
+            name = archive["name"]
+            if resumed:
+                self._drop_checkpoints(snapshot_name)
+        stats = self._archive_stats(archive, started)
+        stats.warnings = clamped.warnings()
+        return name, stats
 
     def _drop_checkpoints(self, name: str) -> None:
         """An interrupted attempt leaves NAME.checkpoint archives; the finished NAME supersedes them."""
@@ -293,19 +332,51 @@ class BorgEngine(BackupEngine):
 
         return process.stream_stdout(self._argv(*args), env=self._env(), on_exit=on_exit)
 
-    def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
+    def _records(self, snapshot_id: str, paths: list[str]) -> Iterator[tuple[FileRecord, str | None]]:
+        """Each entry with, for a hard link, the snapshot path of the file it links to (borg lists it with size 0)."""
         lines = self._stream("list", "--json-lines", f"{self.location}::{snapshot_id}", *map(_archive_path, paths))
         for line in lines:
             item = json.loads(line)
             mtime_us = (_utc(item["mtime"]) - _EPOCH) // timedelta(microseconds=1)
-            yield FileRecord(
+            kind = _TYPES.get(item["type"], FileType.other)
+            record = FileRecord(
                 path="/" + item["path"],
-                type=_TYPES.get(item["type"], FileType.other),
+                type=kind,
                 size=item.get("size", 0),
                 mtime_ns=mtime_us * 1000,
                 mode=mode_from_string(item["mode"]),
-                link_target=item.get("linktarget") or None,
+                link_target=(item.get("linktarget") or None) if kind == FileType.symlink else None,
             )
+            yield record, ("/" + item["source"] if kind != FileType.symlink and item.get("source") else None)
+
+    def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
+        """The snapshot's entries; a hard link gets the size of the file it links to.
+
+        borg lists the second and later links of a file with size 0 and the first link's path. That
+        file usually came shortly before, so recent sizes are remembered (a bounded number); links
+        whose file is not among them are resolved at the end with one more listing of those files."""
+        recent: dict[str, int] = {}
+        pending: list[tuple[FileRecord, str]] = []
+        for record, linked in self._records(snapshot_id, list(paths)):
+            if linked is None:
+                if record.type == FileType.file:
+                    if len(recent) >= _REMEMBERED_SIZES:
+                        recent.clear()
+                    recent[record.path] = record.size
+                yield record
+            elif linked in recent:
+                yield record.model_copy(update={"size": recent[linked]})
+            else:
+                pending.append((record, linked))
+        if not pending:
+            return
+        wanted = sorted({linked for _, linked in pending})
+        sizes: dict[str, int] = {}
+        for start in range(0, len(wanted), _PATHS_PER_CALL):
+            for record, _ in self._records(snapshot_id, wanted[start : start + _PATHS_PER_CALL]):
+                sizes[record.path] = record.size
+        for record, linked in pending:
+            yield record.model_copy(update={"size": sizes.get(linked, 0)})
 
     def diff(self, older: str, newer: str) -> Iterator[DiffEntry]:
         for line in self._stream("diff", "--json-lines", f"{self.location}::{older}", newer):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from syncoxide.errors import InvalidInput
 
@@ -55,8 +55,12 @@ def matches(path: str, patterns: list[str]) -> bool:
     return False
 
 
-def estimate_totals(sources: list[str], patterns: list[str]) -> tuple[int, int]:
-    """(files, bytes) of what a backup of ``sources`` will read, without following symlinks."""
+def estimate_totals(
+    sources: list[str], patterns: list[str], visit: Callable[[str, os.stat_result], None] | None = None
+) -> tuple[int, int]:
+    """(files, bytes) of what a backup of ``sources`` will read, without following symlinks.
+
+    ``visit`` is called with the path and lstat of every entry the backup will read, folders too."""
     files = size = 0
     stack = list(sources)
     while stack:
@@ -64,6 +68,8 @@ def estimate_totals(sources: list[str], patterns: list[str]) -> tuple[int, int]:
         if matches(path, patterns):
             continue
         try:
+            if visit is not None:
+                visit(path, os.lstat(path))
             if os.path.isdir(path) and not os.path.islink(path):
                 with os.scandir(path) as entries:
                     for entry in entries:
@@ -71,10 +77,13 @@ def estimate_totals(sources: list[str], patterns: list[str]) -> tuple[int, int]:
                             continue
                         if entry.is_dir(follow_symlinks=False):
                             stack.append(entry.path)
-                        else:
-                            files += 1
-                            if entry.is_file(follow_symlinks=False):
-                                size += entry.stat(follow_symlinks=False).st_size
+                            continue
+                        files += 1
+                        if entry.is_file(follow_symlinks=False) or visit is not None:
+                            info = entry.stat(follow_symlinks=False)
+                            size += info.st_size if entry.is_file(follow_symlinks=False) else 0
+                            if visit is not None:
+                                visit(entry.path, info)
             else:
                 files += 1
                 size += os.lstat(path).st_size

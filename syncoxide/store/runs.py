@@ -11,7 +11,8 @@ from syncoxide.models import Run, RunKind, RunStatus
 
 _COLUMNS = (
     "id, kind, status, repository_id, policy_id, started_at, finished_at,"
-    " files, bytes, added_bytes, snapshot_id, error, workflow_id"
+    " files, bytes, added_bytes, snapshot_id, error, workflow_id,"
+    " coalesce(details->'warnings', '[]'::jsonb) AS warnings"
 )
 
 
@@ -44,13 +45,16 @@ def finish(
     added_bytes: int | None = None,
     snapshot_id: str | None = None,
     error: str | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
+    """Record the outcome; ``warnings`` (what a succeeded run could not do exactly) go into its details."""
     with conn.transaction():
         cur = conn.execute(
             "UPDATE runs SET status = %s, finished_at = now(), files = %s, bytes = %s, added_bytes = %s,"
-            " snapshot_id = %s, error = %s WHERE id = %s",
-            (status.value, files, bytes_, added_bytes, snapshot_id, error, run_id),
-        )
+            " snapshot_id = %s, error = %s, details = coalesce(details, '{}'::jsonb) || %s WHERE id = %s",
+            (status.value, files, bytes_, added_bytes, snapshot_id, error,
+             Jsonb({"warnings": warnings} if warnings else {}), run_id),
+        )  # fmt: skip
         if cur.rowcount != 1:
             raise NotFound(f"no run with id {run_id}")
 
