@@ -22,6 +22,7 @@ from syncoxide.sync.bisync import OTHER, Sides
 from syncoxide.sync.compare import same_content
 from syncoxide.sync.errors import Interrupted
 from syncoxide.sync.journal import Journal
+from syncoxide.sync.listing import Forms
 from syncoxide.sync.models import Action, ActionKind, Mode, Plan, Side, SyncOptions
 from syncoxide.sync.parts import PART_CONCURRENCY
 from syncoxide.sync.throttle import Limiter
@@ -88,8 +89,9 @@ class Outcome:
 class Executor:
     def __init__(self, plan: Plan, sides: Sides, pools: dict[Side, ProviderPool], journal: Journal,
                  options: SyncOptions, resume: dict[int, dict[str, Any]], check: Callable[[], None], status: Status,
-                 backups: BackupDir | None = None):
+                 backups: BackupDir | None = None, forms: Forms | None = None):
         self.plan = plan
+        self.forms = forms
         self.backups = backups
         self.sides = sides
         self.pools = pools
@@ -139,7 +141,7 @@ class Executor:
         src = self.pools[OTHER[action.side]].get()
         dst = self.pools[action.side].get()
         entry = self._source_entry(action)
-        target = action.target or action.path
+        target = self._real(action.side, action.target or action.path)
         if action.reason == "check hash":  # checksum mode: send only if the content differs
             there = dst.stat(target)
             same, _ = same_content(src, entry, dst, there)
@@ -200,23 +202,28 @@ class Executor:
         src.delete(action.path)
         self._ok(seq)
 
+    def _real(self, side: Side, path: str) -> str:
+        """The name ``path`` has on ``side`` (the plan uses path1's where the two differ only in Unicode form)."""
+        return self.forms.real(side, path) if self.forms is not None else path
+
     def _run_one(self, seq: int, action: Action) -> None:
         provider = self.pools[action.side].get()
         kind = action.kind
+        path = self._real(action.side, action.path)
         if kind is ActionKind.mkdir:
-            provider.mkdir(action.path)
+            provider.mkdir(path)
         elif kind is ActionKind.rename:
-            provider.move(action.path, action.target or action.path)
+            provider.move(path, self._real(action.side, action.target or action.path))
         elif kind is ActionKind.delete and self.backups is not None:
-            self._backed_up(seq, self.backups.keep(provider, action.path))
+            self._backed_up(seq, self.backups.keep(provider, path))
         elif kind is ActionKind.delete:
-            provider.delete(action.path)
+            provider.delete(path)
         elif kind is ActionKind.rmdir:
-            provider.rmdir(action.path)
+            provider.rmdir(path)
         elif kind is ActionKind.set_mtime:
             src = self.pools[OTHER[action.side]].get()
             entry = self._source_entry(action)
-            provider.set_mtime(action.path, source_mtime(src, entry))
+            provider.set_mtime(path, source_mtime(src, entry))
         else:
             raise ProviderError(f"unexpected action {kind.value}")
         self._ok(seq)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from syncoxide.names import nfc, shown
+from syncoxide.providers import paths
 from syncoxide.providers.base import Entry, Provider
 from syncoxide.sync.filters import FileFilter
+from syncoxide.sync.models import Side
 
 
 @dataclass
@@ -39,3 +42,53 @@ def list_side(provider: Provider, file_filter: FileFilter, check: Callable[[], N
     listing.specials = {e.path: e.special or "special file" for e in specials
                         if not file_filter.excluded_path(e.path)}
     return listing
+
+
+@dataclass
+class Forms:
+    """Names that differ between the sides only in Unicode normalization (café as NFC on one, NFD on the other,
+    as macOS writes it) are one name: the plan uses path1's form, and ``real`` gives path2's own."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    """path1's form -> path2's form, for files and directories that differ"""
+
+    def real(self, side: Side, path: str) -> str:
+        if side is Side.path1 or not self.aliases:
+            return path
+        if path in self.aliases:
+            return self.aliases[path]
+        parent = paths.parent(path)
+        if not parent:
+            return path
+        above = self.real(side, parent)
+        return path if above == parent else paths.join(above, paths.name(path))
+
+    def notes(self) -> list[str]:
+        return [f"{shown(one)}: the same name as {shown(two)} on path2 in another Unicode form: matched as one"
+                for one, two in sorted(self.aliases.items()) if paths.name(one) != paths.name(two)]
+
+
+def unify_forms(one: Listing, two: Listing) -> Forms:
+    """Re-key ``two``'s entries whose names equal one of ``one``'s but for Unicode normalization under ``one``'s
+    form, and what lies below such a folder with it (entries keep their own path, which is what is read); a side
+    holding both forms keeps them apart."""
+    forms = Forms()
+    canonical = {nfc(p): p for p in (*one.files, *one.dirs) if not p.isascii()}
+    if not canonical:
+        return forms
+    renamed: dict[str, str] = {}  # path2's form of a folder -> path1's
+    for path in sorted((p for p in (*two.files, *two.dirs) if not p.isascii()), key=lambda p: p.count("/")):
+        parent = paths.parent(path)
+        mine = canonical.get(nfc(path))
+        if mine is None or mine in two.files or mine in two.dirs:
+            mine = paths.join(renamed[parent], paths.name(path)) if parent in renamed else path
+        if mine == path:
+            continue
+        if path in two.files:
+            two.files[mine] = two.files.pop(path)
+        else:
+            two.dirs.discard(path)
+            two.dirs.add(mine)
+            renamed[path] = mine
+        forms.aliases[mine] = path
+    return forms

@@ -48,7 +48,7 @@ def plan_one_way(mode: Mode, pair: str, src: Provider, dst: Provider, left: List
         elif checksum:
             copy.kind, copy.reason = ActionKind.update, "check hash"  # the executor compares before sending
         else:
-            stored = d if dst.capabilities.listed_mtime else dst.stat(path)
+            stored = d if dst.capabilities.listed_mtime else dst.stat(d.path)
             if same_mtime(s, stored, tolerance):
                 same[path] = d
             else:

@@ -33,7 +33,7 @@ from syncoxide.sync.errors import GuardTripped, Interrupted, NeedsResync, SyncBu
 from syncoxide.sync.executor import Executor, Outcome, ProviderPool, Status
 from syncoxide.sync.filters import FileFilter
 from syncoxide.sync.journal import Journal
-from syncoxide.sync.listing import Listing, list_side
+from syncoxide.sync.listing import Listing, list_side, unify_forms
 from syncoxide.sync.models import ActionKind, Mode, Plan, Side, SyncRequest, SyncResult
 from syncoxide.sync.planner import check_empty, check_guard, plan_one_way, skip_specials
 from syncoxide.sync.transfer import abort_stale
@@ -129,6 +129,7 @@ class Run:
         file_filter = FileFilter(options.filters, self.now, options.backup_dir)
         self.status.phase = "listing"
         listings = {side: list_side(main[side], file_filter, self.check) for side in Side}
+        forms = unify_forms(listings[Side.path1], listings[Side.path2])
         state, base_dirs = store.load_state(conn, self.pair)
         self.check()
         self.status.phase = "planning"
@@ -143,6 +144,7 @@ class Run:
                                       listings[Side.path2], state, checksum=options.checksum)
             had = {side: len(listings[side].files) for side in Side}
         skip_specials(plan, listings)
+        plan.conflicts += forms.notes()
         result = SyncResult(run_id=self.run_id, pair=self.pair, mode=mode, dry_run=options.dry_run, plan=plan,
                             resumes=self.resumes)
         try:
@@ -159,7 +161,8 @@ class Run:
         journal = Journal(conn, self.run_id)
         self.check()
         backups = BackupDir(run_folder(options.backup_dir, self.now)) if options.backup_dir else None
-        outcome = Executor(plan, sides, pools, journal, options, resume, self.check, self.status, backups).run()
+        outcome = Executor(plan, sides, pools, journal, options, resume, self.check, self.status, backups,
+                           forms).run()
         self.status.phase = "recording"
         self._record_state(conn, plan, sides, state, same, outcome)
         self._summarise(result, plan, outcome)

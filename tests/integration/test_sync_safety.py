@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -223,6 +224,36 @@ def test_a_file_replaced_by_a_folder_and_back_converges_in_one_run(sync_settings
     assert tree(one) == tree(two) and two.read("docs") == b"docs is a file now\n"
     assert not [p for p in tree(two) if CONFLICT.search(p)]
     assert bisync(sync_settings, one, two).plan.actions == []
+
+
+# -- 6. one name in two Unicode forms -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [Mode.sync, Mode.bisync])
+def test_nfc_and_nfd_forms_of_a_name_are_one_name(sync_settings, make_side, mode):
+    nfc, nfd = (unicodedata.normalize(form, "café") for form in ("NFC", "NFD"))
+    one, two = make_side("local", "one"), make_side("local", "two")
+    one.write(f"{nfc}.txt", b"new text\n", mtime=T2)
+    one.write(f"{nfc}/inside.txt", b"inside\n", mtime=T2)
+    two.write(f"{nfd}.txt", b"old text\n" if mode is Mode.sync else b"new text\n", mtime=T1 if mode is Mode.sync
+              else T2)
+    two.write(f"{nfd}/inside.txt", b"inside\n", mtime=T2)
+    options = {"resync": True} if mode is Mode.bisync else {}
+    result = run_sync(sync_settings, request(one, two, mode, **options))
+    assert result.errors == []
+    if mode is Mode.bisync:  # the baseline holds one name; an edit on path1 reaches path2's own form
+        one.write(f"{nfc}.txt", b"new text, edited\n", mtime=T3)
+        assert run_sync(sync_settings, request(one, two, mode)).errors == []
+    assert any("another Unicode form" in line for line in result.plan.conflicts)
+    assert sorted(os.listdir(two.root)) == sorted([f"{nfd}.txt", nfd])  # no second, look-alike name
+    assert two.read(f"{nfd}.txt") == (b"new text, edited\n" if mode is Mode.bisync else b"new text\n")
+    one.write(f"{nfc}/later.txt", b"later\n", mtime=T3)
+    again = run_sync(sync_settings, request(one, two, mode))
+    assert again.errors == []
+    assert sorted(os.listdir(two.root / nfd)) == ["inside.txt", "later.txt"]
+    assert sorted(os.listdir(two.root)) == sorted([f"{nfd}.txt", nfd])
+    if mode is Mode.bisync:
+        assert sorted(os.listdir(one.root)) == sorted([f"{nfc}.txt", nfc])
 
 
 # -- names, special files, symlinks, permissions ------------------------------------------------------------------
