@@ -15,9 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from syncoxide import cron as crontab
-from syncoxide import names
 from syncoxide.cli_common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
 from syncoxide.errors import InvalidInput, InvalidValue, NotFound
+from syncoxide.fs import names
 from syncoxide.lazy import LazyModule
 from syncoxide.models import (
     CatalogIngestRequest,

@@ -18,8 +18,8 @@ from rich.table import Table
 
 from syncoxide.cli_common import JsonOpt, emit_json, err, out, settings
 from syncoxide.errors import InvalidInput
+from syncoxide.fs.names import shown
 from syncoxide.lazy import LazyModule
-from syncoxide.names import shown
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.sync import inputs
 from syncoxide.sync.models import ConflictLoser, ConflictPolicy, Mode, SyncOptions, SyncRequest

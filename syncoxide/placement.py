@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from syncoxide.errors import InvalidInput
+from syncoxide.fs.nofollow import Blocked, closing_fd, lstat_at, open_child, open_root, split
 from syncoxide.models import Overwrite
-from syncoxide.nofollow import Blocked, closing_fd, lstat_at, open_child, open_root, split
 
 STAGING_PREFIX = ".syncoxide-restore-"
 

@@ -14,8 +14,9 @@ import os
 import socket
 import sys
 
-from syncoxide import names, worker_socket
+from syncoxide import worker_socket
 from syncoxide.cli_args import OneLineParser
+from syncoxide.fs import names
 
 
 def parser() -> argparse.ArgumentParser:

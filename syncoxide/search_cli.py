@@ -13,8 +13,9 @@ import os
 import sys
 import time
 
-from syncoxide import names, worker_socket
+from syncoxide import worker_socket
 from syncoxide.cli_args import OneLineParser
+from syncoxide.fs import names
 
 NAME_OPTIONS = ("text", "glob", "regex", "path")
 
@@ -45,7 +46,7 @@ def request_from(argv: list[str]) -> tuple[dict, bool]:
     """(the search request as catalog/search_request.SearchRequest takes it, whether to print JSON).
 
     Names typed on the command line arrive in OS form (bytes that are not UTF-8 as surrogates); the
-    request carries them in the catalog's stored form (syncoxide/names.py), which JSON can hold."""
+    request carries them in the catalog's stored form (syncoxide/fs/names.py), which JSON can hold."""
     options = vars(parser().parse_args(argv))
     as_json = options.pop("as_json")
     for key in NAME_OPTIONS:

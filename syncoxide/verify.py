@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from syncoxide.fs.nofollow import Blocked, Walker, lstat_at, split
 from syncoxide.models import FileRecord, FileType
-from syncoxide.nofollow import Blocked, Walker, lstat_at, split
 
 MAX_REPORTED = 20
 PROGRESS_EVERY = 1000

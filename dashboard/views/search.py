@@ -9,9 +9,9 @@ from datetime import datetime
 import streamlit as st
 
 from dashboard.common import human_size, reader, show_error, when
-from syncoxide import names
 from syncoxide.catalog.query import SearchFilter
 from syncoxide.errors import SyncoxideError
+from syncoxide.fs import names
 from syncoxide.models import parse_duration, parse_size
 
 

@@ -2,7 +2,7 @@
 
 Listings are consumed as they come and cut into Arrow batches, so memory stays flat whatever
 the snapshots' size. Engines list names in OS form (os.fsdecode); the catalog keeps them in the
-stored form of syncoxide/names.py, so every byte of every name reads back. The caller makes each
+stored form of syncoxide/fs/names.py, so every byte of every name reads back. The caller makes each
 part live together with its snapshots' rows (store.catalog.record_snapshots).
 """
 
@@ -12,11 +12,11 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 
-from syncoxide import names
 from syncoxide.catalog.schema import RAW_COLUMNS, build_batch
 from syncoxide.catalog.storage import CatalogStorage, WrittenPart
 from syncoxide.engines.base import BackupEngine
 from syncoxide.engines.process import Cancelled
+from syncoxide.fs import names
 from syncoxide.models import Progress, Snapshot
 
 PART_ROWS = 4_000_000

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from syncoxide import names
 from syncoxide.errors import InvalidInput
+from syncoxide.fs import names
 
 GLOB_CHARACTERS = "*?["
 

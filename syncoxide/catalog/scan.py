@@ -20,7 +20,6 @@ from typing import TypeVar
 
 import pyarrow as pa
 
-from syncoxide import names
 from syncoxide.catalog import duck
 from syncoxide.catalog.hashing import Hasher, check_algorithms
 from syncoxide.catalog.schema import HASH_ALGORITHMS, SCHEMA, build_batch, conform
@@ -28,6 +27,7 @@ from syncoxide.catalog.storage import ROW_GROUP_ROWS, CatalogStorage, WrittenPar
 from syncoxide.catalog.walk import TRASH_DIR_NAME, FindWalk, WalkStats
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import InvalidInput
+from syncoxide.fs import names
 from syncoxide.models import Progress, ScanSummary, Source
 
 HASH_BATCH = 2048
@@ -156,7 +156,7 @@ def add_hashes(
         for batch in todo:
             paths = batch.column("path").to_pylist()
             state.current_path = paths[0]
-            opened = [names.to_os(p) for p in paths]  # stored names (syncoxide/names.py) as the OS takes them
+            opened = [names.to_os(p) for p in paths]  # stored names (syncoxide/fs/names.py) as the OS takes them
             for path, digests in zip(paths, hasher.hash_all(opened, report), strict=True):
                 fresh["path"].append(path)
                 for algorithm in algorithms:

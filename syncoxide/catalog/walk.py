@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
-from syncoxide import names
 from syncoxide.errors import InvalidInput
+from syncoxide.fs import names
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,7 +36,7 @@ READ_BYTES = 8 << 20
 PIPE_BYTES = 1 << 20
 QUEUED_BLOCKS = 4
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-_RESERVED_UTF8_LEADS = (b"\xf4\x8f\xba", b"\xf4\x8f\xbb")  # U+10FE80..U+10FEFF in UTF-8 (syncoxide/names.py)
+_RESERVED_UTF8_LEADS = (b"\xf4\x8f\xba", b"\xf4\x8f\xbb")  # U+10FE80..U+10FEFF in UTF-8 (syncoxide/fs/names.py)
 
 TYPES = ("file", "dir", "symlink", "other")
 _FIND_TYPES = {"f": "file", "d": "dir", "l": "symlink"}  # %y's letters; the rest are "other"
@@ -150,7 +150,7 @@ class _Chunk:
 
         An Arrow view is 16 bytes: the length, then the bytes themselves when they fit in 12, else
         their first 4 bytes, the buffer's index and the offset. The strings are in the stored form of
-        syncoxide/names.py: a block whose names are all valid UTF-8 (nearly every one) is cast as it is,
+        syncoxide/fs/names.py: a block whose names are all valid UTF-8 (nearly every one) is cast as it is,
         any other is stored name by name.
         """
         import numpy as np

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from syncoxide import names, nofollow
 from syncoxide.config import Settings
+from syncoxide.fs import names, nofollow
 from syncoxide.providers import paths
 from syncoxide.providers.base import (
     COPY_CHUNK,
@@ -40,7 +40,7 @@ PRIVATE = 0o600
 
 
 class LocalProvider(Provider):
-    """Names are bytes on disk and stored-form text here (``syncoxide.names``). Every operation reaches its
+    """Names are bytes on disk and stored-form text here (``syncoxide.fs.names``). Every operation reaches its
     path from the root one folder at a time without following a symlink (``nofollow.open_child``), and only
     regular files are ever opened: a symlink planted at the destination is never written through, and a
     FIFO, socket or device is never read."""

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from syncoxide import names
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
+from syncoxide.fs import names
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     Capabilities,

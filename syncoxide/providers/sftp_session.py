@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from syncoxide.names import stored
+from syncoxide.fs.names import stored
 from syncoxide.providers import sftp_wire as wire
 from syncoxide.providers.sftp_wire import Attrs, Reader, SftpError, string, u32
 

@@ -7,7 +7,7 @@ import errno
 import struct
 from dataclasses import dataclass
 
-from syncoxide.names import to_bytes
+from syncoxide.fs.names import to_bytes
 
 INIT, VERSION = 1, 2
 OPEN, CLOSE, READ, WRITE, LSTAT, FSTAT, SETSTAT, FSETSTAT = 3, 4, 5, 6, 7, 8, 9, 10
@@ -54,7 +54,7 @@ def u64(value: int) -> bytes:
 
 
 def string(value: bytes | str) -> bytes:
-    """A wire string; text (a path in stored form, ``syncoxide.names``) goes as its exact bytes."""
+    """A wire string; text (a path in stored form, ``syncoxide.fs.names``) goes as its exact bytes."""
     data = to_bytes(value) if isinstance(value, str) else value
     return _U32.pack(len(data)) + data
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from syncoxide.names import nfc, shown
+from syncoxide.fs.names import nfc, shown
 from syncoxide.providers import paths
 from syncoxide.providers.base import Entry, Provider
 from syncoxide.sync.filters import FileFilter

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from syncoxide import names
+from syncoxide.fs import names
 from tests import adversarial
 from tests.e2e.cli import syncoxide
 

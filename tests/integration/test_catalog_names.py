@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import names
 from syncoxide.catalog import updates
 from syncoxide.catalog.query import CatalogReader, SearchFilter
+from syncoxide.fs import names
 from syncoxide.models import BackupOptions, Engine
 from tests import adversarial
 from tests.integration.test_catalog import _repository, add_source

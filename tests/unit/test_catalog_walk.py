@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import names
 from syncoxide.catalog import walk
 from syncoxide.catalog.walk import FindWalk, WalkStats
+from syncoxide.fs import names
 
 KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "dir", stat.S_IFLNK: "symlink"}
 

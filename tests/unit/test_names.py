@@ -1,4 +1,4 @@
-"""Names as bytes (syncoxide/names.py): the stored form reads back to every byte sequence, the shown form
+"""Names as bytes (syncoxide/fs/names.py): the stored form reads back to every byte sequence, the shown form
 escapes what is not printable, restic's Go-quoted names decode exactly, and search globs translate."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import unicodedata
 
 import pytest
 
-from syncoxide import names
 from syncoxide.catalog.name_match import glob_to_regex, is_glob
 from syncoxide.engines.restic_names import ExactPaths, node_name
 from syncoxide.errors import InvalidInput
+from syncoxide.fs import names
 from tests import adversarial
 
 ODD = [adversarial.NON_UTF8, adversarial.BACKSLASH, adversarial.NEWLINE, adversarial.CONTROL, adversarial.DASH,
