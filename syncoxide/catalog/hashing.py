@@ -16,6 +16,7 @@ import xxhash
 
 from syncoxide.catalog import HASH_ALGORITHMS
 from syncoxide.errors import InvalidInput
+from syncoxide.fs.nofollow import open_regular
 
 CHUNK = 1 << 20
 _FACTORIES: dict[str, Callable[[], object]] = {
@@ -36,12 +37,14 @@ def check_algorithms(names: Iterable[str]) -> list[str]:
 
 def hash_file(path: str | int, algorithms: list[str], on_read: Callable[[int], None] = lambda _: None,
               stop: threading.Event | None = None) -> dict[str, str] | None:  # fmt: skip
-    """Hex digests of the file's bytes, or None when it cannot be read (or ``stop`` was set).
+    """Hex digests of the file's bytes, or None when it cannot be read (or ``stop`` was set, or it is no longer a
+    regular file: a FIFO is never opened as data).
 
     ``path`` may be an open fd (read from its current offset, left open)."""
     hashers = [(name, _FACTORIES[name]()) for name in algorithms]
     try:
-        with open(path, "rb", buffering=0, closefd=not isinstance(path, int)) as data:
+        fd = path if isinstance(path, int) else open_regular(path)
+        with open(fd, "rb", buffering=0, closefd=not isinstance(path, int)) as data:
             while chunk := data.read(CHUNK):
                 for _, hasher in hashers:
                     hasher.update(chunk)  # type: ignore[attr-defined]

@@ -160,3 +160,16 @@ def relative_parts(root: str | Path, path: str) -> list[str] | None:
     if len(full) <= len(base) or full[: len(base)] != base or ".." in full:
         return None
     return full[len(base) :]
+
+
+def open_regular(name: Name, *, dir_fd: int | None = None) -> int:
+    """An fd to read the regular file ``name``: never a FIFO (opening one would wait for a writer), socket or
+    device, and not through a symlink at ``name`` itself. OSError otherwise (Blocked for a file of another
+    kind)."""
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise Blocked(os.fsdecode(name), describe(mode))
+    os.set_blocking(fd, True)
+    return fd
