@@ -99,6 +99,10 @@ MaxAge = Annotated[str | None, typer.Option("--max-age", help="only files younge
 BackupDirOpt = Annotated[str | None, typer.Option(
     "--backup-dir", help="move what would be deleted or replaced into this folder at the root of the side it "
     "changes (under the run's time), e.g. .versions")]
+LinksOpt = Annotated[bool, typer.Option(
+    "--links", help="local sides: sync symlinks as symlinks (NAME.rclonelink files on sides without them)")]
+CopyLinks = Annotated[bool, typer.Option(
+    "--copy-links", help="local sides: follow symlinks and sync what they point to")]
 BackupKeep = Annotated[str | None, typer.Option(
     "--backup-keep", help="after the run, remove --backup-dir's run folders older than this, e.g. 30d")]
 
@@ -137,7 +141,8 @@ def run_command(
     exclude: Exclude = None,
     include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None, min_size: MinSize = None,
     max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None, backup_dir: BackupDirOpt = None,
-    backup_keep: BackupKeep = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
+    backup_keep: BackupKeep = None, links: LinksOpt = False, copy_links: CopyLinks = False, src_opt: SrcOpt = None,
+    dst_opt: DstOpt = None, src_secret: SrcSecret = None,
     dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Run once, here and now (no worker needed); --dry-run prints the plan."""
@@ -147,7 +152,8 @@ def run_command(
                                include=_globs(include, include_from, "--include-from"),
                                exclude=_globs(exclude, exclude_from, "--exclude-from"),
                                min_size=min_size, max_size=max_size, min_age=min_age,
-                               max_age=max_age, backup_dir=backup_dir, backup_keep=backup_keep)
+                               max_age=max_age, backup_dir=backup_dir, backup_keep=backup_keep, links=links,
+                               copy_links=copy_links)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     if err.is_terminal and not as_json and not dry_run:
         result = watched.run_with_progress(settings(), request, err)
@@ -191,7 +197,8 @@ def start_command(
     bwlimit: BwLimit = None, include: Include = None,
     exclude: Exclude = None, include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None,
     min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None,
-    backup_dir: BackupDirOpt = None, backup_keep: BackupKeep = None, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
+    backup_dir: BackupDirOpt = None, backup_keep: BackupKeep = None, links: LinksOpt = False,
+    copy_links: CopyLinks = False, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
     src_secret: SrcSecret = None, dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Start a SyncWorkflow on the worker: once, or continuously with --every or --cron."""
@@ -201,7 +208,8 @@ def start_command(
                                include=_globs(include, include_from, "--include-from"),
                                exclude=_globs(exclude, exclude_from, "--exclude-from"),
                                min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age,
-                               backup_dir=backup_dir, backup_keep=backup_keep)
+                               backup_dir=backup_dir, backup_keep=backup_keep, links=links,
+                               copy_links=copy_links)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     cadence = inputs.cadence(every, cron, time_zone)
     cfg = settings()

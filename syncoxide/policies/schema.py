@@ -191,6 +191,8 @@ class SyncPairSpec(Strict):
                                    "of the side it changes, under the run's time (e.g. .versions)")
     backup_keep: str | None = Field(None, description="after each run, remove backup_dir's run folders older than "
                                     "this (e.g. 30d)")
+    links: bool = Field(False, description="local sides: sync symlinks as symlinks (rclone --links)")
+    copy_links: bool = Field(False, description="local sides: follow symlinks (rclone --copy-links)")
 
     _every = field_validator("every")(_interval)
     _durations = field_validator("min_age", "max_age")(_duration)
@@ -241,7 +243,7 @@ class SyncPairSpec(Strict):
             max_delete=self.max_delete,
             transfers=self.transfers, bwlimit=self.bwlimit, include=self.include, exclude=self.exclude,
             min_size=self.min_size, max_size=self.max_size, min_age=self.min_age, max_age=self.max_age,
-            backup_dir=self.backup_dir, backup_keep=self.backup_keep)
+            backup_dir=self.backup_dir, backup_keep=self.backup_keep, links=self.links, copy_links=self.copy_links)
 
 
 class PolicyFile(Strict):

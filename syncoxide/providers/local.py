@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import stat as statmod
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from typing import BinaryIO
 
 from syncoxide.config import Settings
 from syncoxide.fs import names, nofollow
-from syncoxide.providers import paths
+from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     COPY_CHUNK,
     Capabilities,
@@ -25,6 +26,7 @@ from syncoxide.providers.base import (
     TrackedSource,
     check_range,
     default_mode,
+    is_temp,
     special_kind,
     temp_name,
     utc,
@@ -37,22 +39,32 @@ _OPEN = {"rb": os.O_RDONLY, "wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
          "w+b": os.O_RDWR | os.O_CREAT | os.O_TRUNC, "r+b": os.O_RDWR}
 PRIVATE = 0o600
 """a file being written is its owner's alone until it lands and takes the source's permission bits"""
+LINK_SUFFIX = ".rclonelink"
+"""``links``: a symlink NAME is the file NAME.rclonelink holding its target, as rclone's ``--links`` has it"""
+LINK_MAX = 64 * 1024
 
 
 class LocalProvider(Provider):
     """Names are bytes on disk and stored-form text here (``syncoxide.fs.names``). Every operation reaches its
     path from the root one folder at a time without following a symlink (``nofollow.open_child``), and only
     regular files are ever opened: a symlink planted at the destination is never written through, and a
-    FIFO, socket or device is never read."""
+    FIFO, socket or device is never read.
+
+    ``links`` (rclone's ``--links``): a symlink is the file NAME.rclonelink whose content is its target, read,
+    written, moved and deleted as one; writing such a file makes the symlink (never through it).
+    ``copy_links`` (rclone's ``--copy-links``): symlinks are read as what they point to (folders are listed,
+    a loop is reported, not followed twice); writing still never follows one."""
 
     kind = "local"
     capabilities = Capabilities(hashes=frozenset(), server_side_copy=True, set_mtime=True, mtime_precision=1e-6,
                                 modes=True)
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, links: bool = False, copy_links: bool = False):
         super().__init__(str(root))
         self.root = root
         self._root = os.fsencode(root)
+        self.links = links
+        self.copy_links = copy_links
 
     def _abs(self, path: str) -> bytes:
         clean = paths.clean(path)
@@ -107,32 +119,107 @@ class LocalProvider(Provider):
         top = self.stat(start) if start else None
         if top is not None and not top.is_dir:
             return
-        stack = [start]
+        top_st = os.stat(self._abs(start))
+        stack: list[tuple[str, frozenset[tuple[int, int]]]] = [(start, frozenset({(top_st.st_dev, top_st.st_ino)}))]
         while stack:
-            current = stack.pop()
+            current, above = stack.pop()  # above: the folders this one is in (copy_links: a link to one loops)
             try:
                 with os.scandir(self._abs(current)) as it:
                     for item in it:
                         rel = paths.join(current, names.stored(item.name))
                         try:
-                            st = item.stat(follow_symlinks=False)
+                            entry, st = self._listed(rel, item.path, item.stat(follow_symlinks=False), above)
                         except FileNotFoundError:
                             continue  # vanished while listing
-                        entry = self._entry(rel, st)
                         if entry.special is not None:
                             if specials is not None:
                                 specials.append(entry)
                             continue  # never followed, never opened as data
                         yield entry
                         if entry.is_dir:
-                            stack.append(rel)
+                            stack.append((rel, above | {(st.st_dev, st.st_ino)}))
             except FileNotFoundError:
                 continue
             except OSError as exc:
                 raise self._fail(exc, current) from None
 
+    def _listed(self, rel: str, full: bytes, st: os.stat_result,
+                above: frozenset[tuple[int, int]]) -> tuple[Entry, os.stat_result]:
+        """The entry a listing gives for what ``st`` describes (a symlink as ``links``/``copy_links`` say), and
+        the stat it was made from."""
+        entry = self._entry(rel, st)
+        if entry.special != "symlink":
+            return entry, st
+        if self.copy_links:
+            try:
+                there = os.stat(full)
+            except OSError:
+                return Entry(path=rel, size=0, mtime=entry.mtime, special="symlink that leads nowhere"), st
+            if statmod.S_ISDIR(there.st_mode) and (there.st_dev, there.st_ino) in above:
+                return Entry(path=rel, size=0, mtime=entry.mtime, special="symlink to a folder it is in (a loop)"), st
+            return self._entry(rel, there), there
+        if self.links:
+            return Entry(path=rel + LINK_SUFFIX, size=len(os.readlink(full)), mtime=entry.mtime), st
+        return entry, st
+
+    def _as_link(self, clean: str) -> str | None:
+        """``links``: the symlink's own path when ``clean`` is its NAME.rclonelink (and no file has that name)."""
+        if not self.links or not clean.endswith(LINK_SUFFIX) or paths.name(clean) == LINK_SUFFIX:
+            return None
+        real = clean[: -len(LINK_SUFFIX)]
+        try:
+            with self._folder(paths.parent(clean)) as fd:
+                if nofollow.lstat_at(fd, names.to_bytes(paths.name(clean))) is not None:
+                    return None
+                found = nofollow.lstat_at(fd, names.to_bytes(paths.name(real)))
+        except OSError:
+            return None
+        return real if found is not None and statmod.S_ISLNK(found.st_mode) else None
+
+    def _link_target(self, real: str) -> bytes:
+        with self._at(real) as (fd, name, clean):
+            try:
+                return os.readlink(name, dir_fd=fd)
+            except OSError as exc:
+                raise self._fail(exc, clean) from None
+
+    def _land_link(self, temp: str, clean: str) -> None:
+        """Make the symlink ``clean`` (NAME.rclonelink) stands for from the target written to ``temp``, with its
+        time; ``temp`` goes. A file or folder by the symlink's own name is never replaced."""
+        real = clean[: -len(LINK_SUFFIX)]
+        with self.open_file(temp, "rb") as handle:
+            target = handle.read(LINK_MAX + 1)
+            mtime_ns = os.fstat(handle.fileno()).st_mtime_ns
+        if len(target) > LINK_MAX or not target or b"\0" in target:
+            raise ProviderError(f"{self.display}: {names.shown(clean)} does not hold a symlink's target")
+        with self._at(real, create=True) as (fd, name, _):
+            there = nofollow.lstat_at(fd, name)
+            if there is not None and not statmod.S_ISLNK(there.st_mode):
+                raise ProviderError(f"{self.display}: {names.shown(real)} is {nofollow.describe(there.st_mode)}: "
+                                    "the symlink of that name is not made")
+            made = names.to_bytes(paths.name(temp_name(real)))
+            os.symlink(target, made, dir_fd=fd)
+            try:
+                os.utime(made, dir_fd=fd, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
+                os.replace(made, name, src_dir_fd=fd, dst_dir_fd=fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(made, dir_fd=fd)
+                raise
+        self._discard(temp)
+
     def stat(self, path: str) -> Entry:
         clean = paths.clean(path)
+        if self.copy_links:
+            try:
+                st = os.stat(self._abs(clean))
+            except OSError as exc:
+                raise self._fail(exc, clean) from None
+            return self._entry(clean, st)
+        if (real := self._as_link(clean)) is not None:
+            with self._at(real) as (fd, name, _):
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            return Entry(path=clean, size=len(self._link_target(real)), mtime=utc(st.st_mtime_ns / 1e9))
         if not clean:
             try:
                 return self._entry("", os.stat(self._root))
@@ -150,12 +237,24 @@ class LocalProvider(Provider):
 
     def open_file(self, path: str, mode: str) -> BinaryIO:
         """A regular file by path, in ``rb``, ``wb``, ``w+b`` or ``r+b``; made (``w``) private to its owner.
-        Nothing on the way, nor the file itself, is followed if it is a symlink; a special file is refused."""
+        Nothing on the way, nor the file itself, is followed if it is a symlink (but for reading with
+        ``copy_links``); a special file is refused."""
+        if mode == "rb" and (real := self._as_link(paths.clean(path))) is not None:
+            return io.BytesIO(self._link_target(real))
+        if mode == "rb" and self.copy_links:
+            try:
+                fd = os.open(self._abs(path), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # followed: asked for
+            except OSError as exc:
+                raise self._fail(exc, paths.clean(path)) from None
+            return self._regular(fd, paths.clean(path), mode)
         with self._at(path, create=mode.startswith("w")) as (folder, name, clean):
             try:
                 fd = os.open(name, _OPEN[mode] | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, PRIVATE, dir_fd=folder)
             except OSError as exc:
                 raise self._fail(exc, clean) from None
+        return self._regular(fd, clean, mode)
+
+    def _regular(self, fd: int, clean: str, mode: str) -> BinaryIO:
         st = os.fstat(fd)
         if not statmod.S_ISREG(st.st_mode):
             os.close(fd)
@@ -209,7 +308,7 @@ class LocalProvider(Provider):
             raise self._fail(exc, clean) from None
 
     def delete(self, path: str) -> None:
-        with self._at(path) as (fd, name, clean):
+        with self._at(self._as_link(paths.clean(path)) or path) as (fd, name, clean):
             try:
                 os.unlink(name, dir_fd=fd)
             except IsADirectoryError:
@@ -225,6 +324,16 @@ class LocalProvider(Provider):
                 raise self._fail(exc, clean) from None
 
     def move(self, src: str, dst: str) -> None:
+        if self.links and paths.clean(dst).endswith(LINK_SUFFIX):
+            d = paths.clean(dst)
+            if (real := self._as_link(paths.clean(src))) is not None:
+                src, dst = real, d[: -len(LINK_SUFFIX)]  # the symlink itself moves, over nothing but a symlink
+                if self._as_link(d) is None and self.exists(dst):
+                    raise ProviderError(f"{self.display}: {names.shown(dst)} is there and is not a symlink: the "
+                                        "symlink is not moved over it")
+            elif is_temp(paths.clean(src)):
+                self._land_link(paths.clean(src), d)
+                return
         with self._at(src) as (sfd, sname, s):
             try:
                 os.stat(sname, dir_fd=sfd, follow_symlinks=False)
@@ -237,6 +346,9 @@ class LocalProvider(Provider):
                     raise self._fail(exc, s) from None
 
     def copy(self, src: str, dst: str) -> None:
+        if (real := self._as_link(paths.clean(src))) is not None:
+            self.write(dst, io.BytesIO(self._link_target(real)), mtime=self.stat(src).mtime)
+            return
         d = paths.clean(dst)
         temp = temp_name(d)
         try:
@@ -252,13 +364,15 @@ class LocalProvider(Provider):
 
     def set_mtime(self, path: str, mtime: datetime) -> None:
         ns = int(mtime.timestamp() * 1e9)
-        with self._at(path) as (fd, name, clean):
+        with self._at(self._as_link(paths.clean(path)) or path) as (fd, name, clean):
             try:
                 os.utime(name, dir_fd=fd, ns=(ns, ns), follow_symlinks=False)
             except OSError as exc:
                 raise self._fail(exc, clean) from None
 
     def set_mode(self, path: str, mode: int) -> None:
+        if self._as_link(paths.clean(path)) is not None:
+            return  # a symlink's own bits mean nothing on Linux
         with self.open_file(path, "rb") as handle:
             os.fchmod(handle.fileno(), mode)
 
@@ -285,4 +399,5 @@ def connect(spec: ProviderSpec, settings: Settings) -> LocalProvider:
     root = Path(spec.location.removeprefix("file://")).expanduser()
     if not root.is_dir():
         raise ProviderNotFound(f"local provider root {root} is not a directory")
-    return LocalProvider(root.resolve())
+    return LocalProvider(root.resolve(), links=options.flag(spec, "links", False),
+                         copy_links=options.flag(spec, "copy_links", False))

@@ -25,7 +25,7 @@ OptionValue = str | int | float | bool
 
 # kind -> (module, options it takes, secrets it takes)
 KINDS: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
-    "local": ("syncoxide.providers.local", frozenset(), frozenset()),
+    "local": ("syncoxide.providers.local", frozenset({"links", "copy_links"}), frozenset()),
     "sftp": (
         "syncoxide.providers.sftp",
         frozenset({"key_file", "known_hosts", "timeout"}),

@@ -108,6 +108,10 @@ class SyncOptions(BaseModel, frozen=True):
     chunk_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024, description="large-file chunk")
     large_file: int = Field(default=64 * 1024 * 1024, ge=0, description="files from this size are chunked")
     filters: Filters = Field(default_factory=Filters)
+    links: bool = Field(default=False, description="local sides: a symlink is synced as itself (as NAME.rclonelink "
+                        "holding its target on a side without symlinks, as rclone --links does)")
+    copy_links: bool = Field(default=False, description="local sides: a symlink is read as what it points to "
+                             "(rclone --copy-links); writing never follows one")
     backup_dir: str | None = Field(default=None, description="a folder at the root of the side that changes: what "
                                    "a run would delete or replace is moved there, under the run's time")
     backup_keep_s: float | None = Field(default=None, gt=0, description="after a run, remove the backup folder's "
@@ -118,7 +122,16 @@ class SyncOptions(BaseModel, frozen=True):
     def _keep_needs_a_folder(self) -> SyncOptions:
         if self.backup_keep_s is not None and self.backup_dir is None:
             raise InvalidValue("backup-keep prunes the backup folder: give backup-dir too")
+        if self.links and self.copy_links:
+            raise InvalidValue("links and copy-links: a symlink is either synced as itself or followed, not both")
         return self
+
+    def side(self, spec: ProviderSpec) -> ProviderSpec:
+        """``spec`` as this run opens it: a local side reads symlinks as ``links`` / ``copy_links`` say."""
+        if spec.kind != "local" or not (self.links or self.copy_links):
+            return spec
+        return spec.model_copy(update={"options": {**spec.options, "links": self.links,
+                                                   "copy_links": self.copy_links}})
 
 
 class SyncRequest(BaseModel, frozen=True):

@@ -80,10 +80,11 @@ class Run:
 
     def _open(self, side: Side) -> Provider:
         if side is Side.path1:
-            return open_provider(self.request.source, self.settings)
+            return open_provider(self.options.side(self.request.source), self.settings)
+        destination = self.options.side(self.request.destination)
         if self.request.mode is Mode.bisync and not self.options.resync:
-            return open_provider(self.request.destination, self.settings)  # a side gone missing is not made anew
-        return open_root(self.request.destination, self.settings, create=not self.options.dry_run)
+            return open_provider(destination, self.settings)  # a side gone missing is not made anew
+        return open_root(destination, self.settings, create=not self.options.dry_run)
 
     def execute(self) -> SyncResult:
         started = time.monotonic()

@@ -391,3 +391,86 @@ def test_names_round_trip_through_webdav_and_rclone_remotes(sync_settings, make_
         assert problems == [], problems
     finally:
         made.close()
+
+
+# -- symlinks as symlinks (--links) or followed (--copy-links) ---------------------------------------------------
+
+
+def _links_tree(root: Path) -> None:
+    (root / "docs").mkdir()
+    (root / "docs/real.txt").write_bytes(b"the real file\n")
+    (root / "to-real").symlink_to("docs/real.txt")
+    (root / "to-docs").symlink_to("docs")
+    (root / "dangling").symlink_to("nowhere/at/all")
+    (root / "absolute").symlink_to("/etc/hostname")
+    os.utime(root / "to-real", ns=(1_600_000_000_000_000_000,) * 2, follow_symlinks=False)
+
+
+@pytest.mark.parametrize("kind", ["local", "sftp", "s3"])
+def test_links_syncs_symlinks_as_symlinks_or_as_rclonelink_files(sync_settings, make_side, kind):
+    src, middle, back = make_side("local", "src"), make_side(kind, "middle"), make_side("local", "back")
+    _links_tree(src.root)
+    for one, two in ((src, middle), (middle, back)):
+        result = run_sync(sync_settings, request(one, two, Mode.sync, links=True))
+        assert result.errors == [] and result.plan.skipped == []
+    if kind != "local":  # no symlinks there: rclone's format, a file holding the target
+        assert middle.read("to-real.rclonelink") == b"docs/real.txt"
+        assert middle.read("dangling.rclonelink") == b"nowhere/at/all"
+    else:
+        assert os.readlink(middle.root / "to-docs") == "docs"
+    for name, target in (("to-real", "docs/real.txt"), ("to-docs", "docs"), ("dangling", "nowhere/at/all"),
+                         ("absolute", "/etc/hostname")):
+        assert (back.root / name).is_symlink() and os.readlink(back.root / name) == target
+    assert (back.root / "to-real").lstat().st_mtime_ns == 1_600_000_000_000_000_000
+    assert run_sync(sync_settings, request(src, middle, Mode.sync, links=True)).plan.actions == []
+    (src.root / "to-real").unlink()
+    (src.root / "to-real").symlink_to("docs/elsewhere.txt")
+    (src.root / "dangling").unlink()
+    for one, two in ((src, middle), (middle, back)):
+        assert run_sync(sync_settings, request(one, two, Mode.sync, links=True)).errors == []
+    assert os.readlink(back.root / "to-real") == "docs/elsewhere.txt"
+    assert not (back.root / "dangling").exists() and not (back.root / "dangling").is_symlink()
+
+
+def test_links_never_replaces_a_file_by_a_symlink_of_its_name(sync_settings, make_side):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    (src.root / "name").symlink_to("target")
+    dst.write("name", b"a real file at the destination\n")
+    result = run_sync(sync_settings, request(src, dst, Mode.copy, links=True))
+    assert len(result.errors) == 1 and "is a file: the symlink of that name is not made" in result.errors[0]
+    assert dst.read("name") == b"a real file at the destination\n"
+
+
+def test_links_in_two_way_sync(sync_settings, make_side):
+    one, two = make_side("local", "one"), make_side("local", "two")
+    (one.root / "link").symlink_to("first")
+    for n in range(3):
+        one.write(f"file-{n}.txt", b"a file\n")
+    bisync(sync_settings, one, two, resync=True, links=True)
+    assert os.readlink(two.root / "link") == "first"
+    (two.root / "link").unlink()
+    (two.root / "link").symlink_to("second")
+    os.utime(two.root / "link", ns=(1_700_000_000_000_000_000,) * 2, follow_symlinks=False)
+    bisync(sync_settings, one, two, links=True)
+    assert os.readlink(one.root / "link") == "second"
+    (one.root / "link").unlink()
+    bisync(sync_settings, one, two, links=True)
+    assert not (two.root / "link").is_symlink()
+
+
+def test_copy_links_follows_symlinks_and_stops_at_a_loop(sync_settings, make_side):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    _links_tree(src.root)
+    (src.root / "docs/loop").symlink_to("..")
+    result = run_sync(sync_settings, request(src, dst, Mode.copy, copy_links=True))
+    assert result.errors == []
+    assert not (dst.root / "to-real").is_symlink() and dst.read("to-real") == b"the real file\n"
+    assert dst.read("to-docs/real.txt") == b"the real file\n"
+    assert dst.read("absolute") == Path("/etc/hostname").read_bytes()
+    skipped = sorted(line.split(":")[0] for line in result.plan.skipped)
+    assert skipped == ["dangling", "docs/loop", "to-docs/loop"]
+
+
+def test_links_and_copy_links_together_are_refused():
+    with pytest.raises(ValueError, match="either synced as itself or followed"):
+        SyncOptions(links=True, copy_links=True)
