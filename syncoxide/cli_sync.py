@@ -103,6 +103,8 @@ LinksOpt = Annotated[bool, typer.Option(
     "--links", help="local sides: sync symlinks as symlinks (NAME.rclonelink files on sides without them)")]
 CopyLinks = Annotated[bool, typer.Option(
     "--copy-links", help="local sides: follow symlinks and sync what they point to")]
+MetadataOpt = Annotated[bool, typer.Option(
+    "--metadata", help="also keep owners (as root), user.* extended attributes and folder times")]
 BackupKeep = Annotated[str | None, typer.Option(
     "--backup-keep", help="after the run, remove --backup-dir's run folders older than this, e.g. 30d")]
 
@@ -141,8 +143,8 @@ def run_command(
     exclude: Exclude = None,
     include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None, min_size: MinSize = None,
     max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None, backup_dir: BackupDirOpt = None,
-    backup_keep: BackupKeep = None, links: LinksOpt = False, copy_links: CopyLinks = False, src_opt: SrcOpt = None,
-    dst_opt: DstOpt = None, src_secret: SrcSecret = None,
+    backup_keep: BackupKeep = None, links: LinksOpt = False, copy_links: CopyLinks = False,
+    metadata: MetadataOpt = False, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
     dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Run once, here and now (no worker needed); --dry-run prints the plan."""
@@ -153,7 +155,7 @@ def run_command(
                                exclude=_globs(exclude, exclude_from, "--exclude-from"),
                                min_size=min_size, max_size=max_size, min_age=min_age,
                                max_age=max_age, backup_dir=backup_dir, backup_keep=backup_keep, links=links,
-                               copy_links=copy_links)
+                               copy_links=copy_links, metadata=metadata)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     if err.is_terminal and not as_json and not dry_run:
         result = watched.run_with_progress(settings(), request, err)
@@ -178,6 +180,8 @@ def run_command(
             kept = f" ({result.backed_up} old files kept in {opts.backup_dir})" if result.backed_up else ""
             if result.backups_pruned:
                 kept += f", {result.backups_pruned} old run folders pruned"
+            for warning in result.warnings:
+                err.print(f"warning: {shown(warning)}", markup=False, highlight=False)
             out.print(f"{result.transferred_files} files ({result.transferred_bytes} bytes) sent, {result.deleted} "
                       f"deleted{kept}, {result.resumed_bytes} bytes resumed, in {result.seconds:.1f} s "
                       f"(run {result.run_id})", markup=False, highlight=False)
@@ -198,7 +202,7 @@ def start_command(
     exclude: Exclude = None, include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None,
     min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None,
     backup_dir: BackupDirOpt = None, backup_keep: BackupKeep = None, links: LinksOpt = False,
-    copy_links: CopyLinks = False, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
+    copy_links: CopyLinks = False, metadata: MetadataOpt = False, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
     src_secret: SrcSecret = None, dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Start a SyncWorkflow on the worker: once, or continuously with --every or --cron."""
@@ -209,7 +213,7 @@ def start_command(
                                exclude=_globs(exclude, exclude_from, "--exclude-from"),
                                min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age,
                                backup_dir=backup_dir, backup_keep=backup_keep, links=links,
-                               copy_links=copy_links)
+                               copy_links=copy_links, metadata=metadata)
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     cadence = inputs.cadence(every, cron, time_zone)
     cfg = settings()

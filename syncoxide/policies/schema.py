@@ -193,6 +193,8 @@ class SyncPairSpec(Strict):
                                     "this (e.g. 30d)")
     links: bool = Field(False, description="local sides: sync symlinks as symlinks (rclone --links)")
     copy_links: bool = Field(False, description="local sides: follow symlinks (rclone --copy-links)")
+    metadata: bool = Field(False, description="also keep owners (as root), user.* extended attributes and folder "
+                           "times (rclone --metadata)")
 
     _every = field_validator("every")(_interval)
     _durations = field_validator("min_age", "max_age")(_duration)
@@ -243,7 +245,8 @@ class SyncPairSpec(Strict):
             max_delete=self.max_delete,
             transfers=self.transfers, bwlimit=self.bwlimit, include=self.include, exclude=self.exclude,
             min_size=self.min_size, max_size=self.max_size, min_age=self.min_age, max_age=self.max_age,
-            backup_dir=self.backup_dir, backup_keep=self.backup_keep, links=self.links, copy_links=self.copy_links)
+            backup_dir=self.backup_dir, backup_keep=self.backup_keep, links=self.links, copy_links=self.copy_links,
+            metadata=self.metadata)
 
 
 class PolicyFile(Strict):

@@ -48,6 +48,16 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Metadata:
+    """What rclone's ``--metadata`` carries besides mode and modification time."""
+
+    uid: int | None = None
+    gid: int | None = None
+    xattrs: dict[bytes, bytes] = field(default_factory=dict)
+    """extended attributes of the user namespace (``user.*``), by name"""
+
+
+@dataclass(frozen=True)
 class Capabilities:
     hashes: frozenset[str] = frozenset()
     """Hash types the provider gives without reading the data (in stat, and in list where it can)."""
@@ -61,6 +71,8 @@ class Capabilities:
     """``list`` gives the stored mtime; False where only ``stat`` does (S3: a listing has upload times)."""
     modes: bool = False
     """Files have permission bits (``Entry.mode``, ``set_mode``)."""
+    metadata: frozenset[str] = frozenset()
+    """What ``read_metadata`` / ``write_metadata`` carry besides mode and time: ``owner``, ``xattrs``."""
 
 
 @functools.cache
@@ -92,10 +104,12 @@ def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
-def temp_name(path: str) -> str:
-    """A hidden sibling of ``path`` for an atomic write; the sync layer ignores such names."""
+def temp_name(path: str, token: str | None = None) -> str:
+    """A hidden sibling of ``path`` for an atomic write (``token``: the random part, to find it again); the sync
+    layer ignores such names. The name's first 100 bytes are kept, so it fits wherever the name does."""
     directory, base = paths.parent(path), paths.name(path)
-    return paths.join(directory, f".{base[:100]}{TEMP_MARKER}{secrets.token_hex(6)}")
+    short = base.encode("utf-8", "surrogatepass")[:100].decode("utf-8", "ignore")
+    return paths.join(directory, f".{short}{TEMP_MARKER}{token or secrets.token_hex(6)}")
 
 
 def is_temp(path: str) -> bool:
@@ -230,6 +244,13 @@ class Provider(ABC):
     def set_mode(self, path: str, mode: int) -> None:
         """Set a file's permission bits, where ``capabilities.modes``."""
         raise NotSupported(f"{self.display}: permission bits are not supported")
+
+    def read_metadata(self, path: str) -> Metadata:
+        """A file's or folder's owner and extended attributes, as far as ``capabilities.metadata`` goes."""
+        return Metadata()
+
+    def write_metadata(self, path: str, metadata: Metadata) -> None:  # noqa: B027 - most keep none of it
+        """Give a file or folder what ``metadata`` holds of what this provider keeps (the rest is left)."""
 
     def close(self) -> None:  # noqa: B027 - providers without a connection have nothing to close
         pass

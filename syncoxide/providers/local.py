@@ -20,6 +20,7 @@ from syncoxide.providers.base import (
     COPY_CHUNK,
     Capabilities,
     Entry,
+    Metadata,
     Provider,
     RangeReader,
     Readable,
@@ -57,7 +58,7 @@ class LocalProvider(Provider):
 
     kind = "local"
     capabilities = Capabilities(hashes=frozenset(), server_side_copy=True, set_mtime=True, mtime_precision=1e-6,
-                                modes=True)
+                                modes=True, metadata=frozenset({"owner", "xattrs"}))
 
     def __init__(self, root: Path, *, links: bool = False, copy_links: bool = False):
         super().__init__(str(root))
@@ -375,6 +376,50 @@ class LocalProvider(Provider):
             return  # a symlink's own bits mean nothing on Linux
         with self.open_file(path, "rb") as handle:
             os.fchmod(handle.fileno(), mode)
+
+
+    @contextmanager
+    def _opened(self, path: str) -> Iterator[int]:
+        """An fd of the file or folder at ``path`` (reached without following a symlink), for its metadata."""
+        clean = paths.clean(path)
+        entry = self.stat(clean)
+        if entry.is_dir:
+            try:
+                with self._folder(clean) as fd:
+                    yield fd
+            except OSError as exc:
+                raise self._fail(exc, clean) from None
+            return
+        with self.open_file(clean, "rb") as handle:
+            yield handle.fileno()
+
+    def read_metadata(self, path: str) -> Metadata:
+        if self._as_link(paths.clean(path)) is not None:
+            return Metadata()
+        with self._opened(path) as fd:
+            st = os.fstat(fd)
+            try:
+                attrs = {name.encode(): os.getxattr(fd, name) for name in os.listxattr(fd) if name.startswith("user.")}
+            except OSError:  # a filesystem without extended attributes
+                attrs = {}
+        return Metadata(uid=st.st_uid, gid=st.st_gid, xattrs=attrs)
+
+    def write_metadata(self, path: str, metadata: Metadata) -> None:
+        """The owner only as root (nobody else may give a file away); ``user.*`` attributes replace those there."""
+        if self._as_link(paths.clean(path)) is not None:
+            return
+        clean = paths.clean(path)
+        with self._opened(clean) as fd:
+            try:
+                if os.geteuid() == 0 and metadata.uid is not None and metadata.gid is not None:
+                    os.fchown(fd, metadata.uid, metadata.gid)
+                there = {n for n in os.listxattr(fd) if n.startswith("user.")}
+                for name in there - {n.decode() for n in metadata.xattrs}:
+                    os.removexattr(fd, name)
+                for name, value in metadata.xattrs.items():
+                    os.setxattr(fd, name, value)
+            except OSError as exc:
+                raise self._fail(exc, clean) from None
 
 
 def _copy_range(src: int, dst: int, size: int) -> None:

@@ -26,6 +26,7 @@ from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     Capabilities,
     Entry,
+    Metadata,
     Provider,
     RangeReader,
     Readable,
@@ -57,13 +58,15 @@ MD5_TIMEOUT = 3600
 class SftpProvider(Provider):
     kind = "sftp"
     capabilities = Capabilities(hashes=frozenset(), server_side_copy=False, set_mtime=True, mtime_precision=1.0,
-                                modes=True)
+                                modes=True, metadata=frozenset({"owner"}))
 
     def __init__(self, display: str, connection: SshConnection, session: SftpSession, root: str):
         super().__init__(display)
         self._connection = connection
         self.session = session
         self.root = root
+        self._real: set[str] = set()
+        """folders below the root checked to be real folders (not symlinks) on this connection"""
 
     def open_file(self, path: str, mode: str) -> RemoteFile:
         """A file by absolute path (``rb``, ``wb``, ``w+b``, ``r+b``); a write the server refuses raises. A file
@@ -147,27 +150,40 @@ class SftpProvider(Provider):
             raise self._fail(exc, clean) from None
         return RangeReader(handle, length)  # type: ignore[arg-type,return-value]
 
+    def _folders(self, directory: str, *, create: bool) -> None:
+        """Check that every folder from the root down to ``directory`` is a real folder, not a symlink (the server
+        follows a symlink anywhere in a path: a write below one would land elsewhere); ``create`` makes the
+        missing ones. Each folder is checked once per connection (``_real``): a symlink planted after that is
+        not seen (SFTP has no O_NOFOLLOW)."""
+        done: list[str] = []
+        for part in directory.split("/") if directory else []:
+            done.append(part)
+            folder = "/".join(done)
+            if folder in self._real:
+                continue
+            try:
+                mode = self.session.lstat(self._abs(folder)).mode or 0
+            except OSError as exc:
+                if exc.errno != errno.ENOENT or not create:
+                    raise
+                try:
+                    self.session.mkdir(self._abs(folder))
+                except OSError:
+                    pass  # made meanwhile, or refused: the lstat below tells
+                mode = self.session.lstat(self._abs(folder)).mode or 0
+            if not statmod.S_ISDIR(mode):
+                what = "a symlink" if statmod.S_ISLNK(mode) else "not a folder"
+                raise ProviderError(f"{self.display}: {names.shown(folder)} is {what}: nothing is written below it")
+            self._real.add(folder)
+
     def _mkdirs(self, directory: str) -> None:
-        """Make ``directory`` and its parents; each one that is there must be a real folder, not a symlink (the
-        server would follow it: a write below it would land elsewhere)."""
-        if not directory:
-            return
-        try:
-            mode = self.session.lstat(self._abs(directory)).mode or 0
-            if statmod.S_ISDIR(mode):
-                return
-            if statmod.S_ISLNK(mode):
-                raise ProviderError(f"{self.display}: {names.shown(directory)} is a symlink, not a folder: not "
-                                    "followed")
-        except OSError as exc:
-            if exc.errno != errno.ENOENT:
-                raise
-        self._mkdirs(paths.parent(directory))
-        try:
-            self.session.mkdir(self._abs(directory))
-        except OSError:
-            if not statmod.S_ISDIR(self.session.stat(self._abs(directory)).mode or 0):
-                raise
+        self._folders(directory, create=True)
+
+    def _not_a_link(self, clean: str) -> None:
+        """A SETSTAT follows a symlink at the path itself: refuse one there."""
+        self._folders(paths.parent(clean), create=False)
+        if statmod.S_ISLNK(self.session.lstat(self._abs(clean)).mode or 0):
+            raise ProviderError(f"{self.display}: {names.shown(clean)} is a symlink: not followed")
 
     def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
               in_place: bool = False) -> Entry:
@@ -207,6 +223,7 @@ class SftpProvider(Provider):
     def delete(self, path: str) -> None:
         clean = paths.clean(path)
         try:
+            self._folders(paths.parent(clean), create=False)
             self.session.remove(self._abs(clean))
         except OSError as exc:
             raise self._fail(exc, clean) from None
@@ -214,7 +231,9 @@ class SftpProvider(Provider):
     def rmdir(self, path: str) -> None:
         clean = paths.clean(path)
         try:
+            self._folders(paths.parent(clean), create=False)
             self.session.rmdir(self._abs(clean))
+            self._real.discard(clean)
         except OSError as exc:
             raise self._fail(exc, clean) from None
 
@@ -222,6 +241,7 @@ class SftpProvider(Provider):
         s, d = paths.clean(src), paths.clean(dst)
         self.stat(s)
         try:
+            self._folders(paths.parent(s), create=False)
             self._mkdirs(paths.parent(d))
             self.session.posix_rename(self._abs(s), self._abs(d))
         except OSError as exc:
@@ -230,13 +250,36 @@ class SftpProvider(Provider):
     def set_mtime(self, path: str, mtime: datetime) -> None:
         clean = paths.clean(path)
         try:
+            self._not_a_link(clean)
             self.session.utime(self._abs(clean), mtime.timestamp())
+        except OSError as exc:
+            raise self._fail(exc, clean) from None
+
+    def read_metadata(self, path: str) -> Metadata:
+        clean = paths.clean(path)
+        try:
+            attrs = self.session.lstat(self._abs(clean))
+        except OSError as exc:
+            raise self._fail(exc, clean) from None
+        return Metadata(uid=attrs.uid, gid=attrs.gid)
+
+    def write_metadata(self, path: str, metadata: Metadata) -> None:
+        """The owner (the server lets only root give a file away); SFTP v3 carries no extended attributes."""
+        if metadata.uid is None or metadata.gid is None:
+            return
+        clean = paths.clean(path)
+        try:
+            self._not_a_link(clean)
+            there = self.session.lstat(self._abs(clean))
+            if (there.uid, there.gid) != (metadata.uid, metadata.gid):
+                self.session.setstat(self._abs(clean), Attrs(uid=metadata.uid, gid=metadata.gid))
         except OSError as exc:
             raise self._fail(exc, clean) from None
 
     def set_mode(self, path: str, mode: int) -> None:
         clean = paths.clean(path)
         try:
+            self._not_a_link(clean)
             self.session.setstat(self._abs(clean), Attrs(mode=mode))
         except OSError as exc:
             raise self._fail(exc, clean) from None

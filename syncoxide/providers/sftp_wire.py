@@ -70,12 +70,17 @@ class Attrs:
     mode: int | None = None
     atime: int | None = None
     mtime: int | None = None
+    uid: int | None = None
+    gid: int | None = None
 
     def encode(self) -> bytes:
         flags, parts = 0, []
         if self.size is not None:
             flags |= SIZE
             parts.append(u64(self.size))
+        if self.uid is not None and self.gid is not None:
+            flags |= UIDGID
+            parts.append(u32(self.uid) + u32(self.gid))
         if self.mode is not None:
             flags |= PERMISSIONS
             parts.append(u32(self.mode))
@@ -111,14 +116,13 @@ class Reader:
     def attrs(self) -> Attrs:
         flags = self.u32()
         size = self.u64() if flags & SIZE else None
-        if flags & UIDGID:
-            self.at += 8
+        uid, gid = (self.u32(), self.u32()) if flags & UIDGID else (None, None)
         mode = self.u32() if flags & PERMISSIONS else None
         atime, mtime = (self.u32(), self.u32()) if flags & ACMODTIME else (None, None)
         if flags & EXTENDED_ATTRS:
             for _ in range(2 * self.u32()):
                 self.string()
-        return Attrs(size=size, mode=mode, atime=atime, mtime=mtime)
+        return Attrs(size=size, mode=mode, atime=atime, mtime=mtime, uid=uid, gid=gid)
 
     def status(self) -> SftpError:
         code = self.u32()

@@ -274,16 +274,15 @@ class BisyncPlanner:
             other = OTHER[side]
             here = self.sides.listings[side].dirs
             there = self.sides.listings[other].dirs
-            removed: set[str] = set()
+            occupied = {a for f in remaining[side] for a in paths.ancestors(f)}  # folders a file stays in
             for folder in sorted(here - there, key=lambda p: (-p.count("/"), p)):  # the deepest first
                 gone = not resync and folder in self.base_dirs
-                if gone and self.sides.providers[side].capabilities.directories and \
-                        not any(_under(f, folder) for f in remaining[side]) and \
-                        all(d in removed for d in here if _under(d, folder)):
-                    removed.add(folder)
+                if gone and self.sides.providers[side].capabilities.directories and folder not in occupied:
                     self.plan.actions.append(Action(kind=ActionKind.rmdir, path=folder, side=side,
                                                     reason=f"deleted on {other.value}"))
-                elif self.sides.providers[other].capabilities.directories and folder not in remaining[other]:
+                    continue
+                occupied.update(paths.ancestors(folder))  # it stays, and so do the folders it is in
+                if self.sides.providers[other].capabilities.directories and folder not in remaining[other]:
                     why = "kept: something new in it" if gone else "new directory"
                     self.plan.actions.append(Action(kind=ActionKind.mkdir, path=folder, side=other,
                                                     reason=f"{why} on {side.value}"))

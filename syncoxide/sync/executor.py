@@ -7,6 +7,7 @@ run's part threads, which carry the chunks of large files. A path's actions run 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -82,6 +83,7 @@ class Outcome:
     backed_up: set[int] = field(default_factory=set)
     """deletions and replacements whose old file went to the backup folder"""
     failed: dict[int, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     retryable: bool = True
     resumed_bytes: int = 0
 
@@ -173,10 +175,49 @@ class Executor:
         finally:
             with self.status.lock:
                 self.status.current.discard(target)
-        if dst.capabilities.modes:  # the source's permission bits, never wider (it landed private)
-            dst.set_mode(target, entry.mode if entry.mode is not None else default_mode())
+        self._finish(src, entry, dst, target)
         self._backed_up(seq, any(kept))
         self._ok(seq, result)
+
+    def _warn(self, text: str) -> None:
+        with self._lock:
+            self.outcome.warnings.append(text)
+
+    def _finish(self, src: Provider, entry: Entry, dst: Provider, target: str) -> None:
+        """What a landed file keeps besides its bytes and time: its permission bits (it landed private, so they
+        are never wider than the source's), and with ``metadata`` its owner and extended attributes. Set-id
+        and sticky bits only go with the owner. A filesystem that refuses them (FAT) leaves a warning."""
+        owner = False
+        if self.options.metadata and dst.capabilities.metadata:
+            try:
+                kept = src.read_metadata(entry.path)
+                dst.write_metadata(target, kept)
+                owner = "owner" in dst.capabilities.metadata and kept.uid is not None and os.geteuid() == 0
+            except (ProviderError, OSError) as exc:
+                self._warn(f"{target}: metadata not kept: {exc}")
+        if dst.capabilities.modes:
+            mode = entry.mode if entry.mode is not None else default_mode()
+            try:
+                dst.set_mode(target, mode & (0o7777 if owner else 0o777))
+            except (ProviderError, OSError) as exc:
+                self._warn(f"{target}: permission bits not kept: {exc}")
+
+    def _directory_metadata(self) -> None:
+        """``metadata`` in a one-way run: each source folder's time (and owner, attributes) on its copy, the
+        deepest first, once everything in them is written."""
+        src, dst = self.pools[Side.path1].get(), self.pools[Side.path2].get()
+        for folder in sorted(self.sides.listings[Side.path1].dirs, key=lambda p: -p.count("/")):
+            target = self._real(Side.path2, folder)
+            try:
+                entry = src.stat(folder)
+                if dst.capabilities.metadata:
+                    dst.write_metadata(target, src.read_metadata(folder))
+                if dst.capabilities.set_mtime:
+                    dst.set_mtime(target, entry.mtime)
+            except ObjectNotFound:
+                continue  # not made there (filtered, or a failed action)
+            except (ProviderError, OSError) as exc:
+                self._warn(f"{folder}/: folder metadata not kept: {exc}")
 
     def _backed_up(self, seq: int, kept: bool) -> None:
         if kept:
@@ -195,7 +236,7 @@ class Executor:
         dst = self.pools[Side.path2].get()
         entry = self._source_entry(Action(kind=action.kind, path=action.path, side=Side.path2))
         if not copied:
-            there = dst.stat(action.path)
+            there = dst.stat(self._real(Side.path2, action.path))
             same, _ = same_content(src, entry, dst, there)
             if not same:
                 raise VerificationFailed(f"{dst.display}: {action.path} differs from the source: source kept")
@@ -297,6 +338,8 @@ class Executor:
         with self.status.lock:
             self.status.phase = "deleting"
         self._deletions([(seq, a) for seq, a in indexed if seq not in early])
+        if self.options.metadata and self.plan.mode is not Mode.bisync:
+            self._directory_metadata()
         self.journal.flush()
         return self.outcome
 
@@ -323,6 +366,3 @@ def clearing(actions: list[Action]) -> set[int]:
     return {seq for seq, a in enumerate(actions) if a.kind in (ActionKind.delete, ActionKind.rmdir)
             and any(a.side is side and (a.path == root or a.path.startswith(root + "/")) for side, root in roots)}
 
-
-def parents_of(path: str) -> list[str]:
-    return paths.ancestors(path)

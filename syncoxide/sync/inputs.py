@@ -105,7 +105,8 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
                  exclude: Sequence[str] | None = None, min_size: str | int | None = None,
                  max_size: str | int | None = None, min_age: str | None = None,
                  max_age: str | None = None, backup_dir: str | None = None,
-                 backup_keep: str | None = None, links: bool = False, copy_links: bool = False) -> SyncOptions:
+                 backup_keep: str | None = None, links: bool = False, copy_links: bool = False,
+                 metadata: bool = False) -> SyncOptions:
     """Options as the user writes them (sizes like 10M, ages like 30d) into SyncOptions."""
     _given("--backup-dir", backup_dir, backup_folder)
     if backup_keep and not backup_dir:
@@ -122,7 +123,7 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
         return SyncOptions(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
                            conflict_loser=conflict_loser, max_delete=parse_max_delete(max_delete), transfers=transfers,
                            bwlimit=parse_size(bwlimit) if bwlimit is not None else None, filters=filters,
-                           backup_dir=backup_dir, links=links, copy_links=copy_links,
+                           backup_dir=backup_dir, links=links, copy_links=copy_links, metadata=metadata,
                            backup_keep_s=keep.total_seconds() if keep else None)
     except InvalidInput:
         raise

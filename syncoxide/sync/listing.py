@@ -69,23 +69,30 @@ class Forms:
 
 
 def unify_forms(one: Listing, two: Listing) -> Forms:
-    """Re-key ``two``'s entries whose names equal one of ``one``'s but for Unicode normalization under ``one``'s
-    form, and what lies below such a folder with it (entries keep their own path, which is what is read); a side
-    holding both forms keeps them apart."""
+    """Re-key ``two``'s entries (files, folders, special files) whose names equal one of ``one``'s but for Unicode
+    normalization under ``one``'s form, and what lies below such a folder with it (entries keep their own path,
+    which is what is read). A side that holds both forms of a name keeps them apart."""
     forms = Forms()
-    canonical = {nfc(p): p for p in (*one.files, *one.dirs) if not p.isascii()}
+    counts: dict[str, list[str]] = {}
+    for path in (*one.files, *one.dirs, *one.specials):
+        if not path.isascii():
+            counts.setdefault(nfc(path), []).append(path)
+    canonical = {key: found[0] for key, found in counts.items() if len(found) == 1}
     if not canonical:
         return forms
     renamed: dict[str, str] = {}  # path2's form of a folder -> path1's
-    for path in sorted((p for p in (*two.files, *two.dirs) if not p.isascii()), key=lambda p: p.count("/")):
+    taken = {*two.files, *two.dirs, *two.specials}
+    for path in sorted((p for p in taken if not p.isascii()), key=lambda p: p.count("/")):
         parent = paths.parent(path)
         mine = canonical.get(nfc(path))
-        if mine is None or mine in two.files or mine in two.dirs:
+        if mine is None or mine in taken:
             mine = paths.join(renamed[parent], paths.name(path)) if parent in renamed else path
-        if mine == path:
+        if mine == path or mine in taken:
             continue
         if path in two.files:
             two.files[mine] = two.files.pop(path)
+        elif path in two.specials:
+            two.specials[mine] = two.specials.pop(path)
         else:
             two.dirs.discard(path)
             two.dirs.add(mine)

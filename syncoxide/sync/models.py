@@ -116,6 +116,8 @@ class SyncOptions(BaseModel, frozen=True):
                                    "a run would delete or replace is moved there, under the run's time")
     backup_keep_s: float | None = Field(default=None, gt=0, description="after a run, remove the backup folder's "
                                         "run folders older than this")
+    metadata: bool = Field(default=False, description="also keep owners (as root), user.* extended attributes and "
+                           "directory times, where the destination can hold them (rclone --metadata)")
     _backup_dir = field_validator("backup_dir")(backup_folder)
 
     @model_validator(mode="after")
@@ -236,6 +238,8 @@ class RunOutcome(BaseModel):
     backups_pruned: int = 0
     """run folders of the backup folder removed for being older than ``backup_keep``"""
     errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    """what was done but not quite as asked (permission bits a filesystem refused, metadata not kept)"""
     seconds: float = 0.0
 
 
@@ -257,6 +261,7 @@ class SyncSummary(RunOutcome):
     def of(cls, result: SyncResult) -> SyncSummary:
         counts = result.model_dump(include=set(RunOutcome.model_fields))
         counts["errors"] = result.errors[:5]  # the first few
+        counts["warnings"] = result.warnings[:5]
         return cls(**counts, planned=result.plan.summary(), conflicts=len(result.plan.conflicts))
 
 

@@ -288,6 +288,7 @@ class Run:
         result.backed_up = len(outcome.backed_up)
         result.resumed_bytes = outcome.resumed_bytes
         result.errors = [f"{plan.actions[seq].path}: {error}" for seq, error in sorted(outcome.failed.items())]
+        result.warnings = list(outcome.warnings)
 
 
 def run_sync(settings: Settings, request: SyncRequest, *, run_id: str | None = None,

@@ -9,8 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from syncoxide.errors import VerificationFailed
-from syncoxide.providers import paths
-from syncoxide.providers.base import TEMP_MARKER, Entry, Provider
+from syncoxide.providers.base import Entry, Provider, temp_name
 from syncoxide.providers.errors import FULL, NoSpace, ProviderError, ProviderTransient
 from syncoxide.sync.errors import Interrupted
 from syncoxide.sync.hashing import HASH
@@ -51,7 +50,7 @@ class TransferResult:
 
 
 def temp_for(path: str, token: str) -> str:
-    return paths.join(paths.parent(path), f".{paths.name(path)[:100]}{TEMP_MARKER}{token}")
+    return temp_name(path, token)
 
 
 def source_mtime(src: Provider, entry: Entry) -> datetime:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from syncoxide.errors import InvalidInput
+from syncoxide.providers import open_provider
+from syncoxide.providers.errors import ProviderError
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.sync import ConflictLoser, MaxDelete, Mode, SyncOptions, SyncRequest, pair_id, run_sync
@@ -474,3 +476,81 @@ def test_copy_links_follows_symlinks_and_stops_at_a_loop(sync_settings, make_sid
 def test_links_and_copy_links_together_are_refused():
     with pytest.raises(ValueError, match="either synced as itself or followed"):
         SyncOptions(links=True, copy_links=True)
+
+
+def test_an_sftp_side_never_writes_below_a_symlink_anywhere_on_the_path(sync_settings, make_side, scratch):
+    dst = make_side("sftp", "dst")
+    elsewhere = scratch / "elsewhere"
+    (elsewhere / "sub").mkdir(parents=True)
+    (dst.root / "link").symlink_to(elsewhere)
+    with open_provider(dst.spec, sync_settings) as provider:
+        for attempt in (lambda: provider.mkdir("link/sub"), lambda: provider.write_bytes("link/sub/evil.txt", b"x"),
+                        lambda: provider.set_mode("link", 0o777)):
+            with pytest.raises(ProviderError, match="symlink"):
+                attempt()
+    assert list((elsewhere / "sub").iterdir()) == [] and stat.S_IMODE(elsewhere.stat().st_mode) != 0o777
+
+
+def test_set_id_bits_go_only_with_the_owner(sync_settings, make_side):
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    src.write("tool", b"#!/bin/sh\n")
+    os.chmod(src.root / "tool", 0o4755)
+    assert run_sync(sync_settings, request(src, dst, Mode.copy)).errors == []
+    assert stat.S_IMODE((dst.root / "tool").stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("kind", ["local", "sftp"])
+def test_metadata_keeps_owners_attributes_and_folder_times(sync_settings, make_side, kind):
+    src, dst = make_side("local", "src"), make_side(kind, "dst")
+    src.write("docs/a.txt", b"a\n")
+    os.setxattr(src.root / "docs/a.txt", "user.origin", b"scanner \x00\xff")
+    os.chown(src.root / "docs/a.txt", 65534, 65534)
+    os.utime(src.root / "docs", (T1, T1))
+    result = run_sync(sync_settings, request(src, dst, Mode.copy, metadata=True))
+    assert result.errors == [] and result.warnings == []
+    copied = (dst.root / "docs/a.txt").stat()
+    if os.geteuid() == 0:  # only root may give a file away
+        assert (copied.st_uid, copied.st_gid) == (65534, 65534)
+    if kind == "local":  # SFTP v3 carries no extended attributes
+        assert os.getxattr(dst.root / "docs/a.txt", "user.origin") == b"scanner \x00\xff"
+    assert (dst.root / "docs").stat().st_mtime == T1
+    plain = make_side(kind, "plain")
+    assert run_sync(sync_settings, request(src, plain, Mode.copy)).errors == []
+    assert (plain.root / "docs/a.txt").stat().st_uid == os.geteuid()
+    assert "user.origin" not in os.listxattr(plain.root / "docs/a.txt")
+
+
+@pytest.mark.parametrize("kind", ["local", "sftp"])
+def test_a_long_name_of_many_bytes_per_character_syncs(sync_settings, make_side, kind):
+    src, dst = make_side("local", "src"), make_side(kind, "dst")
+    name = "日本語" * 28 + ".t"  # 254 bytes: its temporary name must fit too
+    src.write(name, b"long name\n")
+    assert run_sync(sync_settings, request(src, dst, Mode.copy)).errors == []
+    assert dst.read(name) == b"long name\n"
+
+
+def test_a_special_file_in_the_other_unicode_form_still_blocks_its_path(sync_settings, make_side):
+    nfc, nfd = (unicodedata.normalize(form, "café") for form in ("NFC", "NFD"))
+    one, two = make_side("local", "one"), make_side("local", "two")
+    for n in range(3):
+        one.write(f"keep-{n}.txt", b"keep\n", mtime=T0)
+    one.write(nfc, b"same\n", mtime=T0)
+    for n in range(3):
+        two.write(f"keep-{n}.txt", b"keep\n", mtime=T0)
+    two.write(nfd, b"same\n", mtime=T0)
+    bisync(sync_settings, one, two, resync=True)
+    (two.root / nfd).unlink()
+    (two.root / nfd).symlink_to("/etc")
+    result = bisync(sync_settings, one, two)
+    assert one.read(nfc) == b"same\n"  # a symlink in its place is no deletion
+    assert any("café" in line for line in result.plan.skipped)
+
+
+def test_a_side_holding_both_forms_keeps_them_apart(sync_settings, make_side):
+    nfc, nfd = (unicodedata.normalize(form, "café") for form in ("NFC", "NFD"))
+    src, dst = make_side("local", "src"), make_side("local", "dst")
+    src.write(nfc, b"A\n", mtime=T1)
+    src.write(nfd, b"B\n", mtime=T1)
+    dst.write(nfd, b"B\n", mtime=T1)
+    assert run_sync(sync_settings, request(src, dst, Mode.sync)).errors == []
+    assert dst.read(nfc) == b"A\n" and dst.read(nfd) == b"B\n"
