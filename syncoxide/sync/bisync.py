@@ -276,7 +276,8 @@ class BisyncPlanner:
             there = self.sides.listings[other].dirs
             occupied = {a for f in remaining[side] for a in paths.ancestors(f)}  # folders a file stays in
             for folder in sorted(here - there, key=lambda p: (-p.count("/"), p)):  # the deepest first
-                gone = not resync and folder in self.base_dirs
+                # gone from the other side: only where that side can hold an empty folder does its absence say so
+                gone = not resync and folder in self.base_dirs and self.sides.providers[other].capabilities.directories
                 if gone and self.sides.providers[side].capabilities.directories and folder not in occupied:
                     self.plan.actions.append(Action(kind=ActionKind.rmdir, path=folder, side=side,
                                                     reason=f"deleted on {other.value}"))

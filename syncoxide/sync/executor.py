@@ -7,6 +7,7 @@ run's part threads, which carry the chunks of large files. A path's actions run 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
@@ -137,7 +138,8 @@ class Executor:
         entry = self.sides.entry(OTHER[action.side], action.path)
         if entry is None:
             raise ObjectNotFound(f"{action.path} is no longer listed on {OTHER[action.side].value}")
-        return entry
+        real = self._real(OTHER[action.side], entry.path)  # a conflict copy planned under a folder's other form
+        return entry if real == entry.path else dataclasses.replace(entry, path=real)
 
     def _transfer(self, seq: int, action: Action) -> None:
         src = self.pools[OTHER[action.side]].get()
@@ -265,6 +267,9 @@ class Executor:
             src = self.pools[OTHER[action.side]].get()
             entry = self._source_entry(action)
             provider.set_mtime(path, source_mtime(src, entry))
+        elif kind is ActionKind.set_mode:
+            entry = self._source_entry(action)
+            provider.set_mode(path, (entry.mode or 0) & 0o777)
         else:
             raise ProviderError(f"unexpected action {kind.value}")
         self._ok(seq)
@@ -328,7 +333,8 @@ class Executor:
                 self._task([(seq, action)])
         by_path: dict[str, list[tuple[int, Action]]] = {}
         for seq, action in indexed:
-            if action.kind in (ActionKind.copy, ActionKind.update, ActionKind.delete_source, ActionKind.set_mtime):
+            if action.kind in (ActionKind.copy, ActionKind.update, ActionKind.delete_source, ActionKind.set_mtime,
+                               ActionKind.set_mode):
                 by_path.setdefault(action.target or action.path, []).append((seq, action))
         tasks = sorted(by_path.values(), key=lambda t: -max(a.size for _, a in t))  # large files first
         self._parallel(tasks)

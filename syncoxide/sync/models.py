@@ -171,6 +171,8 @@ class ActionKind(StrEnum):
     """move: remove the source file once the destination copy is verified"""
     set_mtime = "set-mtime"
     """same content, only the modification time differs"""
+    set_mode = "set-mode"
+    """same content, only the permission bits differ (one-way: the source's bits)"""
 
 
 class Side(StrEnum):

@@ -59,6 +59,10 @@ def plan_one_way(mode: Mode, pair: str, src: Provider, dst: Provider, left: List
                     copy.kind, copy.reason = ActionKind.update, "modification time differs"
         if path in same:
             plan.unchanged += 1
+            if mode is not Mode.move and s.mode is not None and d.mode is not None and \
+                    (s.mode & 0o777) != (d.mode & 0o777):
+                plan.actions.append(Action(kind=ActionKind.set_mode, path=path, reason=f"permission bits "
+                                           f"{d.mode & 0o777:o} -> {s.mode & 0o777:o}"))
             if mode is Mode.move:
                 plan.actions.append(Action(kind=ActionKind.delete_source, path=path, side=Side.path1, size=s.size,
                                            mtime=s.mtime, reason="already at the destination (verified by hash)"))

@@ -262,7 +262,10 @@ class Run:
     def _dirs_after(plan: Plan, sides: Sides, outcome: Outcome, files: dict[Side, dict[str, Entry]]) -> set[str]:
         """The directories both sides hold after the run (those a failed action may have left out are not)."""
         held = {side: set(sides.listings[side].dirs) for side in Side}
+        stuck = set()  # a removal that failed stays in the baseline, so the folder is not made anew elsewhere
         for seq, action in enumerate(plan.actions):
+            if action.kind is ActionKind.rmdir and seq in outcome.failed:
+                stuck.add(action.path)
             if seq not in outcome.results:
                 continue
             if action.kind is ActionKind.mkdir:
@@ -272,7 +275,7 @@ class Run:
         for side in Side:
             held[side].difference_update(files[side])
             held[side].update(a for path in files[side] for a in paths.ancestors(path))
-        return held[Side.path1] & held[Side.path2]
+        return (held[Side.path1] & held[Side.path2]) | stuck
 
     @staticmethod
     def _summarise(result: SyncResult, plan: Plan, outcome: Outcome) -> None:

@@ -322,6 +322,10 @@ def test_permission_bits_are_kept_and_never_widened(sync_settings, make_side, ki
     assert run_sync(sync_settings, request(src, dst, Mode.copy)).errors == []
     got = {name: stat.S_IMODE((dst.root / name).stat().st_mode) for name in ("private", "script", "shared")}
     assert got == {"private": 0o600, "script": 0o750, "shared": 0o644}
+    os.chmod(src.root / "shared", 0o600)  # a change of bits alone reaches the copy too
+    again = run_sync(sync_settings, request(src, dst, Mode.sync))
+    assert again.errors == [] and [a.kind.value for a in again.plan.actions] == ["set-mode"]
+    assert stat.S_IMODE((dst.root / "shared").stat().st_mode) == 0o600
 
 
 # -- 19. a run whose process died --------------------------------------------------------------------------------
