@@ -558,3 +558,67 @@ def test_a_side_holding_both_forms_keeps_them_apart(sync_settings, make_side):
     dst.write(nfd, b"B\n", mtime=T1)
     assert run_sync(sync_settings, request(src, dst, Mode.sync)).errors == []
     assert dst.read(nfc) == b"A\n" and dst.read(nfd) == b"B\n"
+
+
+# -- a scenario table after rclone's cmd/bisync/testdata: each case says what both sides hold afterwards --------
+
+BASE = {"a.txt": b"A\n", "b.txt": b"B\n", "dir/c.txt": b"C\n"}
+
+
+def _touch(side: SyncSide, rel: str, when: float = T3) -> None:
+    os.utime(side.root / rel, (when, when))
+
+
+SCENARIOS = {
+    # name: (what the user does on each side, what both sides hold after one run, conflicts)
+    "changes": (lambda one, two: (one.write("new1.txt", b"N1\n", mtime=T1), two.write("new2.txt", b"N2\n", mtime=T1),
+                                  one.write("a.txt", b"A edited\n", mtime=T2), two.delete("b.txt")),
+                {"a.txt": b"A edited\n", "dir/c.txt": b"C\n", "new1.txt": b"N1\n", "new2.txt": b"N2\n"}, 0),
+    "all_changed": (lambda one, two: [one.write(p, d + b"more\n", mtime=T2) for p, d in BASE.items()],
+                    {p: d + b"more\n" for p, d in BASE.items()}, 0),
+    "equal_change": (lambda one, two: (one.write("a.txt", b"same edit\n", mtime=T1),
+                                       two.write("a.txt", b"same edit\n", mtime=T2)),
+                     {**BASE, "a.txt": b"same edit\n"}, 0),
+    "touch_only": (lambda one, two: _touch(one, "a.txt"), BASE, 0),
+    "touch_vs_edit": (lambda one, two: (_touch(one, "a.txt"), two.write("a.txt", b"A edited on 2\n", mtime=T1)),
+                      {**BASE, "a.txt": b"A edited on 2\n"}, 0),
+    "deleted_on_both": (lambda one, two: (one.delete("a.txt"), two.delete("a.txt")),
+                        {k: v for k, v in BASE.items() if k != "a.txt"}, 0),
+    "rename": (lambda one, two: (one.root / "a.txt").rename(one.root / "renamed.txt"),
+               {"renamed.txt": b"A\n", "b.txt": b"B\n", "dir/c.txt": b"C\n"}, 0),
+    "change_beats_delete": (lambda one, two: (one.write("a.txt", b"A kept\n", mtime=T2), two.delete("a.txt")),
+                            {**BASE, "a.txt": b"A kept\n"}, 1),
+    "rmdirs": (lambda one, two: (one.delete("dir/c.txt"), (one.root / "dir").rmdir()),
+               {"a.txt": b"A\n", "b.txt": b"B\n"}, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_bisync_scenarios(sync_settings, make_side, name):
+    change, expected, conflicts = SCENARIOS[name]
+    one, two = make_side("local", "one"), make_side("local", "two")
+    for rel, data in BASE.items():
+        one.write(rel, data, mtime=T0)
+    one.write("d.txt", b"D\n", mtime=T0)  # a fourth file, so the guard lets single deletions pass
+    bisync(sync_settings, one, two, resync=True)
+    change(one, two)
+    result = bisync(sync_settings, one, two)
+    want = {**expected, "d.txt": b"D\n"}
+    assert tree(one) == tree(two) == want
+    assert len(result.plan.conflicts) == conflicts, result.plan.conflicts
+    assert bisync(sync_settings, one, two).plan.actions == []  # converged in one run
+    if name == "rename":
+        assert result.transferred_files == 0
+
+
+def test_bisync_dry_run_changes_nothing(sync_settings, make_side):
+    one, two = make_side("local", "one"), make_side("local", "two")
+    for rel, data in BASE.items():
+        one.write(rel, data, mtime=T0)
+    bisync(sync_settings, one, two, resync=True)
+    one.write("a.txt", b"edited\n", mtime=T1)
+    two.delete("b.txt")
+    before = (tree(one), tree(two))
+    result = bisync(sync_settings, one, two, dry_run=True)
+    assert {a.kind.value for a in result.plan.actions} == {"update", "delete"}
+    assert (tree(one), tree(two)) == before
