@@ -1,7 +1,8 @@
 """rclone copy/sync vs syncoxide copy/sync, local -> SFTP and local -> S3, on the same data in one run.
 
-    python bench/sync/run.py [--quick] [--only small|large|backup-dir] [--targets sftp,s3] [--json]
+    python bench/sync/run.py [--quick] [--only small|large|backup-dir] [--targets local,sftp,s3] [--json]
 
+Targets: a local folder (the local provider reaches every path without following symlinks), SFTP, S3.
 Datasets: 10,000 small files (1-8 KiB in 100 directories) and two 1 GB files (--quick: 1,000 small
 files and two 64 MiB files). Servers: OpenSSH's sshd and `rclone serve s3` on loopback, started as
 the tests start them; syncoxide's journal goes to an embedded PostgreSQL under a temporary home.
@@ -100,6 +101,10 @@ class Bench:
         """A fresh, empty destination: (rclone remote path, syncoxide spec)."""
         self.counter += 1
         name = f"dst{self.counter}"
+        if target == "local":
+            path = self.work / "local" / name
+            path.mkdir(parents=True)
+            return str(path), ProviderSpec(kind="local", location=str(path))
         if target == "sftp":
             path = self.work / "sftp" / name
             path.mkdir(parents=True)
@@ -166,7 +171,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 small files and two 64 MiB files")
     parser.add_argument("--only", choices=["small", "large", "backup-dir"], help="one dataset")
-    parser.add_argument("--targets", default="sftp,s3", help="comma-separated: sftp, s3")
+    parser.add_argument("--targets", default="sftp,s3", help="comma-separated: local, sftp, s3")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rclone = Settings().tools.rclone
