@@ -1,6 +1,6 @@
 """rclone copy/sync vs syncoxide copy/sync, local -> SFTP and local -> S3, on the same data in one run.
 
-    python bench/sync/run.py [--quick] [--only small|large|backup-dir] [--targets local,sftp,s3] [--json]
+    python bench/sync/run.py [--quick] [--only small|large|backup-dir|bisync] [--targets local,sftp,s3] [--json]
 
 Targets: a local folder (the local provider reaches every path without following symlinks), SFTP, S3.
 Datasets: 10,000 small files (1-8 KiB in 100 directories) and two 1 GB files (--quick: 1,000 small
@@ -13,6 +13,9 @@ activity call). Ends with one line per comparison: `ratio <what> <syncoxide/rclo
 second anchor, `rclone --sftp-disable-hashcheck`, is also shown: by default rclone verifies each SFTP
 upload with a remote md5sum/sha1sum, which dominates its small-file time here; syncoxide always verifies
 (reading small files back, md5sum over SSH for large ones).
+
+bisync: `rclone bisync` against syncoxide's bisync on the small dataset: the --resync run, a no-change run
+and a run after changes (see ``bisync_round``).
 
 backup-dir: both destinations hold the small dataset; then a tenth of its files change and a twentieth go,
 and `rclone sync --backup-dir` (a sibling folder on the same remote) is timed against syncoxide sync with
@@ -121,10 +124,11 @@ class Bench:
         subprocess.run([self.rclone, "--config", str(self.conf), verb, str(source), remote,
                         "--transfers", str(TRANSFERS), "--checkers", "8", "-q", *extra], check=True)
 
-    def syncoxide_run(self, mode: Mode, source: Path, spec: ProviderSpec, backup_dir: str | None = None) -> None:
+    def syncoxide_run(self, mode: Mode, source: Path, spec: ProviderSpec, backup_dir: str | None = None,
+                      resync: bool = False) -> None:
         request = SyncRequest(source=ProviderSpec(kind="local", location=str(source)), destination=spec, mode=mode,
                               options=SyncOptions(transfers=TRANSFERS, max_delete=MaxDelete(percent=100),
-                                                  backup_dir=backup_dir))
+                                                  backup_dir=backup_dir, resync=resync))
         result = run_sync(self.settings, request)
         if result.errors:
             raise SystemExit(f"syncoxide {mode.value} failed: {result.errors[0]}")
@@ -167,10 +171,35 @@ def backup_dir_round(bench: Bench, source: Path, target: str, quiet: bool) -> li
     return rows
 
 
+def bisync_round(bench: Bench, source: Path, target: str, quiet: bool) -> list[dict[str, object]]:
+    """rclone bisync vs syncoxide bisync, path1 a local copy of the data each, path2 an empty destination each:
+    the first run (--resync), a no-change run, then a run after a tenth of path1's files change and a twentieth
+    go (the same changes on both copies)."""
+    rows: list[dict[str, object]] = []
+    mine, theirs = bench.work / f"bisync-syncoxide-{target}", bench.work / f"bisync-rclone-{target}"
+    for copy in (mine, theirs):
+        shutil.copytree(source, copy)
+    remote, _ = bench.destination(target)
+    _, spec = bench.destination(target)
+    workdir = ["--workdir", str(bench.work / f"bisync-workdir-{target}")]
+    for run in ("resync", "no-change", "changes"):
+        if run == "changes":
+            change_some(mine)
+            change_some(theirs)
+        extra = ["--resync"] if run == "resync" else []
+        r = timed(lambda: bench.rclone_run("bisync", theirs, remote, *workdir, *extra))  # noqa: B023
+        s = timed(lambda: bench.syncoxide_run(Mode.bisync, mine, spec, resync=run == "resync"))  # noqa: B023
+        rows.append({"what": f"bisync-small-{target}-{run}", "syncoxide_s": round(s, 3), "rclone_s": round(r, 3),
+                     "ratio": round(s / r, 3)})
+        if not quiet:
+            print(f"bisync small {target:4} {run:9}  syncoxide {s:7.2f} s  rclone {r:7.2f} s", flush=True)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 small files and two 64 MiB files")
-    parser.add_argument("--only", choices=["small", "large", "backup-dir"], help="one dataset")
+    parser.add_argument("--only", choices=["small", "large", "backup-dir", "bisync"], help="one dataset")
     parser.add_argument("--targets", default="sftp,s3", help="comma-separated: local, sftp, s3")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -181,7 +210,8 @@ def main() -> int:
     count = 1000 if args.quick else 10_000
     datasets = {"small": (lambda p: make_small(p, count)),
                 "large": (lambda p: make_large(p, 64 if args.quick else 1024)),
-                "backup-dir": (lambda p: make_small(p, count))}
+                "backup-dir": (lambda p: make_small(p, count)),
+                "bisync": (lambda p: make_small(p, count))}
     if args.only:
         datasets = {args.only: datasets[args.only]}
     start_load = os.getloadavg()  # the machine may be shared: figures are read with it
@@ -194,6 +224,9 @@ def main() -> int:
             for target in args.targets.split(","):
                 if dataset == "backup-dir":
                     rows += backup_dir_round(bench, source, target, args.json)
+                    continue
+                if dataset == "bisync":
+                    rows += bisync_round(bench, source, target, args.json)
                     continue
                 for verb, mode in (("copy", Mode.copy), ("sync", Mode.sync)):
                     remote, _ = bench.destination(target)
