@@ -30,15 +30,18 @@ class Blocked(OSError):
         self.what = what
 
 
+def kind_of(mode: int) -> str:
+    """What a stat mode says an entry is: 'file', 'folder', 'symlink', 'FIFO', 'socket' or 'device'."""
+    for test, kind in ((stat.S_ISREG, "file"), (stat.S_ISDIR, "folder"), (stat.S_ISLNK, "symlink"),
+                       (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return kind
+    return "device"
+
+
 def describe(mode: int) -> str:
     """'a symlink', 'a file', ... for messages."""
-    if stat.S_ISLNK(mode):
-        return "a symlink"
-    if stat.S_ISREG(mode):
-        return "a file"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    return "a special file"
+    return f"a {kind_of(mode)}"
 
 
 def split(path: Name) -> list[str]:

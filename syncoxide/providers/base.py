@@ -11,7 +11,6 @@ import functools
 import io
 import os
 import secrets
-import stat as statmod
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import BinaryIO, Protocol
 
+from syncoxide.fs.nofollow import kind_of
 from syncoxide.providers import paths
 from syncoxide.providers.errors import NotSupported
 
@@ -89,15 +89,18 @@ def default_mode() -> int:
 
 def special_kind(mode: int) -> str | None:
     """None for a regular file or a directory; else what it is ('symlink', 'FIFO', 'socket', 'device')."""
-    if statmod.S_ISREG(mode) or statmod.S_ISDIR(mode):
-        return None
-    if statmod.S_ISLNK(mode):
-        return "symlink"
-    if statmod.S_ISFIFO(mode):
-        return "FIFO"
-    if statmod.S_ISSOCK(mode):
-        return "socket"
-    return "device"
+    kind = kind_of(mode)
+    return None if kind in ("file", "folder") else kind
+
+
+def set_aside(entry: Entry, specials: list[Entry] | None) -> bool:
+    """For a listing: True (and the entry noted in ``specials``) when it is a symlink or a special file, which
+    is never followed nor opened as data."""
+    if entry.special is None:
+        return False
+    if specials is not None:
+        specials.append(entry)
+    return True
 
 
 def utc(ts: float) -> datetime:

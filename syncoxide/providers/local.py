@@ -28,6 +28,7 @@ from syncoxide.providers.base import (
     check_range,
     default_mode,
     is_temp,
+    set_aside,
     special_kind,
     temp_name,
     utc,
@@ -132,10 +133,8 @@ class LocalProvider(Provider):
                             entry, st = self._listed(rel, item.path, item.stat(follow_symlinks=False), above)
                         except FileNotFoundError:
                             continue  # vanished while listing
-                        if entry.special is not None:
-                            if specials is not None:
-                                specials.append(entry)
-                            continue  # never followed, never opened as data
+                        if set_aside(entry, specials):
+                            continue
                         yield entry
                         if entry.is_dir:
                             stack.append((rel, above | {(st.st_dev, st.st_ino)}))

@@ -32,6 +32,7 @@ from syncoxide.providers.base import (
     Readable,
     TrackedSource,
     check_range,
+    set_aside,
     special_kind,
     temp_name,
     utc,
@@ -120,10 +121,8 @@ class SftpProvider(Provider):
             try:
                 for name, attrs in self.session.listdir(self._abs(current)):
                     entry = self._entry(paths.join(current, name), attrs)
-                    if entry.special is not None:
-                        if specials is not None:
-                            specials.append(entry)
-                        continue  # never followed, never opened as data
+                    if set_aside(entry, specials):
+                        continue
                     yield entry
                     if entry.is_dir:
                         stack.append(entry.path)
