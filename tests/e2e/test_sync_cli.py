@@ -131,7 +131,8 @@ def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, wor
      "--time-zone time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)"),
 ])
 def test_a_bad_schedule_is_one_line_naming_the_option(stack, workdir, options, message):
-    result = syncoxide(stack, "sync", "start", str(workdir), str(workdir / "dst"), *options)
+    (workdir / "src").mkdir(exist_ok=True)
+    result = syncoxide(stack, "sync", "start", str(workdir / "src"), str(workdir / "dst"), *options)
     assert result.code == 1 and result.error_lines == [f"error: {message}"]
 
 
