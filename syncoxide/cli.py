@@ -36,6 +36,7 @@ from syncoxide.dashboard_auth import hash_password
 from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine
 from syncoxide.errors import InvalidInput, SyncoxideError
+from syncoxide.fs import names
 from syncoxide.lazy import LazyModule
 from syncoxide.models import (
     BackupOptions,
@@ -313,7 +314,7 @@ def restore(
         repository_id=repository.id,
         snapshot_id=snapshot,
         target=str(target_path),
-        paths=path or [],
+        paths=[names.from_os(p) for p in path or []],  # argv gives OS form; a payload carries text
         strip_components=strip_components,
         overwrite=overwrite,
         passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),

@@ -205,7 +205,8 @@ class RestoreRequest(BaseModel):
     repository_id: str
     snapshot_id: str
     target: str
-    paths: list[str] = Field(default_factory=list, description="absolute paths inside the snapshot")
+    paths: list[str] = Field(default_factory=list, description="absolute paths inside the snapshot, in the stored "
+                             "form of names (syncoxide.fs.names), as the catalog has them")
     strip_components: int = Field(0, ge=0, description="leading path components to drop")
     overwrite: Overwrite = Overwrite.never
     passphrase: SecretRef | None = None

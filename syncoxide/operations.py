@@ -14,6 +14,7 @@ from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import ProgressFn, validate_sources
 from syncoxide.engines.process import CancelFn, Cancelled
 from syncoxide.errors import InvalidInput, RepositoryLocked, VerificationFailed
+from syncoxide.fs import names
 from syncoxide.models import (
     BackupRequest,
     BackupStats,
@@ -122,14 +123,14 @@ def restore(
     planted where the snapshot has a folder) are not placed, and the restore fails naming it."""
     target = check_restore_target(request.target)
     strip = check_strip(request.strip_components)
-    paths = [p.rstrip("/") or "/" for p in request.paths]
+    paths = [names.to_os(p).rstrip("/") or "/" for p in request.paths]  # as the engine and the OS take them
     for path in paths:
         if not path.startswith("/"):
-            raise InvalidInput(f"path {path}: must be an absolute path as it was backed up")
+            raise InvalidInput(f"path {names.shown(names.from_os(path))}: must be an absolute path as it was backed up")
     engine = open_repository(settings, repository, request.passphrase)
     for path in paths:
         if next(iter(engine.list_files(request.snapshot_id, [path])), None) is None:
-            raise InvalidInput(f"path {path}: not in snapshot {request.snapshot_id}")
+            raise InvalidInput(f"path {names.shown(names.from_os(path))}: not in snapshot {request.snapshot_id}")
     staging = fresh_staging(target, run_id)
     breaking_stale_locks(
         engine,

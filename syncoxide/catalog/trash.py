@@ -24,6 +24,7 @@ from syncoxide.catalog.hashing import hash_file
 from syncoxide.config import Settings
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import InvalidInput
+from syncoxide.fs import names
 from syncoxide.fs.nofollow import Blocked, Walker, closing_fd, lstat_at, open_child, relative_parts, split
 from syncoxide.models import Progress
 from syncoxide.store import cleanup as plans
@@ -65,10 +66,11 @@ class _Places:
             walker.close()
 
     def item_parts(self, path: str) -> list[str] | None:
-        return relative_parts(self.root, path)
+        """The folders and name of a catalog path (stored form) below the root, as the OS names them."""
+        return relative_parts(self.root, names.to_os(path))
 
     def trash_parts(self, item: plans.PlanItem) -> list[str]:
-        return [*self.trash_prefix, *split(item.path)]
+        return [*self.trash_prefix, *split(names.to_os(item.path))]
 
 
 def _locate(walker: Walker, parts: list[str] | None, what: str) -> tuple[int, str] | str:

@@ -66,3 +66,27 @@ def test_the_adversarial_tree_round_trips(stack, workdir, kind):
     listed = {r.path: r for r in engine.list_files(snapshot) if r.type == FileType.file}
     for name in (HARD_A, HARD_B):
         assert listed[str(Path(made.root) / os.fsdecode(name))].size == 1_000_000  # both links, full size
+
+
+def test_one_path_whose_name_is_not_utf8_restores_as_the_catalog_names_it(stack, workdir):
+    """A path picked from the catalog (stored form) or typed (the CLI turns argv into that form) reaches restic as
+    its exact bytes and comes back."""
+    from syncoxide.fs import names
+    from tests.adversarial import NON_UTF8
+
+    made = make_adversarial_tree(workdir / "src", special=False)
+    os.environ[PASSPHRASE_ENV] = "pw"
+    engine = open_engine(stack.settings, Engine.restic, str(workdir / "repo"), "pw")
+    engine.init()
+    snapshot, _ = engine.backup([str(made.root)], snapshot_name="one")
+    repository = Repository(id="a", name="a", engine=Engine.restic, location=engine.location,
+                            passphrase=SecretRef(kind="env", value=PASSPHRASE_ENV))  # fmt: skip
+    picked = names.stored(os.path.join(os.fsencode(made.root), NON_UTF8))
+    request = RestoreRequest(repository_id="a", snapshot_id=snapshot, target=str(workdir / "out"), paths=[picked])
+    request.model_dump_json()  # a payload can carry it
+    outcome = operations.restore(stack.settings, repository, request, run_id="one", progress=lambda _: None,
+                                 cancelled=lambda: False)  # fmt: skip
+    assert outcome.report.ok, outcome.report.problems
+    back = os.path.join(os.fsencode(workdir / "out"), os.fsencode(made.root).lstrip(b"/"), NON_UTF8)
+    with open(back, "rb") as restored:
+        assert restored.read() == b"name " + NON_UTF8 + b"\n"

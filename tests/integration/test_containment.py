@@ -248,3 +248,22 @@ def test_cleanup_moves_nothing_through_a_folder_swapped_for_a_symlink_and_undo_s
     undone = trash.undo(stack.settings, second.id)
     assert undone.moved == 0 and "which is a symlink" in undone.skipped[0] and "left in" in undone.skipped[0]
     assert sorted(os.listdir(elsewhere)) == ["x.tmp"]
+
+
+def test_cleanup_trashes_and_undoes_a_duplicate_whose_name_is_not_utf8(stack, workdir):
+    root = workdir / "home"
+    (root / "a").mkdir(parents=True)
+    top = os.fsencode(root)
+    kept, dup = os.path.join(top, b"a", b"caf\xe9.txt"), os.path.join(top, b"dup-\xff\\name.txt")
+    for path in (kept, dup):
+        with open(path, "wb") as out:
+            out.write(b"twice " * 400)
+    os.utime(kept, (1_700_000_000, 1_700_000_000))  # the older one is kept
+    plan = _plan(stack.settings, root, junk=False)
+    [item] = _items(stack.settings, plan)
+    outcome = trash.apply(stack.settings, plan.id)
+    assert (outcome.moved, outcome.skipped) == (1, [])
+    assert not os.path.lexists(dup) and os.path.exists(kept)
+    trash.undo(stack.settings, plan.id)
+    with open(dup, "rb") as back:
+        assert back.read() == b"twice " * 400
