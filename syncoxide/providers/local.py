@@ -126,22 +126,43 @@ class LocalProvider(Provider):
         while stack:
             current, above = stack.pop()  # above: the folders this one is in (copy_links: a link to one loops)
             try:
-                with os.scandir(self._abs(current)) as it:
-                    for item in it:
-                        rel = paths.join(current, names.stored(item.name))
-                        try:
-                            entry, st = self._listed(rel, item.path, item.stat(follow_symlinks=False), above)
-                        except FileNotFoundError:
-                            continue  # vanished while listing
-                        if set_aside(entry, specials):
-                            continue
-                        yield entry
-                        if entry.is_dir:
-                            stack.append((rel, above | {(st.st_dev, st.st_ino)}))
+                for name, st, full in self._scan(current):
+                    rel = paths.join(current, names.stored(name))
+                    try:
+                        entry, st = self._listed(rel, full, st, above)
+                    except FileNotFoundError:
+                        continue  # vanished while listing
+                    if set_aside(entry, specials):
+                        continue
+                    yield entry
+                    if entry.is_dir:
+                        stack.append((rel, above | {(st.st_dev, st.st_ino)}))
             except FileNotFoundError:
                 continue
             except OSError as exc:
                 raise self._fail(exc, current) from None
+
+    def _scan(self, folder: str) -> Iterator[tuple[bytes, os.stat_result, bytes]]:
+        """(name, its lstat, a path to reach it) of each entry of ``folder``: the folder opened without following
+        a symlink on the way (``copy_links``: by its path, which follows the links it was reached through)."""
+        if self.copy_links:
+            with os.scandir(self._abs(folder)) as it:
+                for item in it:
+                    with contextlib.suppress(FileNotFoundError):
+                        yield item.name, item.stat(follow_symlinks=False), item.path
+            return
+        with self._folder(folder) as fd:
+            names_there = os.listdir(fd)
+            for name in names_there:
+                raw = os.fsencode(name)
+                try:
+                    st = os.stat(raw, dir_fd=fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # vanished while listing
+                if statmod.S_ISLNK(st.st_mode) and self.links:
+                    yield raw, st, os.readlink(raw, dir_fd=fd)  # what links needs: the target
+                else:
+                    yield raw, st, b""
 
     def _listed(self, rel: str, full: bytes, st: os.stat_result,
                 above: frozenset[tuple[int, int]]) -> tuple[Entry, os.stat_result]:
@@ -158,8 +179,8 @@ class LocalProvider(Provider):
             if statmod.S_ISDIR(there.st_mode) and (there.st_dev, there.st_ino) in above:
                 return Entry(path=rel, size=0, mtime=entry.mtime, special="symlink to a folder it is in (a loop)"), st
             return self._entry(rel, there), there
-        if self.links:
-            return Entry(path=rel + LINK_SUFFIX, size=len(os.readlink(full)), mtime=entry.mtime), st
+        if self.links:  # ``full`` is the link's target here (see _scan)
+            return Entry(path=rel + LINK_SUFFIX, size=len(full), mtime=entry.mtime), st
         return entry, st
 
     def _as_link(self, clean: str) -> str | None:
