@@ -63,6 +63,14 @@ def wait_for_run(stack, kind: RunKind, repository_id: str, count: int, timeout: 
     raise AssertionError(f"no {count} finished {kind.value} runs for {repository_id} within {timeout}s")
 
 
+@pytest.fixture()
+def stack_env(stack, monkeypatch) -> None:
+    """This process's environment pointed at the stack, for code that reads its settings from there (the dashboard
+    run in-process by Streamlit's AppTest)."""
+    for key in ("SYNCOXIDE_HOME", "SYNCOXIDE_TEMPORAL_ADDRESS", "SYNCOXIDE_DATABASE_URL"):
+        monkeypatch.setenv(key, stack.env[key])
+
+
 @pytest.fixture(scope="module")
 def backed_up(stack, tmp_path_factory) -> dict:
     """A restic repository with two snapshots of a tree, in the catalog; and the tree scanned with hashes."""

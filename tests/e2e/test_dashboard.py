@@ -21,14 +21,8 @@ from syncoxide.store import open_store, runs
 from syncoxide.store.locks import repository_gate
 from tests.e2e.cli import syncoxide
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("stack_env")]
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def _stack_env(stack, monkeypatch):
-    for key in ("SYNCOXIDE_HOME", "SYNCOXIDE_TEMPORAL_ADDRESS", "SYNCOXIDE_DATABASE_URL"):
-        monkeypatch.setenv(key, stack.env[key])
 
 
 def app(page: str | None = None) -> AppTest:

@@ -14,14 +14,8 @@ from streamlit.testing.v1 import AppTest
 from syncoxide.models import RunKind
 from syncoxide.store import open_store, runs
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("stack_env")]
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def _stack_env(stack, monkeypatch):
-    for key in ("SYNCOXIDE_HOME", "SYNCOXIDE_TEMPORAL_ADDRESS", "SYNCOXIDE_DATABASE_URL"):
-        monkeypatch.setenv(key, stack.env[key])
 
 
 @pytest.fixture(autouse=True)
