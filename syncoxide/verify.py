@@ -101,6 +101,26 @@ def _reach(walker: Walker, parts: list[str]) -> tuple[int, str] | Blocked | None
         return None
 
 
+def _as_listed(walker: Walker, parts: list[str]) -> list[str] | None:
+    """``parts`` with each component that is not there replaced by the one name in its folder that a listing
+    shows so: borg 1.4 prints every byte of a name that is not UTF-8 as '?', while it restores the bytes."""
+    found: list[str] = []
+    for part in parts:
+        try:
+            folder = walker.folder(found)
+        except (OSError, Blocked):
+            return None
+        if lstat_at(folder, part) is None:
+            if "?" not in part:
+                return None
+            alike = [n for n in os.listdir(folder) if n != part and n.encode("utf-8", "replace").decode() == part]
+            if len(alike) != 1:
+                return None
+            part = alike[0]
+        found.append(part)
+    return found
+
+
 def verify_restore(
     records: Iterable[FileRecord],
     locate: Locator,
@@ -115,7 +135,11 @@ def verify_restore(
             if not parts:  # not restored, or the target folder itself
                 continue
             report.checked += 1
-            _check(record, _reach(walker, parts), report)
+            at = _reach(walker, parts)
+            if "?" in record.path and (at is None or (isinstance(at, tuple) and lstat_at(*at) is None)):
+                listed = _as_listed(walker, parts)
+                at = _reach(walker, listed) if listed else at
+            _check(record, at, report)
             if on_progress and report.checked % PROGRESS_EVERY == 0:
                 on_progress(report)
     return report
