@@ -46,3 +46,17 @@ def test_sub_microsecond_mtime_rounding_is_tolerated(tmp_path):
     rounded = record_of(f, "/f.txt")
     rounded = rounded.model_copy(update={"mtime_ns": round(rounded.mtime_ns, -3)})
     assert verify_restore([rounded], under(tmp_path)).ok
+
+
+def test_a_name_a_listing_shows_with_question_marks_is_found_unless_two_read_alike(tmp_path):
+    top = os.fsencode(tmp_path)
+    os.mkdir(os.path.join(top, b"dir-\xff"))
+    one = os.path.join(top, b"dir-\xff", b"caf\xe9.txt")
+    with open(one, "wb") as out:
+        out.write(b"x")
+    listed = record_of(one, "/dir-?/caf?.txt")  # what borg 1.4 lists for it
+    assert verify_restore([listed], under(tmp_path)).ok
+    with open(os.path.join(top, b"dir-\xff", b"caf\xe8.txt"), "wb") as out:
+        out.write(b"y")  # now two names read 'caf?.txt': nothing is guessed
+    report = verify_restore([listed], under(tmp_path))
+    assert report.problems == ["/dir-?/caf?.txt: missing"]
