@@ -114,3 +114,11 @@ def when(ns: int | None) -> datetime | None:
 
 def run_link(run_id: str) -> str:
     return temporal.workflow_url(settings(), run_id)
+
+
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$"})
+
+
+def plain(text: str) -> str:
+    """Text for a widget label, which Streamlit reads as markdown: every markdown character taken literally."""
+    return text.translate(_MARKDOWN)

@@ -7,7 +7,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import human_size, reader, when
+from dashboard.common import human_size, plain, reader, when
+from syncoxide.fs import names
 
 st.title("Snapshots")
 catalog = reader()
@@ -41,18 +42,18 @@ with browse:
     if st.session_state.get("snapshots_folder_of") != snapshot_id:
         folder = "/"
     st.session_state["snapshots_folder_of"] = snapshot_id
-    st.markdown(f"`{folder}`")
+    st.text(names.shown(folder))
     if folder != "/" and st.button("up one folder", key="snapshots_up"):
         st.session_state["snapshots_folder"] = folder.rsplit("/", 1)[0] or "/"
         st.rerun()
     for i, entry in enumerate(catalog.children(repository_id, snapshot_id, folder)):
         cols = st.columns([5, 2, 2])
         if entry["type"] == "dir":
-            if cols[0].button(entry["name"], key=f"snapshots_open_{i}", icon=":material/folder:"):
+            if cols[0].button(plain(names.shown(entry["name"])), key=f"snapshots_open_{i}", icon=":material/folder:"):
                 st.session_state["snapshots_folder"] = entry["path"]
                 st.rerun()
         else:
-            cols[0].write(entry["name"])
+            cols[0].text(names.shown(entry["name"]))
         cols[1].write(human_size(entry["size"]) if entry["type"] == "file" else entry["type"])
         cols[2].write(str(when(entry["mtime_ns"]) or ""))
 with compare:
@@ -64,4 +65,5 @@ with compare:
         changes = catalog.diff(repository_id, older, newer)
         counts = pd.Series([c["change"] for c in changes]).value_counts().to_dict() if changes else {}
         st.markdown(", ".join(f"{n} {kind}" for kind, n in counts.items()) or "no differences")
-        st.dataframe(changes, hide_index=True, width="stretch")
+        shown = [{**c, "path": names.shown(c["path"])} if "path" in c else c for c in changes]
+        st.dataframe(shown, hide_index=True, width="stretch")
