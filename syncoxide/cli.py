@@ -123,6 +123,64 @@ def worker(
     run_worker(settings(), ready_file=ready_file)
 
 
+keys_app = typer.Typer(help="Payload keys: the AES-256 keys that seal every Temporal payload.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("new")
+def keys_new(
+    into: Annotated[Path | None, typer.Option("--into", help="Put the key first in this key file (0600).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a payload key: printed once, or put first in a key file (it seals from then on; the rest still open)."""
+    from syncoxide.orchestration import payload_keys
+
+    if into is None:
+        out.print(payload_keys.new_key_text(), markup=False, highlight=False)
+        return
+    key = payload_keys.add_key(into)
+    if as_json:
+        emit_json({"file": str(into), "id": key.id})
+    else:
+        out.print(f"added payload key {key.id} first in {into}: it seals new payloads; restart workers and clients")
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """The ids of the payload keys this process would use (never the keys), the sealing one first."""
+    from syncoxide.orchestration import payload_keys
+
+    cfg = settings()
+    found = payload_keys.load_keys(cfg.payload_keys, cfg.home)
+    if as_json:
+        emit_json([{"id": k.id, "seals": i == 0} for i, k in enumerate(found)])
+        return
+    for i, key in enumerate(found):
+        out.print(f"{key.id}  {'seals and opens' if i == 0 else 'opens'}")
+
+
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option(help="Address to listen on; beyond loopback needs --tls-cert/--tls-key.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int | None, typer.Option(help="Port (default SYNCOXIDE_CODEC_PORT, 8234).")] = None,
+    ui_origin: Annotated[
+        list[str] | None, typer.Option("--ui-origin", help="Origin of the Web UI allowed by CORS (repeatable).")
+    ] = None,
+    public_name: Annotated[
+        list[str] | None, typer.Option("--public-name", help="Host name clients use for this server (repeatable).")
+    ] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate file (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="TLS key file (PEM).")] = None,
+) -> None:
+    """Serve POST /encode and /decode for Temporal's Web UI and CLI, behind the codec token."""
+    from syncoxide.server import codec_process
+
+    codec_process.serve(settings(), host=host, port=port, origins=ui_origin, public_names=public_name,
+                        tls_cert=tls_cert, tls_key=tls_key)  # fmt: skip
+
+
 @app.command()
 def dashboard() -> None:
     """Run the dashboard in the foreground (127.0.0.1 unless SYNCOXIDE_DASHBOARD_ADDRESS says otherwise)."""

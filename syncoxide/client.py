@@ -11,7 +11,7 @@ from typing import TypeVar
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
@@ -29,6 +29,8 @@ from syncoxide.models import (
     RunKind,
     ScanSummary,
 )
+from syncoxide.orchestration import codec
+from syncoxide.orchestration.payload_keys import PayloadKey, load_keys
 from syncoxide.sync.models import SyncSummary
 
 POLICY_ID = SearchAttributeKey.for_keyword("PolicyId")
@@ -57,13 +59,22 @@ class RunCancelled(SyncoxideError):
     """The workflow was cancelled (from the CLI, the Temporal CLI or the Web UI)."""
 
 
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+def data_converter(settings: Settings, *, worker: bool = False) -> DataConverter:
+    """The sealed data converter; a worker never opens plaintext payloads, whatever the settings say."""
+    def keys() -> list[PayloadKey]:
+        return load_keys(settings.payload_keys, settings.home)
+
+    return codec.data_converter(keys(), plaintext_reads=settings.payload_plaintext_reads and not worker, reload=keys)
+
+
+async def connect(settings: Settings, runtime: Runtime | None = None, *, worker: bool = False) -> Client:
+    converter = data_converter(settings, worker=worker)
     try:
         return await asyncio.wait_for(
             Client.connect(
                 settings.temporal_target,
                 namespace=settings.namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=converter,
                 runtime=runtime,
             ),
             timeout=CONNECT_TIMEOUT_S,
@@ -131,7 +142,7 @@ async def heartbeat(handle: WorkflowHandle) -> dict | None:
     description = await handle.describe()
     for pending in description.raw_description.pending_activities:
         if pending.heartbeat_details.payloads:
-            details = await pydantic_data_converter.decode(pending.heartbeat_details.payloads)
+            details = await description.data_converter.decode(pending.heartbeat_details.payloads)
             if details and isinstance(details[0], dict):
                 return details[0]
     return None

@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     namespace: str = "default"
+    payload_keys: str | None = Field(
+        default=None, description="secret reference to the payload key list (default file:<home>/payload.keys)"
+    )
+    payload_plaintext_reads: bool = Field(
+        default=False, description="let clients read payloads written before the codec (workers never do)"
+    )
+    codec_port: int = Field(default=8234, description="where the embedded stack's codec server listens")
+    codec_token: str | None = Field(
+        default=None, description="secret reference to the codec bearer token (default file:<home>/codec.token)"
+    )
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded server under the data dir"
     )

@@ -1,8 +1,9 @@
 """`syncoxide dev up|down|status`: the embedded stack as background processes under the data dir.
 
-Temporal's dev server (SQLite file, Web UI on), the embedded PostgreSQL, a worker and the
-dashboard. With SYNCOXIDE_TEMPORAL_ADDRESS or SYNCOXIDE_DATABASE_URL set, that service is
-used as it is and nothing is started for it.
+Temporal's dev server (SQLite file, Web UI on, decoding through the codec server), the embedded
+PostgreSQL, the codec server, a worker and the dashboard. The first start makes the payload key
+file and the codec token (0600) unless settings name their own. With SYNCOXIDE_TEMPORAL_ADDRESS or
+SYNCOXIDE_DATABASE_URL set, that service is used as it is and nothing is started for it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 from syncoxide.config import Settings
 from syncoxide.dashboard_auth import check_exposure
 from syncoxide.errors import ServiceUnavailable, SyncoxideError
+from syncoxide.orchestration.payload_keys import default_reference, ensure_key_file
+from syncoxide.server.codec_process import codec_url, ensure_token_file
 from syncoxide.store import embedded, open_store
 from syncoxide.store.db import connect, describe_url
 
@@ -133,6 +136,7 @@ def _start_temporal(settings: Settings) -> None:
         "--port", str(settings.temporal_port),
         "--ui-port", str(settings.temporal_ui_port),
         "--namespace", settings.namespace,
+        "--ui-codec-endpoint", codec_url(settings),
         "--log-level", "warn",
         *search_attribute_flags(),
     ]  # fmt: skip
@@ -148,6 +152,23 @@ def _start_worker(settings: Settings) -> None:
     argv = [sys.executable, "-m", "syncoxide.cli", "worker", "--ready-file", str(ready)]
     pid, log = _spawn(settings, "worker", argv)
     _wait("the worker", ready.exists, pid, log)
+
+
+def _start_codec_server(settings: Settings) -> None:
+    if running_pid(settings, "codec"):
+        return
+    if _port_open(settings.codec_port):
+        raise ServiceUnavailable(f"port {settings.codec_port} is taken by another program (set SYNCOXIDE_CODEC_PORT)")
+    pid, log = _spawn(settings, "codec", [sys.executable, "-m", "syncoxide.cli", "codec-server"])
+    _wait("the codec server", lambda: _port_open(settings.codec_port), pid, log)
+
+
+def ensure_secrets(settings: Settings, say: Callable[[str], None]) -> None:
+    """The payload key file and the codec token of the embedded stack, made once."""
+    if settings.payload_keys is None and ensure_key_file(Path(default_reference(settings.home).value)):
+        say(f"made a payload key in {default_reference(settings.home).value} (keep a copy: old histories need it)")
+    if settings.codec_token is None:
+        ensure_token_file(settings)
 
 
 def dashboard_url(settings: Settings) -> str:
@@ -180,6 +201,9 @@ def up(settings: Settings, *, dashboard: bool = True, say: Callable[[str], None]
         embedded.start(settings.pgdata)
     with open_store(settings):
         pass
+    ensure_secrets(settings, say)
+    say("starting the codec server")
+    _start_codec_server(settings)
     if settings.embedded_temporal:
         say("starting the Temporal dev server")
         _start_temporal(settings)
@@ -207,7 +231,7 @@ def _stop_process(settings: Settings, name: str) -> bool:
 
 
 def down(settings: Settings, say: Callable[[str], None] = print) -> None:
-    for name in ("dashboard", "worker", "temporal"):
+    for name in ("dashboard", "worker", "temporal", "codec"):
         if _stop_process(settings, name):
             say(f"stopped {name}")
     if settings.embedded_database and embedded.stop(settings.pgdata):
@@ -227,7 +251,7 @@ def status(settings: Settings) -> list[Service]:
         services.append(Service("postgres", str(settings.pgdata), url is not None))
     else:
         services.append(Service("postgres", describe_url(settings.database_url), _database_reachable(settings)))
-    for name, url in (("worker", None), ("dashboard", dashboard_url(settings))):
+    for name, url in (("codec", codec_url(settings)), ("worker", None), ("dashboard", dashboard_url(settings))):
         pid = running_pid(settings, name)
         services.append(Service(name, url, pid is not None, pid))
     return services

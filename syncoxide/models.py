@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from syncoxide.errors import InvalidValue
 from syncoxide.secrets import SecretRef
@@ -95,6 +95,8 @@ class Retention(BaseModel):
 
 
 class Repository(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)  # (a location is not repeated in errors)
+
     id: str
     name: str
     engine: Engine
@@ -227,6 +229,10 @@ class CheckResult(BaseModel):
     level: str
     problems: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
+
+
+class HealthRequest(BaseModel):
+    """The health run's input: empty, but every workflow takes one so a start without a sealed input is refused."""
 
 
 class MaintenanceRequest(BaseModel):

@@ -25,6 +25,7 @@ from syncoxide.config import Settings
 from syncoxide.errors import NotFound
 from syncoxide.models import (
     BackupRequest,
+    HealthRequest,
     MaintenanceRequest,
     Repository,
     RunKind,
@@ -202,12 +203,19 @@ HEALTH_SCHEDULE_ID = "syncoxide-health"
 async def ensure_health_schedule(client: Client, settings: Settings) -> None:
     """The schedule of HealthWorkflow (late notifications), every settings.health_every; made once."""
     schedule = Schedule(
-        action=ScheduleActionStartWorkflow("HealthWorkflow", id="health", task_queue=settings.task_queue),
+        action=ScheduleActionStartWorkflow(
+            "HealthWorkflow", HealthRequest(), id="health", task_queue=settings.task_queue
+        ),
         spec=_spec(Timing(every=settings.health_every)),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
         state=ScheduleState(note="syncoxide: notify about late policies"),
     )
     try:
         await client.create_schedule(HEALTH_SCHEDULE_ID, schedule)
-    except ScheduleAlreadyRunningError:
-        pass
+    except ScheduleAlreadyRunningError:  # made before: its input sealed again with the current key
+
+        def reseal(current: ScheduleUpdateInput) -> ScheduleUpdate:
+            schedule.state = current.description.schedule.state
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(HEALTH_SCHEDULE_ID).update(reseal)

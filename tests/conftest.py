@@ -14,11 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from syncoxide import client as temporal
 from syncoxide.config import Settings
+from syncoxide.orchestration.payload_keys import ensure_key_file
 from syncoxide.store import embedded
 from tests.sshd import SshServer, start_sshd
 
@@ -78,7 +78,7 @@ class _WorkerThread:
         async with await WorkflowEnvironment.start_local(
             dev_server_existing_path=self.temporal_bin,
             search_attributes=temporal.SEARCH_ATTRIBUTES,
-            data_converter=pydantic_data_converter,
+            data_converter=temporal.data_converter(self.settings),
             dev_server_log_level="warn",
             dev_server_startup_timeout=timedelta(seconds=60),
             port=free_port(),
@@ -102,6 +102,7 @@ class _WorkerThread:
 def stack() -> Iterator[Stack]:
     home = Path(tempfile.mkdtemp(prefix="sxt-", dir="/tmp"))
     base = Settings(home=home)
+    ensure_key_file(home / "payload.keys")
     temporal_bin = base.tools.temporal
     for name in ("temporal", "borg", "restic"):
         if getattr(base.tools, name) is None:

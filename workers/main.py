@@ -25,6 +25,7 @@ from syncoxide.catalog.scan_service import ScanService
 from syncoxide.catalog.service import CatalogService
 from syncoxide.config import Settings
 from syncoxide.store import open_store
+from workers.sealed_input import RequireSealedInput
 from workflows.backup import BackupWorkflow
 from workflows.catalog import CatalogIngestWorkflow, CatalogScanWorkflow, CleanupWorkflow
 from workflows.maintenance import HealthWorkflow, MaintenanceWorkflow
@@ -52,6 +53,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
+            interceptors=[RequireSealedInput()],
             activities=[runs.start_run, runs.finish_run, runs.get_repository, around.notify_run, around.notify_late],
             activity_executor=executor,
             max_concurrent_activities=BOOKKEEPING_CONCURRENCY,
@@ -87,7 +89,7 @@ def executor_for(settings: Settings) -> ThreadPoolExecutor:
 
 async def run_until(settings: Settings, stop: asyncio.Event, ready_file: Path | None = None) -> None:
     """Run the workers until ``stop`` is set, then shut down gracefully."""
-    client = await temporal_client.connect(settings, runtime_for(settings))
+    client = await temporal_client.connect(settings, runtime_for(settings), worker=True)
     service = CatalogService(settings, ScanService(settings, client, asyncio.get_running_loop()))
     with executor_for(settings) as executor:
         workers = build_workers(client, settings, executor)

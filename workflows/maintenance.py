@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from syncoxide.models import (
         CheckResult,
+        HealthRequest,
         MaintenanceRequest,
         MaintenanceResult,
         Repository,
@@ -109,7 +110,7 @@ class HealthWorkflow:
     """Run on a schedule: notify about policies that are late."""
 
     @workflow.run
-    async def run(self) -> list[str]:
+    async def run(self, request: HealthRequest) -> list[str]:
         return await workflow.execute_activity(
             "notify_late", start_to_close_timeout=timedelta(minutes=5), retry_policy=RetryPolicy(maximum_attempts=3)
         )

@@ -11,7 +11,7 @@ import pytest
 from syncoxide import client as temporal
 from syncoxide import schedules
 from syncoxide.errors import NotFound
-from syncoxide.models import RunStatus
+from syncoxide.models import HealthRequest, RunStatus
 from syncoxide.store import open_store, runs
 from tests.e2e.cli import syncoxide
 
@@ -304,7 +304,9 @@ def test_late_policy_is_notified_once(stack, workdir, monkeypatch):
 
     async def health_check() -> None:
         client = await temporal.connect(stack.settings)
-        await client.execute_workflow("HealthWorkflow", id=f"health-{name}", task_queue=stack.settings.task_queue)
+        await client.execute_workflow(
+            "HealthWorkflow", HealthRequest(), id=f"health-{name}", task_queue=stack.settings.task_queue
+        )
 
     try:
         path = policy_file(workdir, extra=extra)
