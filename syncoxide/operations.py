@@ -15,6 +15,7 @@ from syncoxide.engines.base import ProgressFn, validate_sources
 from syncoxide.engines.process import CancelFn, Cancelled
 from syncoxide.errors import InvalidInput, RepositoryLocked, VerificationFailed
 from syncoxide.fs import names
+from syncoxide.locations import refuse_credentials
 from syncoxide.models import (
     BackupRequest,
     BackupStats,
@@ -56,7 +57,9 @@ def open_repository(settings: Settings, repository: Repository, passphrase: Secr
 
 
 def normalize_location(engine: Engine, location: str) -> str:
-    """Local paths become absolute; remote URLs (sftp:, ssh://, s3:...) are kept as given."""
+    """Local paths become absolute; remote URLs (sftp:, ssh://, s3:...) are kept as given. A location holding a
+    password (ssh://user:password@...) is refused (InvalidValue), before anything is made or stored."""
+    refuse_credentials(location, kind=engine.value, field="repository location")
     if "://" in location or (engine == Engine.restic and ":" in location.split("/")[0]):
         return location
     return str(Path(location).expanduser().resolve())

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from syncoxide import sync_client
 from syncoxide.config import Settings
 from syncoxide.errors import NotFound
+from syncoxide.locations import redacted
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 
@@ -78,8 +79,9 @@ async def gather(settings: Settings, client: Client) -> list[PairStatus]:
     found = []
     for row in rows:
         wid = sync_client.workflow_id(row["id"])
-        status = PairStatus(pair=row["id"], workflow_id=wid, mode=row["mode"], source=row["source"]["location"],
-                            destination=row["destination"]["location"], origin=row["origin"],
+        status = PairStatus(pair=row["id"], workflow_id=wid, mode=row["mode"],
+                            source=redacted(row["source"]["location"]),
+                            destination=redacted(row["destination"]["location"]), origin=row["origin"],
                             state="stopped", running=wid in running, last_run=_last_run(row))
         if status.running:
             await _live(client, status)

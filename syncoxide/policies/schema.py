@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from syncoxide import cron as crontab
 from syncoxide.engines import compression
+from syncoxide.locations import refuse_credentials
 from syncoxide.models import BackupOptions, Engine, Retention, parse_duration, parse_interval, parse_size
 from syncoxide.providers.spec import OptionValue
 from syncoxide.secrets import SecretRef
@@ -50,7 +51,7 @@ def _max_delete(value: str | int) -> str | int:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)  # (a refused secret is not repeated)
 
 
 class CheckCadence(Strict):
@@ -70,6 +71,12 @@ class RepositorySpec(Strict):
     data_check: CheckCadence | None = None
 
     _passphrase = field_validator("passphrase")(_reference)
+
+    @field_validator("location")
+    @classmethod
+    def _no_credentials(cls, value: str, info: ValidationInfo) -> str:
+        engine = info.data.get("engine")
+        return refuse_credentials(value, kind=engine.value if engine else None, field="")
 
 
 class SourceSpec(Strict):
@@ -210,6 +217,15 @@ class SyncPairSpec(Strict):
             if info.data.get("backup_dir") is None and "backup_dir" in info.data:  # (not when it was wrong)
                 raise ValueError("it prunes backup_dir's folder: give backup_dir too")
         return value
+
+    @field_validator("source", "destination")
+    @classmethod
+    def _no_credentials(cls, side: str) -> str:
+        """A side's location is checked here too, so that the file's other problems are told at the same time."""
+        split = inputs.split_side(side) if isinstance(side, str) else None
+        if split is not None:
+            refuse_credentials(split[1], kind=split[0], field="")
+        return side
 
     @field_validator("source_secrets", "destination_secrets")
     @classmethod

@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from syncoxide import sync_client
 from syncoxide.config import Settings
+from syncoxide.locations import redacted
 from syncoxide.policies.loader import Desired, PolicyErrors
 from syncoxide.store import sync as store
 from syncoxide.sync.models import Mode, SyncRequest
@@ -61,9 +62,9 @@ async def plan(desired: Desired, conn: Any, client: Client, digests: dict[str, s
         stored = store.get_pair(conn, name)
         same_sides = stored is not None and _stored_sides(stored) == _sides(request)
         if stored is not None and stored["spec_hash"] is None and not same_sides:
+            source, destination = (redacted(stored[side].get("location")) for side in ("source", "destination"))
             problems.append(f"{where} sync.{name}: a pair named {name} already exists ({stored['mode']} from "
-                            f"{stored['source'].get('location')} to {stored['destination'].get('location')}, made "
-                            "with `syncoxide sync`); give this one another name")
+                            f"{source} to {destination}, made with `syncoxide sync`); give this one another name")
             continue
         if request.mode is Mode.bisync and not pair.resync and not (same_sides and stored["baseline_at"]):
             problems.append(f"{where} sync.{name}.resync: bisync pair {name} has no baseline yet: set resync: true "

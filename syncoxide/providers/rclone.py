@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
+from syncoxide.locations import redacted
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     HASH_TYPES,
@@ -350,7 +351,7 @@ def connect(spec: ProviderSpec, settings: Settings) -> RcloneProvider:
     location = spec.location
     remote, sep, _ = location.partition(":")
     if not sep or not remote or "/" in remote:
-        raise InvalidInput(f"rclone location {location!r} must look like remote:path")
+        raise InvalidInput(f"rclone location {redacted(location)!r} must look like remote:path")
     env = dict(os.environ)
     resolved: list[str] = []
     for name, ref in spec.secrets.items():

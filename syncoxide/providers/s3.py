@@ -28,6 +28,7 @@ from boto3.s3.transfer import TransferConfig
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
+from syncoxide.locations import redacted
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     Capabilities,
@@ -364,7 +365,7 @@ def _provider(spec: ProviderSpec) -> S3Provider:
     """The provider for ``spec``, its bucket not yet looked at."""
     url = urlsplit(spec.location)
     if url.scheme != "s3" or not url.netloc:
-        raise InvalidInput(f"s3 location {spec.location!r} must look like s3://bucket/prefix")
+        raise InvalidInput(f"s3 location {redacted(spec.location)!r} must look like s3://bucket/prefix")
     bucket, prefix = url.netloc, paths.clean(url.path)
     display = f"s3://{bucket}/{prefix}".rstrip("/")
     key_id = options.secret(spec, "access_key_id")

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
 from syncoxide.fs import names
+from syncoxide.locations import redacted
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     Capabilities,
@@ -303,7 +304,7 @@ def _weakly(connection: SshConnection) -> Callable[[], str]:
 def connect(spec: ProviderSpec, settings: Settings) -> SftpProvider:
     url = urlsplit(spec.location)
     if url.scheme != "sftp" or not url.hostname:
-        raise InvalidInput(f"sftp location {spec.location!r} must look like sftp://user@host:port/path")
+        raise InvalidInput(f"sftp location {redacted(spec.location)!r} must look like sftp://user@host:port/path")
     user = unquote(url.username or "") or None
     port = url.port or 22
     raw_path = unquote(url.path) or "/"

@@ -5,7 +5,8 @@
                  secrets={"access_key_id": "env:S3_KEY", "secret_access_key": "file:~/.s3-secret"})
 
 A spec travels in workflow payloads and the store; ``open_provider`` resolves its secrets inside
-the process that opens it.
+the process that opens it. A location (or a URL option) holding a password or another secret is refused
+(``syncoxide.locations``): secrets are references, never part of a location.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import importlib
 from types import ModuleType
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from syncoxide.config import Settings
+from syncoxide.locations import credentials_problem, refuse_credentials
 from syncoxide.providers.base import Provider
 from syncoxide.secrets import SecretRef
 
@@ -47,6 +49,8 @@ KINDS: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
 
 
 class ProviderSpec(BaseModel, frozen=True):
+    model_config = ConfigDict(hide_input_in_errors=True)  # a refused location's secret stays out of messages
+
     kind: ProviderKind
     location: str = Field(description="local path, sftp://user@host:port/path, s3://bucket/prefix, "
                                       "http(s)://host/path (WebDAV) or remote:path (rclone)")
@@ -62,10 +66,17 @@ class ProviderSpec(BaseModel, frozen=True):
 
     @field_validator("location")
     @classmethod
-    def _location_given(cls, value: str) -> str:
+    def _location_given(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("a provider needs a location")
-        return value
+        return refuse_credentials(value, kind=info.data.get("kind"), field="")  # (pydantic names the field)
+
+    @model_validator(mode="after")
+    def _no_credentials_in_options(self) -> ProviderSpec:
+        for name, value in self.options.items():
+            if isinstance(value, str) and (problem := credentials_problem(value, kind=self.kind)):
+                raise ValueError(f"options.{name}: {problem}")  # an endpoint_url with user:password@
+        return self
 
     @model_validator(mode="after")
     def _known_keys(self) -> ProviderSpec:

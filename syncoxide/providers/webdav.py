@@ -23,6 +23,7 @@ import requests
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
+from syncoxide.locations import redacted
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     Capabilities,
@@ -315,7 +316,7 @@ class WebdavProvider(Provider):
 def connect(spec: ProviderSpec, settings: Settings) -> WebdavProvider:
     url = urlsplit(spec.location)
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise InvalidInput(f"webdav location {spec.location!r} must look like https://host/path")
+        raise InvalidInput(f"webdav location {redacted(spec.location)!r} must look like https://host/path")
     if url.username or url.password:
         raise InvalidInput("webdav location must not carry credentials: use the user option and a password secret")
     etag_hash = options.text(spec, "etag_hash") or None

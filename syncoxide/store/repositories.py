@@ -9,6 +9,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from syncoxide.errors import InvalidInput, NotFound
+from syncoxide.locations import refuse_credentials
 from syncoxide.models import Engine, Repository, Retention
 from syncoxide.secrets import SecretRef
 
@@ -28,6 +29,7 @@ def _row_to_repository(row: dict) -> Repository:
 
 
 def add(conn: psycopg.Connection, *, name: str, engine: Engine, location: str, passphrase: SecretRef) -> Repository:
+    refuse_credentials(location, kind=engine.value, field="repository location")  # never stored with a password
     repo_id = uuid.uuid4().hex[:12]
     try:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:

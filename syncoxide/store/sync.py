@@ -12,6 +12,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from syncoxide.errors import InvalidInput
+from syncoxide.locations import redacted
 
 StateRow = tuple[str, int, int, str | None, int, int, str | None]
 """path, src size, src mtime ns, src md5, dst size, dst mtime ns, dst md5"""
@@ -31,8 +32,9 @@ def ensure_pair(conn: psycopg.Connection, pair_id: str, mode: str, source: dict,
             conn.execute("INSERT INTO sync_pairs (id, mode, source, destination) VALUES (%s, %s, %s, %s)",
                          (pair_id, mode, Jsonb(source), Jsonb(destination)))
         elif (row[1], row[2]) != (source, destination) or row[0] != mode:
-            raise InvalidInput(f"sync pair {pair_id!r} already exists as {row[0]} from {row[1].get('location')} "
-                               f"to {row[2].get('location')}; choose another --pair name")
+            was, to = redacted(row[1].get("location")), redacted(row[2].get("location"))
+            raise InvalidInput(f"sync pair {pair_id!r} already exists as {row[0]} from {was} to {to}; choose another "
+                               "--pair name")
 
 
 def get_pair(conn: psycopg.Connection, pair_id: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from syncoxide import cron as crontab
 from syncoxide.errors import InvalidInput
+from syncoxide.locations import redacted
 from syncoxide.models import parse_duration, parse_interval, parse_size
 from syncoxide.providers.spec import OptionValue, ProviderSpec
 from syncoxide.sync.cadence import Cadence
@@ -47,6 +48,23 @@ def _local(text: str, base: Path | None) -> str:
     return str(path.resolve())
 
 
+def split_side(text: str) -> tuple[str, str] | None:
+    """A side's kind and location as written (a local path not yet made absolute); None when the kind is not
+    known (and for ``@spec.json``)."""
+    if text.startswith("@"):
+        return None
+    kind, sep, rest = text.partition(":")
+    if text.startswith(("sftp://", "s3://")):
+        return kind, text
+    if text.startswith(("http://", "https://")):
+        return "webdav", text
+    if sep and kind in KINDS:
+        return kind, rest
+    if text.startswith(("/", ".", "~")) or not sep:
+        return "local", text
+    return None
+
+
 def parse_side(text: str, options: Mapping[str, OptionValue] | None = None,
                secrets: Mapping[str, str] | None = None, *, base: Path | None = None) -> ProviderSpec:
     """``kind:location`` (rclone-like), a URL whose scheme says the kind, a path, or ``@spec.json``.
@@ -63,21 +81,16 @@ def parse_side(text: str, options: Mapping[str, OptionValue] | None = None,
             raise InvalidInput(f"cannot read provider spec {text[1:]}: {exc.strerror}") from None
         except ValueError as exc:
             raise InvalidInput(f"provider spec {text[1:]}: {first_error(exc)}") from None
-    kind, sep, rest = text.partition(":")
-    if text.startswith(("sftp://", "s3://")):
-        location = text
-    elif text.startswith(("http://", "https://")):
-        kind, location = "webdav", text
-    elif sep and kind in KINDS:
-        location = rest
-    elif text.startswith(("/", ".", "~")) or not sep:
-        kind, location = "local", _local(text, base)
-    else:
-        raise InvalidInput(f"side {text!r}: say which kind it is (local:, sftp://, s3://, webdav:, rclone:)")
+    split = split_side(text)
+    if split is None:
+        raise InvalidInput(f"side {redacted(text)!r}: say which kind it is (local:, sftp://, s3://, webdav:, rclone:)")
+    kind, location = split
+    if kind == "local":
+        location = _local(location, base)
     try:
         return ProviderSpec(kind=kind, location=location, options=dict(options or {}), secrets=dict(secrets or {}))
     except ValueError as exc:
-        raise InvalidInput(f"side {text!r}: {first_error(exc)}") from None
+        raise InvalidInput(f"side {redacted(text)!r}: {first_error(exc)}") from None
 
 
 def parse_max_delete(value: str | int) -> MaxDelete | None:

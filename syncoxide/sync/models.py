@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from syncoxide.errors import InvalidInput, InvalidValue
 from syncoxide.providers import paths
@@ -137,6 +137,8 @@ class SyncOptions(BaseModel, frozen=True):
 
 
 class SyncRequest(BaseModel, frozen=True):
+    model_config = ConfigDict(hide_input_in_errors=True)  # (its sides' locations are not repeated in errors)
+
     source: ProviderSpec
     destination: ProviderSpec
     mode: Mode = Mode.copy
@@ -270,6 +272,8 @@ class SyncSummary(RunOutcome):
 class SyncWorkflowInput(Cadence):
     """SyncWorkflow's input (the request, and when its passes run), and what it carries across continue-as-new."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     request: SyncRequest
     paused: bool = False
     runs: int = 0
@@ -277,5 +281,7 @@ class SyncWorkflowInput(Cadence):
 
 
 class SyncActivityInput(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     request: SyncRequest
     run_id: str

@@ -452,7 +452,7 @@ def test_bad_locations_are_one_line(provider_settings: Settings) -> None:
     for spec in (
         ProviderSpec(kind="sftp", location="ssh://host/x"),
         ProviderSpec(kind="s3", location="bucket/x"),
-        ProviderSpec(kind="webdav", location="http://user:pw@host/x"),
+        ProviderSpec(kind="webdav", location="ftp://host/x"),
         ProviderSpec(kind="rclone", location="no-colon"),
     ):
         with pytest.raises(InvalidInput) as info:
