@@ -7,6 +7,9 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.common import require_login
+from syncoxide.fs.modes import go_private
+
+go_private()  # what the dashboard writes (a restore's staging, cleanup's trash) is private, as in the CLI
 
 VIEWS = Path(__file__).resolve().parent / "views"
 PAGES = [

@@ -1,6 +1,7 @@
 """The `syncoxide` command. A search or a scan goes straight to the worker's catalog socket when there is
 one (search_cli.py, scan_cli.py), without loading the rest of the CLI; everything else, and those two
-without a worker, is the full CLI (cli.py)."""
+without a worker, is the full CLI (cli.py). Either way the process first makes itself private (fs/modes.py):
+umask 077, inherited by every program it starts, and the data dir 0700."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import sys
 
 
 def main() -> None:
+    from syncoxide.fs.modes import go_private
+
+    go_private()
     command = sys.argv[1:2]
     if command in (["search"], ["scan"]) and not {"-h", "--help"} & set(sys.argv[2:]):
         if command == ["search"]:

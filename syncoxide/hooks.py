@@ -1,4 +1,5 @@
-"""Hook commands around a backup: run in a shell, each with a timeout, stopped if it runs over."""
+"""Hook commands around a backup: run in a shell, each with a timeout, stopped if it runs over, with the
+user's umask (what a hook writes is theirs: fs/modes.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
+from syncoxide.fs.modes import user_umask
 
 OUTPUT_TAIL = 5
 POLL_S = 1.0
@@ -36,6 +38,7 @@ def run_hooks(
         proc = subprocess.Popen(
             ["sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env={**os.environ, **(env or {})}, text=True, errors="replace",
+            umask=user_umask(),
         )  # fmt: skip
         deadline = time.monotonic() + timeout_s
         while True:

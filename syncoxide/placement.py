@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from syncoxide.errors import InvalidInput
+from syncoxide.fs.modes import make_user_dirs
 from syncoxide.fs.nofollow import Blocked, closing_fd, lstat_at, open_child, open_root, split
 from syncoxide.models import Overwrite
 
@@ -31,8 +32,9 @@ def staging_dir(target: Path, run_id: str) -> Path:
 
 def fresh_staging(target: Path, run_id: str) -> Path:
     """An empty staging dir of this run inside ``target``, made by us (0700): a leftover of an earlier
-    attempt is removed, one that is not a folder (a planted symlink) is unlinked, never followed."""
-    target.mkdir(parents=True, exist_ok=True)
+    attempt is removed, one that is not a folder (a planted symlink) is unlinked, never followed. A target
+    that is not there yet is made as the user's umask says (fs/modes.py), not 0700."""
+    make_user_dirs(target)
     staging = staging_dir(target, run_id)
     with closing_fd(open_root(target)) as parent:
         found = lstat_at(parent, staging.name)

@@ -17,6 +17,8 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
+from syncoxide.fs.modes import as_user_made
+
 Name = str | bytes
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -59,7 +61,8 @@ def lstat_at(parent: int, name: Name) -> os.stat_result | None:
 
 
 def open_child(parent: int, name: Name, shown: str, *, create: bool = False, mode: int = 0o700) -> int:
-    """Open folder ``name`` inside ``parent`` without following a symlink; ``create`` makes it if missing.
+    """Open folder ``name`` inside ``parent`` without following a symlink; ``create`` makes it if missing,
+    with ``mode`` as ``os.mkdir`` takes it, less the user's umask (not syncoxide's private one: modes.py).
 
     ``shown`` is the path used in a Blocked error."""
     if name in ("..", b".."):
@@ -77,8 +80,10 @@ def open_child(parent: int, name: Name, shown: str, *, create: bool = False, mod
     try:
         os.mkdir(name, mode, dir_fd=parent)
     except FileExistsError:
-        pass  # made meanwhile: opened (and checked) below
-    return open_child(parent, name, shown, create=False)
+        return open_child(parent, name, shown, create=False)  # made meanwhile: opened (and checked) here
+    made = open_child(parent, name, shown, create=False)
+    as_user_made(made, mode)
+    return made
 
 
 class closing_fd:  # noqa: N801 - used like contextlib.closing

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import BinaryIO, Protocol
 
+from syncoxide.fs.modes import user_file_mode
 from syncoxide.fs.nofollow import kind_of
 from syncoxide.providers import paths
 from syncoxide.providers.errors import NotSupported
@@ -77,14 +77,9 @@ class Capabilities:
 
 @functools.cache
 def default_mode() -> int:
-    """What a new file gets without a source mode to copy (0666 less the umask, as open() gives)."""
-    try:
-        with open("/proc/self/status") as status:  # read, not set and reset: other threads create files
-            mask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError):
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return 0o666 & ~mask
+    """What a new file gets without a source mode to copy: 0666 less the user's umask, as open() would give
+    it had syncoxide not made its own umask private (fs/modes.py)."""
+    return user_file_mode()
 
 
 def special_kind(mode: int) -> str | None:

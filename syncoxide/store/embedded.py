@@ -7,6 +7,8 @@ from pathlib import Path
 
 import psycopg
 
+from syncoxide.fs.modes import private_home
+
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set", module="platformdirs")
 
 DATABASE = "syncoxide"
@@ -33,6 +35,7 @@ def start(pgdata: Path) -> str:
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode=None)
+    private_home(pgdata.parent)  # run by root, pgserver has just made every folder above pgdata o+rx
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
