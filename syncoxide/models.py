@@ -51,24 +51,50 @@ _DURATION_UNITS = {
 }  # fmt: skip
 
 
+_DIGITS_AT_MOST = 15
+"""more digits than any duration a timedelta holds (about 2.7 million years in seconds)"""
+INTERVAL_AT_LEAST = timedelta(seconds=1)
+"""Temporal refuses a schedule interval below a second"""
+SCHEDULE_AT_MOST = timedelta(days=100 * 365)
+"""Temporal does not fire an interval much longer (its times are Go durations, ~292 years, counted from 1970)"""
+
+
+def shown(text: object, limit: int = 40) -> str:
+    """``text`` for a message: its repr, cut short when it is long (a 5000-digit number is not repeated)."""
+    if isinstance(text, str) and len(text) > limit:
+        return f"{text[:limit]!r}... ({len(text)} characters)"
+    return repr(text)
+
+
 def parse_duration(text: str) -> timedelta:
     """'1y2m3w4d5h' or '15min', '30s' (m is months, as in restic; years are 365 days, months 30)."""
     compact = text.strip() if isinstance(text, str) else ""
     parts = _DURATION_PART.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
-        raise InvalidValue(f"duration {text!r}: use numbers with y, m, w, d, h, min, s (e.g. 7d, 1m2w, 15min)")
-    return sum((int(n) * _DURATION_UNITS[u] for n, u in parts), timedelta())
+        raise InvalidValue(f"duration {shown(text)}: use numbers with y, m, w, d, h, min, s (e.g. 7d, 1m2w, 15min)")
+    try:
+        if any(len(n) > _DIGITS_AT_MOST for n, _ in parts):
+            raise OverflowError
+        return sum((int(n) * _DURATION_UNITS[u] for n, u in parts), timedelta())
+    except OverflowError:
+        raise InvalidValue(f"duration {shown(text)}: too long to be a duration") from None
 
 
 def parse_interval(text: str) -> timedelta:
-    """How often something runs (``every``): a duration, but a bare ``m`` is refused, since whoever
-    writes ``every: 15m`` means minutes, and months are what restic's ``m`` says."""
+    """How often something runs (``every``): a duration from 1s to 100y (what Temporal's schedules and
+    timers take), but a bare ``m`` is refused, since whoever writes ``every: 15m`` means minutes, and months
+    are what restic's ``m`` says."""
     months = [n for n, unit in _DURATION_PART.findall(text.strip() if isinstance(text, str) else "") if unit == "m"]
-    if months:
+    if months and len(months[0]) <= _DIGITS_AT_MOST:
         n = months[0]
         raise InvalidValue(f"interval {text!r}: 'm' would mean months here; write {n}min for minutes"
                            f" or {int(n) * 30}d for months")  # fmt: skip
-    return parse_duration(text)
+    interval = parse_duration(text)
+    if interval < INTERVAL_AT_LEAST:
+        raise InvalidValue(f"interval {shown(text)}: must be at least 1s (Temporal refuses a shorter one)")
+    if interval > SCHEDULE_AT_MOST:
+        raise InvalidValue(f"interval {shown(text)}: at most 100y (Temporal never fires a longer one)")
+    return interval
 
 
 class Retention(BaseModel):

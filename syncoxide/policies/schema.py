@@ -9,8 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from syncoxide import cron as crontab
 from syncoxide.engines import compression
+from syncoxide.errors import InvalidValue
 from syncoxide.locations import refuse_credentials
-from syncoxide.models import BackupOptions, Engine, Retention, parse_duration, parse_interval, parse_size
+from syncoxide.models import (
+    SCHEDULE_AT_MOST,
+    BackupOptions,
+    Engine,
+    Retention,
+    parse_duration,
+    parse_interval,
+    parse_size,
+)
 from syncoxide.providers.spec import OptionValue
 from syncoxide.secrets import SecretRef
 from syncoxide.sync import inputs
@@ -36,6 +45,14 @@ def _duration(value: str | None) -> str | None:
 def _interval(value: str | None) -> str | None:
     if value is not None:
         parse_interval(value)
+    return value
+
+
+def _schedule_span(value: str | None) -> str | None:
+    """A duration a Temporal Schedule keeps (jitter, catchup window) or one added to its interval (grace):
+    at most 100y, as an interval is (``apply`` would otherwise stop at the schedule, half-way)."""
+    if value is not None and parse_duration(value) > SCHEDULE_AT_MOST:
+        raise InvalidValue(f"duration {value!r}: at most 100y for a schedule")
     return value
 
 
@@ -114,7 +131,7 @@ class ScheduleSpec(Strict):
     jitter: str | None = None
 
     _every = field_validator("every")(_interval)
-    _jitter = field_validator("jitter")(_duration)
+    _jitter = field_validator("jitter")(_schedule_span)
     _cron = field_validator("cron")(crontab.valid_schedule_cron)
     _time_zone = field_validator("time_zone")(crontab.valid_zone)
 
@@ -156,7 +173,7 @@ class PolicySpec(Strict):
     notify: NotifySpec | None = None
     paused: bool = False
 
-    _durations = field_validator("catchup_window", "grace")(_duration)
+    _durations = field_validator("catchup_window", "grace")(_schedule_span)
 
     @field_validator("compression")
     @classmethod

@@ -134,3 +134,39 @@ def test_the_store_refuses_a_repository_location_with_a_password(sync_settings):
                          location=f"rest:https://ann:{SECRET}@h/r", passphrase=SecretRef(kind="env", value="P"))
     assert SECRET not in str(info.value)
     assert nothing_stored(sync_settings, repository="cred-direct")
+
+
+def test_every_0s_is_refused_by_plan_and_apply_and_nothing_is_made(cli, sync_settings, scratch):  # noqa: F811
+    (scratch / "docs").mkdir()
+    (scratch / "pass").write_text("a passphrase\n")
+    policy = scratch / "zero.yaml"
+    policy.write_text(f"""\
+repositories:
+  zero-vault:
+    engine: restic
+    location: {scratch}/vault
+    passphrase: file:{scratch}/pass
+sources:
+  docs:
+    paths: [{scratch}/docs]
+policies:
+  zero-docs:
+    source: docs
+    repository: zero-vault
+    schedule:
+      every: 0s
+""")
+    for verb in (("plan",), ("apply", "--yes")):
+        line = refused_in_one_line(cli("policy", *verb, str(policy)))
+        assert line == ("error: zero.yaml:14 policies.zero-docs.schedule.every: interval '0s': must be at least 1s "
+                        "(Temporal refuses a shorter one)"), line
+    assert not (scratch / "vault").exists()  # no repository was initialised
+    assert nothing_stored(sync_settings, repository="zero-vault", location=f"{scratch}/vault", policy="zero-docs")
+
+
+def test_sync_start_every_0s_is_refused_before_it_starts(cli, sync_settings, scratch):  # noqa: F811
+    (scratch / "a").mkdir()
+    line = refused_in_one_line(cli("sync", "start", str(scratch / "a"), str(scratch / "b"), "--every", "0s",
+                                   "--pair", "zero-pair"))
+    assert line == "error: --every interval '0s': must be at least 1s (Temporal refuses a shorter one)"
+    assert nothing_stored(sync_settings, pair="zero-pair") and not (scratch / "b").exists()
