@@ -15,7 +15,7 @@ from syncoxide.config import Settings
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import RunKind, RunStatus
-from syncoxide.store import open_store, runs
+from syncoxide.store import open_store, repositories, runs
 
 
 class AroundActivities:
@@ -31,11 +31,13 @@ class AroundActivities:
                 runs.start(conn, run_id=run_id, kind=RunKind.hook, repository_id=data.repository_id,
                            policy_id=data.policy_id, details={"stage": data.stage, "commands": data.commands},
                            workflow_id=data.parent_run_id)  # fmt: skip
+                passphrase = repositories.get(conn, data.repository_id).passphrase
             reporter = Reporter()
             reporter.phase(f"{data.stage} hooks")
             try:
                 count = hooks.run_hooks(data.stage, data.commands, timeout_s=data.timeout_s,
                                         env={"SYNCOXIDE_RUN_ID": data.parent_run_id},
+                                        withhold=[passphrase.value] if passphrase.kind == "env" else [],
                                         cancelled=reporter.cancelled)  # fmt: skip
             except (SyncoxideError, Cancelled) as failure:
                 cancelled = isinstance(failure, Cancelled)

@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from syncoxide.engines.base import command_environment
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
 from syncoxide.fs.modes import user_umask
@@ -27,9 +28,13 @@ def run_hooks(
     *,
     timeout_s: float,
     env: dict[str, str] | None = None,
+    withhold: Iterable[str] = (),
     cancelled: Callable[[], bool] = lambda: False,
 ) -> int:
     """Run ``commands`` in order; the first failure raises HookFailed naming the stage and command.
+
+    A hook gets the worker's environment with ``env`` added, less the engines' secret variables and the
+    names in ``withhold`` (``engines.base.command_environment``): no repository passphrase reaches it.
 
     ``cancelled`` is polled every second (activities heartbeat there); when it says so the hook
     is stopped and Cancelled raised.
@@ -37,7 +42,8 @@ def run_hooks(
     for command in commands:
         proc = subprocess.Popen(
             ["sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, **(env or {})}, text=True, errors="replace",
+            start_new_session=True, env={**command_environment(os.environ, withhold), **(env or {})},
+            text=True, errors="replace",
             umask=user_umask(),
         )  # fmt: skip
         deadline = time.monotonic() + timeout_s

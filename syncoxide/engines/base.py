@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,6 +40,41 @@ def row_columns(rows: Iterable[Row], every: int = LISTING_BATCH) -> Iterator[lis
             batch = []
     if batch:
         yield [list(column) for column in zip(*batch, strict=True)]
+
+
+COMMAND_KEEPS = frozenset({"PATH", "HOME", "LANG", "TZ"})
+"""What a stream command keeps of the environment the engine runs with; every other variable the engine was
+given for itself (its passphrase, its repository, credentials, its cache) is withheld."""
+
+
+ENGINE_SECRETS = frozenset({
+    "BORG_PASSPHRASE", "BORG_NEW_PASSPHRASE", "BORG_PASSCOMMAND", "BORG_PASSPHRASE_FD", "BORG_KEY_FILE",
+    "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND", "RESTIC_NEW_PASSWORD",
+    "RESTIC_NEW_PASSWORD_FILE", "RESTIC_REPOSITORY", "RESTIC_REPOSITORY_FILE",
+})  # fmt: skip
+"""The engines' own secret variables, withheld from hooks even when the worker's environment has them (an
+operator who keeps a passphrase there as ``env:RESTIC_PASSWORD``)."""
+
+
+def command_environment(environ: Mapping[str, str], withhold: Iterable[str] = ()) -> dict[str, str]:
+    """The environment for a user's command run beside the engines (a hook): ``environ`` without
+    ENGINE_SECRETS and without the names in ``withhold`` (the variables the run's secret references name)."""
+    hidden = ENGINE_SECRETS | set(withhold)
+    return {name: value for name, value in environ.items() if name not in hidden}
+
+
+def stream_command(stream: StreamSource, engine_env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) for a stream source the engine runs itself (borg --content-from-command, restic
+    --stdin-from-command): the engine gets its environment with the stream's own added (PGPASSWORD for
+    pg_dump), and runs the command through ``env -u NAME ...``, so the command sees only COMMAND_KEEPS and
+    what the stream brings. Only names go on a command line, never a value. borg withholds BORG_PASSPHRASE
+    by itself; restic hands its children everything: one way for both."""
+    program = stream.command[0] if stream.command else ""
+    if not program or "=" in program:
+        raise InvalidInput(f"stream command {program!r}: a program name must be given, without '='")
+    withheld = sorted(name for name in engine_env if name not in COMMAND_KEEPS and name not in stream.env)
+    unset = [arg for name in withheld for arg in ("-u", name)]
+    return [shutil.which("env") or "/usr/bin/env", *unset, "--", *stream.command], {**engine_env, **stream.env}
 
 
 def _no_progress(_: Progress) -> None:

@@ -21,6 +21,7 @@ from syncoxide.engines.base import (
     _never_cancelled,
     _no_progress,
     json_lines,
+    stream_command,
 )
 from syncoxide.engines.process import CancelFn
 from syncoxide.errors import (
@@ -253,11 +254,12 @@ class BorgEngine(BackupEngine):
         args += ["--one-file-system"] if options.one_file_system else []
         args += exclude_patterns.borg_args(options.excludes)
         target = f"{self.location}::{snapshot_name}"
+        env = self._env()
         if stream:
-            args += ["--content-from-command", "--stdin-name", stream.name.lstrip("/"), target, "--", *stream.command]
+            command, env = stream_command(stream, env)
+            args += ["--content-from-command", "--stdin-name", stream.name.lstrip("/"), target, "--", *command]
         else:
             args += [target, *sources]
-        env = {**self._env(), **(stream.env if stream else {})}
         outcome = process.run(self._argv(*args), env=env, on_stderr=on_stderr, cancelled=cancelled)
         code = outcome.returncode
         if code != 0 and code != ARCHIVE_EXISTS_CODE and code not in _WARNING_CODES:

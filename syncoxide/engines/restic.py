@@ -22,6 +22,7 @@ from syncoxide.engines.base import (
     _never_cancelled,
     _no_progress,
     json_lines,
+    stream_command,
 )
 from syncoxide.engines.process import CancelFn
 from syncoxide.engines.restic_names import REPLACEMENT, ExactPaths
@@ -227,11 +228,12 @@ class ResticEngine(BackupEngine):
             args += ["--exclude-if-present", marker]
         args += ["--one-file-system"] if options.one_file_system else []
         args += exclude_patterns.restic_args(options.excludes)
+        env = self._env()
         if stream:
-            args += ["--stdin-from-command", "--stdin-filename", stream.name.lstrip("/"), "--", *stream.command]
+            command, env = stream_command(stream, env)
+            args += ["--stdin-from-command", "--stdin-filename", stream.name.lstrip("/"), "--", *command]
         else:
             args += ["--", *sources]
-        env = {**self._env(), **(stream.env if stream else {})}
         outcome = process.run(self._argv(*args), env=env, on_stdout=on_stdout, cancelled=cancelled, keep_stdout=False)
         if outcome.returncode not in (0, PARTIAL_BACKUP_CODE) or not summary.get("snapshot_id"):
             raise self._fail(outcome.returncode, list(outcome.stderr_tail))
