@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from syncoxide.errors import InvalidInput
+from syncoxide.policies import yaml_reader
 from syncoxide.policies.schema import PolicyFile, PolicySpec, RepositorySpec, SourceSpec, SyncPairSpec
 from syncoxide.sync import inputs
 from syncoxide.sync.models import SyncRequest
@@ -37,20 +38,6 @@ class Desired:
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-def _line_map(node: yaml.Node, path: tuple = (), lines: dict | None = None) -> dict[tuple, int]:
-    lines = {} if lines is None else lines
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, key.value)
-            lines[child] = key.start_mark.line + 1
-            _line_map(value, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[(*path, index)] = item.start_mark.line + 1
-            _line_map(item, (*path, index), lines)
-    return lines
-
-
 def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
     for end in range(len(loc), 0, -1):
         if loc[:end] in lines:
@@ -65,28 +52,37 @@ def _message(error: dict) -> str:
     return text[0].lower() + text[1:] if text else text
 
 
+def _where(path: Path, line: int | None, keys: tuple = ()) -> str:
+    where = f"{path.name}:{line}" if line else path.name
+    return f"{where} {'.'.join(str(k) for k in keys)}" if keys else where
+
+
 def _parse(path: Path, problems: list[str]) -> tuple[PolicyFile | None, dict[tuple, int]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         problems.append(f"{path}: cannot read: {exc.strerror}")
         return None, {}
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        document, lines = yaml_reader.read(data)
+    except yaml_reader.YamlRefused as exc:
+        problems.append(f"{_where(path, exc.line, exc.path)}: {exc.message}")
+        return None, {}
+    except yaml_reader.YamlProblems as exc:
+        problems.extend(f"{_where(path, p.line, p.path)}: {p.message}" for p in exc.problems)
+        return None, {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path.name}:{mark.line + 1}" if mark else path.name
-        problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}")
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.append(f"{_where(path, mark.line + 1 if mark else None)}: not valid YAML: {problem}")
         return None, {}
-    lines = _line_map(node) if node is not None else {}
-    if data is None:
+    if document is None:
         return PolicyFile(), lines
-    if not isinstance(data, dict):
+    if not isinstance(document, dict):
         problems.append(f"{path.name}:1: expected a mapping with {', '.join(SECTIONS)}")
         return None, lines
     try:
-        return PolicyFile.model_validate(data), lines
+        return PolicyFile.model_validate(document), lines
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))

@@ -19,6 +19,7 @@ from syncoxide.models import (
     parse_duration,
     parse_interval,
     parse_size,
+    shown,
 )
 from syncoxide.providers.spec import OptionValue
 from syncoxide.secrets import SecretRef
@@ -293,7 +294,7 @@ class PolicyFile(Strict):
     def _names(cls, entries: dict) -> dict:
         for name in entries:
             if not _NAME.match(name):
-                raise ValueError(f"name {name!r}: use lower-case letters, digits, - and _ (at most 63)")
+                raise ValueError(f"name {shown(name)}: use lower-case letters, digits, - and _ (at most 63)")
         return entries
 
 

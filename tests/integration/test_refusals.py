@@ -170,3 +170,23 @@ def test_sync_start_every_0s_is_refused_before_it_starts(cli, sync_settings, scr
                                    "--pair", "zero-pair"))
     assert line == "error: --every interval '0s': must be at least 1s (Temporal refuses a shorter one)"
     assert nothing_stored(sync_settings, pair="zero-pair") and not (scratch / "b").exists()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x7fELF\x02\x01\x01\x00\xff\xfe", "error: odd.yaml:1: not a text file (a NUL byte at offset 7: binary?)"),
+    (b"sources: &s\n  a: *s\n", "error: odd.yaml:1 sources.a: an alias inside this anchor refers to the anchor "
+                                "itself (a recursive anchor)"),
+    ("\n".join(['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+               + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]).encode(),
+     'error: odd.yaml:6 a5: aliases expand the file past 100000 values here (a "billion laughs"?)'),
+    (b"sources: " + b"[" * 20000 + b"]" * 20000, "error: odd.yaml:1: nested more than 64 levels deep"),
+    (b"repositories: {}\nrepositories: {}\n", "error: odd.yaml:2 repositories: given twice, at lines 1 and 2 (YAML "
+                                              "would keep only the last)"),
+    (b"repositories:\n  v:\n    engine: borg\n    location: /v\n    passphrase: env:P\n    retention: {keep_last: "
+     + b"9" * 5000 + b"}\n", "error: odd.yaml:6: number '" + "9" * 40 + "'... (5000 characters) is too large (at "
+                             "most 9223372036854775807)"),
+])
+def test_policy_files_that_are_not_what_they_seem_are_one_line(cli, scratch, content, message):  # noqa: F811
+    (scratch / "odd.yaml").write_bytes(content)
+    for verb in (("plan",), ("apply", "--yes")):
+        assert refused_in_one_line(cli("policy", *verb, str(scratch / "odd.yaml"))) == message
