@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.common import require_login
+from dashboard.common import refuse_foreign_host, require_login
 from syncoxide.fs.modes import go_private
 
 go_private()  # what the dashboard writes (a restore's staging, cleanup's trash) is private, as in the CLI
@@ -24,6 +24,7 @@ PAGES = [
 ]
 
 st.set_page_config(page_title="syncoxide", layout="wide")
+refuse_foreign_host()
 require_login()
 navigation = st.navigation(
     [st.Page(VIEWS / file, title=title, icon=icon, default=i == 0) for i, (file, title, icon) in enumerate(PAGES)]

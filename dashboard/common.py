@@ -17,7 +17,7 @@ import streamlit as st
 from syncoxide import client as temporal
 from syncoxide.catalog.query import CatalogReader
 from syncoxide.config import Settings, load_settings
-from syncoxide.dashboard_auth import login_required, role_for
+from syncoxide.dashboard_auth import host_allowed, login_required, role_for
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import human_size  # noqa: F401 - pages import it from here
 
@@ -37,6 +37,21 @@ def call(make: Callable[[], Awaitable[T]]) -> T:
 
 async def temporal_client():
     return await temporal.connect(settings())
+
+
+def refuse_foreign_host() -> None:
+    """Stop the page when the browser reached it under another name (DNS rebinding): nothing is shown.
+
+    A session with no request headers at all came from no browser (Streamlit's AppTest runs it bare);
+    every browser request carries Host, and a program that skips the browser needs no rebinding.
+    """
+    headers = st.context.headers
+    if not headers:
+        return
+    host = headers.get("Host")
+    if not host_allowed(settings(), host):
+        st.error(plain(f"This dashboard does not answer to the name {host!r}; open it at its own address."))
+        st.stop()
 
 
 def require_login() -> None:

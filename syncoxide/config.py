@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_concurrent_engine_activities: int = 4
     dashboard_port: int = 8501
     dashboard_address: str = Field(default="127.0.0.1", description="where the dashboard listens")
+    dashboard_public_names: list[str] = Field(
+        default_factory=list, description="host names the dashboard is reached by, e.g. behind a proxy (JSON list)"
+    )
     dashboard_password: str | None = Field(
         default=None, description="secret reference to a password hash (syncoxide dashboard hash-password); "
         "required when the dashboard listens beyond loopback"

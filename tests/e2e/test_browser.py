@@ -106,3 +106,34 @@ def test_restore_wizard_in_chromium(browser, dashboard, backed_up, workdir):
     assert (restored / "beach.jpg").read_bytes() == (backed_up["root"] / "photos" / "beach.jpg").read_bytes()
     assert sorted(p.name for p in restored.iterdir()) == ["beach-again.jpg", "beach.jpg"]
     page.close()
+
+
+@pytest.fixture(scope="module")
+def rebinding_browser():
+    """Chromium resolving evil.example to 127.0.0.1, as a DNS-rebinding attack makes a victim's browser do."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            *CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.example 127.0.0.1"])  # fmt: skip
+        yield launched
+        launched.close()
+
+
+def test_a_page_reached_under_a_rebound_name_shows_nothing(rebinding_browser, dashboard, backed_up):
+    port = dashboard.rsplit(":", 1)[1]
+    page = rebinding_browser.new_page()
+    for url in (f"http://evil.example:{port}/", f"http://evil.example:{port}/snapshots"):
+        page.goto(url)
+        page.get_by_test_id("stApp").wait_for()
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1500)
+        shown = page.inner_text("body")
+        assert f"does not answer to the name 'evil.example:{port}'" in shown, shown
+        assert backed_up["repository"].name not in shown and "Policies" not in shown
+    page.screenshot(path=str(ARTIFACTS / "rebinding-refused.png"), full_page=True)
+    own = rebinding_browser.new_page()
+    own.goto(f"{dashboard}/snapshots")
+    own.get_by_test_id("stApp").wait_for()
+    own.wait_for_load_state("networkidle")
+    own.wait_for_timeout(1500)
+    assert "does not answer" not in own.inner_text("body") and "Policies" in own.inner_text("body")
