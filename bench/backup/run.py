@@ -180,7 +180,7 @@ def main() -> None:
         del os.environ[key]  # the bench's own stack, set up here alone, for the CLI and this process
     os.environ["SYNCOXIDE_HOME"] = str(work / "home")
     os.environ["SYNCOXIDE_METRICS_ADDRESS"] = ""
-    for port in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT"):
+    for port in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT", "CODEC_PORT"):
         os.environ[f"SYNCOXIDE_{port}"] = str(free_port())
     env = dict(os.environ)
     try:

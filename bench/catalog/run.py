@@ -191,7 +191,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sxbench-catalog-", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
     env.update({"SYNCOXIDE_HOME": str(work / "home"), "SYNCOXIDE_METRICS_ADDRESS": ""})
-    for port in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT"):
+    for port in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT", "CODEC_PORT"):
         env[f"SYNCOXIDE_{port}"] = str(free_port())
     cli = [sys.executable, "-m", "syncoxide"]
     figures: dict[str, dict] = {}

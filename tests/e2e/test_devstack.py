@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import tempfile
@@ -19,10 +21,21 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.e2e
 
 
+def base64_values(node) -> str:
+    """The metadata values of every payload in a history, decoded (a decoded payload says json/plain)."""
+    if isinstance(node, dict):
+        found = [base64.b64decode(v).decode("utf-8", "replace") for v in node["metadata"].values()] if (
+            isinstance(node.get("metadata"), dict) and "data" in node) else []
+        return " ".join(found + [base64_values(v) for v in node.values()])
+    if isinstance(node, list):
+        return " ".join(base64_values(v) for v in node)
+    return ""
+
+
 def test_dev_up_demo_and_down():
     home = Path(tempfile.mkdtemp(prefix="sxd-", dir="/tmp"))
     ports = {"SYNCOXIDE_TEMPORAL_PORT": free_port(), "SYNCOXIDE_TEMPORAL_UI_PORT": free_port(),
-             "SYNCOXIDE_DASHBOARD_PORT": free_port()}  # fmt: skip
+             "SYNCOXIDE_DASHBOARD_PORT": free_port(), "SYNCOXIDE_CODEC_PORT": free_port()}  # fmt: skip
     metrics = f"127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
     env.update({"SYNCOXIDE_HOME": str(home), "SYNCOXIDE_METRICS_ADDRESS": metrics,
@@ -54,6 +67,19 @@ def test_dev_up_demo_and_down():
         assert listed.returncode == 0, listed.stderr
         assert result["run_id"] in listed.stdout
 
+        for secret in ("payload.keys", "codec.token"):  # made on first start, the owner's alone
+            assert stat.S_IMODE((home / secret).stat().st_mode) == 0o600
+        codec = f"http://127.0.0.1:{ports['SYNCOXIDE_CODEC_PORT']}"
+        ui = f"http://127.0.0.1:{ports['SYNCOXIDE_TEMPORAL_UI_PORT']}"
+        with urllib.request.urlopen(f"{ui}/api/v1/settings") as r:
+            assert json.loads(r.read())["Codec"]["Endpoint"] == codec  # the Web UI decodes through it
+        shown = subprocess.run(
+            [temporal_bin, "workflow", "show", "--address", f"127.0.0.1:{ports['SYNCOXIDE_TEMPORAL_PORT']}",
+             "--workflow-id", result["run_id"], "--output", "json", "--codec-endpoint", codec,
+             "--codec-auth", f"Bearer {(home / 'codec.token').read_text().strip()}"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert shown.returncode == 0 and "json/plain" in base64_values(json.loads(shown.stdout)), shown.stderr
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['SYNCOXIDE_DASHBOARD_PORT']}/_stcore/health") as r:
             assert r.status == 200
         with urllib.request.urlopen(f"http://{metrics}/metrics") as r:
