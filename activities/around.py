@@ -28,10 +28,10 @@ class AroundActivities:
         run_id = f"{data.parent_run_id}-hook-{data.stage}"
         with temporal_errors():
             with open_store(self.settings) as conn:
+                passphrase = repositories.get(conn, data.repository_id).passphrase  # its variable: not for hooks
                 runs.start(conn, run_id=run_id, kind=RunKind.hook, repository_id=data.repository_id,
                            policy_id=data.policy_id, details={"stage": data.stage, "commands": data.commands},
                            workflow_id=data.parent_run_id)  # fmt: skip
-                passphrase = repositories.get(conn, data.repository_id).passphrase
             reporter = Reporter()
             reporter.phase(f"{data.stage} hooks")
             try:

@@ -23,6 +23,10 @@ PRIVATE_UMASK = 0o077
 USER_UMASK_ENV = "SYNCOXIDE_USER_UMASK"
 TIGHTENED_MARK = ".private"
 """A file in the data dir saying its older contents were tightened once (``tighten_tree``)."""
+OWN_ENTRIES = frozenset({"temporal.db", "postgres", "catalog", "logs", "run", "engines", "demo", "payload.keys",
+                         "codec.token", "syncoxide.toml"})  # fmt: skip
+"""What syncoxide itself puts in its data dir (and temporal.db-wal, -shm ...): the one-time tightening touches
+these only, never other things someone keeps beside them."""
 
 
 def current_umask() -> int:
@@ -92,24 +96,34 @@ def private_home(home: Path) -> None:
         return  # made when first used, 0700 by the umask
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
         return
+    if os.path.realpath(home) in ("/", os.path.realpath(Path.home())):
+        return  # a data dir that is the user's home (or /): not ours to close
     others = 0o011 if _foreign_folders(home) else 0
     wanted = (stat.S_IMODE(info.st_mode) & ~0o077) | 0o700 | others
     if stat.S_IMODE(info.st_mode) != wanted:
         os.chmod(home, wanted)
     mark = home / TIGHTENED_MARK
     if not mark.exists():
-        tighten_tree(home)
+        tighten_tree(home, only=OWN_ENTRIES)
         fd = os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         os.close(fd)
 
 
-def tighten_tree(root: Path) -> int:
+def _own(name: str, only: frozenset[str]) -> bool:
+    return name in only or name.split("-", 1)[0] in only  # temporal.db-wal
+
+
+def tighten_tree(root: Path, only: frozenset[str] | None = None) -> int:
     """Group and other bits off everything below ``root`` that is ours (files written before syncoxide set
-    its umask); folders of another user (postgres's own, which it keeps 0700) are not entered, symlinks
-    never followed. Returns how many entries changed."""
+    its umask); with ``only``, just the entries of ``root`` so named and what they hold. Folders of another
+    user (postgres's own, which it keeps 0700) are not entered, symlinks never followed. Returns how many
+    entries changed."""
     me = os.geteuid()
     changed = 0
-    for _, dirnames, filenames, dir_fd in os.fwalk(root):
+    for top, dirnames, filenames, dir_fd in os.fwalk(root):
+        if only is not None and top == str(root):
+            dirnames[:] = [d for d in dirnames if _own(d, only)]
+            filenames = [f for f in filenames if _own(f, only)]
         for name in [*dirnames, *filenames]:
             try:
                 info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)

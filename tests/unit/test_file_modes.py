@@ -64,11 +64,16 @@ def test_contents_from_before_are_tightened_once(tmp_path):
     old = home / "catalog" / "part" / "0.parquet"
     old.write_bytes(b"PAR1")
     os.chmod(old, 0o644)
-    os.symlink("/etc/passwd", home / "link")
+    os.symlink("/etc/passwd", home / "catalog" / "link")
+    (home / "temporal.db-wal").write_bytes(b"")
+    os.chmod(home / "temporal.db-wal", 0o644)
+    (home / "notes.txt").write_text("kept beside the data, not syncoxide's")
+    os.chmod(home / "notes.txt", 0o644)
     in_child("print('{}')", home=home)
     assert mode(home) == 0o700
     assert mode(home / "catalog") == mode(home / "catalog" / "part") == 0o700
-    assert mode(old) == 0o600
+    assert mode(old) == mode(home / "temporal.db-wal") == 0o600
+    assert mode(home / "notes.txt") == 0o644  # only what syncoxide itself puts there
     assert mode(Path("/etc/passwd")) == 0o644  # a symlink is never followed
     assert (home / ".private").exists()
     os.chmod(old, 0o644)  # done once: not walked again (only the data dir itself is checked each start)
@@ -76,6 +81,16 @@ def test_contents_from_before_are_tightened_once(tmp_path):
     in_child("print('{}')", home=home)
     assert mode(home) == 0o700
     assert mode(old) == 0o644
+
+
+def test_a_data_dir_that_is_the_users_home_is_left_as_it_is(tmp_path):
+    home = tmp_path / "me"
+    (home / "logs").mkdir(parents=True)
+    os.chmod(home, 0o755)
+    os.chmod(home / "logs", 0o755)
+    in_child("print('{}')", home=home, env={"HOME": str(home)})
+    assert mode(home) == mode(home / "logs") == 0o755
+    assert not (home / ".private").exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a folder of another user inside the data dir needs root")
