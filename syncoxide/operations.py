@@ -15,7 +15,6 @@ from syncoxide.engines.base import ProgressFn, validate_sources
 from syncoxide.engines.process import CancelFn, Cancelled
 from syncoxide.errors import InvalidInput, RepositoryLocked, VerificationFailed
 from syncoxide.fs import names
-from syncoxide.locations import refuse_credentials
 from syncoxide.models import (
     BackupRequest,
     BackupStats,
@@ -29,6 +28,7 @@ from syncoxide.models import (
 from syncoxide.placement import Placement, check_strip, final_parts, fresh_staging, place
 from syncoxide.retention import Decision, Retention, decide
 from syncoxide.secrets import SecretRef
+from syncoxide.secrets.in_locations import refuse_credentials
 from syncoxide.verify import Locator, VerifyReport, verify_restore
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from syncoxide import sync_client
 from syncoxide.config import Settings
 from syncoxide.errors import NotFound
-from syncoxide.locations import redacted
+from syncoxide.secrets.in_locations import redacted
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 

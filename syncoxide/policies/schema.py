@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from syncoxide import cron as crontab
 from syncoxide.engines import compression
 from syncoxide.errors import InvalidValue
-from syncoxide.locations import refuse_credentials
 from syncoxide.models import (
     SCHEDULE_AT_MOST,
     BackupOptions,
@@ -23,6 +22,7 @@ from syncoxide.models import (
 )
 from syncoxide.providers.spec import OptionValue
 from syncoxide.secrets import SecretRef
+from syncoxide.secrets.in_locations import refuse_credentials
 from syncoxide.sync import inputs
 from syncoxide.sync.cadence import Cadence
 from syncoxide.sync.models import ConflictLoser, ConflictPolicy, Mode, SyncOptions, backup_folder

@@ -18,8 +18,8 @@ from temporalio.client import Client
 
 from syncoxide import sync_client
 from syncoxide.config import Settings
-from syncoxide.locations import redacted
 from syncoxide.policies.loader import Desired, PolicyErrors
+from syncoxide.secrets.in_locations import redacted
 from syncoxide.store import sync as store
 from syncoxide.sync.models import Mode, SyncRequest
 

@@ -26,7 +26,6 @@ from typing import Any, BinaryIO
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
-from syncoxide.locations import redacted
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     HASH_TYPES,
@@ -48,6 +47,7 @@ from syncoxide.providers.errors import (
     ProviderTransient,
 )
 from syncoxide.providers.spec import ProviderSpec
+from syncoxide.secrets.in_locations import redacted
 
 CHUNK = 1024 * 1024
 MOD_TIME_NOT_SUPPORTED_NS = 100 * 365 * 24 * 3600 * 10**9

@@ -28,7 +28,6 @@ from boto3.s3.transfer import TransferConfig
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
-from syncoxide.locations import redacted
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     Capabilities,
@@ -48,6 +47,7 @@ from syncoxide.providers.errors import (
 )
 from syncoxide.providers.s3_put import SignedPut
 from syncoxide.providers.spec import ProviderSpec
+from syncoxide.secrets.in_locations import redacted
 
 MIB = 1024 * 1024
 MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")

@@ -22,7 +22,6 @@ from urllib.parse import unquote, urlsplit
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
 from syncoxide.fs import names
-from syncoxide.locations import redacted
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     Capabilities,
@@ -52,6 +51,7 @@ from syncoxide.providers.sftp_session import SftpSession
 from syncoxide.providers.sftp_wire import Attrs
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.providers.ssh_command import SshConnection, SshTarget, check_key
+from syncoxide.secrets.in_locations import redacted
 
 WRITE_CHUNK = 256 * 1024
 MD5_TIMEOUT = 3600

@@ -6,7 +6,7 @@
 
 A spec travels in workflow payloads and the store; ``open_provider`` resolves its secrets inside
 the process that opens it. A location (or a URL option) holding a password or another secret is refused
-(``syncoxide.locations``): secrets are references, never part of a location.
+(``syncoxide.secrets.in_locations``): secrets are references, never part of a location.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from syncoxide.config import Settings
-from syncoxide.locations import credentials_problem, refuse_credentials
 from syncoxide.providers.base import Provider
 from syncoxide.secrets import SecretRef
+from syncoxide.secrets.in_locations import credentials_problem, refuse_credentials
 
 ProviderKind = Literal["local", "sftp", "s3", "webdav", "rclone"]
 OptionValue = str | int | float | bool

@@ -23,7 +23,6 @@ import requests
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
-from syncoxide.locations import redacted
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     Capabilities,
@@ -43,6 +42,7 @@ from syncoxide.providers.errors import (
     ProviderTransient,
 )
 from syncoxide.providers.spec import ProviderSpec
+from syncoxide.secrets.in_locations import redacted
 
 DAV = "{DAV:}"
 CHUNK = 1024 * 1024

@@ -9,9 +9,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from syncoxide.errors import InvalidInput, NotFound
-from syncoxide.locations import refuse_credentials
 from syncoxide.models import Engine, Repository, Retention
 from syncoxide.secrets import SecretRef
+from syncoxide.secrets.in_locations import refuse_credentials
 
 _COLUMNS = "id, name, engine, location, passphrase_ref, retention, created_at"
 

@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from syncoxide.errors import InvalidInput
-from syncoxide.locations import redacted
+from syncoxide.secrets.in_locations import redacted
 
 StateRow = tuple[str, int, int, str | None, int, int, str | None]
 """path, src size, src mtime ns, src md5, dst size, dst mtime ns, dst md5"""

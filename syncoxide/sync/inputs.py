@@ -12,9 +12,9 @@ from typing import Any
 
 from syncoxide import cron as crontab
 from syncoxide.errors import InvalidInput
-from syncoxide.locations import redacted
 from syncoxide.models import parse_duration, parse_interval, parse_size
 from syncoxide.providers.spec import OptionValue, ProviderSpec
+from syncoxide.secrets.in_locations import redacted
 from syncoxide.sync.cadence import Cadence
 from syncoxide.sync.models import (
     ConflictLoser,

@@ -9,10 +9,10 @@ from pydantic import ValidationError
 
 from syncoxide import operations
 from syncoxide.errors import InvalidInput, InvalidValue
-from syncoxide.locations import credentials_problem, redacted, refuse_credentials
 from syncoxide.models import Engine
 from syncoxide.policies import loader
 from syncoxide.providers.spec import ProviderSpec
+from syncoxide.secrets.in_locations import credentials_problem, redacted, refuse_credentials
 from syncoxide.sync import inputs
 from syncoxide.sync.models import SyncRequest
 
