@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,19 +28,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncoxide import client as temporal
-from syncoxide.config import Settings
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: own_stack
+from own_stack import own_stack  # noqa: E402
+
+from syncoxide import client as temporal  # noqa: E402
+from syncoxide.config import Settings  # noqa: E402
 
 MiB = 1024 * 1024
 PASSPHRASE = "bench-passphrase-not-secret"
 IDLE_TIMEOUT_S = 600
 WARNING_CODES = {"borg": 1, "restic": 3}  # borg: warnings; restic: some files unreadable; the CLI: none
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_dataset(root: Path, *, small: int, big_mib: int, dup_copies: int) -> int:
@@ -176,13 +172,6 @@ def main() -> None:
     engines = args.engine or ["borg", "restic"]
 
     work = Path(tempfile.mkdtemp(prefix="sxbench-", dir="/tmp"))
-    for key in [k for k in os.environ if k.startswith("SYNCOXIDE_")]:
-        del os.environ[key]  # the bench's own stack, set up here alone, for the CLI and this process
-    os.environ["SYNCOXIDE_HOME"] = str(work / "home")
-    os.environ["SYNCOXIDE_METRICS_ADDRESS"] = ""
-    for port in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT", "CODEC_PORT"):
-        os.environ[f"SYNCOXIDE_{port}"] = str(free_port())
-    env = dict(os.environ)
     try:
         data = work / "data"
         quick, full = dict(small=5000, big_mib=200, dup_copies=1), dict(small=30000, big_mib=1000, dup_copies=2)
@@ -190,22 +179,20 @@ def main() -> None:
         total = make_dataset(data, **sizes)
         files = sizes["small"] + 4 + sizes["dup_copies"]
         print(f"dataset: {total / MiB:.0f} MiB in {files} files", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "syncoxide", "dev", "up", "--no-dashboard"], env=env, check=True,
-                       capture_output=True)  # fmt: skip
-        stand = Stand(settings=Settings(), data=data, work=work, env=env)
-        figures = {engine: compare(stand, engine, args.repeat) for engine in engines}
-        if args.json:
-            print(json.dumps({"dataset_bytes": total, "seconds": figures}, indent=2))
-        for engine, pair in figures.items():
-            for what, anchor in pair["anchor"].items():
-                ours = pair["syncoxide"][what]
-                print(f"time {engine}-{what} anchor={anchor:.2f}s syncoxide={ours:.2f}s ({ours - anchor:+.2f}s)")
-        for engine, pair in figures.items():
-            for what, anchor in pair["anchor"].items():
-                print(f"ratio {engine}-{what} {pair['syncoxide'][what] / anchor:.2f}")
+        with own_stack(work) as env:
+            stand = Stand(settings=Settings(), data=data, work=work, env=env)
+            figures = {engine: compare(stand, engine, args.repeat) for engine in engines}
     finally:
-        subprocess.run([sys.executable, "-m", "syncoxide", "dev", "down"], env=env, capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps({"dataset_bytes": total, "seconds": figures}, indent=2))
+    for engine, pair in figures.items():
+        for what, anchor in pair["anchor"].items():
+            ours = pair["syncoxide"][what]
+            print(f"time {engine}-{what} anchor={anchor:.2f}s syncoxide={ours:.2f}s ({ours - anchor:+.2f}s)")
+    for engine, pair in figures.items():
+        for what, anchor in pair["anchor"].items():
+            print(f"ratio {engine}-{what} {pair['syncoxide'][what] / anchor:.2f}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,14 +31,11 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: own_stack
+from own_stack import own_stack  # noqa: E402
+
 PASSPHRASE = "bench-passphrase-not-secret"
 NAMES = ["file-0000123.txt", "notes-77.md", "photo-4242.jpg", "nothing-like-this", "report"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run(argv: list[str], env: dict[str, str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
@@ -189,26 +185,30 @@ def main() -> None:
     which = args.only or ["scan", "search"]
 
     work = Path(tempfile.mkdtemp(prefix="sxbench-catalog-", dir="/tmp"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
-    env.update({"SYNCOXIDE_HOME": str(work / "home"), "SYNCOXIDE_METRICS_ADDRESS": ""})
-    for port in ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT", "CODEC_PORT"):
-        env[f"SYNCOXIDE_{port}"] = str(free_port())
     cli = [sys.executable, "-m", "syncoxide"]
-    figures: dict[str, dict] = {}
     try:
-        run([*cli, "dev", "up", "--no-dashboard"], env)
-        status = json.loads(run([*cli, "dev", "status", "--json"], env)[1].stdout)
-        worker_pid = next(s["pid"] for s in status if s["name"] == "worker")
-        if "scan" in which:
-            figures["scan"] = bench_scan(work, env, cli, worker_pid, 100_000 if args.quick else 1_000_000)
-        if "search" in which:
-            snapshots, files = (20, 2_000) if args.quick else (100, 10_000)
-            figures["search"] = bench_search(work, env, cli, snapshots, files)
-            figures["pages"] = bench_pages(env)
+        with own_stack(work) as env:
+            figures = measure(work, env, cli, which, args.quick)
     finally:
-        subprocess.run([*cli, "dev", "down"], env=env, capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
-    if args.json:
+    report(figures, args.json)
+
+
+def measure(work: Path, env: dict[str, str], cli: list[str], which: list[str], quick: bool) -> dict[str, dict]:
+    figures: dict[str, dict] = {}
+    status = json.loads(run([*cli, "dev", "status", "--json"], env)[1].stdout)
+    worker_pid = next(s["pid"] for s in status if s["name"] == "worker")
+    if "scan" in which:
+        figures["scan"] = bench_scan(work, env, cli, worker_pid, 100_000 if quick else 1_000_000)
+    if "search" in which:
+        snapshots, files = (20, 2_000) if quick else (100, 10_000)
+        figures["search"] = bench_search(work, env, cli, snapshots, files)
+        figures["pages"] = bench_pages(env)
+    return figures
+
+
+def report(figures: dict[str, dict], as_json: bool) -> None:
+    if as_json:
         print(json.dumps(figures, indent=2))
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
     if "scan" in figures:
