@@ -4,12 +4,13 @@ The data dir, and everything syncoxide and the programs it starts put there (Tem
 catalog's Parquet parts, logs, pid files, the embedded PostgreSQL, staging dirs, engine caches), is its owner's
 alone. ``go_private`` runs once at each entry point: the process umask becomes 077 (or stricter), so every
 folder is made 0700 and every file 0600, by syncoxide and by its children (temporal, postgres, borg, restic,
-rclone, pg_dump), which inherit it; and the data dir is tightened (``private_home``).
+pg_dump, stream commands), which inherit it; and the data dir is tightened (``private_home``).
 
-What lands where the user said (a sync's destination, a restore target, an item put back from cleanup's
-trash) and what a hook writes get the umask the user started syncoxide with, as if syncoxide had not changed
-it: ``user_umask``. It travels in SYNCOXIDE_USER_UMASK to syncoxide processes started by another (the worker
-and the dashboard that `dev up` starts), so they do not take the tightened umask for the user's.
+What lands where the user said (a sync's destination, also through rclone, a restore target, an item put back
+from cleanup's trash) and what a hook writes get the umask the user started syncoxide with, as if syncoxide
+had not changed it: ``user_umask``. It travels in SYNCOXIDE_USER_UMASK to syncoxide processes started by
+another (the worker and the dashboard that `dev up` starts), so they do not take the tightened umask for the
+user's.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
+from syncoxide.fs.modes import user_umask
 from syncoxide.providers import options, paths
 from syncoxide.providers.base import (
     HASH_TYPES,
@@ -80,9 +81,10 @@ class RcloneProvider(Provider):
         super().__init__(display)
         self._rclone = rclone
         self._root = root  # remote:path, without a trailing slash
-        self._spawn: dict[str, Any] = {"env": env, "start_new_session": True}
+        self._spawn: dict[str, Any] = {"env": env, "start_new_session": True, "umask": user_umask()}
         """how rclone is started: its own session, so a Ctrl-C at the terminal reaches syncoxide (which stops
-        between chunks), not rclone in the middle of a file"""
+        between chunks), not rclone in the middle of a file; with the user's umask, so what it writes to a
+        local destination is made as the local provider makes it (fs/modes.py)"""
         self._flags = flags
         self._secrets = secrets
         self._bucket_based = False

@@ -128,6 +128,25 @@ def test_the_users_places_get_the_users_umask(tmp_path):
     assert mode(tmp_path / "by-hook") == 0o644
 
 
+def test_rclone_writes_a_local_destination_with_the_users_umask(tmp_path):
+    from syncoxide.config import TOOLS_DIR
+
+    rclone = TOOLS_DIR / "rclone"
+    if not rclone.exists():
+        pytest.skip("rclone is not built (scripts/setup.sh)")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    in_child(f"""
+        import io
+        from syncoxide.providers.rclone import RcloneProvider
+        p = RcloneProvider("rclone", {str(rclone)!r}, {str(dest)!r}, dict(os.environ), [], [])
+        p.write("a/file.txt", io.BytesIO(b"hello"), size=5)
+        print("{{}}")
+    """, home=tmp_path / "home")
+    assert mode(dest / "a") == 0o755
+    assert mode(dest / "a" / "file.txt") == 0o644
+
+
 def test_a_child_syncoxide_takes_the_recorded_umask_not_the_private_one(tmp_path):
     """The worker `dev up` starts inherits umask 077; SYNCOXIDE_USER_UMASK tells it what the user's was."""
     seen = in_child("print(json.dumps({'user': modes.user_umask(), 'umask': modes.current_umask()}))",
