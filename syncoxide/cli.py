@@ -159,6 +159,24 @@ def keys_list(as_json: JsonOpt = False) -> None:
         out.print(f"{key.id}  {'seals and opens' if i == 0 else 'opens'}")
 
 
+@keys_app.command("reseal")
+def keys_reseal(as_json: JsonOpt = False) -> None:
+    """Seal every syncoxide schedule's stored input again with the sealing key (after an upgrade, a rotation)."""
+    from syncoxide import schedules
+
+    cfg = settings()
+
+    async def go() -> list[str]:
+        client = await temporal.connect(cfg)
+        return await schedules.reseal(client, client.data_converter.payload_codec)
+
+    done = asyncio.run(go())
+    if as_json:
+        emit_json({"resealed": done})
+    else:
+        out.print(f"resealed {len(done)} schedules" + (": " + ", ".join(done) if done else ""), markup=False)
+
+
 @app.command("codec-server")
 def codec_server(
     host: Annotated[str, typer.Option(help="Address to listen on; beyond loopback needs --tls-cert/--tls-key.")] = (
@@ -468,6 +486,9 @@ register_sync_commands(app)
 
 
 def main() -> None:
+    from syncoxide.fs.modes import go_private
+
+    go_private()  # also when started as `python -m syncoxide.cli` (dev up's worker, codec server), not via entry
     debug = "--debug" in sys.argv[1:]
     try:
         code = app(standalone_mode=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
     Schedule,
@@ -34,6 +35,7 @@ from syncoxide.models import (
     parse_duration,
     parse_interval,
 )
+from syncoxide.orchestration.codec import ENCODING, KEY_ID, EncryptionCodec
 
 POLICY_PREFIX = "policy-"
 CHECK_PREFIX = "check-"
@@ -129,6 +131,38 @@ def scan_schedule(settings: Settings, source: Source, timing: Timing) -> Schedul
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
         state=ScheduleState(note=f"syncoxide catalog scan of {source.name}"),
     )
+
+
+async def reseal(client: Client, codec: EncryptionCodec) -> list[str]:
+    """Seal the stored input of every syncoxide schedule again with the current sealing key.
+
+    For schedules made before the payload codec (plaintext inputs, which workers refuse) and before
+    dropping an old key. A stored input is kept as Temporal holds it (raw payloads go back verbatim),
+    so this opens what it can and seals it anew; returns the ids of the schedules it rewrote.
+    """
+    resealed = []
+    ids = [e.id async for e in await client.list_schedules()
+           if e.id.startswith((POLICY_PREFIX, CHECK_PREFIX, SCAN_PREFIX)) or e.id == HEALTH_SCHEDULE_ID]  # fmt: skip
+    for schedule_id in ids:
+        changed = False
+
+        def sealed_anew(current: ScheduleUpdateInput) -> ScheduleUpdate | None:
+            nonlocal changed
+            action = current.description.schedule.action
+            if not isinstance(action, ScheduleActionStartWorkflow):
+                return None
+            payloads = [a for a in action.args if isinstance(a, Payload)]
+            if all(p.metadata.get(KEY_ID) == codec.sealing_key_id.encode() for p in payloads):
+                return None
+            action.args = [codec.seal(codec.open(p) if p.metadata.get("encoding") == ENCODING else p)
+                           for p in payloads]  # fmt: skip
+            changed = True
+            return ScheduleUpdate(schedule=current.description.schedule)
+
+        await client.get_schedule_handle(schedule_id).update(sealed_anew)
+        if changed:
+            resealed.append(schedule_id)
+    return resealed
 
 
 async def managed_ids(client: Client) -> set[str]:

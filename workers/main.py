@@ -24,6 +24,7 @@ from syncoxide.catalog.scan import WARM_UP_MODULES
 from syncoxide.catalog.scan_service import ScanService
 from syncoxide.catalog.service import CatalogService
 from syncoxide.config import Settings
+from syncoxide.fs.modes import go_private
 from syncoxide.store import open_store
 from workers.sealed_input import RequireSealedInput
 from workflows.backup import BackupWorkflow
@@ -113,6 +114,7 @@ async def run_until(settings: Settings, stop: asyncio.Event, ready_file: Path | 
 
 def main(settings: Settings, ready_file: Path | None = None) -> None:
     """Entry point of `syncoxide worker`: SIGTERM or SIGINT shuts down gracefully."""
+    go_private(settings.home)  # whoever launched it, what the worker writes is private
     with open_store(settings):
         pass
     for module in WARM_UP_MODULES:  # so the first catalog activity does not pay for these imports

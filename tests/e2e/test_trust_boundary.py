@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,56 @@ def test_a_worker_without_the_key_fails_clearly_at_start(stack, workdir):
         f"error: no payload key: cannot read secret file {missing}: No such file or directory (make one with "
         f"`syncoxide keys new --into {stack.settings.home / 'payload.keys'}` or set SYNCOXIDE_PAYLOAD_KEYS)"
     ]
+
+
+def test_a_schedule_made_before_the_codec_is_sealed_again_by_keys_reseal(stack, workdir):
+    from temporalio.client import (
+        Client,
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleIntervalSpec,
+        ScheduleSpec,
+        ScheduleState,
+    )
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    schedule_id = f"scan-legacy-{workdir.name}"
+
+    async def last_run(client) -> str:
+        handle = client.get_schedule_handle(schedule_id)
+        before = len((await handle.describe()).info.recent_actions)
+        await handle.trigger()
+        deadline = time.monotonic() + 30
+        while len(actions := (await handle.describe()).info.recent_actions) == before:
+            assert time.monotonic() < deadline, "the schedule did not start its workflow"
+            await asyncio.sleep(0.2)
+        return actions[-1].action.workflow_id
+
+    async def legacy_schedule() -> str:
+        legacy = await Client.connect(stack.settings.temporal_target, data_converter=pydantic_data_converter)
+        await legacy.create_schedule(schedule_id, Schedule(
+            action=ScheduleActionStartWorkflow("HealthWorkflow", {}, id=f"legacy-{workdir.name}",
+                                               task_queue=stack.settings.task_queue),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(days=365))]),
+            state=ScheduleState(paused=True)))  # fmt: skip
+        return await last_run(await temporal.connect(stack.settings))
+
+    refused_run = asyncio.run(legacy_schedule())
+    cause, _ = refusal(stack, refused_run)
+    assert "payload not authenticated" in cause
+
+    resealed = syncoxide(stack, "keys", "reseal", "--json")
+    assert resealed.code == 0, resealed.stderr
+    assert schedule_id in resealed.json["resealed"]
+    assert schedule_id not in syncoxide(stack, "keys", "reseal", "--json").json["resealed"]  # nothing left to do
+
+    async def now_runs() -> None:
+        client = await temporal.connect(stack.settings)
+        try:
+            run = await last_run(client)
+            late = await asyncio.wait_for(client.get_workflow_handle(run).result(), timeout=60)
+            assert isinstance(late, list)  # it ran: the late policies it found, if any
+        finally:
+            await client.get_schedule_handle(schedule_id).delete()
+
+    asyncio.run(now_runs())
