@@ -12,6 +12,7 @@ from syncoxide.fs.modes import private_home
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set", module="platformdirs")
 
 DATABASE = "syncoxide"
+SOCKET_MODE = "0700"  # with a long data dir path pgserver puts the socket in a shared runtime dir (0777 as root)
 
 
 def _postmaster(pgdata: Path):
@@ -41,6 +42,11 @@ def start(pgdata: Path) -> str:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
+        private_socket = conn.execute("SHOW unix_socket_permissions").fetchone()[0] == SOCKET_MODE
+        if not private_socket:
+            conn.execute(f"ALTER SYSTEM SET unix_socket_permissions = '{SOCKET_MODE}'")
+    if not private_socket:  # pgserver trusts every local connection: only the socket's mode keeps others out
+        _pg_ctl(pgdata, "restart")
     return server.get_uri(database=DATABASE)
 
 
@@ -48,13 +54,18 @@ def stop(pgdata: Path) -> bool:
     """Stop the embedded server; False if it was not running."""
     if _postmaster(pgdata) is None:
         return False
-    from pgserver._commands import pg_ctl
     from pgserver.postgres_server import PostgresServer
 
-    user = "pgserver" if _running_as_root() else None
-    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    _pg_ctl(pgdata, "stop")
     PostgresServer._instances.pop(pgdata.resolve(), None)
     return True
+
+
+def _pg_ctl(pgdata: Path, action: str) -> None:
+    """``pg_ctl stop`` or ``restart`` (which keeps the socket dir and port of the last start)."""
+    from pgserver._commands import pg_ctl
+
+    pg_ctl(["-w", action, "-m", "fast"], pgdata=pgdata, user="pgserver" if _running_as_root() else None)
 
 
 def _running_as_root() -> bool:
