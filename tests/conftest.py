@@ -134,6 +134,21 @@ def stack() -> Iterator[Stack]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _pytest_stays_as_it_was():
+    """The dashboard's app.py, which AppTest runs in this process, makes its process private (umask 077) as it
+    does in production; what a test leaves must not change the tests after it."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    recorded = os.environ.get("SYNCOXIDE_USER_UMASK")
+    yield
+    os.umask(umask)
+    if recorded is None:
+        os.environ.pop("SYNCOXIDE_USER_UMASK", None)
+    else:
+        os.environ["SYNCOXIDE_USER_UMASK"] = recorded
+
+
 @pytest.fixture()
 def workdir() -> Iterator[Path]:
     """A scratch dir under /tmp, removed afterwards."""

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+                 "--disable-component-update", "--disable-sync",
+                 "--host-resolver-rules=MAP evil.example 127.0.0.1"]  # fmt: skip (evil.example: a DNS rebinding)
 PAGES = ["", "policies", "snapshots", "restore", "search", "analytics", "cleanup"]
 
 
@@ -108,20 +109,10 @@ def test_restore_wizard_in_chromium(browser, dashboard, backed_up, workdir):
     page.close()
 
 
-@pytest.fixture(scope="module")
-def rebinding_browser():
-    """Chromium resolving evil.example to 127.0.0.1, as a DNS-rebinding attack makes a victim's browser do."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            *CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.example 127.0.0.1"])  # fmt: skip
-        yield launched
-        launched.close()
-
-
-def test_a_page_reached_under_a_rebound_name_shows_nothing(rebinding_browser, dashboard, backed_up):
+def test_a_page_reached_under_a_rebound_name_shows_nothing(browser, dashboard, backed_up):
+    """evil.example resolves to 127.0.0.1 in this browser: the page must stop before it shows anything."""
     port = dashboard.rsplit(":", 1)[1]
-    page = rebinding_browser.new_page()
+    page = browser.new_page()
     for url in (f"http://evil.example:{port}/", f"http://evil.example:{port}/snapshots"):
         page.goto(url)
         page.get_by_test_id("stApp").wait_for()
@@ -131,7 +122,7 @@ def test_a_page_reached_under_a_rebound_name_shows_nothing(rebinding_browser, da
         assert f"does not answer to the name 'evil.example:{port}'" in shown, shown
         assert backed_up["repository"].name not in shown and "Policies" not in shown
     page.screenshot(path=str(ARTIFACTS / "rebinding-refused.png"), full_page=True)
-    own = rebinding_browser.new_page()
+    own = browser.new_page()
     own.goto(f"{dashboard}/snapshots")
     own.get_by_test_id("stApp").wait_for()
     own.wait_for_load_state("networkidle")

@@ -124,6 +124,16 @@ def codec_server(stack):
     proc.wait(10)
 
 
+def restic_repository(stack, workdir: Path, name: str, passphrase: str) -> str:
+    """A restic repository in ``workdir`` (its folder and passphrase file named after it), registered."""
+    (workdir / f"{name}-pass").write_text(passphrase + "\n")
+    repo = f"{name}-{workdir.name}"
+    init = syncoxide(stack, "repo", "init", "--engine", "restic", "--repo", str(workdir / f"{name}-vault"),
+                     "--name", repo, "--passphrase-file", str(workdir / f"{name}-pass"))  # fmt: skip
+    assert init.code == 0, init.stderr
+    return repo
+
+
 def readable(node) -> list[str]:
     """Every string of a history as a reader sees it: its text, each payload's data and metadata unbase64'd."""
     found: list[str] = []
@@ -158,10 +168,7 @@ def test_histories_show_no_paths_commands_or_names_and_decode_through_the_codec_
     source = workdir / "src"
     source.mkdir()
     (source / f"{private}.txt").write_text("the plan\n")
-    (workdir / "own-pass").write_text("hunter2 hunter2\n")
-    repo = f"own-{workdir.name}"
-    assert syncoxide(stack, "repo", "init", "--engine", "restic", "--repo", str(workdir / "own-vault"), "--name", repo,
-                     "--passphrase-file", str(workdir / "own-pass")).code == 0  # fmt: skip
+    repo = restic_repository(stack, workdir, "own", "hunter2 hunter2")
     backup = syncoxide(stack, "backup", "--repo", repo, "--source", str(source), "--json")
     assert backup.code == 0, backup.stderr
     stream = syncoxide(stack, "backup", "--repo", repo, "--stream-command", f"echo {private}-command",
@@ -200,10 +207,7 @@ def test_a_rotated_key_seals_new_runs_while_old_histories_still_open(stack, work
     source = workdir / "src"
     source.mkdir()
     (source / "a.txt").write_text("a\n")
-    (workdir / "pass").write_text("rotation passphrase\n")
-    repo = f"rot-{workdir.name}"
-    assert syncoxide(stack, "repo", "init", "--engine", "restic", "--repo", str(workdir / "vault"), "--name", repo,
-                     "--passphrase-file", str(workdir / "pass")).code == 0  # fmt: skip
+    repo = restic_repository(stack, workdir, "rot", "rotation passphrase")
     before = syncoxide(stack, "backup", "--repo", repo, "--source", str(source), "--json")
     assert before.code == 0, before.stderr
     old_ids = [k["id"] for k in syncoxide(stack, "keys", "list", "--json").json]

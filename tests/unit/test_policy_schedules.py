@@ -48,6 +48,11 @@ def line_of(tmp_path, field: str) -> int:
                                                     " or Europe/Berlin)"),
 ])
 def test_a_schedule_temporal_would_refuse_is_one_line_naming_file_line_and_field(tmp_path, schedule, message):
+    assert_refused(tmp_path, schedule, message)
+
+
+def assert_refused(tmp_path, schedule: str, message: str) -> None:
+    """``schedule`` (one line, or ``{a: 1, b: 2}`` for several keys) is refused with ``message`` at its line."""
     if schedule.startswith("{"):
         schedule = schedule.replace("{", "").replace("}", "").replace(", ", "\n      ")
     with pytest.raises(PolicyErrors) as caught:
@@ -70,12 +75,7 @@ def test_a_schedule_temporal_takes_loads(tmp_path, schedule):
     ("{every: 1d, jitter: 200y}", "jitter: duration '200y': at most 100y for a schedule"),
 ])
 def test_an_interval_temporal_would_refuse_is_refused_when_the_file_is_read(tmp_path, schedule, message):
-    if schedule.startswith("{"):
-        schedule = schedule.replace("{", "").replace("}", "").replace(", ", "\n      ")
-    with pytest.raises(PolicyErrors) as caught:
-        load_with(tmp_path, schedule)
-    line = line_of(tmp_path, message.split(":")[0])
-    assert caught.value.problems == [f"policies.yaml:{line} policies.home-nightly.schedule.{message}"]
+    assert_refused(tmp_path, schedule, message)
 
 
 @pytest.mark.parametrize("extra, field, message", [
