@@ -9,12 +9,13 @@ from temporalio import activity
 
 from activities.inputs import HookInput, NotifyRunInput
 from activities.reporting import Reporter, temporal_errors
-from syncoxide import client as temporal
-from syncoxide import health, hooks, notify
+from syncoxide.backups import hooks, notify
 from syncoxide.config import Settings
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import RunKind, RunStatus
+from syncoxide.orchestration import client as temporal
+from syncoxide.orchestration import health
 from syncoxide.store import open_store, repositories, runs
 
 

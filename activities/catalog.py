@@ -7,7 +7,7 @@ from temporalio import activity
 from activities.engine import exclusive_for
 from activities.inputs import CatalogIngestInput, ScanActivityInput
 from activities.reporting import Reporter, run_reported
-from syncoxide import operations
+from syncoxide.backups import operations
 from syncoxide.catalog import trash, updates
 from syncoxide.config import Settings
 from syncoxide.models import CleanupRequest, CleanupResult, IngestSummary, ScanSummary

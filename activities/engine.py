@@ -18,7 +18,7 @@ from activities.inputs import (
     RetentionActivityResult,
 )
 from activities.reporting import Reporter, run_reported
-from syncoxide import operations
+from syncoxide.backups import operations
 from syncoxide.config import Settings
 from syncoxide.models import CheckResult, Engine, Repository
 from syncoxide.store.locks import repository_gate

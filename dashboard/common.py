@@ -1,6 +1,6 @@
 """What every page shares: settings, login, the catalog reader, running workflows, formatting.
 
-Pages call the core (store, catalog, health) and syncoxide/client.py through here; no SQL and
+Pages call the core (store, catalog, health) and syncoxide/orchestration/client.py through here; no SQL and
 no business logic lives in the dashboard.
 """
 
@@ -14,12 +14,12 @@ from typing import TypeVar
 
 import streamlit as st
 
-from syncoxide import client as temporal
 from syncoxide.catalog.query import CatalogReader
 from syncoxide.config import Settings, load_settings
 from syncoxide.dashboard_auth import host_allowed, login_required, role_for
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import human_size  # noqa: F401 - pages import it from here
+from syncoxide.orchestration import client as temporal
 
 T = TypeVar("T")
 READER_TTL_S = 30

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from syncoxide.backups.placement import check_strip
 from syncoxide.cli_catalog import register as register_catalog_commands
 from syncoxide.cli_common import (
     EngineOpt,
@@ -48,14 +49,13 @@ from syncoxide.models import (
     RunKind,
     StreamSource,
 )
-from syncoxide.placement import check_strip
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories, runs
 
-temporal = LazyModule("syncoxide.client")
-devstack = LazyModule("syncoxide.devstack")
-operations = LazyModule("syncoxide.operations")
-demo_data = LazyModule("syncoxide.demo")
+temporal = LazyModule("syncoxide.orchestration.client")
+devstack = LazyModule("syncoxide.dev.stack")
+operations = LazyModule("syncoxide.backups.operations")
+demo_data = LazyModule("syncoxide.dev.demo")
 
 app = typer.Typer(
     help="syncoxide: encrypted, deduplicated backups orchestrated by Temporal.",
@@ -162,7 +162,7 @@ def keys_list(as_json: JsonOpt = False) -> None:
 @keys_app.command("reseal")
 def keys_reseal(as_json: JsonOpt = False) -> None:
     """Seal every syncoxide schedule's stored input again with the sealing key (after an upgrade, a rotation)."""
-    from syncoxide import schedules
+    from syncoxide.orchestration import schedules
 
     cfg = settings()
 

@@ -32,8 +32,8 @@ from syncoxide.secrets import ref_from_options
 from syncoxide.store import catalog as manifest
 from syncoxide.store import open_store
 
-temporal = LazyModule("syncoxide.client")
-schedules = LazyModule("syncoxide.schedules")
+temporal = LazyModule("syncoxide.orchestration.client")
+schedules = LazyModule("syncoxide.orchestration.schedules")
 analytics = LazyModule("syncoxide.catalog.analytics")
 cleanup = LazyModule("syncoxide.catalog.cleanup")
 trash = LazyModule("syncoxide.catalog.trash")

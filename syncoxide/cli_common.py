@@ -17,8 +17,9 @@ from syncoxide.models import Repository, human_size  # noqa: F401 - commands imp
 from syncoxide.secrets import ref_from_options
 from syncoxide.store import open_store, repositories
 
-temporal = LazyModule("syncoxide.client")  # Temporal's SDK is heavy; commands that do not talk to it skip it
-operations = LazyModule("syncoxide.operations")
+# Temporal's SDK is heavy; commands that do not talk to it skip it
+temporal = LazyModule("syncoxide.orchestration.client")
+operations = LazyModule("syncoxide.backups.operations")
 progress = LazyModule("syncoxide.progress")
 
 out = Console(soft_wrap=True)

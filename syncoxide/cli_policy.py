@@ -17,9 +17,9 @@ from syncoxide.errors import InvalidInput, NotFound
 from syncoxide.lazy import LazyModule
 from syncoxide.store import open_store, policies, runs
 
-temporal = LazyModule("syncoxide.client")
-health = LazyModule("syncoxide.health")
-schedules = LazyModule("syncoxide.schedules")
+temporal = LazyModule("syncoxide.orchestration.client")
+health = LazyModule("syncoxide.orchestration.health")
+schedules = LazyModule("syncoxide.orchestration.schedules")
 policy_apply = LazyModule("syncoxide.policies.apply")
 loader = LazyModule("syncoxide.policies.loader")
 

@@ -31,8 +31,8 @@ from syncoxide.models import DatabaseSource, MaintenanceRequest, Retention
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories
 
-databases = LazyModule("syncoxide.databases")
-operations = LazyModule("syncoxide.operations")
+databases = LazyModule("syncoxide.backups.databases")
+operations = LazyModule("syncoxide.backups.operations")
 
 KeepLast = Annotated[int, typer.Option(help="Keep the N newest snapshots.")]
 KeepHourly = Annotated[int, typer.Option(help="Keep the newest snapshot of each of the last N hours.")]

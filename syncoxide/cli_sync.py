@@ -24,8 +24,8 @@ from syncoxide.providers.spec import ProviderSpec
 from syncoxide.sync import inputs
 from syncoxide.sync.models import ConflictLoser, ConflictPolicy, Mode, SyncOptions, SyncRequest
 
-temporal = LazyModule("syncoxide.client")
-sync_client = LazyModule("syncoxide.sync_client")
+temporal = LazyModule("syncoxide.orchestration.client")
+sync_client = LazyModule("syncoxide.orchestration.sync_client")
 runner = LazyModule("syncoxide.sync.runner")
 checker = LazyModule("syncoxide.sync.check")
 watched = LazyModule("syncoxide.cli_sync_progress")

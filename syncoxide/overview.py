@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from syncoxide import devstack
 from syncoxide.config import Settings
+from syncoxide.dev import stack as devstack
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import Repository, Run
 from syncoxide.store import open_store, repositories, runs

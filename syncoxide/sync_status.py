@@ -11,9 +11,9 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from syncoxide import sync_client
 from syncoxide.config import Settings
 from syncoxide.errors import NotFound
+from syncoxide.orchestration import sync_client
 from syncoxide.secrets.in_locations import redacted
 from syncoxide.store import open_store
 from syncoxide.store import sync as store

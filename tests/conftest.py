@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from syncoxide import client as temporal
 from syncoxide.config import Settings
+from syncoxide.orchestration import client as temporal
 from syncoxide.orchestration.payload_keys import ensure_key_file
 from syncoxide.store import embedded
 from tests.sshd import SshServer, start_sshd

@@ -30,8 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: own_stack
 from own_stack import own_stack  # noqa: E402
 
-from syncoxide import client as temporal  # noqa: E402
 from syncoxide.config import Settings  # noqa: E402
+from syncoxide.orchestration import client as temporal  # noqa: E402
 from syncoxide.orchestration.codec import ENCODING, EncryptionCodec  # noqa: E402
 
 PASSPHRASE = "bench-passphrase-not-secret"

@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import call, human_size, reader, run_link, settings, temporal_client
-from syncoxide import client as temporal
-from syncoxide import health
 from syncoxide.catalog import analytics
 from syncoxide.errors import SyncoxideError
+from syncoxide.orchestration import client as temporal
+from syncoxide.orchestration import health
 from syncoxide.overview import gather
 
 cfg = settings()

@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import call, can_act, pause_resume_run_now, run_link, settings, show_error, temporal_client
-from syncoxide import health, schedules
 from syncoxide.errors import SyncoxideError
+from syncoxide.orchestration import health, schedules
 from syncoxide.store import open_store, runs
 
 cfg = settings()

@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from syncoxide import client as temporal
 from syncoxide.catalog.sources import source_or_register
 from syncoxide.config import Settings
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import RunKind, ScanRequest, ScanSummary
+from syncoxide.orchestration import client as temporal
 
 Send = Callable[[dict], None]
 

@@ -13,8 +13,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from syncoxide import client as temporal
-from syncoxide import operations, schedules
+from syncoxide.backups import operations
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
 from syncoxide.models import (
@@ -26,6 +25,8 @@ from syncoxide.models import (
     Repository,
     parse_duration,
 )
+from syncoxide.orchestration import client as temporal
+from syncoxide.orchestration import schedules
 from syncoxide.policies import sync_pairs
 from syncoxide.policies.loader import Desired
 from syncoxide.policies.schema import PolicySpec, RepositorySpec, backup_options, secret

@@ -1,6 +1,6 @@
 """The `sync:` section of policy files: each pair is a SyncWorkflow, started, restarted and stopped the way
-`syncoxide sync start|stop` does it (syncoxide/sync_client.py): continuous (`every` or `cron`), or one pass
-(neither).
+`syncoxide sync start|stop` does it (syncoxide/orchestration/sync_client.py): continuous (`every` or `cron`),
+or one pass (neither).
 
 A pair carries the hash of the spec it was applied from (in `sync_pairs`); a changed spec, or a
 continuous pair whose workflow is not running, is restarted: the running pass is cancelled (it stops
@@ -16,8 +16,8 @@ from typing import Any
 
 from temporalio.client import Client
 
-from syncoxide import sync_client
 from syncoxide.config import Settings
+from syncoxide.orchestration import sync_client
 from syncoxide.policies.loader import Desired, PolicyErrors
 from syncoxide.secrets.in_locations import redacted
 from syncoxide.store import sync as store

@@ -29,12 +29,12 @@ OptionValue = str | int | float | bool
 KINDS: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
     "local": ("syncoxide.providers.local", frozenset({"links", "copy_links"}), frozenset()),
     "sftp": (
-        "syncoxide.providers.sftp",
+        "syncoxide.providers.sftp.provider",
         frozenset({"key_file", "known_hosts", "timeout"}),
         frozenset({"password", "key_passphrase"}),
     ),
     "s3": (
-        "syncoxide.providers.s3",
+        "syncoxide.providers.s3.provider",
         frozenset({"endpoint_url", "region", "addressing_style", "verify_tls", "multipart_threshold",
                    "multipart_chunksize", "timeout"}),
         frozenset({"access_key_id", "secret_access_key", "session_token"}),

@@ -14,7 +14,7 @@ from typing import Any
 
 from syncoxide.errors import VerificationFailed
 from syncoxide.providers.base import Entry, Provider
-from syncoxide.providers.s3 import S3_ERRORS, S3Provider, _mtime_text
+from syncoxide.providers.s3.provider import S3_ERRORS, S3Provider, _mtime_text
 from syncoxide.sync.hashing import HASH, HashingReader, read_md5
 from syncoxide.sync.parts import send_parts
 from syncoxide.sync.transfer_base import (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import operations
+from syncoxide.backups import operations
 from syncoxide.models import Engine, Repository, RunKind, RunStatus
 from syncoxide.secrets import SecretRef
 from syncoxide.store import open_store, repositories, runs

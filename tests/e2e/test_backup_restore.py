@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import client as temporal
 from syncoxide.models import BackupRequest, BackupResult, Engine, RestoreRequest, RestoreResult, RunKind, RunStatus
+from syncoxide.orchestration import client as temporal
 from syncoxide.store import open_store, runs
 from tests.e2e.conftest import make_repository
 from tests.trees import compare_trees, make_tree

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import devstack
+from syncoxide.dev import stack as devstack
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e

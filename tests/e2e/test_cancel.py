@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from syncoxide import client as temporal
-from syncoxide import operations
+from syncoxide.backups import operations
 from syncoxide.models import Engine, RunStatus
+from syncoxide.orchestration import client as temporal
 from syncoxide.store import open_store, runs
 from tests.e2e.cli import syncoxide
 from tests.e2e.conftest import make_repository

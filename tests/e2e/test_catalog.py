@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import client as temporal
-from syncoxide import schedules
 from syncoxide.models import CleanupRequest, CleanupResult, Engine, RunKind
+from syncoxide.orchestration import client as temporal
+from syncoxide.orchestration import schedules
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans
 from syncoxide.store import open_store

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import client as temporal
 from syncoxide.models import RunKind, RunStatus
+from syncoxide.orchestration import client as temporal
 from syncoxide.store import open_store, repositories, runs
 from tests.conftest import free_port
 from tests.e2e.cli import syncoxide

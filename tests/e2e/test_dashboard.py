@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from syncoxide import client as temporal
-from syncoxide import schedules
 from syncoxide.models import RunKind
+from syncoxide.orchestration import client as temporal
+from syncoxide.orchestration import schedules
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans
 from syncoxide.store import open_store, runs

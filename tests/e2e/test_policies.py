@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import client as temporal
-from syncoxide import schedules
 from syncoxide.errors import NotFound
 from syncoxide.models import HealthRequest, RunStatus
+from syncoxide.orchestration import client as temporal
+from syncoxide.orchestration import schedules
 from syncoxide.store import open_store, runs
 from tests.e2e.cli import syncoxide
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from syncoxide import client as temporal
-from syncoxide import devstack, operations
+from syncoxide.backups import operations
+from syncoxide.dev import stack as devstack
 from syncoxide.models import BackupRequest, BackupResult, Engine, RestoreRequest, RestoreResult, RunKind, RunStatus
+from syncoxide.orchestration import client as temporal
 from syncoxide.store import open_store, runs
 from tests.conftest import free_port
 from tests.e2e.cli import syncoxide

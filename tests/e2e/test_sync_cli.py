@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from syncoxide import client as temporal
-from syncoxide import sync_client
+from syncoxide.orchestration import client as temporal
+from syncoxide.orchestration import sync_client
 from syncoxide.store import open_store
 from syncoxide.store import sync as sync_store
 from tests.e2e.cli import syncoxide

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from syncoxide import client as temporal
-from syncoxide import sync_client
+from syncoxide.orchestration import client as temporal
+from syncoxide.orchestration import sync_client
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from tests.e2e.cli import syncoxide

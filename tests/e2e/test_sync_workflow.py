@@ -16,7 +16,7 @@ import pytest
 from temporalio.worker import Worker
 
 from activities.sync import SyncActivities
-from syncoxide import client as temporal
+from syncoxide.orchestration import client as temporal
 from syncoxide.providers import ProviderSpec
 from syncoxide.sync.models import Mode, SyncRequest, SyncSummary, SyncWorkflowInput
 from workflows.sync import SyncWorkflow

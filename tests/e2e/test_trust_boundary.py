@@ -17,7 +17,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 
-from syncoxide import client as temporal
+from syncoxide.orchestration import client as temporal
 from syncoxide.server.codec_process import ensure_token_file, token_file
 from tests.conftest import free_port
 from tests.e2e.cli import syncoxide

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import operations
+from syncoxide.backups import operations
 from syncoxide.engines import open_engine
 from syncoxide.engines.borg import BORG_MAX_MTIME_NS
 from syncoxide.errors import VerificationFailed

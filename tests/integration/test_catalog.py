@@ -13,7 +13,7 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 
-from syncoxide import operations
+from syncoxide.backups import operations
 from syncoxide.catalog import updates
 from syncoxide.catalog.query import CatalogReader, SearchFilter
 from syncoxide.catalog.schema import SCHEMA, SCHEMA_VERSION_KEY

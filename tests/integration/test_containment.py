@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import operations
+from syncoxide.backups import operations
+from syncoxide.backups.placement import staging_dir
+from syncoxide.backups.verify import under, verify_restore
 from syncoxide.catalog import cleanup, trash, updates
 from syncoxide.catalog.query import CatalogReader
 from syncoxide.engines import BackupEngine, open_engine
 from syncoxide.errors import InvalidInput
 from syncoxide.models import Engine, Overwrite, Repository, RestoreRequest
-from syncoxide.placement import staging_dir
 from syncoxide.secrets import SecretRef
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans
 from syncoxide.store import open_store
-from syncoxide.verify import under, verify_restore
 
 PASSPHRASE_ENV = "SXT_CONTAINMENT_PASSPHRASE"
 

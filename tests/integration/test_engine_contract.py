@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide import operations
+from syncoxide.backups import operations
+from syncoxide.backups.placement import STAGING_PREFIX
+from syncoxide.backups.retention import Retention
 from syncoxide.engines import BackupEngine, open_engine
 from syncoxide.errors import EngineFailed, InvalidInput, RepositoryLocked, WrongPassphrase
 from syncoxide.models import BackupOptions, Engine, Overwrite, Repository, RestoreRequest, StreamSource
-from syncoxide.placement import STAGING_PREFIX
-from syncoxide.retention import Retention
 from syncoxide.secrets import SecretRef
 
 CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from syncoxide.backups.verify import under, verify_restore
 from syncoxide.engines import open_engine
 from syncoxide.errors import RepositoryNotFound, WrongPassphrase
 from syncoxide.models import BackupOptions, Engine
-from syncoxide.verify import under, verify_restore
 from tests.trees import compare_trees
 
 

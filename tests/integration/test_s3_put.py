@@ -17,7 +17,7 @@ import pytest
 
 from syncoxide.config import Settings
 from syncoxide.providers import ProviderError, ProviderSpec, open_provider
-from syncoxide.providers.s3 import S3Provider
+from syncoxide.providers.s3.provider import S3Provider
 from tests.servers import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY, HttpServer
 
 SECRET_ENV = "SYNCOXIDE_TEST_S3PUT_SECRET"

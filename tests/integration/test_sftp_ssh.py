@@ -18,7 +18,7 @@ from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
 from syncoxide.providers import ProviderAuthFailed, ProviderSpec, open_provider
 from syncoxide.providers.errors import ProviderTransient
-from syncoxide.providers.ssh_command import ASKPASS
+from syncoxide.providers.sftp.ssh_command import ASKPASS
 from syncoxide.sync.hashing import remote_md5
 from tests.servers import free_port
 

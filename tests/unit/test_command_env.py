@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from syncoxide.backups.hooks import run_hooks
 from syncoxide.engines.base import COMMAND_KEEPS, stream_command
 from syncoxide.errors import InvalidInput
-from syncoxide.hooks import run_hooks
 from syncoxide.models import StreamSource
 
 ENGINE_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/root", "RESTIC_PASSWORD": "engine-secret",

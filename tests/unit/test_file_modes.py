@@ -111,8 +111,8 @@ def test_the_users_places_get_the_users_umask(tmp_path):
     seen = in_child(f"""
         import io
         from syncoxide.providers.local import LocalProvider
-        from syncoxide.placement import fresh_staging
-        from syncoxide.hooks import run_hooks
+        from syncoxide.backups.placement import fresh_staging
+        from syncoxide.backups.hooks import run_hooks
         p = LocalProvider(Path({str(dest)!r}))
         p.mkdir("a/b")
         p.write("a/b/file.txt", io.BytesIO(b"hello"), size=5)

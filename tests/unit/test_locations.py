@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from syncoxide import operations
+from syncoxide.backups import operations
 from syncoxide.errors import InvalidInput, InvalidValue
 from syncoxide.models import Engine
 from syncoxide.policies import loader

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from syncoxide.backups.retention import Retention, decide, parse_duration
 from syncoxide.errors import InvalidInput
 from syncoxide.models import Snapshot
-from syncoxide.retention import Retention, decide, parse_duration
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from syncoxide.providers.s3_put import SignedPut
+from syncoxide.providers.s3.put import SignedPut
 
 STAMP = "20240503T080000Z"
 

@@ -7,10 +7,10 @@ import errno
 
 import pytest
 
-from syncoxide.providers import sftp_wire as wire
-from syncoxide.providers.sftp_refusal import refusal
-from syncoxide.providers.sftp_session import Room
-from syncoxide.providers.sftp_wire import SftpError
+from syncoxide.providers.sftp import wire
+from syncoxide.providers.sftp.refusal import refusal
+from syncoxide.providers.sftp.session import Room
+from syncoxide.providers.sftp.wire import SftpError
 
 GIB = 1024**3
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import os
 import stat
 
+from syncoxide.backups.verify import under, verify_restore
 from syncoxide.models import FileRecord, FileType
-from syncoxide.verify import under, verify_restore
 
 
 def record_of(path, logical: str) -> FileRecord:

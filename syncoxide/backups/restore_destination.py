@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from syncoxide.backups.placement import final_path
 from syncoxide.catalog.query import CatalogReader
 from syncoxide.catalog.query import _under as under_paths
 from syncoxide.errors import InvalidInput
-from syncoxide.placement import final_path
 
 CONFLICT_SAMPLE = 20
 CONFLICT_CHECK_LIMIT = 200_000

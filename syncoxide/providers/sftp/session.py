@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from syncoxide.fs.names import stored
-from syncoxide.providers import sftp_wire as wire
-from syncoxide.providers.sftp_wire import Attrs, Reader, SftpError, string, u32
+from syncoxide.providers.sftp import wire
+from syncoxide.providers.sftp.wire import Attrs, Reader, SftpError, string, u32
 
 DEFAULT_REQUEST = 32 * 1024
 """bytes per read or write request every server takes (the protocol's own minimum)"""

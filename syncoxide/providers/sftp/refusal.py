@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import errno
 
-from syncoxide.providers import sftp_wire as wire
-from syncoxide.providers.sftp_session import SftpSession
-from syncoxide.providers.sftp_wire import SftpError
+from syncoxide.providers.sftp import wire
+from syncoxide.providers.sftp.session import SftpSession
+from syncoxide.providers.sftp.wire import SftpError
 from syncoxide.units import human_size
 
 NEARLY_FULL = 1024 * 1024

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 
 from temporalio.client import Client
 
-from syncoxide import notify, schedules
+from syncoxide.backups import notify
 from syncoxide.config import Settings
 from syncoxide.models import Notify, Run, RunKind, RunStatus, parse_duration
-from syncoxide.schedules import ScheduleView
+from syncoxide.orchestration import schedules
+from syncoxide.orchestration.schedules import ScheduleView
 from syncoxide.store import open_store, policies, repositories, runs
 from syncoxide.store.policies import StoredPolicy
 

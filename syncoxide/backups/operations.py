@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from syncoxide import databases
+from syncoxide.backups import databases
+from syncoxide.backups.placement import Placement, check_strip, final_parts, fresh_staging, place
+from syncoxide.backups.retention import Decision, Retention, decide
+from syncoxide.backups.verify import Locator, VerifyReport, verify_restore
 from syncoxide.config import Settings
 from syncoxide.engines import BackupEngine, compression, open_engine
 from syncoxide.engines import excludes as exclude_patterns
@@ -25,11 +28,8 @@ from syncoxide.models import (
     Repository,
     RestoreRequest,
 )
-from syncoxide.placement import Placement, check_strip, final_parts, fresh_staging, place
-from syncoxide.retention import Decision, Retention, decide
 from syncoxide.secrets import SecretRef
 from syncoxide.secrets.in_locations import refuse_credentials
-from syncoxide.verify import Locator, VerifyReport, verify_restore
 
 T = TypeVar("T")
 

@@ -27,7 +27,7 @@ from syncoxide.server.codec_process import codec_url, ensure_token_file
 from syncoxide.store import embedded, open_store
 from syncoxide.store.db import connect, describe_url
 
-DASHBOARD_APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+DASHBOARD_APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
 
@@ -41,7 +41,7 @@ class Service:
 
 
 def search_attribute_flags() -> list[str]:
-    from syncoxide.client import SEARCH_ATTRIBUTES
+    from syncoxide.orchestration.client import SEARCH_ATTRIBUTES
 
     flags: list[str] = []
     for key in SEARCH_ATTRIBUTES:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import deque
 from types import TracebackType
 
-from syncoxide.providers import sftp_wire as wire
-from syncoxide.providers.sftp_session import Answer, SftpSession, status_ok
-from syncoxide.providers.sftp_wire import Attrs, Reader, SftpError, string, u32, u64
+from syncoxide.providers.sftp import wire
+from syncoxide.providers.sftp.session import Answer, SftpSession, status_ok
+from syncoxide.providers.sftp.wire import Attrs, Reader, SftpError, string, u32, u64
 
 WRITES_IN_FLIGHT = 32
 READS_IN_FLIGHT = 16

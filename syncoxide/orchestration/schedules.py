@@ -21,7 +21,6 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from syncoxide.client import WORKFLOWS, search_attributes
 from syncoxide.config import Settings
 from syncoxide.errors import NotFound
 from syncoxide.models import (
@@ -35,6 +34,7 @@ from syncoxide.models import (
     parse_duration,
     parse_interval,
 )
+from syncoxide.orchestration.client import WORKFLOWS, search_attributes
 from syncoxide.orchestration.codec import ENCODING, KEY_ID, EncryptionCodec
 
 POLICY_PREFIX = "policy-"

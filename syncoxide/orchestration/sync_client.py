@@ -14,9 +14,9 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from syncoxide.client import heartbeat, search_attributes
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput, NotFound
+from syncoxide.orchestration.client import heartbeat, search_attributes
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.sync.cadence import Cadence

@@ -45,12 +45,12 @@ from syncoxide.providers.errors import (
     ProviderNotFound,
     ProviderTransient,
 )
-from syncoxide.providers.sftp_file import RemoteFile
-from syncoxide.providers.sftp_refusal import refusal
-from syncoxide.providers.sftp_session import SftpSession
-from syncoxide.providers.sftp_wire import Attrs
+from syncoxide.providers.sftp.file import RemoteFile
+from syncoxide.providers.sftp.refusal import refusal
+from syncoxide.providers.sftp.session import SftpSession
+from syncoxide.providers.sftp.ssh_command import SshConnection, SshTarget, check_key
+from syncoxide.providers.sftp.wire import Attrs
 from syncoxide.providers.spec import ProviderSpec
-from syncoxide.providers.ssh_command import SshConnection, SshTarget, check_key
 from syncoxide.secrets.in_locations import redacted
 
 WRITE_CHUNK = 256 * 1024

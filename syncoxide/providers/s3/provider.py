@@ -45,7 +45,7 @@ from syncoxide.providers.errors import (
     ProviderNotFound,
     ProviderTransient,
 )
-from syncoxide.providers.s3_put import SignedPut
+from syncoxide.providers.s3.put import SignedPut
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.secrets.in_locations import redacted
 

@@ -1,0 +1,1 @@
+"""The embedded stack (`syncoxide dev up|down|status`) and the demo."""
