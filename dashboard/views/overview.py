@@ -9,11 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import call, human_size, reader, run_link, settings, temporal_client
+from dashboard.gather.overview import gather
 from syncoxide.catalog import analytics
 from syncoxide.errors import SyncoxideError
 from syncoxide.orchestration import client as temporal
 from syncoxide.orchestration import health
-from syncoxide.overview import gather
 
 cfg = settings()
 st.title("Overview")

@@ -17,7 +17,7 @@ from dashboard.common import (
     show_error,
     temporal_client,
 )
-from syncoxide import sync_status
+from dashboard.gather import sync_status
 from syncoxide.errors import SyncoxideError
 from syncoxide.orchestration import sync_client
 from syncoxide.store import open_store
