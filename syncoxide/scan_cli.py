@@ -1,6 +1,6 @@
 """`syncoxide scan`: its options, how a scan's summary is shown, and the quick way to run one.
 
-The quick way asks the worker (catalog/scan_service.py) to register the source if needed, start
+The quick way asks the worker (workers/scan_service.py) to register the source if needed, start
 CatalogScanWorkflow and stream its progress back, so the command loads only the standard library
 (and Rich for a progress bar on a terminal). Without a worker on this data dir the full CLI starts
 the workflow itself (``in_process``); the workflow and its summary are the same either way.
@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def request_from(argv: list[str]) -> tuple[dict, bool]:
-    """(the scan request as catalog/scan_service.ScanServiceRequest takes it, whether to print JSON)."""
+    """(the scan request as workers/scan_service.ScanServiceRequest takes it, whether to print JSON)."""
     options = vars(parser().parse_args(argv))
     as_json = options.pop("as_json")
     return {"op": "scan", **options, "cwd": os.getcwd()}, as_json

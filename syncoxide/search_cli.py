@@ -1,6 +1,6 @@
 """`syncoxide search`: its options, how its answer is shown, and the quick way to get one.
 
-A search is a question to a catalog that is already open in the worker (catalog/service.py), so
+A search is a question to a catalog that is already open in the worker (workers/catalog_service.py), so
 the command loads only the standard library to ask it, and Rich to show a table. Without a worker
 on this data dir, the same request runs in this process (catalog/search_request.py).
 """

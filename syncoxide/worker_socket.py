@@ -1,4 +1,4 @@
-"""The CLI's end of the worker's catalog socket (catalog/service.py), standard library only.
+"""The CLI's end of the worker's catalog socket (workers/catalog_service.py), standard library only.
 
 A request is one JSON line; the worker answers with JSON lines, the last one holding ``result``,
 ``hits`` or ``error``. Closing our side of the connection early asks the worker to cancel.
@@ -11,7 +11,7 @@ import socket
 
 from syncoxide import home
 
-SOCKET = "run/catalog.sock"  # catalog/service.py: socket_path
+SOCKET = "run/catalog.sock"  # workers/catalog_service.py: socket_path
 TIMEOUT_S = 300
 
 

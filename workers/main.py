@@ -20,12 +20,12 @@ from activities.engine import EngineActivities
 from activities.runs import RunActivities
 from activities.sync import SyncActivities
 from syncoxide.catalog.scan import WARM_UP_MODULES
-from syncoxide.catalog.scan_service import ScanService
-from syncoxide.catalog.service import CatalogService
 from syncoxide.config import Settings
 from syncoxide.fs.modes import go_private
 from syncoxide.orchestration import client as temporal_client
 from syncoxide.store import open_store
+from workers.catalog_service import CatalogService
+from workers.scan_service import ScanService
 from workers.sealed_input import RequireSealedInput
 from workflows.backup import BackupWorkflow
 from workflows.catalog import CatalogIngestWorkflow, CatalogScanWorkflow, CleanupWorkflow

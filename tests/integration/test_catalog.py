@@ -356,7 +356,7 @@ def test_the_catalog_service_answers_searches_and_errors_on_its_socket(settings,
     import json
     import socket
 
-    from syncoxide.catalog.service import CatalogService
+    from workers.catalog_service import CatalogService
 
     root = make_tree(workdir / "tree")
     source = add_source(settings, root, f"svc-{time.time_ns()}")

@@ -41,7 +41,7 @@ def test_the_scan_request_carries_the_callers_folder_and_bad_options_are_one_lin
     request, as_json = scan_cli.request_from(["./photos", "--one-file-system", "--json"])
     assert request == {"op": "scan", "source": "./photos", "one_file_system": True, "cwd": str(tmp_path)}
     assert as_json
-    from syncoxide.catalog.scan_service import ScanServiceRequest
+    from workers.scan_service import ScanServiceRequest
 
     assert ScanServiceRequest.model_validate(request).source == "./photos"
     with pytest.raises(SystemExit) as stopped:

@@ -21,11 +21,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from syncoxide.catalog.query import CatalogReader, Manifest, SearchHit
-from syncoxide.catalog.scan_service import ScanService, ScanServiceRequest, Send
 from syncoxide.catalog.search_request import SearchRequest, run_search
 from syncoxide.catalog.storage import open_storage
 from syncoxide.config import Settings
 from syncoxide.errors import SyncoxideError
+from workers.scan_service import ScanService, ScanServiceRequest, Send
 
 log = logging.getLogger(__name__)
 SOCKET_NAME = "catalog.sock"
