@@ -14,9 +14,9 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from activities.around import AroundActivities
 from activities.catalog import CatalogActivities
 from activities.engine import EngineActivities
+from activities.hooks_and_alerts import HooksAndAlertsActivities
 from activities.runs import RunActivities
 from activities.sync import SyncActivities
 from syncoxide.catalog.scan import WARM_UP_MODULES
@@ -29,7 +29,8 @@ from workers.scan_service import ScanService
 from workers.sealed_input import RequireSealedInput
 from workflows.backup import BackupWorkflow
 from workflows.catalog import CatalogIngestWorkflow, CatalogScanWorkflow, CleanupWorkflow
-from workflows.maintenance import HealthWorkflow, MaintenanceWorkflow
+from workflows.health import HealthWorkflow
+from workflows.maintenance import MaintenanceWorkflow
 from workflows.restore import RestoreWorkflow
 from workflows.sync import SyncWorkflow
 
@@ -46,7 +47,7 @@ log = logging.getLogger("syncoxide.worker")
 def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> list[Worker]:
     runs = RunActivities(settings)
     engine = EngineActivities(settings)
-    around = AroundActivities(settings)
+    alerts = HooksAndAlertsActivities(settings)
     catalog = CatalogActivities(settings)
     sync = SyncActivities(settings)
     return [
@@ -55,7 +56,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
             interceptors=[RequireSealedInput()],
-            activities=[runs.start_run, runs.finish_run, runs.get_repository, around.notify_run, around.notify_late],
+            activities=[runs.start_run, runs.finish_run, runs.get_repository, alerts.notify_run, alerts.notify_late],
             activity_executor=executor,
             max_concurrent_activities=BOOKKEEPING_CONCURRENCY,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -63,7 +64,7 @@ def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecut
         Worker(
             client,
             task_queue=settings.engine_task_queue,
-            activities=[engine.backup, engine.restore, engine.retention, engine.check, around.run_hooks,
+            activities=[engine.backup, engine.restore, engine.retention, engine.check, alerts.run_hooks,
                         catalog.catalog_ingest, catalog.catalog_scan, catalog.cleanup, sync.sync_run],  # fmt: skip
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_engine_activities,

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -18,7 +15,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from syncoxide.models import (
         CheckResult,
-        HealthRequest,
         MaintenanceRequest,
         MaintenanceResult,
         Repository,
@@ -102,15 +98,3 @@ class MaintenanceWorkflow:
                 passphrase=request.passphrase,
             )
         return result
-
-
-
-@workflow.defn(name="HealthWorkflow")
-class HealthWorkflow:
-    """Run on a schedule: notify about policies that are late."""
-
-    @workflow.run
-    async def run(self, request: HealthRequest) -> list[str]:
-        return await workflow.execute_activity(
-            "notify_late", start_to_close_timeout=timedelta(minutes=5), retry_policy=RetryPolicy(maximum_attempts=3)
-        )

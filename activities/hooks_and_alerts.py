@@ -1,4 +1,4 @@
-"""What happens around a backup: hook commands and notifications."""
+"""Hook commands around a backup, notifications of its outcome, and alerts for late policies."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from syncoxide.orchestration import health
 from syncoxide.store import open_store, repositories, runs
 
 
-class AroundActivities:
+class HooksAndAlertsActivities:
     def __init__(self, settings: Settings):
         self.settings = settings
 
