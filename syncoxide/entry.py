@@ -1,6 +1,6 @@
 """The `syncoxide` command. A search or a scan goes straight to the worker's catalog socket when there is
-one (search_cli.py, scan_cli.py), without loading the rest of the CLI; everything else, and those two
-without a worker, is the full CLI (cli.py). Either way the process first makes itself private (fs/modes.py):
+one (cli/quick/), without loading the rest of the CLI; everything else, and those two without a worker,
+is the full CLI (cli/app.py). Either way the process first makes itself private (fs/modes.py):
 umask 077, inherited by every program it starts, and the data dir 0700."""
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ def main() -> None:
     command = sys.argv[1:2]
     if command in (["search"], ["scan"]) and not {"-h", "--help"} & set(sys.argv[2:]):
         if command == ["search"]:
-            from syncoxide.search_cli import quick
+            from syncoxide.cli.quick.search import quick
         else:
-            from syncoxide.scan_cli import quick
+            from syncoxide.cli.quick.scan import quick
         code = quick(sys.argv[2:])
         if code is not None:
             sys.stdout.flush()
             raise SystemExit(code)
-    from syncoxide.cli import main as full_cli
+    from syncoxide.cli.app import main as full_cli
 
     full_cli()

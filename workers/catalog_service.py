@@ -1,6 +1,6 @@
 """The worker answers catalog searches and runs scans on a Unix socket, so `syncoxide search` and
 `syncoxide scan` need not load DuckDB, PostgreSQL's driver, Temporal's SDK and the rest of syncoxide
-on every run (worker_socket.py, search_cli.py and scan_cli.py are the other end).
+on every run (the CLI's cli/quick/ is the other end).
 
 One request per connection, a JSON line. A search (search_request.SearchRequest) is answered with
 one JSON line, ``{"hits": [...]}`` or ``{"error": "one line"}``; a scan (``"op": "scan"``,

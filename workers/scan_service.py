@@ -1,4 +1,4 @@
-"""Scans asked for on the worker's catalog socket (scan_cli.py is the other end).
+"""Scans asked for on the worker's catalog socket (cli/quick/scan.py is the other end).
 
 The worker registers the source if needed, starts CatalogScanWorkflow with its own Temporal client
 and waits for it, sending JSON lines back: ``started`` (the run id and its Web UI address), then

@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from syncoxide.cli_sync import parse_side, register
+from syncoxide.cli.sync import parse_side, register
 from syncoxide.errors import InvalidInput
 from tests.integration.sync_helpers import *  # noqa: F403 - fixtures
 from tests.integration.sync_helpers import SideMaker

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from syncoxide import scan_cli, search_cli, worker_socket
+from syncoxide.cli.quick import scan as scan_cli
+from syncoxide.cli.quick import search as search_cli
+from syncoxide.cli.quick import worker_socket
 
 
 def test_options_become_the_request_the_catalog_takes(tmp_path, monkeypatch):

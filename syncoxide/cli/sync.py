@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from syncoxide.cli_common import JsonOpt, emit_json, err, out, settings
+from syncoxide.cli.common import JsonOpt, emit_json, err, out, settings
 from syncoxide.errors import InvalidInput
 from syncoxide.fs.names import shown
 from syncoxide.lazy import LazyModule
@@ -28,7 +28,7 @@ temporal = LazyModule("syncoxide.orchestration.client")
 sync_client = LazyModule("syncoxide.orchestration.sync_client")
 runner = LazyModule("syncoxide.sync.runner")
 checker = LazyModule("syncoxide.sync.check")
-watched = LazyModule("syncoxide.cli_sync_progress")
+watched = LazyModule("syncoxide.cli.sync_progress")
 
 sync_app = typer.Typer(help="Copy, sync, move and two-way sync between storage providers.", no_args_is_help=True)
 

@@ -14,8 +14,8 @@ import os
 import socket
 import sys
 
-from syncoxide import worker_socket
-from syncoxide.cli_args import OneLineParser
+from syncoxide.cli.quick import worker_socket
+from syncoxide.cli.quick.args import OneLineParser
 from syncoxide.fs import names
 
 
@@ -61,7 +61,7 @@ class _LiveProgress:
         if self._bar is None:
             from rich.console import Console
 
-            from syncoxide.progress import ProgressBar
+            from syncoxide.cli.progress import ProgressBar
 
             self._bar = ProgressBar("scan", Console(stderr=True)).__enter__()
         from syncoxide.models import Progress
@@ -116,8 +116,8 @@ def quick(argv: list[str]) -> int | None:
 def in_process(argv: list[str]) -> None:
     """The scan's workflow started by this process (no worker socket, or the full CLI was asked for)."""
     from syncoxide.catalog.sources import source_or_register
-    from syncoxide.cli_common import run_workflow
-    from syncoxide.cli_common import settings as load_settings
+    from syncoxide.cli.common import run_workflow
+    from syncoxide.cli.common import settings as load_settings
     from syncoxide.models import RunKind, ScanRequest
 
     request, as_json = request_from(argv)

@@ -20,7 +20,7 @@ from syncoxide.store import open_store, repositories
 # Temporal's SDK is heavy; commands that do not talk to it skip it
 temporal = LazyModule("syncoxide.orchestration.client")
 operations = LazyModule("syncoxide.backups.operations")
-progress = LazyModule("syncoxide.progress")
+progress = LazyModule("syncoxide.cli.progress")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

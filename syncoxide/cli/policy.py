@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from syncoxide.cli_common import JsonOpt, emit_json, err, human_size, out, settings
+from syncoxide.cli.common import JsonOpt, emit_json, err, human_size, out, settings
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput, NotFound
 from syncoxide.lazy import LazyModule

@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from syncoxide.cli_common import (
+from syncoxide.cli.common import (
     JsonOpt,
     PassCmd,
     PassEnv,

@@ -11,9 +11,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from syncoxide.cli.progress import ProgressBar
 from syncoxide.config import Settings
 from syncoxide.models import Progress
-from syncoxide.progress import ProgressBar
 from syncoxide.sync.errors import Interrupted
 from syncoxide.sync.executor import Status
 from syncoxide.sync.models import SyncRequest, SyncResult

@@ -14,8 +14,8 @@ import typer
 from rich.table import Table
 
 from syncoxide.backups.placement import check_strip
-from syncoxide.cli_catalog import register as register_catalog_commands
-from syncoxide.cli_common import (
+from syncoxide.cli.catalog import register as register_catalog_commands
+from syncoxide.cli.common import (
     EngineOpt,
     JsonOpt,
     NameOpt,
@@ -30,9 +30,9 @@ from syncoxide.cli_common import (
     run_workflow,
     settings,
 )
-from syncoxide.cli_policy import register as register_policy_commands
-from syncoxide.cli_repository import register as register_repository_commands
-from syncoxide.cli_sync import register as register_sync_commands
+from syncoxide.cli.policy import register as register_policy_commands
+from syncoxide.cli.repository import register as register_repository_commands
+from syncoxide.cli.sync import register as register_sync_commands
 from syncoxide.dashboard_auth import hash_password
 from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine

@@ -1,4 +1,4 @@
-"""Argument parsing for the commands that run without the full CLI (search_cli.py, scan_cli.py)."""
+"""Argument parsing for the commands that run without the full CLI (cli/quick/search.py, cli/quick/scan.py)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from syncoxide import cron as crontab
-from syncoxide.cli_common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
+from syncoxide.cli.common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
 from syncoxide.errors import InvalidInput, InvalidValue, NotFound
 from syncoxide.fs import names
 from syncoxide.lazy import LazyModule
@@ -39,8 +39,8 @@ cleanup = LazyModule("syncoxide.catalog.cleanup")
 trash = LazyModule("syncoxide.catalog.trash")
 updates = LazyModule("syncoxide.catalog.updates")
 query = LazyModule("syncoxide.catalog.query")
-search_cli = LazyModule("syncoxide.search_cli")
-scan_cli = LazyModule("syncoxide.scan_cli")
+search_cli = LazyModule("syncoxide.cli.quick.search")
+scan_cli = LazyModule("syncoxide.cli.quick.scan")
 sources = LazyModule("syncoxide.catalog.sources")
 walk = LazyModule("syncoxide.catalog.walk")
 plans = LazyModule("syncoxide.store.cleanup")

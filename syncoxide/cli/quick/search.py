@@ -13,8 +13,8 @@ import os
 import sys
 import time
 
-from syncoxide import worker_socket
-from syncoxide.cli_args import OneLineParser
+from syncoxide.cli.quick import worker_socket
+from syncoxide.cli.quick.args import OneLineParser
 from syncoxide.fs import names
 
 NAME_OPTIONS = ("text", "glob", "regex", "path")
