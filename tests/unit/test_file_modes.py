@@ -133,7 +133,7 @@ def test_rclone_writes_a_local_destination_with_the_users_umask(tmp_path):
 
     rclone = TOOLS_DIR / "rclone"
     if not rclone.exists():
-        pytest.skip("rclone is not built (scripts/setup.sh)")
+        pytest.fail("rclone is not built: run `make setup`")
     dest = tmp_path / "dest"
     dest.mkdir()
     in_child(f"""
