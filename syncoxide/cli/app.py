@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -38,7 +38,6 @@ from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine
 from syncoxide.errors import InvalidInput, SyncoxideError
 from syncoxide.fs import names
-from syncoxide.lazy import LazyModule
 from syncoxide.models import (
     BackupOptions,
     BackupRequest,
@@ -52,10 +51,8 @@ from syncoxide.models import (
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories, runs
 
-temporal = LazyModule("syncoxide.orchestration.client")
-devstack = LazyModule("syncoxide.dev.stack")
-operations = LazyModule("syncoxide.backups.operations")
-demo_data = LazyModule("syncoxide.dev.demo")
+if TYPE_CHECKING:
+    from syncoxide.dev.stack import Service
 
 app = typer.Typer(
     help="syncoxide: encrypted, deduplicated backups orchestrated by Temporal.",
@@ -80,6 +77,8 @@ def dev_up(
     as_json: JsonOpt = False,
 ) -> None:
     """Start the stack (idempotent) and print where everything is."""
+    from syncoxide.dev import stack as devstack
+
     cfg = settings()
     services = devstack.up(cfg, dashboard=not no_dashboard, say=lambda s: err.print(f"[dim]{s}[/dim]"))
     _print_services(services, as_json)
@@ -88,19 +87,23 @@ def dev_up(
 @dev_app.command("down")
 def dev_down() -> None:
     """Stop everything `dev up` started."""
+    from syncoxide.dev import stack as devstack
+
     devstack.down(settings(), say=lambda s: err.print(s))
 
 
 @dev_app.command("status")
 def dev_status(as_json: JsonOpt = False) -> None:
     """Show which parts of the stack are running; exit 1 if any is not."""
+    from syncoxide.dev import stack as devstack
+
     services = devstack.status(settings())
     _print_services(services, as_json)
     if not all(s.running for s in services if s.name != "dashboard"):
         raise typer.Exit(1)
 
 
-def _print_services(services: list[devstack.Service], as_json: bool) -> None:
+def _print_services(services: list[Service], as_json: bool) -> None:
     if as_json:
         emit_json([s.__dict__ for s in services])
         return
@@ -167,6 +170,8 @@ def keys_reseal(as_json: JsonOpt = False) -> None:
     cfg = settings()
 
     async def go() -> list[str]:
+        from syncoxide.orchestration import client as temporal
+
         client = await temporal.connect(cfg)
         return await schedules.reseal(client, client.data_converter.payload_codec)
 
@@ -202,6 +207,8 @@ def codec_server(
 @app.command()
 def dashboard() -> None:
     """Run the dashboard in the foreground (127.0.0.1 unless SYNCOXIDE_DASHBOARD_ADDRESS says otherwise)."""
+    from syncoxide.dev import stack as devstack
+
     argv = devstack.dashboard_argv(settings())
     os.execv(argv[0], argv)
 
@@ -254,6 +261,8 @@ def _register(
     *,
     create: bool,
 ) -> None:
+    from syncoxide.backups import operations
+
     engine = parse_engine(engine_name)
     passphrase = ref_from_options(env, file, command)
     if passphrase is None:
@@ -317,6 +326,8 @@ def backup(
     as_json: JsonOpt = False,
 ) -> None:
     """Back up through BackupWorkflow on the running stack and print the snapshot id."""
+    from syncoxide.orchestration import client as temporal
+
     sources = [str(Path(s).expanduser().resolve()) for s in source or []]
     for path in sources:
         if not Path(path).exists():
@@ -382,6 +393,8 @@ def restore(
     as_json: JsonOpt = False,
 ) -> None:
     """Restore through RestoreWorkflow, then verify every file against the snapshot's listing."""
+    from syncoxide.backups import operations
+
     target_path = operations.check_restore_target(str(Path(target).expanduser().resolve()))
     check_strip(strip_components)
     cfg = settings()
@@ -412,6 +425,8 @@ def cancel(run: Annotated[str, typer.Argument(help="Run id (the workflow id).")]
     """Cancel a running backup or restore; the engine stops cleanly and the run is recorded as cancelled."""
 
     async def go() -> None:
+        from syncoxide.orchestration import client as temporal
+
         await temporal.cancel(await temporal.connect(settings()), run)
 
     asyncio.run(go())
@@ -446,6 +461,11 @@ def list_runs(
 @app.command()
 def demo(as_json: JsonOpt = False) -> None:
     """Back up a sample folder into a demo borg repository through the running stack."""
+    from syncoxide.backups import operations
+    from syncoxide.dev import demo as demo_data
+    from syncoxide.dev import stack as devstack
+    from syncoxide.orchestration import client as temporal
+
     cfg = settings()
     sample = demo_data.make_sample(cfg)
     passphrase = SecretRef(kind="file", value=str(demo_data.passphrase_file(cfg)))

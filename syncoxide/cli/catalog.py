@@ -18,7 +18,6 @@ from syncoxide import cron as crontab
 from syncoxide.cli.common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
 from syncoxide.errors import InvalidInput, InvalidValue, NotFound
 from syncoxide.fs import names
-from syncoxide.lazy import LazyModule
 from syncoxide.models import (
     CatalogIngestRequest,
     CleanupRequest,
@@ -31,19 +30,6 @@ from syncoxide.models import (
 from syncoxide.secrets import ref_from_options
 from syncoxide.store import catalog as manifest
 from syncoxide.store import open_store
-
-temporal = LazyModule("syncoxide.orchestration.client")
-schedules = LazyModule("syncoxide.orchestration.schedules")
-analytics = LazyModule("syncoxide.catalog.analytics")
-cleanup = LazyModule("syncoxide.catalog.cleanup")
-trash = LazyModule("syncoxide.catalog.trash")
-updates = LazyModule("syncoxide.catalog.updates")
-query = LazyModule("syncoxide.catalog.query")
-search_cli = LazyModule("syncoxide.cli.quick.search")
-scan_cli = LazyModule("syncoxide.cli.quick.scan")
-sources = LazyModule("syncoxide.catalog.sources")
-walk = LazyModule("syncoxide.catalog.walk")
-plans = LazyModule("syncoxide.store.cleanup")
 
 source_app = typer.Typer(help="Directory trees the catalog scans.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The catalog itself: ingest snapshots, status, compact, vacuum.", no_args_is_help=True)
@@ -59,10 +45,14 @@ def _ago(now: float, duration: str | None) -> datetime | None:
 
 
 def _find_source(ref: str) -> Source:
+    from syncoxide.catalog import sources
+
     return sources.find_source(settings(), ref)
 
 
 def _timing(every: str | None, cron: str | None):
+    from syncoxide.orchestration import schedules
+
     if every and cron:
         raise InvalidInput("give either --every or --cron, not both")
     if every:
@@ -79,6 +69,9 @@ def _schedule_scan(source: Source, timing) -> None:
     cfg = settings()
 
     async def go() -> None:
+        from syncoxide.orchestration import client as temporal
+        from syncoxide.orchestration import schedules
+
         client = await temporal.connect(cfg)
         schedule_id = schedules.scan_schedule_id(source.name)
         await schedules.put(client, schedule_id, schedules.scan_schedule(cfg, source, timing), exists=False)
@@ -127,6 +120,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
         source = _find_source(name)
 
         async def unschedule() -> None:
+            from syncoxide.orchestration import client as temporal
+            from syncoxide.orchestration import schedules
+
             await schedules.delete(await temporal.connect(cfg), schedules.scan_schedule_id(source.name))
 
         asyncio.run(unschedule())
@@ -137,6 +133,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
     @source_app.command("list")
     def source_list(as_json: JsonOpt = False) -> None:
         """Registered sources with their latest scan."""
+        from syncoxide.catalog import sources
+
         with open_store(settings()) as conn:
             sources = manifest.list_sources(conn)
             latest = {r["source_id"]: r for r in manifest.scan_rows(conn, latest_only=True)}
@@ -155,11 +153,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
     @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
     def scan(ctx: typer.Context) -> None:
         """Walk a source into the catalog (CatalogScanWorkflow): entries, sizes, times, hashes if configured."""
+        from syncoxide.cli.quick import scan as scan_cli
+
         scan_cli.in_process(ctx.args)
 
     @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
     def search(ctx: typer.Context) -> None:
         """Find files across every source and every snapshot, and where each one lives (--help: the options)."""
+        from syncoxide.cli.quick import search as search_cli
+
         search_cli.in_process(ctx.args)
 
     @app.command()
@@ -169,6 +171,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
         as_json: JsonOpt = False,
     ) -> None:
         """Every snapshot that holds a path, and what changed between them."""
+        from syncoxide.catalog import query
+
         cfg = settings()
         path = names.from_os(path)  # as typed (bytes that are not UTF-8 too) -> as the catalog stores it
         with query.CatalogReader.open(cfg) as reader:
@@ -197,6 +201,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
         as_json: JsonOpt = False,
     ) -> None:
         """What fills your storage: by type, extension, size, age and folder; growth; deduplication."""
+        from syncoxide.catalog import analytics, query
+
         cfg = settings()
         with query.CatalogReader.open(cfg) as reader:
             if growth:
@@ -261,6 +267,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
     @catalog_app.command("compact")
     def catalog_compact(repo: Annotated[str, typer.Option(help="Repository name, id or location.")]) -> None:
         """Merge a repository's small parts now (ingest does this on its own when they pile up)."""
+        from syncoxide.catalog import updates
+
         cfg = settings()
         merged = updates.compact(cfg, find_repository(cfg, repo).id, min_parts=2)
         out.print(f"merged {merged} parts" if merged else "nothing to compact")
@@ -268,6 +276,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - a list of commands
     @catalog_app.command("vacuum")
     def catalog_vacuum() -> None:
         """Delete retired parts and leftovers of interrupted writes (after their grace period)."""
+        from syncoxide.catalog import updates
+
         out.print(f"removed {updates.vacuum(settings())} files")
 
     _register_cleanup()
@@ -337,6 +347,9 @@ def _register_cleanup() -> None:  # noqa: C901 - a list of commands
         as_json: JsonOpt = False,
     ) -> None:
         """Write a reviewable plan (what, why, bytes); nothing is touched until `cleanup apply`."""
+        from syncoxide.catalog import cleanup, query, walk
+        from syncoxide.store import cleanup as plans
+
         cfg = settings()
         found = _find_source(source)
         spec = cleanup.CleanupSpec(
@@ -363,6 +376,8 @@ def _register_cleanup() -> None:  # noqa: C901 - a list of commands
     @cleanup_app.command("show")
     def cleanup_show(plan_id: Annotated[str, typer.Argument(help="Plan id.")], as_json: JsonOpt = False) -> None:
         """A plan with its items and their states."""
+        from syncoxide.store import cleanup as plans
+
         with open_store(settings()) as conn:
             plan = plans.get(conn, plan_id)
             _print_plan(plan, plans.items(conn, plan_id), as_json)
@@ -370,6 +385,8 @@ def _register_cleanup() -> None:  # noqa: C901 - a list of commands
     @cleanup_app.command("list")
     def cleanup_list(as_json: JsonOpt = False) -> None:
         """Recent plans."""
+        from syncoxide.store import cleanup as plans
+
         with open_store(settings()) as conn:
             found = plans.list_plans(conn)
         if as_json:
@@ -384,6 +401,8 @@ def _register_cleanup() -> None:  # noqa: C901 - a list of commands
         out.print(table)
 
     def _run(plan_id: str, action: str, as_json: bool) -> None:
+        from syncoxide.store import cleanup as plans
+
         cfg = settings()
         with open_store(cfg) as conn:
             plan = plans.get(conn, plan_id)
@@ -416,5 +435,7 @@ def _register_cleanup() -> None:  # noqa: C901 - a list of commands
     @cleanup_app.command("purge")
     def cleanup_purge() -> None:
         """Empty the trash of plans whose keep time has passed (never sooner)."""
+        from syncoxide.catalog import trash
+
         done = trash.purge_expired(settings())
         out.print(f"emptied the trash of {len(done)} plans" + (f": {', '.join(done)}" if done else ""))

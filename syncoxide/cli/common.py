@@ -12,15 +12,11 @@ from rich.console import Console
 
 from syncoxide.config import Settings, load_settings
 from syncoxide.errors import InvalidInput, SyncoxideError
-from syncoxide.lazy import LazyModule
 from syncoxide.models import Repository, human_size  # noqa: F401 - commands import it from here
 from syncoxide.secrets import ref_from_options
 from syncoxide.store import open_store, repositories
 
 # Temporal's SDK is heavy; commands that do not talk to it skip it
-temporal = LazyModule("syncoxide.orchestration.client")
-operations = LazyModule("syncoxide.backups.operations")
-progress = LazyModule("syncoxide.cli.progress")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -56,6 +52,8 @@ RepoOpt = Annotated[str, typer.Option("--repo", help="Repository name, id or loc
 
 def open_engine_for(cfg: Settings, repo: str, env: str | None, file: str | None, command: str | None):
     """The repository's engine for commands that read it directly (not through a workflow)."""
+    from syncoxide.backups import operations
+
     return operations.open_repository(cfg, find_repository(cfg, repo), ref_from_options(env, file, command))
 
 
@@ -63,9 +61,14 @@ def run_workflow(
     cfg: Settings, repository: Repository | None, request, kind: str, as_json: bool, *, source_id: str | None = None
 ):
     """Start the run's workflow and wait for it with a progress bar; Ctrl-C cancels it cleanly."""
+    from syncoxide.orchestration import client as temporal
+
     result_type = temporal.WORKFLOWS[kind][1]
 
     async def go():
+        from syncoxide.cli import progress
+        from syncoxide.orchestration import client as temporal
+
         conn = await temporal.connect(cfg)
         policy_id = getattr(request, "policy_id", None)
         handle = await temporal.start(conn, cfg, kind, repository, request, policy_id=policy_id, source_id=source_id)

@@ -14,14 +14,7 @@ from rich.table import Table
 from syncoxide.cli.common import JsonOpt, emit_json, err, human_size, out, settings
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput, NotFound
-from syncoxide.lazy import LazyModule
 from syncoxide.store import open_store, policies, runs
-
-temporal = LazyModule("syncoxide.orchestration.client")
-health = LazyModule("syncoxide.orchestration.health")
-schedules = LazyModule("syncoxide.orchestration.schedules")
-policy_apply = LazyModule("syncoxide.policies.apply")
-loader = LazyModule("syncoxide.policies.loader")
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Policy files (YAML).")]
 NameArg = Annotated[str, typer.Argument(help="Policy name.")]
@@ -39,6 +32,9 @@ def _print_plan(changes: list) -> None:
 @policy_app.command("plan")
 def plan(files: FilesArg, as_json: JsonOpt = False) -> None:
     """Show what apply would create, change or remove; changes nothing."""
+    from syncoxide.policies import apply as policy_apply
+    from syncoxide.policies import loader
+
     cfg = settings()
     changes = asyncio.run(policy_apply.plan(cfg, loader.load(files)))
     if as_json:
@@ -54,6 +50,9 @@ def apply(
     as_json: JsonOpt = False,
 ) -> None:
     """Make the stack match the files: repositories, policies' schedules, checks, sync pairs. Idempotent."""
+    from syncoxide.policies import apply as policy_apply
+    from syncoxide.policies import loader
+
     cfg = settings()
     desired = loader.load(files)
     changes = asyncio.run(policy_apply.plan(cfg, desired))
@@ -73,6 +72,8 @@ def apply(
 
 
 def _schedule_id(cfg: Settings, name: str) -> str:
+    from syncoxide.orchestration import schedules
+
     with open_store(cfg) as conn:
         if name not in policies.active(conn):
             raise NotFound(f"no policy named {name!r} (see: syncoxide policy list)")
@@ -80,6 +81,9 @@ def _schedule_id(cfg: Settings, name: str) -> str:
 
 
 async def _health(cfg: Settings) -> tuple[list, list]:
+    from syncoxide.orchestration import client as temporal
+    from syncoxide.orchestration import health
+
     return await health.gather(cfg, await temporal.connect(cfg), datetime.now(UTC))
 
 
@@ -129,11 +133,16 @@ def show(name: NameArg, as_json: JsonOpt = False) -> None:
 
 
 async def _describe(cfg: Settings, schedule_id: str):
+    from syncoxide.orchestration import client as temporal
+    from syncoxide.orchestration import schedules
+
     return await schedules.describe(await temporal.connect(cfg), schedule_id)
 
 
 def _on_schedule(cfg: Settings, name: str, action) -> None:
     async def go() -> None:
+        from syncoxide.orchestration import client as temporal
+
         await action(await temporal.connect(cfg), _schedule_id(cfg, name))
 
     asyncio.run(go())
@@ -142,6 +151,8 @@ def _on_schedule(cfg: Settings, name: str, action) -> None:
 @policy_app.command("pause")
 def pause(name: NameArg, note: Annotated[str, typer.Option(help="Why.")] = "paused from the CLI") -> None:
     """Stop scheduling runs of a policy until it is resumed."""
+    from syncoxide.orchestration import schedules
+
     _on_schedule(settings(), name, lambda c, i: schedules.pause(c, i, note))
     out.print(f"paused {name}")
 
@@ -149,6 +160,8 @@ def pause(name: NameArg, note: Annotated[str, typer.Option(help="Why.")] = "paus
 @policy_app.command("resume")
 def resume(name: NameArg) -> None:
     """Schedule runs of a paused policy again."""
+    from syncoxide.orchestration import schedules
+
     _on_schedule(settings(), name, lambda c, i: schedules.resume(c, i, "resumed from the CLI"))
     out.print(f"resumed {name}")
 
@@ -156,6 +169,8 @@ def resume(name: NameArg) -> None:
 @policy_app.command("trigger")
 def trigger(name: NameArg) -> None:
     """Run a policy's backup now."""
+    from syncoxide.orchestration import schedules
+
     _on_schedule(settings(), name, schedules.trigger)
     out.print(f"triggered {name}")
 
@@ -169,6 +184,9 @@ def delete(name: NameArg, yes: Annotated[bool, typer.Option("--yes", help="Reall
     schedule_id = _schedule_id(cfg, name)
 
     async def go() -> None:
+        from syncoxide.orchestration import client as temporal
+        from syncoxide.orchestration import schedules
+
         await schedules.delete(await temporal.connect(cfg), schedule_id)
 
     asyncio.run(go())

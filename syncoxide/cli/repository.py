@@ -26,13 +26,9 @@ from syncoxide.cli.common import (
     settings,
 )
 from syncoxide.errors import InvalidInput
-from syncoxide.lazy import LazyModule
 from syncoxide.models import DatabaseSource, MaintenanceRequest, Retention
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories
-
-databases = LazyModule("syncoxide.backups.databases")
-operations = LazyModule("syncoxide.backups.operations")
 
 KeepLast = Annotated[int, typer.Option(help="Keep the N newest snapshots.")]
 KeepHourly = Annotated[int, typer.Option(help="Keep the newest snapshot of each of the last N hours.")]
@@ -146,6 +142,8 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         as_json: JsonOpt = False,
     ) -> None:  # fmt: skip
         """Apply a retention policy (given here, or the repository's own) through MaintenanceWorkflow."""
+        from syncoxide.backups import operations
+
         cfg = settings()
         repository = find_repository(cfg, repo)
         policy = _retention(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly,
@@ -216,6 +214,8 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         as_json: JsonOpt = False,
     ) -> None:
         """List the databases a server has that can be backed up."""
+        from syncoxide.backups import databases
+
         found = databases.discover(SecretRef.parse(database_url).resolve())
         if as_json:
             emit_json(found)
@@ -232,6 +232,8 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         passphrase_env: PassEnv = None, passphrase_file: PassFile = None, passphrase_command: PassCmd = None,
     ) -> None:  # fmt: skip
         """Restore a database dump from a snapshot into a new database (pg_restore, streamed)."""
+        from syncoxide.backups import databases
+
         engine = open_engine_for(settings(), repo, passphrase_env, passphrase_file, passphrase_command)
         source = DatabaseSource(dbname=database, url=SecretRef.parse(database_url))
         databases.restore(engine, snapshot, source, into)
@@ -264,6 +266,8 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         new_passphrase_command: Annotated[str | None, typer.Option(help="Command printing the new one.")] = None,
     ) -> None:  # fmt: skip
         """Change the repository's passphrase and remember the new reference."""
+        from syncoxide.backups import operations
+
         cfg = settings()
         repository = find_repository(cfg, repo)
         new_ref = ref_from_options(new_passphrase_env, new_passphrase_file, new_passphrase_command)
@@ -280,6 +284,8 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         repo: RepoOpt, output: Annotated[Path, typer.Option(help="File to write the key to.")],
     ) -> None:  # fmt: skip
         """Export the repository key (still protected by the passphrase); keep it apart from the repository."""
+        from syncoxide.backups import operations
+
         if output.exists():
             raise InvalidInput(f"output {output}: exists already")
         cfg = settings()
@@ -291,6 +297,8 @@ def register(app: typer.Typer, repo_app: typer.Typer) -> None:  # noqa: C901 - a
         repo: RepoOpt, input_file: Annotated[Path, typer.Option("--input", help="A key exported earlier.")],
     ) -> None:  # fmt: skip
         """Put an exported key back, e.g. after the key file was lost."""
+        from syncoxide.backups import operations
+
         if not input_file.is_file():
             raise InvalidInput(f"input {input_file}: no such file")
         cfg = settings()

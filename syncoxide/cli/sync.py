@@ -19,16 +19,9 @@ from rich.table import Table
 from syncoxide.cli.common import JsonOpt, emit_json, err, out, settings
 from syncoxide.errors import InvalidInput
 from syncoxide.fs.names import shown
-from syncoxide.lazy import LazyModule
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.sync import inputs
 from syncoxide.sync.models import ConflictLoser, ConflictPolicy, Mode, SyncOptions, SyncRequest
-
-temporal = LazyModule("syncoxide.orchestration.client")
-sync_client = LazyModule("syncoxide.orchestration.sync_client")
-runner = LazyModule("syncoxide.sync.runner")
-checker = LazyModule("syncoxide.sync.check")
-watched = LazyModule("syncoxide.cli.sync_progress")
 
 sync_app = typer.Typer(help="Copy, sync, move and two-way sync between storage providers.", no_args_is_help=True)
 
@@ -148,6 +141,9 @@ def run_command(
     dst_secret: DstSecret = None, as_json: JsonOpt = False,
 ) -> None:
     """Run once, here and now (no worker needed); --dry-run prints the plan."""
+    from syncoxide.cli import sync_progress as watched
+    from syncoxide.sync import runner
+
     opts = inputs.sync_options(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
                                conflict_loser=conflict_loser, max_delete=max_delete, transfers=transfers,
                                bwlimit=bwlimit,
@@ -219,6 +215,9 @@ def start_command(
     cfg = settings()
 
     async def go() -> str:
+        from syncoxide.orchestration import client as temporal
+        from syncoxide.orchestration import sync_client
+
         return await sync_client.start(await temporal.connect(cfg), cfg, request, cadence)  # type: ignore[no-any-return]
 
     started = asyncio.run(go())
@@ -232,6 +231,9 @@ def _signal(workflow_id: str, name: str) -> None:
     cfg = settings()
 
     async def go() -> None:
+        from syncoxide.orchestration import client as temporal
+        from syncoxide.orchestration import sync_client
+
         await sync_client.signal(await temporal.connect(cfg), workflow_id, name)
 
     asyncio.run(go())
@@ -256,6 +258,9 @@ def now_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
     cfg = settings()
 
     async def go() -> bool:
+        from syncoxide.orchestration import client as temporal
+        from syncoxide.orchestration import sync_client
+
         return await sync_client.run_now(await temporal.connect(cfg), cfg, workflow_id)
 
     if asyncio.run(go()):
@@ -270,6 +275,9 @@ def stop_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
     cfg = settings()
 
     async def go() -> None:
+        from syncoxide.orchestration import client as temporal
+        from syncoxide.orchestration import sync_client
+
         await sync_client.stop(await temporal.connect(cfg), workflow_id)
 
     asyncio.run(go())
@@ -285,6 +293,9 @@ def status_command(
     cfg = settings()
     if workflow_id:
         async def go() -> dict[str, Any]:
+            from syncoxide.orchestration import client as temporal
+            from syncoxide.orchestration import sync_client
+
             return await sync_client.status(await temporal.connect(cfg), workflow_id)  # type: ignore[no-any-return]
 
         data = asyncio.run(go())
@@ -318,6 +329,8 @@ def check_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Compare both sides by hash and list the differences (exit 1 if there are any)."""
+    from syncoxide.sync import check as checker
+
     options = inputs.sync_options(include=_globs(include, include_from, "--include-from"),
                                   exclude=_globs(exclude, exclude_from, "--exclude-from"), backup_dir=backup_dir)
     report = checker.check(settings(), parse_side(src, src_opt, src_secret), parse_side(dst, dst_opt, dst_secret),
