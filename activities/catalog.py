@@ -5,12 +5,20 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.engine import exclusive_for
-from activities.inputs import CatalogIngestInput, ScanActivityInput
 from activities.reporting import Reporter, run_reported
 from syncoxide.backups import operations
 from syncoxide.catalog import trash, updates
 from syncoxide.config import Settings
-from syncoxide.models import CleanupRequest, CleanupResult, IngestSummary, ScanSummary
+from syncoxide.contract import temporal as contract
+from syncoxide.contract.payloads import (
+    CatalogIngestInput,
+    CleanupRequest,
+    CleanupResult,
+    IngestSummary,
+    ScanActivityInput,
+    ScanSummary,
+)
+from syncoxide.contract.temporal import implements
 from syncoxide.store import catalog as manifest
 from syncoxide.store import open_store
 from syncoxide.store.locks import repository_gate
@@ -20,7 +28,7 @@ class CatalogActivities:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    @activity.defn(name="catalog_ingest")
+    @implements(contract.CATALOG_INGEST_ACTIVITY)
     def catalog_ingest(self, data: CatalogIngestInput) -> IngestSummary:
         repository = data.repository
 
@@ -34,7 +42,7 @@ class CatalogActivities:
 
         return run_reported(work)
 
-    @activity.defn(name="catalog_scan")
+    @implements(contract.CATALOG_SCAN_ACTIVITY)
     def catalog_scan(self, data: ScanActivityInput) -> ScanSummary:
         def work(reporter: Reporter) -> ScanSummary:
             with open_store(self.settings) as conn:
@@ -45,7 +53,7 @@ class CatalogActivities:
 
         return run_reported(work)
 
-    @activity.defn(name="cleanup")
+    @implements(contract.CLEANUP_ACTIVITY)
     def cleanup(self, data: CleanupRequest) -> CleanupResult:
         """Apply or undo a plan; resumes from the plan's journal when an earlier attempt died midway."""
 

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.inputs import (
+from activities.reporting import Reporter, run_reported
+from syncoxide.backups import operations
+from syncoxide.config import Settings
+from syncoxide.contract import temporal as contract
+from syncoxide.contract.payloads import (
     BackupActivityInput,
     BackupActivityResult,
     CheckActivityInput,
+    CheckResult,
     RestoreActivityInput,
     RestoreActivityResult,
     RetentionActivityInput,
     RetentionActivityResult,
 )
-from activities.reporting import Reporter, run_reported
-from syncoxide.backups import operations
-from syncoxide.config import Settings
-from syncoxide.models import CheckResult, Engine, Repository
+from syncoxide.contract.temporal import implements
+from syncoxide.models import Engine, Repository
 from syncoxide.store.locks import repository_gate
 
 _SHARED_FOR_RESTIC = {"backup", "restore", "catalog"}
@@ -40,7 +43,7 @@ class EngineActivities:
             self.settings, repository.id, exclusive=exclusive_for(repository, operation), waiting=reporter.waiting
         )
 
-    @activity.defn(name="backup")
+    @implements(contract.BACKUP_ACTIVITY)
     def backup(self, data: BackupActivityInput) -> BackupActivityResult:
         def work(reporter: Reporter) -> BackupActivityResult:
             with self._gate(data.repository, "backup", reporter):
@@ -57,7 +60,7 @@ class EngineActivities:
 
         return run_reported(work)
 
-    @activity.defn(name="restore")
+    @implements(contract.RESTORE_ACTIVITY)
     def restore(self, data: RestoreActivityInput) -> RestoreActivityResult:
         def work(reporter: Reporter) -> RestoreActivityResult:
             with self._gate(data.repository, "restore", reporter):
@@ -76,7 +79,7 @@ class EngineActivities:
 
         return run_reported(work)
 
-    @activity.defn(name="retention")
+    @implements(contract.RETENTION_ACTIVITY)
     def retention(self, data: RetentionActivityInput) -> RetentionActivityResult:
         def work(reporter: Reporter) -> RetentionActivityResult:
             with self._gate(data.repository, "retention", reporter):
@@ -93,7 +96,7 @@ class EngineActivities:
 
         return run_reported(work)
 
-    @activity.defn(name="check")
+    @implements(contract.CHECK_ACTIVITY)
     def check(self, data: CheckActivityInput) -> CheckResult:
         def work(reporter: Reporter) -> CheckResult:
             with self._gate(data.repository, "check", reporter):

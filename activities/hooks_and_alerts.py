@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from temporalio import activity
-
-from activities.inputs import HookInput, NotifyRunInput
-from activities.reporting import Reporter, temporal_errors
+from activities.reporting import Reporter, run_reported, temporal_errors
 from syncoxide.backups import hooks, notify
 from syncoxide.config import Settings
+from syncoxide.contract import temporal as contract
+from syncoxide.contract.payloads import HookInput, NotifyRunInput
+from syncoxide.contract.temporal import implements
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import RunKind, RunStatus
@@ -23,17 +23,17 @@ class HooksAndAlertsActivities:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    @activity.defn(name="run_hooks")
+    @implements(contract.RUN_HOOKS)
     def run_hooks(self, data: HookInput) -> int:
         """Run one stage's hooks, recorded as a run of kind hook."""
         run_id = f"{data.parent_run_id}-hook-{data.stage}"
-        with temporal_errors():
+
+        def work(reporter: Reporter) -> int:
             with open_store(self.settings) as conn:
                 passphrase = repositories.get(conn, data.repository_id).passphrase  # its variable: not for hooks
                 runs.start(conn, run_id=run_id, kind=RunKind.hook, repository_id=data.repository_id,
                            policy_id=data.policy_id, details={"stage": data.stage, "commands": data.commands},
                            workflow_id=data.parent_run_id)  # fmt: skip
-            reporter = Reporter()
             reporter.phase(f"{data.stage} hooks")
             try:
                 count = hooks.run_hooks(data.stage, data.commands, timeout_s=data.timeout_s,
@@ -50,7 +50,9 @@ class HooksAndAlertsActivities:
                 runs.finish(conn, run_id=run_id, status=RunStatus.succeeded, files=count)
             return count
 
-    @activity.defn(name="notify_run")
+        return run_reported(work)
+
+    @implements(contract.NOTIFY_RUN)
     def notify_run(self, data: NotifyRunInput) -> list[str]:
         """Send the notifications this run's outcome calls for; returns the events sent."""
         with temporal_errors():
@@ -69,7 +71,7 @@ class HooksAndAlertsActivities:
                 notify.send(data.notify, title=title, body=body, failure=event == "failure")
             return events
 
-    @activity.defn(name="notify_late")
+    @implements(contract.NOTIFY_LATE)
     def notify_late(self) -> list[str]:
         """Find late policies and notify about each once per late episode."""
 

@@ -1,55 +1,56 @@
-"""What every long activity shares: throttled heartbeats with progress, cancellation, error classes."""
+"""The one way a long activity heartbeats: its work runs on a thread of its own and reports into a
+Reporter; the activity's thread sends what was reported as a heartbeat every second, and turns
+cancellation or worker shutdown into a stop the work sees at its next ``cancelled()`` poll.
+
+Core errors become ApplicationErrors whose type is the error class name; a clean stop becomes a
+cancellation (or a retryable WorkerShutdown when the worker is going away).
+"""
 
 from __future__ import annotations
 
-import time
+import contextvars
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
+from syncoxide.contract.payloads import Progress
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
-from syncoxide.models import Progress
 
 HEARTBEAT_EVERY_S = 1.0
 T = TypeVar("T")
 
 
 class Reporter:
-    """Feeds engine progress into heartbeats and tells the engine when to stop."""
+    """What the work tells its activity (progress, phase) and asks it (whether to stop)."""
 
-    def __init__(self) -> None:
+    def __init__(self, details: Callable[[], dict[str, Any]] | None = None) -> None:
         self.last = Progress()
-        self._sent_at = 0.0
+        self.stop = threading.Event()
+        self._details = details
 
     def progress(self, progress: Progress) -> None:
         self.last = progress
-        self._beat()
-
-    def _beat(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._sent_at >= HEARTBEAT_EVERY_S:
-            self._sent_at = now
-            activity.heartbeat(self.last.model_dump())
-
-    def cancelled(self) -> bool:
-        """Polled by the engine runner: keeps heartbeats flowing and reports cancellation."""
-        self._beat()
-        return activity.is_cancelled() or activity.is_worker_shutdown()
-
-    def waiting(self) -> None:
-        """Between attempts to take the repository's gate: say so, and give up if cancelled."""
-        if self.last.phase != "waiting for the repository":
-            self.phase("waiting for the repository")
-        if self.cancelled():
-            raise Cancelled()
 
     def phase(self, name: str) -> None:
         self.last = self.last.model_copy(update={"phase": name})
-        self._beat(force=True)
+
+    def details(self) -> dict[str, Any]:
+        """What the next heartbeat carries: the work's own status, or its latest progress."""
+        return self._details() if self._details is not None else self.last.model_dump()
+
+    def cancelled(self) -> bool:
+        return self.stop.is_set()
+
+    def waiting(self) -> None:
+        """Between attempts to take the repository's gate: say so, and give up if cancelled."""
+        self.phase("waiting for the repository")
+        if self.cancelled():
+            raise Cancelled()
 
 
 @contextmanager
@@ -65,8 +66,25 @@ def temporal_errors() -> Iterator[None]:
         raise CancelledError("cancelled; the engine was stopped cleanly") from None
 
 
-def run_reported(work: Callable[[Reporter], T]) -> T:
-    reporter = Reporter()
-    reporter.phase("starting")
+def run_reported(work: Callable[[Reporter], T], details: Callable[[], dict[str, Any]] | None = None) -> T:
+    """Run ``work`` on its own thread (in this activity's context) while this thread heartbeats."""
+    reporter = Reporter(details)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work(reporter)
+        except BaseException as exc:  # handed to the activity's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="activity-work", daemon=True)
     with temporal_errors():
-        return work(reporter)
+        thread.start()
+        while thread.is_alive():
+            activity.heartbeat(reporter.details())
+            if activity.is_cancelled() or activity.is_worker_shutdown():
+                reporter.stop.set()
+            thread.join(HEARTBEAT_EVERY_S)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]  # type: ignore[no-any-return]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from temporalio import activity
-
-from activities.inputs import FinishRunInput, StartRunInput
 from activities.metrics import record_run
 from activities.reporting import temporal_errors
 from syncoxide.config import Settings
+from syncoxide.contract import temporal as contract
+from syncoxide.contract.payloads import FinishRunInput, StartRunInput
+from syncoxide.contract.temporal import implements
 from syncoxide.models import Repository
 from syncoxide.store import open_store, repositories, runs
 
@@ -16,7 +16,7 @@ class RunActivities:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    @activity.defn(name="start_run")
+    @implements(contract.START_RUN)
     def start_run(self, data: StartRunInput) -> Repository | None:
         """Record the run; returns the repository it runs against (None for runs on a source)."""
         with temporal_errors(), open_store(self.settings) as conn:
@@ -32,12 +32,12 @@ class RunActivities:
             )
             return repository
 
-    @activity.defn(name="get_repository")
+    @implements(contract.GET_REPOSITORY)
     def get_repository(self, repository_id: str) -> Repository:
         with temporal_errors(), open_store(self.settings) as conn:
             return repositories.get(conn, repository_id)
 
-    @activity.defn(name="finish_run")
+    @implements(contract.FINISH_RUN)
     def finish_run(self, data: FinishRunInput) -> None:
         with temporal_errors(), open_store(self.settings) as conn:
             runs.finish(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -182,103 +181,6 @@ class Notify(BaseModel):
     events: list[str] = Field(default_factory=lambda: ["failure", "recovery", "late"])
 
 
-class BackupRequest(BaseModel):
-    repository_id: str
-    sources: list[str] = Field(default_factory=list)
-    options: BackupOptions = Field(default_factory=BackupOptions)
-    stream: StreamSource | None = Field(default=None, description="back up a command's output instead")
-    database: DatabaseSource | None = Field(default=None, description="back up a PostgreSQL database instead")
-    passphrase: SecretRef | None = Field(
-        default=None, description="overrides the repository's stored passphrase reference for this run"
-    )
-    policy_id: str | None = None
-    retention: Retention | None = Field(None, description="the policy's own retention, over its own snapshots")
-    hooks: Hooks | None = None
-    notify: Notify | None = None
-
-
-class Progress(BaseModel):
-    """What a long activity reports in its heartbeats and the CLI/dashboard render."""
-
-    phase: str = "starting"
-    files_done: int = 0
-    bytes_done: int = 0
-    files_total: int | None = None
-    bytes_total: int | None = None
-    current_path: str | None = None
-
-
-class BackupStats(BaseModel):
-    files: int = 0
-    bytes: int = Field(0, description="original size of everything in the snapshot")
-    added_bytes: int = Field(0, description="new data the repository stored for this snapshot")
-    duration_s: float = 0.0
-    warnings: list[str] = Field(default_factory=list, description="what the snapshot could not keep exactly")
-
-
-class RetentionOutcome(BaseModel):
-    run_id: str
-    kept: list[str] = Field(default_factory=list)
-    deleted: list[str] = Field(default_factory=list)
-
-
-class BackupResult(BaseModel):
-    run_id: str
-    snapshot_id: str
-    stats: BackupStats
-    retention: RetentionOutcome | None = None
-
-
-class RestoreRequest(BaseModel):
-    repository_id: str
-    snapshot_id: str
-    target: str
-    paths: list[str] = Field(default_factory=list, description="absolute paths inside the snapshot, in the stored "
-                             "form of names (syncoxide.fs.names), as the catalog has them")
-    strip_components: int = Field(0, ge=0, description="leading path components to drop")
-    overwrite: Overwrite = Overwrite.never
-    passphrase: SecretRef | None = None
-
-
-class RestoreResult(BaseModel):
-    run_id: str
-    snapshot_id: str
-    target: str
-    files: int
-    bytes: int
-    verified: int
-    kept: int = Field(0, description="existing files left alone by the overwrite policy")
-
-
-class CheckResult(BaseModel):
-    ok: bool
-    level: str
-    problems: list[str] = Field(default_factory=list)
-    duration_s: float = 0.0
-
-
-class HealthRequest(BaseModel):
-    """The health run's input: empty, but every workflow takes one so a start without a sealed input is refused."""
-
-
-class MaintenanceRequest(BaseModel):
-    """Retention (then compact), and/or a check, of one repository."""
-
-    repository_id: str
-    apply_retention: bool = True
-    retention: Retention | None = Field(None, description="None: the repository's own policy, if any")
-    compact: bool = True
-    check: Literal["none", "metadata", "data"] = "none"
-    subset_percent: float | None = Field(None, gt=0, le=100, description="with check=data: how much to read")
-    passphrase: SecretRef | None = None
-
-
-class MaintenanceResult(BaseModel):
-    retention: RetentionOutcome | None = None
-    check: CheckResult | None = None
-    check_run_id: str | None = None
-
-
 class FileRecord(BaseModel):
     """One entry of a snapshot's listing, paths absolute as they were backed up."""
 
@@ -338,49 +240,3 @@ class Source(BaseModel):
     created_at: datetime | None = None
 
 
-class ScanSummary(BaseModel):
-    scan_id: str
-    source_id: str
-    files: int = 0
-    dirs: int = 0
-    bytes: int = 0
-    errors: int = 0
-    hashed: int = Field(0, description="files whose content was hashed in this scan")
-    reused: int = Field(0, description="unchanged files whose hashes were taken from the previous scan")
-    duration_s: float = 0.0
-    error_sample: list[str] = Field(default_factory=list, description="the first unreadable entries")
-
-
-class IngestSummary(BaseModel):
-    repository_id: str
-    ingested: list[str] = Field(default_factory=list, description="snapshot ids newly in the catalog")
-    removed: list[str] = Field(default_factory=list, description="snapshot ids no longer in the repository")
-    entries: int = 0
-    duration_s: float = 0.0
-
-
-class ScanRequest(BaseModel):
-    source_id: str
-    one_file_system: bool = False
-
-
-class CatalogIngestRequest(BaseModel):
-    """Bring a repository's snapshots into the catalog (``snapshot_ids``: just these; None: all it lacks)."""
-
-    repository_id: str
-    snapshot_ids: list[str] | None = None
-    passphrase: SecretRef | None = None
-
-
-class CleanupRequest(BaseModel):
-    plan_id: str
-    action: Literal["apply", "undo"] = "apply"
-
-
-class CleanupResult(BaseModel):
-    run_id: str
-    plan_id: str
-    action: str
-    moved: int
-    bytes: int
-    skipped: list[str] = Field(default_factory=list, description="items left alone, each with the reason")

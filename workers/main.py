@@ -6,9 +6,11 @@ import asyncio
 import importlib
 import logging
 import signal
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -21,6 +23,8 @@ from activities.runs import RunActivities
 from activities.sync import SyncActivities
 from syncoxide.catalog.scan import WARM_UP_MODULES
 from syncoxide.config import Settings
+from syncoxide.contract import temporal as contract
+from syncoxide.contract.temporal import spec_of
 from syncoxide.fs.modes import go_private
 from syncoxide.orchestration import client as temporal_client
 from syncoxide.store import open_store
@@ -44,28 +48,41 @@ PROGRESS_HEARTBEAT_EVERY = timedelta(seconds=2)  # the SDK would otherwise hold 
 log = logging.getLogger("syncoxide.worker")
 
 
-def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> list[Worker]:
+def activities_on(queue: contract.Queue, implementations: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
+    return [a for a in implementations if spec_of(a).queue is queue]
+
+
+def implementations(settings: Settings) -> list[Callable[..., Any]]:
+    """Every activity of the contract, bound to this worker's settings."""
     runs = RunActivities(settings)
     engine = EngineActivities(settings)
     alerts = HooksAndAlertsActivities(settings)
     catalog = CatalogActivities(settings)
     sync = SyncActivities(settings)
     return [
+        runs.start_run, runs.finish_run, runs.get_repository, alerts.notify_run, alerts.notify_late,
+        engine.backup, engine.restore, engine.retention, engine.check, alerts.run_hooks,
+        catalog.catalog_ingest, catalog.catalog_scan, catalog.cleanup, sync.sync_run,
+    ]  # fmt: skip
+
+
+def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> list[Worker]:
+    activities = implementations(settings)
+    return [
         Worker(
             client,
-            task_queue=settings.task_queue,
+            task_queue=contract.Queue.main.on(settings.task_queue),
             workflows=WORKFLOWS,
             interceptors=[RequireSealedInput()],
-            activities=[runs.start_run, runs.finish_run, runs.get_repository, alerts.notify_run, alerts.notify_late],
+            activities=activities_on(contract.Queue.main, activities),
             activity_executor=executor,
             max_concurrent_activities=BOOKKEEPING_CONCURRENCY,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         ),
         Worker(
             client,
-            task_queue=settings.engine_task_queue,
-            activities=[engine.backup, engine.restore, engine.retention, engine.check, alerts.run_hooks,
-                        catalog.catalog_ingest, catalog.catalog_scan, catalog.cleanup, sync.sync_run],  # fmt: skip
+            task_queue=contract.Queue.engine.on(settings.task_queue),
+            activities=activities_on(contract.Queue.engine, activities),
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_engine_activities,
             max_heartbeat_throttle_interval=PROGRESS_HEARTBEAT_EVERY,

@@ -18,8 +18,9 @@ from pydantic import BaseModel
 
 from syncoxide.catalog.sources import source_or_register
 from syncoxide.config import Settings
+from syncoxide.contract.payloads import ScanRequest, ScanSummary
 from syncoxide.errors import SyncoxideError
-from syncoxide.models import RunKind, ScanRequest, ScanSummary
+from syncoxide.models import RunKind
 from syncoxide.orchestration import client as temporal
 
 Send = Callable[[dict], None]

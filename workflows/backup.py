@@ -6,25 +6,23 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inputs import (
+    from syncoxide.contract import temporal as contract
+    from syncoxide.contract.payloads import (
         BackupActivityInput,
-        BackupActivityResult,
+        BackupRequest,
+        BackupResult,
         FinishRunInput,
         HookInput,
         NotifyRunInput,
         StartRunInput,
     )
-    from syncoxide.config import engine_queue_for
-    from syncoxide.models import BackupRequest, BackupResult, Repository, RunKind, RunStatus
+    from syncoxide.models import Repository, RunKind, RunStatus
     from workflows.catalog import start_ingest
     from workflows.common import (
-        BOOKKEEPING_RETRY,
-        ENGINE_HEARTBEAT_TIMEOUT,
+        call,
         engine_step,
         finish_run,
         record_failure,
@@ -33,23 +31,17 @@ with workflow.unsafe.imports_passed_through():
     from workflows.maintenance import retention_step
 
 HOOK_GRACE = timedelta(seconds=30)
-HOOK_RETRY = RetryPolicy(maximum_attempts=1)  # a hook is the user's command: run it once, report what it said
-NOTIFY_TIMEOUT = timedelta(seconds=60)
 
 
 async def _hooks(request: BackupRequest, repository: Repository, run_id: str, stage: str) -> None:
     commands = getattr(request.hooks, stage) if request.hooks else []
     if not commands:
         return
-    await workflow.execute_activity(
-        "run_hooks",
+    await call(
+        contract.RUN_HOOKS,
         HookInput(parent_run_id=run_id, repository_id=repository.id, policy_id=request.policy_id, stage=stage,
                   commands=commands, timeout_s=request.hooks.timeout_s),  # fmt: skip
-        task_queue=engine_queue_for(workflow.info().task_queue),
-        start_to_close_timeout=timedelta(seconds=request.hooks.timeout_s * len(commands)) + HOOK_GRACE,
-        heartbeat_timeout=ENGINE_HEARTBEAT_TIMEOUT,
-        retry_policy=HOOK_RETRY,
-        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        start_to_close=timedelta(seconds=request.hooks.timeout_s * len(commands)) + HOOK_GRACE,
     )
 
 
@@ -57,18 +49,16 @@ async def _notify(request: BackupRequest, run_id: str, status: RunStatus, error:
     if not request.notify or not request.notify.urls:
         return
     try:
-        await workflow.execute_activity(
-            "notify_run",
+        await call(
+            contract.NOTIFY_RUN,
             NotifyRunInput(run_id=run_id, policy_id=request.policy_id, status=status, error=error,
                            notify=request.notify),  # fmt: skip
-            start_to_close_timeout=NOTIFY_TIMEOUT,
-            retry_policy=BOOKKEEPING_RETRY,
         )
     except ActivityError as failed:  # a notification that cannot be sent must not change the run's outcome
         workflow.logger.warning("notification for %s failed: %s", run_id, failed)
 
 
-@workflow.defn(name="BackupWorkflow")
+@workflow.defn(name=contract.BACKUP.name)
 class BackupWorkflow:
     @workflow.run
     async def run(self, request: BackupRequest) -> BackupResult:
@@ -83,9 +73,8 @@ class BackupWorkflow:
                 await _hooks(request, repository, run_id, "before")
                 result = await engine_step(
                     run_id,
-                    "backup",
+                    contract.BACKUP_ACTIVITY,
                     BackupActivityInput(run_id=run_id, repository=repository, request=request),
-                    BackupActivityResult,
                 )
                 await _hooks(request, repository, run_id, "after")
             except (ActivityError, asyncio.CancelledError) as error:  # engine_step records its own failures

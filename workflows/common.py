@@ -1,41 +1,39 @@
-"""Timeouts, retry policies and run bookkeeping shared by the workflows."""
+"""What the workflows share: running an activity as the contract says, and the run bookkeeping around it."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inputs import FinishRunInput, StartRunInput
-    from syncoxide.config import engine_queue_for
-    from syncoxide.errors import NON_RETRYABLE_TYPES
+    from syncoxide.contract import temporal as contract
+    from syncoxide.contract.payloads import FinishRunInput, StartRunInput
     from syncoxide.models import Repository, RunStatus
 
-R = TypeVar("R", bound=BaseModel)
+In = TypeVar("In")
+Out = TypeVar("Out")
 
-BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
-ENGINE_HEARTBEAT_TIMEOUT = timedelta(seconds=30)
-ENGINE_RUN_TIMEOUT = timedelta(days=2)
 
-BOOKKEEPING_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=NON_RETRYABLE_TYPES,
-)
-ENGINE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=8,
-    non_retryable_error_types=NON_RETRYABLE_TYPES,
-)
+async def call(spec: contract.Activity[In, Out], data: In | None = None, *,
+               start_to_close: timedelta | None = None) -> Out:  # fmt: skip
+    """Run the activity ``spec`` on its queue with its timeouts and retry policy."""
+    options: dict[str, Any] = {
+        "result_type": spec.result,
+        "task_queue": spec.queue.on(workflow.info().task_queue),
+        "start_to_close_timeout": start_to_close or spec.start_to_close,
+        "heartbeat_timeout": spec.heartbeat,
+        "retry_policy": spec.retry,
+    }
+    if spec.waits_for_cancellation:
+        options["cancellation_type"] = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+    if spec.input is None:
+        return await workflow.execute_activity(spec.name, **options)  # type: ignore[no-any-return]
+    return await workflow.execute_activity(spec.name, data, **options)  # type: ignore[no-any-return]
 
 
 def failure_message(error: BaseException) -> tuple[str, str]:
@@ -49,12 +47,7 @@ def failure_message(error: BaseException) -> tuple[str, str]:
 
 
 async def finish_run(data: FinishRunInput) -> None:
-    await workflow.execute_activity(
-        "finish_run",
-        data,
-        start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-        retry_policy=BOOKKEEPING_RETRY,
-    )
+    await call(contract.FINISH_RUN, data)
 
 
 def is_cancellation(error: BaseException) -> bool:
@@ -75,45 +68,25 @@ async def record_failure(run_id: str, error: BaseException) -> ApplicationError 
 
 async def start_run(data: StartRunInput) -> Repository:
     """Record the run as running; returns the repository it runs against."""
-    return await workflow.execute_activity(
-        "start_run",
-        data,
-        result_type=Repository,
-        start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-        retry_policy=BOOKKEEPING_RETRY,
-    )
+    repository = await call(contract.START_RUN, data)
+    if repository is None:
+        raise ApplicationError(f"run {data.run_id} names no repository", type="InvalidInput", non_retryable=True)
+    return repository
 
 
 async def start_source_run(data: StartRunInput) -> None:
     """Record a run that works on a source rather than a repository (a scan, a cleanup)."""
-    await workflow.execute_activity(
-        "start_run", data, start_to_close_timeout=BOOKKEEPING_TIMEOUT, retry_policy=BOOKKEEPING_RETRY
-    )
+    await call(contract.START_RUN, data)
 
 
 async def load_repository(repository_id: str) -> Repository:
-    return await workflow.execute_activity(
-        "get_repository",
-        repository_id,
-        result_type=Repository,
-        start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-        retry_policy=BOOKKEEPING_RETRY,
-    )
+    return await call(contract.GET_REPOSITORY, repository_id)
 
 
-async def engine_step(run_id: str, activity_name: str, data: BaseModel, result_type: type[R]) -> R:
-    """Run an engine activity on the engine queue; on failure or cancellation, record it and re-raise."""
+async def engine_step(run_id: str, spec: contract.Activity[In, Out], data: In) -> Out:
+    """Run an engine activity; on failure or cancellation, record it and re-raise."""
     try:
-        return await workflow.execute_activity(
-            activity_name,
-            data,
-            result_type=result_type,
-            task_queue=engine_queue_for(workflow.info().task_queue),
-            start_to_close_timeout=ENGINE_RUN_TIMEOUT,
-            heartbeat_timeout=ENGINE_HEARTBEAT_TIMEOUT,
-            retry_policy=ENGINE_RETRY,
-            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        )
+        return await call(spec, data)
     except (Exception, asyncio.CancelledError) as error:
         failure = await record_failure(run_id, error)
         if failure is None:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from syncoxide.models import HealthRequest
+    from syncoxide.contract import temporal as contract
+    from syncoxide.contract.payloads import HealthRequest
+    from workflows.common import call
 
 
-@workflow.defn(name="HealthWorkflow")
+@workflow.defn(name=contract.HEALTH.name)
 class HealthWorkflow:
     """Notify about policies that are late (the activity looks, notifies, and returns what it told)."""
 
     @workflow.run
     async def run(self, request: HealthRequest) -> list[str]:
-        return await workflow.execute_activity(
-            "notify_late", start_to_close_timeout=timedelta(minutes=5), retry_policy=RetryPolicy(maximum_attempts=3)
-        )
+        return await call(contract.NOTIFY_LATE)

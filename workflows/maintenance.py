@@ -6,23 +6,18 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inputs import (
+    from syncoxide.contract import temporal as contract
+    from syncoxide.contract.payloads import (
         CheckActivityInput,
-        FinishRunInput,
-        RetentionActivityInput,
-        RetentionActivityResult,
-        StartRunInput,
-    )
-    from syncoxide.models import (
         CheckResult,
+        FinishRunInput,
         MaintenanceRequest,
         MaintenanceResult,
-        Repository,
-        Retention,
+        RetentionActivityInput,
         RetentionOutcome,
-        RunKind,
-        RunStatus,
+        StartRunInput,
     )
+    from syncoxide.models import Repository, Retention, RunKind, RunStatus
     from syncoxide.secrets import SecretRef
     from workflows.catalog import start_ingest
     from workflows.common import engine_step, finish_run, load_repository, start_run
@@ -43,10 +38,9 @@ async def retention_step(
                                   policy_id=only_policy, details=details, workflow_id=workflow_id))  # fmt: skip
     result = await engine_step(
         run_id,
-        "retention",
+        contract.RETENTION_ACTIVITY,
         RetentionActivityInput(run_id=run_id, repository=repository, retention=retention, compact=compact,
                                only_policy=only_policy, passphrase=passphrase),  # fmt: skip
-        RetentionActivityResult,
     )
     await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=len(result.deleted)))
     return RetentionOutcome(run_id=run_id, kept=result.kept, deleted=result.deleted)
@@ -62,10 +56,9 @@ async def check_step(
                                   details=details, workflow_id=workflow_id))  # fmt: skip
     result = await engine_step(
         run_id,
-        "check",
+        contract.CHECK_ACTIVITY,
         CheckActivityInput(run_id=run_id, repository=repository, verify_data=verify_data,
                            subset_percent=subset_percent, passphrase=passphrase),  # fmt: skip
-        CheckResult,
     )
     if result.ok:
         await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded))
@@ -78,7 +71,7 @@ async def check_step(
     raise ApplicationError(message, type="CheckFailed", non_retryable=True)
 
 
-@workflow.defn(name="MaintenanceWorkflow")
+@workflow.defn(name=contract.MAINTENANCE.name)
 class MaintenanceWorkflow:
     @workflow.run
     async def run(self, request: MaintenanceRequest) -> MaintenanceResult:

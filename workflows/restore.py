@@ -5,12 +5,19 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inputs import FinishRunInput, RestoreActivityInput, RestoreActivityResult, StartRunInput
-    from syncoxide.models import RestoreRequest, RestoreResult, RunKind, RunStatus
+    from syncoxide.contract import temporal as contract
+    from syncoxide.contract.payloads import (
+        FinishRunInput,
+        RestoreActivityInput,
+        RestoreRequest,
+        RestoreResult,
+        StartRunInput,
+    )
+    from syncoxide.models import RunKind, RunStatus
     from workflows.common import engine_step, finish_run, start_run
 
 
-@workflow.defn(name="RestoreWorkflow")
+@workflow.defn(name=contract.RESTORE.name)
 class RestoreWorkflow:
     @workflow.run
     async def run(self, request: RestoreRequest) -> RestoreResult:
@@ -21,9 +28,8 @@ class RestoreWorkflow:
         )
         result = await engine_step(
             run_id,
-            "restore",
+            contract.RESTORE_ACTIVITY,
             RestoreActivityInput(run_id=run_id, repository=repository, request=request),
-            RestoreActivityResult,
         )
         await finish_run(
             FinishRunInput(

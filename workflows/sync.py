@@ -12,29 +12,24 @@ during a pass too.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, is_cancelled_exception
-from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from syncoxide.config import engine_queue_for
-    from syncoxide.errors import NON_RETRYABLE_TYPES
-    from syncoxide.sync.models import SyncActivityInput, SyncRequest, SyncSummary, SyncWorkflowInput
+    from syncoxide.contract import temporal as contract
+    from syncoxide.contract.payloads import SyncActivityInput, SyncPhase, SyncStatus, SyncSummary, SyncWorkflowInput
+    from syncoxide.sync.models import SyncRequest
+    from workflows.common import call
 
 PASSES_PER_RUN = 100
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
-                    maximum_interval=timedelta(minutes=5), maximum_attempts=10,
-                    non_retryable_error_types=[*NON_RETRYABLE_TYPES, "GuardTripped", "NeedsResync"])
 
 
-@workflow.defn(name="SyncWorkflow")
+@workflow.defn(name=contract.SYNC.name)
 class SyncWorkflow:
     def __init__(self) -> None:
-        self.phase = "starting"
+        self.phase: SyncPhase = "starting"
         self.paused = False
         self.run_now = False
         self.runs = 0
@@ -57,12 +52,7 @@ class SyncWorkflow:
             info = workflow.info()
             run_id = f"{info.workflow_id}-{info.first_execution_run_id[:8]}-{self.runs + 1}"
             try:
-                self.last = await workflow.execute_activity(
-                    "sync_run", SyncActivityInput(request=data.request, run_id=run_id), result_type=SyncSummary,
-                    task_queue=engine_queue_for(workflow.info().task_queue),
-                    start_to_close_timeout=timedelta(days=2), heartbeat_timeout=timedelta(seconds=60),
-                    retry_policy=RETRY, cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-                )
+                self.last = await call(contract.SYNC_PASS, SyncActivityInput(request=data.request, run_id=run_id))
                 self.error = None
                 if data.request.options.resync and not self.last.failed:  # the baseline is made
                     data = data.model_copy(update={"request": _without_resync(data.request)})
@@ -94,24 +84,23 @@ class SyncWorkflow:
             pass
         self.next_pass = None
 
-    @workflow.signal
+    @workflow.signal(name=contract.SYNC_PAUSE.name)
     def pause(self) -> None:
         self.paused = True
 
-    @workflow.signal
+    @workflow.signal(name=contract.SYNC_RESUME.name)
     def resume(self) -> None:
         self.paused = False
 
-    @workflow.signal(name="run-now")
+    @workflow.signal(name=contract.SYNC_RUN_NOW.name)
     def run_now_signal(self) -> None:
         self.run_now = True
         self.paused = False
 
-    @workflow.query
-    def status(self) -> dict[str, Any]:
-        return {"phase": self.phase, "paused": self.paused, "runs": self.runs, "error": self.error,
-                "last": self.last.model_dump(mode="json") if self.last else None, "schedule": self.schedule,
-                "next_pass": self.next_pass.isoformat() if self.next_pass else None}
+    @workflow.query(name=contract.SYNC_STATUS.name)
+    def status(self) -> SyncStatus:
+        return SyncStatus(phase=self.phase, paused=self.paused, runs=self.runs, error=self.error, last=self.last,
+                          schedule=self.schedule, next_pass=self.next_pass)
 
 
 def _without_resync(request: SyncRequest) -> SyncRequest:

@@ -58,7 +58,7 @@ def _last_run(row: dict[str, Any]) -> dict[str, Any] | None:
 async def _live(client: Client, status: PairStatus) -> None:
     try:
         found = await sync_client.status(client, status.workflow_id)
-        if found["phase"] == "running":
+        if found.phase == "running":
             status.progress = await sync_client.progress(client, status.workflow_id)
     except NotFound:  # it ended meanwhile
         status.running = False
@@ -66,9 +66,9 @@ async def _live(client: Client, status: PairStatus) -> None:
     except RPCError:
         status.state = "no answer"
         return
-    status.state, status.paused, status.passes, status.error = (found["phase"], found["paused"], found["runs"],
-                                                                found["error"])
-    status.schedule, status.next_pass = found.get("schedule"), found.get("next_pass")  # (older workflows lack them)
+    status.state, status.paused, status.passes, status.error = found.phase, found.paused, found.runs, found.error
+    status.schedule = found.schedule
+    status.next_pass = found.next_pass.isoformat() if found.next_pass else None
 
 
 async def gather(settings: Settings, client: Client) -> list[PairStatus]:

@@ -11,8 +11,9 @@ import streamlit as st
 from dashboard.common import call, can_act, human_size, reader, run_link, settings, show_error, temporal_client
 from syncoxide.catalog import cleanup
 from syncoxide.catalog.walk import TRASH_DIR_NAME
+from syncoxide.contract.payloads import CleanupRequest
 from syncoxide.errors import SyncoxideError
-from syncoxide.models import CleanupRequest, RunKind
+from syncoxide.models import RunKind
 from syncoxide.orchestration import client as temporal
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans

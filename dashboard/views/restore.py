@@ -14,8 +14,9 @@ import streamlit as st
 from dashboard.common import call, can_act, human_size, reader, run_link, settings, show_error, temporal_client, when
 from syncoxide.backups import operations
 from syncoxide.backups.restore_destination import check_destination, check_original_place, summarize
+from syncoxide.contract.payloads import RestoreRequest
 from syncoxide.errors import SyncoxideError
-from syncoxide.models import Overwrite, RestoreRequest, RunKind
+from syncoxide.models import Overwrite, RunKind
 from syncoxide.orchestration import client as temporal
 from syncoxide.store import open_store, repositories
 

@@ -12,22 +12,14 @@ from syncoxide.backups.placement import Placement, check_strip, final_parts, fre
 from syncoxide.backups.retention import Decision, Retention, decide
 from syncoxide.backups.verify import Locator, VerifyReport, verify_restore
 from syncoxide.config import Settings
+from syncoxide.contract.payloads import BackupRequest, BackupStats, CheckResult, Progress, RestoreRequest
 from syncoxide.engines import BackupEngine, compression, open_engine
 from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import ProgressFn, validate_sources
 from syncoxide.engines.process import CancelFn, Cancelled
 from syncoxide.errors import InvalidInput, RepositoryLocked, VerificationFailed
 from syncoxide.fs import names
-from syncoxide.models import (
-    BackupRequest,
-    BackupStats,
-    CheckResult,
-    Engine,
-    FileRecord,
-    Progress,
-    Repository,
-    RestoreRequest,
-)
+from syncoxide.models import Engine, FileRecord, Repository
 from syncoxide.secrets import SecretRef
 from syncoxide.secrets.in_locations import refuse_credentials
 

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 
 from syncoxide.catalog.schema import RAW_COLUMNS, build_batch
 from syncoxide.catalog.storage import CatalogStorage, WrittenPart
+from syncoxide.contract.payloads import Progress
 from syncoxide.engines.base import BackupEngine
 from syncoxide.engines.process import Cancelled
 from syncoxide.fs import names
-from syncoxide.models import Progress, Snapshot
+from syncoxide.models import Snapshot
 
 PART_ROWS = 4_000_000
 NAME_COLUMNS = ("path", "parent", "name", "link_target")

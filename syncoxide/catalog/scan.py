@@ -25,10 +25,11 @@ from syncoxide.catalog.hashing import Hasher, check_algorithms
 from syncoxide.catalog.schema import HASH_ALGORITHMS, SCHEMA, build_batch, conform
 from syncoxide.catalog.storage import ROW_GROUP_ROWS, CatalogStorage, WrittenPart
 from syncoxide.catalog.walk import TRASH_DIR_NAME, FindWalk, WalkStats
+from syncoxide.contract.payloads import Progress, ScanSummary
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import InvalidInput
 from syncoxide.fs import names
-from syncoxide.models import Progress, ScanSummary, Source
+from syncoxide.models import Source
 
 HASH_BATCH = 2048
 SCAN_DICTIONARY_COLUMNS = [c for c in SCHEMA.names if c not in ("path", "name", "link_target", *HASH_ALGORITHMS)]

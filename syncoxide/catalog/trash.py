@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 
 from syncoxide.catalog.hashing import hash_file
 from syncoxide.config import Settings
+from syncoxide.contract.payloads import Progress
 from syncoxide.engines.process import Cancelled
 from syncoxide.errors import InvalidInput
 from syncoxide.fs import names
 from syncoxide.fs.nofollow import Blocked, Walker, closing_fd, lstat_at, open_child, relative_parts, split
-from syncoxide.models import Progress
 from syncoxide.store import cleanup as plans
 from syncoxide.store import open_store
 

@@ -17,8 +17,9 @@ from syncoxide.catalog.scan import new_scan_id, scan
 from syncoxide.catalog.schema import conform
 from syncoxide.catalog.storage import ROW_GROUP_ROWS, CatalogStorage, open_storage
 from syncoxide.config import Settings
+from syncoxide.contract.payloads import IngestSummary, Progress, ScanSummary
 from syncoxide.engines.base import BackupEngine
-from syncoxide.models import IngestSummary, Progress, Repository, ScanSummary, Source
+from syncoxide.models import Repository, Source
 from syncoxide.store import catalog as manifest
 from syncoxide.store import open_store
 

@@ -33,21 +33,13 @@ from syncoxide.cli.common import (
 from syncoxide.cli.policy import register as register_policy_commands
 from syncoxide.cli.repository import register as register_repository_commands
 from syncoxide.cli.sync import register as register_sync_commands
+from syncoxide.contract.payloads import BackupRequest, RestoreRequest
 from syncoxide.dashboard_auth import hash_password
 from syncoxide.engines import compression as engine_compression
 from syncoxide.engines import parse_engine
 from syncoxide.errors import InvalidInput, SyncoxideError
 from syncoxide.fs import names
-from syncoxide.models import (
-    BackupOptions,
-    BackupRequest,
-    DatabaseSource,
-    Engine,
-    Overwrite,
-    RestoreRequest,
-    RunKind,
-    StreamSource,
-)
+from syncoxide.models import BackupOptions, DatabaseSource, Engine, Overwrite, RunKind, StreamSource
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories, runs
 

@@ -16,17 +16,10 @@ from rich.text import Text
 
 from syncoxide import cron as crontab
 from syncoxide.cli.common import JsonOpt, emit_json, err, find_repository, human_size, out, run_workflow, settings
+from syncoxide.contract.payloads import CatalogIngestRequest, CleanupRequest
 from syncoxide.errors import InvalidInput, InvalidValue, NotFound
 from syncoxide.fs import names
-from syncoxide.models import (
-    CatalogIngestRequest,
-    CleanupRequest,
-    RunKind,
-    Source,
-    parse_duration,
-    parse_interval,
-    parse_size,
-)
+from syncoxide.models import RunKind, Source, parse_duration, parse_interval, parse_size
 from syncoxide.secrets import ref_from_options
 from syncoxide.store import catalog as manifest
 from syncoxide.store import open_store

@@ -61,9 +61,9 @@ def run_workflow(
     cfg: Settings, repository: Repository | None, request, kind: str, as_json: bool, *, source_id: str | None = None
 ):
     """Start the run's workflow and wait for it with a progress bar; Ctrl-C cancels it cleanly."""
-    from syncoxide.orchestration import client as temporal
+    from syncoxide.contract import temporal as contract
 
-    result_type = temporal.WORKFLOWS[kind][1]
+    result_type = contract.WORKFLOW_FOR_RUN[kind].result
 
     async def go():
         from syncoxide.cli import progress

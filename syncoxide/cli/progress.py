@@ -14,7 +14,7 @@ from rich.progress import (
     Progress as RichProgress,
 )
 
-from syncoxide.models import Progress
+from syncoxide.contract.payloads import Progress
 
 
 class ProgressBar:

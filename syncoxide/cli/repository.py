@@ -25,8 +25,9 @@ from syncoxide.cli.common import (
     run_workflow,
     settings,
 )
+from syncoxide.contract.payloads import MaintenanceRequest
 from syncoxide.errors import InvalidInput
-from syncoxide.models import DatabaseSource, MaintenanceRequest, Retention
+from syncoxide.models import DatabaseSource, Retention
 from syncoxide.secrets import SecretRef, ref_from_options
 from syncoxide.store import open_store, repositories
 

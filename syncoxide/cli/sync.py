@@ -292,13 +292,15 @@ def status_command(
     """A workflow's phase and last pass, or the recent sync runs recorded in PostgreSQL."""
     cfg = settings()
     if workflow_id:
-        async def go() -> dict[str, Any]:
+        from syncoxide.contract.payloads import SyncStatus
+
+        async def go() -> SyncStatus:
             from syncoxide.orchestration import client as temporal
             from syncoxide.orchestration import sync_client
 
-            return await sync_client.status(await temporal.connect(cfg), workflow_id)  # type: ignore[no-any-return]
+            return await sync_client.status(await temporal.connect(cfg), workflow_id)
 
-        data = asyncio.run(go())
+        data = asyncio.run(go()).model_dump(mode="json")
         if as_json:
             emit_json(data)
         else:

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from syncoxide.cli.progress import ProgressBar
 from syncoxide.config import Settings
-from syncoxide.models import Progress
+from syncoxide.contract.payloads import Progress
 from syncoxide.sync.errors import Interrupted
 from syncoxide.sync.executor import Status
 from syncoxide.sync.models import SyncRequest, SyncResult

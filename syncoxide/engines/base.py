@@ -9,18 +9,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
+from syncoxide.contract.payloads import BackupStats, CheckResult, Progress
 from syncoxide.engines.process import CancelFn
 from syncoxide.errors import InvalidInput
-from syncoxide.models import (
-    BackupOptions,
-    BackupStats,
-    CheckResult,
-    DiffEntry,
-    FileRecord,
-    Progress,
-    Snapshot,
-    StreamSource,
-)
+from syncoxide.models import BackupOptions, DiffEntry, FileRecord, Snapshot, StreamSource
 from syncoxide.paths import split_path
 
 ProgressFn = Callable[[Progress], None]

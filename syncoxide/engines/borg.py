@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote
 
+from syncoxide.contract.payloads import BackupStats, CheckResult, Progress
 from syncoxide.engines import compression, process
 from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import (
@@ -33,17 +34,7 @@ from syncoxide.errors import (
     SyncoxideError,
     WrongPassphrase,
 )
-from syncoxide.models import (
-    BackupOptions,
-    BackupStats,
-    CheckResult,
-    DiffEntry,
-    FileRecord,
-    FileType,
-    Progress,
-    Snapshot,
-    StreamSource,
-)
+from syncoxide.models import BackupOptions, DiffEntry, FileRecord, FileType, Snapshot, StreamSource
 
 _ERRORS_BY_MSGID: dict[str, type[SyncoxideError]] = {
     "PassphraseWrong": WrongPassphrase,

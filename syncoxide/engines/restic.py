@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from syncoxide.contract.payloads import BackupStats, CheckResult, Progress
 from syncoxide.engines import compression, process
 from syncoxide.engines import excludes as exclude_patterns
 from syncoxide.engines.base import (
@@ -35,17 +36,7 @@ from syncoxide.errors import (
     SyncoxideError,
     WrongPassphrase,
 )
-from syncoxide.models import (
-    BackupOptions,
-    BackupStats,
-    CheckResult,
-    DiffEntry,
-    FileRecord,
-    FileType,
-    Progress,
-    Snapshot,
-    StreamSource,
-)
+from syncoxide.models import BackupOptions, DiffEntry, FileRecord, FileType, Snapshot, StreamSource
 
 _ERRORS_BY_CODE: dict[int, type[SyncoxideError]] = {
     10: RepositoryNotFound,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, Field
@@ -17,21 +17,12 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from syncoxide.config import Settings
+from syncoxide.contract import temporal as contract
+from syncoxide.contract.payloads import Progress
 from syncoxide.errors import NotFound, ServiceUnavailable, SyncoxideError
-from syncoxide.models import (
-    BackupResult,
-    CleanupResult,
-    IngestSummary,
-    MaintenanceResult,
-    Progress,
-    Repository,
-    RestoreResult,
-    RunKind,
-    ScanSummary,
-)
+from syncoxide.models import Repository
 from syncoxide.orchestration import codec
 from syncoxide.orchestration.payload_keys import PayloadKey, load_keys
-from syncoxide.sync.models import SyncSummary
 
 POLICY_ID = SearchAttributeKey.for_keyword("PolicyId")
 REPOSITORY_ID = SearchAttributeKey.for_keyword("RepositoryId")
@@ -103,17 +94,6 @@ def search_attributes(
     return TypedSearchAttributes(pairs)
 
 
-WORKFLOWS: dict[str, tuple[str, type[BaseModel]]] = {
-    RunKind.backup: ("BackupWorkflow", BackupResult),
-    RunKind.restore: ("RestoreWorkflow", RestoreResult),
-    "maintenance": ("MaintenanceWorkflow", MaintenanceResult),
-    RunKind.catalog: ("CatalogIngestWorkflow", IngestSummary),
-    RunKind.scan: ("CatalogScanWorkflow", ScanSummary),
-    RunKind.cleanup: ("CleanupWorkflow", CleanupResult),
-    "sync": ("SyncWorkflow", SyncSummary),
-}
-
-
 async def start(
     client: Client,
     settings: Settings,
@@ -125,15 +105,15 @@ async def start(
     source_id: str | None = None,
 ) -> WorkflowHandle:
     """Start the workflow for ``kind``; its id is the run id, its search attributes say what it is."""
-    name, result_type = WORKFLOWS[kind]
+    spec = contract.WORKFLOW_FOR_RUN[kind]
     return await client.start_workflow(
-        name,
+        spec.name,
         request,
         id=new_run_id(kind),
         task_queue=settings.task_queue,
-        result_type=result_type,
+        result_type=spec.result,
         search_attributes=search_attributes(kind, repository, policy_id, source_id),
-        execution_timeout=timedelta(days=7),
+        execution_timeout=spec.execution_timeout,
     )
 
 

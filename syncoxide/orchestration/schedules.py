@@ -22,19 +22,11 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from syncoxide.config import Settings
+from syncoxide.contract import temporal as contract
+from syncoxide.contract.payloads import BackupRequest, HealthRequest, MaintenanceRequest, ScanRequest
 from syncoxide.errors import NotFound
-from syncoxide.models import (
-    BackupRequest,
-    HealthRequest,
-    MaintenanceRequest,
-    Repository,
-    RunKind,
-    ScanRequest,
-    Source,
-    parse_duration,
-    parse_interval,
-)
-from syncoxide.orchestration.client import WORKFLOWS, search_attributes
+from syncoxide.models import Repository, RunKind, Source, parse_duration, parse_interval
+from syncoxide.orchestration.client import search_attributes
 from syncoxide.orchestration.codec import ENCODING, KEY_ID, EncryptionCodec
 
 POLICY_PREFIX = "policy-"
@@ -82,7 +74,7 @@ def backup_schedule(
 ) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            WORKFLOWS[RunKind.backup][0],
+            contract.BACKUP.name,
             request,
             id=f"backup-{policy}",
             task_queue=settings.task_queue,
@@ -101,7 +93,7 @@ def backup_schedule(
 def check_schedule(settings: Settings, repository: Repository, request: MaintenanceRequest, every: str) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            WORKFLOWS["maintenance"][0],
+            contract.MAINTENANCE.name,
             request,
             id=f"maintenance-{repository.name}-{request.check}",
             task_queue=settings.task_queue,
@@ -121,7 +113,7 @@ def scan_schedule(settings: Settings, source: Source, timing: Timing) -> Schedul
     """CatalogScanWorkflow of one source on a cron or interval, never two at once."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            WORKFLOWS[RunKind.scan][0],
+            contract.CATALOG_SCAN.name,
             ScanRequest(source_id=source.id),
             id=f"scan-{source.name}",
             task_queue=settings.task_queue,
@@ -238,7 +230,7 @@ async def ensure_health_schedule(client: Client, settings: Settings) -> None:
     """The schedule of HealthWorkflow (late notifications), every settings.health_every; made once."""
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            "HealthWorkflow", HealthRequest(), id="health", task_queue=settings.task_queue
+            contract.HEALTH.name, HealthRequest(), id="health", task_queue=settings.task_queue
         ),
         spec=_spec(Timing(every=settings.health_every)),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),

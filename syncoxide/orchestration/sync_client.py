@@ -15,16 +15,17 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from syncoxide.config import Settings
+from syncoxide.contract import temporal as contract
+from syncoxide.contract.payloads import SyncStatus, SyncWorkflowInput
 from syncoxide.errors import InvalidInput, NotFound
 from syncoxide.orchestration.client import heartbeat, search_attributes
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.sync.cadence import Cadence
-from syncoxide.sync.models import SyncRequest, SyncWorkflowInput
+from syncoxide.sync.models import SyncRequest
 from syncoxide.sync.runner import pair_id
 
 PREFIX = "sync-"
-SIGNALS = ("pause", "resume", "run-now")
 STOP_WAIT_S = 120
 QUERY_TIMEOUT = timedelta(seconds=5)
 
@@ -49,7 +50,7 @@ async def start(client: Client, settings: Settings, request: SyncRequest, cadenc
     data = SyncWorkflowInput(request=request, paused=paused, **(cadence or Cadence()).model_dump())
     try:
         handle = await client.start_workflow(
-            "SyncWorkflow", data, id=wid, task_queue=settings.task_queue,
+            contract.SYNC.name, data, id=wid, task_queue=settings.task_queue,
             search_attributes=search_attributes("sync", None, None))
     except WorkflowAlreadyStartedError:
         raise InvalidInput(f"sync pair {pair_id(request)} is already running as {wid} "
@@ -69,7 +70,7 @@ async def is_running(client: Client, wid: str) -> bool:
 
 async def running(client: Client) -> list[str]:
     """Ids of the SyncWorkflows running now (from Temporal's visibility, which may lag a second)."""
-    query = "WorkflowType='SyncWorkflow' AND ExecutionStatus='Running'"
+    query = f"WorkflowType='{contract.SYNC.name}' AND ExecutionStatus='Running'"
     return [execution.id async for execution in client.list_workflows(query)]
 
 
@@ -89,8 +90,9 @@ async def stop(client: Client, wid: str, wait_s: float = STOP_WAIT_S) -> None:
 
 
 async def signal(client: Client, wid: str, name: str) -> None:
-    if name not in SIGNALS:
-        raise InvalidInput(f"signal {name!r}: must be one of {', '.join(SIGNALS)}")
+    names = [known.name for known in contract.SYNC_SIGNALS]
+    if name not in names:
+        raise InvalidInput(f"signal {name!r}: must be one of {', '.join(names)}")
     if not await is_running(client, wid):
         raise NotFound(f"no running sync workflow {wid}")
     await client.get_workflow_handle(wid).signal(name)
@@ -100,7 +102,7 @@ async def run_now(client: Client, settings: Settings, wid: str) -> bool:
     """A pass now. A running workflow is signalled (True); one that has ended (a one-pass pair, or a
     stopped one) runs one more pass with the request it last ran with (False)."""
     if await is_running(client, wid):
-        await client.get_workflow_handle(wid).signal("run-now")
+        await client.get_workflow_handle(wid).signal(contract.SYNC_RUN_NOW.name)
         return True
     last = await last_input(client, wid)
     await start(client, settings, last.request)
@@ -120,10 +122,12 @@ async def last_input(client: Client, wid: str) -> SyncWorkflowInput:
     return data  # type: ignore[no-any-return]
 
 
-async def status(client: Client, wid: str) -> dict[str, Any]:
+async def status(client: Client, wid: str) -> SyncStatus:
     """The workflow's status query: phase, paused, runs, last summary, last error."""
+    query = contract.SYNC_STATUS
     try:
-        return await client.get_workflow_handle(wid).query("status", rpc_timeout=QUERY_TIMEOUT)  # type: ignore[no-any-return]
+        return await client.get_workflow_handle(wid).query(query.name, result_type=query.result,
+                                                           rpc_timeout=QUERY_TIMEOUT)  # fmt: skip
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise NotFound(f"no sync workflow {wid}") from None

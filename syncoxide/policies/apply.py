@@ -15,16 +15,9 @@ from pathlib import Path
 
 from syncoxide.backups import operations
 from syncoxide.config import Settings
+from syncoxide.contract.payloads import BackupRequest, MaintenanceRequest
 from syncoxide.errors import InvalidInput
-from syncoxide.models import (
-    BackupRequest,
-    DatabaseSource,
-    Hooks,
-    MaintenanceRequest,
-    Notify,
-    Repository,
-    parse_duration,
-)
+from syncoxide.models import DatabaseSource, Hooks, Notify, Repository, parse_duration
 from syncoxide.orchestration import client as temporal
 from syncoxide.orchestration import schedules
 from syncoxide.policies import sync_pairs

@@ -15,8 +15,9 @@ from psycopg.rows import dict_row
 
 from syncoxide.catalog import HASH_ALGORITHMS, SCHEMA_VERSION
 from syncoxide.catalog.storage import WrittenPart
+from syncoxide.contract.payloads import ScanSummary
 from syncoxide.errors import InvalidInput, NotFound
-from syncoxide.models import ScanSummary, Snapshot, Source
+from syncoxide.models import Snapshot, Source
 
 _SOURCE_COLUMNS = "id, name, root, excludes, hashes, created_at"
 

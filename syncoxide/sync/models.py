@@ -15,7 +15,6 @@ from syncoxide.providers import paths
 from syncoxide.providers.base import is_temp
 from syncoxide.providers.overlap import overlap
 from syncoxide.providers.spec import ProviderSpec
-from syncoxide.sync.cadence import Cadence
 
 
 class Mode(StrEnum):
@@ -255,33 +254,3 @@ class SyncResult(RunOutcome):
     """earlier runs of the pair that died unfinished (their process was killed): this one takes over"""
 
 
-class SyncSummary(RunOutcome):
-    """What a run did, small enough for a workflow payload (the plan itself stays in the journal)."""
-
-    planned: dict[str, int] = Field(default_factory=dict)
-    conflicts: int = 0
-
-    @classmethod
-    def of(cls, result: SyncResult) -> SyncSummary:
-        counts = result.model_dump(include=set(RunOutcome.model_fields))
-        counts["errors"] = result.errors[:5]  # the first few
-        counts["warnings"] = result.warnings[:5]
-        return cls(**counts, planned=result.plan.summary(), conflicts=len(result.plan.conflicts))
-
-
-class SyncWorkflowInput(Cadence):
-    """SyncWorkflow's input (the request, and when its passes run), and what it carries across continue-as-new."""
-
-    model_config = ConfigDict(hide_input_in_errors=True)
-
-    request: SyncRequest
-    paused: bool = False
-    runs: int = 0
-    last: SyncSummary | None = None
-
-
-class SyncActivityInput(BaseModel):
-    model_config = ConfigDict(hide_input_in_errors=True)
-
-    request: SyncRequest
-    run_id: str

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide.models import BackupRequest, BackupResult, Engine, RestoreRequest, RestoreResult, RunKind, RunStatus
+from syncoxide.contract.payloads import BackupRequest, BackupResult, RestoreRequest, RestoreResult
+from syncoxide.models import Engine, RunKind, RunStatus
 from syncoxide.orchestration import client as temporal
 from syncoxide.store import open_store, runs
 from tests.e2e.conftest import make_repository

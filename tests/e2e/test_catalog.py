@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from syncoxide.models import CleanupRequest, CleanupResult, Engine, RunKind
+from syncoxide.contract.payloads import CleanupRequest, CleanupResult
+from syncoxide.models import Engine, RunKind
 from syncoxide.orchestration import client as temporal
 from syncoxide.orchestration import schedules
 from syncoxide.store import catalog as manifest

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from syncoxide.contract.payloads import HealthRequest
 from syncoxide.errors import NotFound
-from syncoxide.models import HealthRequest, RunStatus
+from syncoxide.models import RunStatus
 from syncoxide.orchestration import client as temporal
 from syncoxide.orchestration import schedules
 from syncoxide.store import open_store, runs

@@ -15,8 +15,9 @@ import psutil
 import pytest
 
 from syncoxide.backups import operations
+from syncoxide.contract.payloads import BackupRequest, BackupResult, RestoreRequest, RestoreResult
 from syncoxide.dev import stack as devstack
-from syncoxide.models import BackupRequest, BackupResult, Engine, RestoreRequest, RestoreResult, RunKind, RunStatus
+from syncoxide.models import Engine, RunKind, RunStatus
 from syncoxide.orchestration import client as temporal
 from syncoxide.store import open_store, runs
 from tests.conftest import free_port

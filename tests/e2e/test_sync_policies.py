@@ -38,7 +38,8 @@ def describe(stack, name: str):
 
 def wait_status(stack, name: str, ready, timeout: float = 90) -> dict:
     async def status() -> dict:
-        return await sync_client.status(await temporal.connect(stack.settings), sync_client.workflow_id(name))
+        found = await sync_client.status(await temporal.connect(stack.settings), sync_client.workflow_id(name))
+        return found.model_dump(mode="json")
 
     deadline = time.monotonic() + timeout
     while True:

@@ -16,9 +16,10 @@ import pytest
 from temporalio.worker import Worker
 
 from activities.sync import SyncActivities
+from syncoxide.contract.payloads import SyncSummary, SyncWorkflowInput
 from syncoxide.orchestration import client as temporal
 from syncoxide.providers import ProviderSpec
-from syncoxide.sync.models import Mode, SyncRequest, SyncSummary, SyncWorkflowInput
+from syncoxide.sync.models import Mode, SyncRequest
 from workflows.sync import SyncWorkflow
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +62,7 @@ async def _scenario(settings, src: Path, dst: Path) -> None:
 async def _wait(handle, predicate, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        status = await handle.query(SyncWorkflow.status)
+        status = (await handle.query(SyncWorkflow.status)).model_dump(mode="json")
         if predicate(status):
             return status
         assert time.monotonic() < deadline, f"sync workflow stuck: {status}"

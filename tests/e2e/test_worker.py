@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from syncoxide.backups import operations
-from syncoxide.models import BackupRequest, BackupResult, Engine, Progress, RunKind, RunStatus
+from syncoxide.contract.payloads import BackupRequest, BackupResult, Progress
+from syncoxide.models import Engine, RunKind, RunStatus
 from syncoxide.orchestration import client as temporal
 from syncoxide.store import open_store, runs
 from tests.e2e.conftest import PASSPHRASE_ENV, make_repository

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from syncoxide.backups import operations
+from syncoxide.contract.payloads import RestoreRequest
 from syncoxide.engines import open_engine
 from syncoxide.engines.borg import BORG_MAX_MTIME_NS
 from syncoxide.errors import VerificationFailed
-from syncoxide.models import Engine, FileType, Overwrite, Repository, RestoreRequest
+from syncoxide.models import Engine, FileType, Overwrite, Repository
 from syncoxide.secrets import SecretRef
 from tests.adversarial import HARD_A, HARD_B, SOCKET, Y2100_MTIME_NS, compare_bytes_trees, make_adversarial_tree
 

@@ -14,9 +14,10 @@ from syncoxide.backups.placement import staging_dir
 from syncoxide.backups.verify import under, verify_restore
 from syncoxide.catalog import cleanup, trash, updates
 from syncoxide.catalog.query import CatalogReader
+from syncoxide.contract.payloads import RestoreRequest
 from syncoxide.engines import BackupEngine, open_engine
 from syncoxide.errors import InvalidInput
-from syncoxide.models import Engine, Overwrite, Repository, RestoreRequest
+from syncoxide.models import Engine, Overwrite, Repository
 from syncoxide.secrets import SecretRef
 from syncoxide.store import catalog as manifest
 from syncoxide.store import cleanup as plans

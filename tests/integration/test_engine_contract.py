@@ -16,9 +16,10 @@ import pytest
 from syncoxide.backups import operations
 from syncoxide.backups.placement import STAGING_PREFIX
 from syncoxide.backups.retention import Retention
+from syncoxide.contract.payloads import RestoreRequest
 from syncoxide.engines import BackupEngine, open_engine
 from syncoxide.errors import EngineFailed, InvalidInput, RepositoryLocked, WrongPassphrase
-from syncoxide.models import BackupOptions, Engine, Overwrite, Repository, RestoreRequest, StreamSource
+from syncoxide.models import BackupOptions, Engine, Overwrite, Repository, StreamSource
 from syncoxide.secrets import SecretRef
 
 CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n"

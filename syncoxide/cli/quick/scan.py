@@ -64,7 +64,7 @@ class _LiveProgress:
             from syncoxide.cli.progress import ProgressBar
 
             self._bar = ProgressBar("scan", Console(stderr=True)).__enter__()
-        from syncoxide.models import Progress
+        from syncoxide.contract.payloads import Progress
 
         self._bar.update(Progress.model_validate(report))
 
@@ -118,7 +118,8 @@ def in_process(argv: list[str]) -> None:
     from syncoxide.catalog.sources import source_or_register
     from syncoxide.cli.common import run_workflow
     from syncoxide.cli.common import settings as load_settings
-    from syncoxide.models import RunKind, ScanRequest
+    from syncoxide.contract.payloads import ScanRequest
+    from syncoxide.models import RunKind
 
     request, as_json = request_from(argv)
     settings = load_settings()
