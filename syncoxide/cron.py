@@ -5,8 +5,10 @@
 Five fields: minute (0-59), hour (0-23), day of month (1-31), month (1-12 or jan-dec), day of week (0-7
 or sun-sat; 0 and 7 are Sunday). Each is ``*``, a value, a range ``a-b``, a step ``*/n``, ``a-b/n`` or
 ``a/n``, or a comma-separated list of those. As in Vixie cron, when both day fields are restricted a day
-that matches either one fires. ``@yearly`` (``@annually``), ``@monthly``, ``@weekly``, ``@daily``
-(``@midnight``) and ``@hourly`` stand for their usual expressions.
+that matches either one fires; a field counts as restricted unless it is ``*`` (or ``?``) itself, so
+``*/2`` restricts (Debian's cron, and cronsim, would treat it as unrestricted, because it starts with ``*``).
+``@yearly`` (``@annually``), ``@monthly``, ``@weekly``, ``@daily`` (``@midnight``) and ``@hourly`` stand for
+their usual expressions.
 
 The day fields also take Quartz's extensions: ``?`` for ``*``; in day of month ``L`` (the last day), ``L-n``
 (n days before it), ``nW`` (the weekday nearest the nth, in the same month) and ``LW`` (the last weekday); in
@@ -18,16 +20,26 @@ as Temporal will take it (no extensions, both day fields must match, macros in l
 
 Times are local to a time zone: a time that a daylight-saving change skips does not fire that day, and
 one that it repeats fires once (the first). ``next_after`` is a pure function of its arguments, so a
-workflow may call it with ``workflow.now()``.
+workflow may call it with ``workflow.now()``; it looks 50 years ahead.
+
+The library cronsim finds the times, in wall-clock time without a zone (its own handling of daylight saving
+is Debian cron's: a skipped 02:30 runs at 03:00, and ``*/30 * * * *`` runs twice in a repeated hour; the
+rule above replaces it). This module checks an expression first, so that an error names the field and
+the item, and spells it as cronsim reads it: macros expanded, ``?`` as ``*``, a day's name before ``L`` as its
+number, ``*`` as the field's range unless the field is just ``*``, and ``a-a/n`` as ``a`` (cronsim reads it as
+``a/n``). cronsim has no ``L-n`` or ``nW``: each month, those become the day they name in it.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
 
 from syncoxide.errors import InvalidValue
 
@@ -37,101 +49,84 @@ MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", 
 WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 FIELDS = (("minute", 0, 59, []), ("hour", 0, 23, []), ("day of month", 1, 31, []),
           ("month", 1, 12, MONTHS), ("day of week", 0, 7, WEEKDAYS))
-HORIZON_DAYS = 29 * 366
-"""How far ahead to look: the calendar repeats every 28 years (the fifth Saturday of February, say, comes
-once in them)."""
+HORIZON_YEARS = 50
+"""How far ahead to look (cronsim's own limit): the calendar repeats every 28 years within a century (the
+fifth Saturday of February, say, comes once in them), and a century year that is no leap year stretches that."""
 LAST_DAY = re.compile(r"L(?:-(\d+))?", re.IGNORECASE)
 NEAREST_WEEKDAY = re.compile(r"(\d+|L)W", re.IGNORECASE)
 NTH_WEEKDAY = re.compile(r"(\w+?)(?:(L)|#(\d+))", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class DayRule:
-    """A day of month counted from the end (``L``, ``L-n``), or the weekday nearest a day (``nW``, ``LW``)."""
-    from_end: int | None = None
-    nearest_weekday_to: int | None = None
-    """0: the last day"""
-
-    def matches(self, day: date) -> bool:
-        last = calendar.monthrange(day.year, day.month)[1]
-        if self.from_end is not None:
-            return day.day == last - self.from_end
-        target = self.nearest_weekday_to or last
-        if target > last:
-            return False
-        weekday = date(day.year, day.month, target).weekday()
-        if weekday == 5:  # Saturday: the Friday before, or the Monday after the 1st
-            target = target - 1 if target > 1 else target + 2
-        elif weekday == 6:  # Sunday: the Monday after, or the Friday before the month's last day
-            target = target + 1 if target < last else target - 2
-        return day.day == target
-
-
-@dataclass(frozen=True)
-class WeekdayRule:
-    """The kth such weekday of the month (``n#k``), or its last (``nL``: ``nth`` is -1)."""
-    weekday: int
-    """0 is Sunday"""
-    nth: int
-
-    def matches(self, day: date) -> bool:
-        if day.isoweekday() % 7 != self.weekday:
-            return False
-        if self.nth == -1:
-            return (day + timedelta(days=7)).month != day.month
-        return (day.day - 1) // 7 + 1 == self.nth
-
-
-@dataclass(frozen=True)
 class Cron:
     text: str
-    minutes: tuple[int, ...]
-    hours: tuple[int, ...]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]
-    """0 is Sunday"""
-    any_day: bool
-    any_weekday: bool
-    either_day: bool = True
-    """when both day fields are restricted, a day matching either fires (cron); False: it must match both"""
-    day_rules: frozenset[DayRule] = frozenset()
-    weekday_rules: frozenset[WeekdayRule] = frozenset()
-
-    def _fires_on(self, day: date) -> bool:
-        if day.month not in self.months:
-            return False
-        by_day = day.day in self.days or any(rule.matches(day) for rule in self.day_rules)
-        by_weekday = day.isoweekday() % 7 in self.weekdays or any(rule.matches(day) for rule in self.weekday_rules)
-        if self.any_day or self.any_weekday or not self.either_day:
-            return by_day and by_weekday
-        return by_day or by_weekday
+    fields: tuple[str, ...]
+    """the five fields as cronsim reads them; the day of month without the ``month_days`` (then maybe empty)"""
+    month_days: tuple[str, ...] = ()
+    """the ``L-n`` and ``nW`` items of the day of month, as ``L-3`` and ``15W``"""
 
     def next_after(self, after: datetime, zone: ZoneInfo) -> datetime | None:
         """The first time after ``after`` (aware) at which this fires in ``zone``, in UTC; None if it never does."""
-        start = (after.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0) + timedelta(minutes=1))
-        for offset in range(HORIZON_DAYS):
-            day = start.date() + timedelta(days=offset)
-            if not self._fires_on(day):
-                continue
-            for hour in self.hours:
-                for minute in self.minutes:
-                    local = datetime(day.year, day.month, day.day, hour, minute)
-                    if local < start:
-                        continue
-                    moment = local.replace(tzinfo=zone).astimezone(UTC)
-                    if moment.astimezone(zone).replace(tzinfo=None) != local:
-                        continue  # skipped by a daylight-saving change
-                    if moment > after:
-                        return moment
+        for local in self._local_times(after.astimezone(zone).replace(tzinfo=None)):
+            moment = local.replace(tzinfo=zone).astimezone(UTC)
+            if moment.astimezone(zone).replace(tzinfo=None) != local:
+                continue  # skipped by a daylight-saving change
+            if moment > after:
+                return moment
         return None
+
+    def _local_times(self, start: datetime) -> Iterator[datetime]:
+        """The wall-clock times after ``start`` (naive) at which this fires, for ``HORIZON_YEARS``."""
+        limit = start.year + HORIZON_YEARS
+        if not self.month_days:
+            for local in _times(self.fields, start):
+                if local.year > limit:
+                    return
+                yield local
+            return
+        month = datetime(start.year, start.month, 1)
+        while month.year <= limit:
+            following = (month + timedelta(days=32)).replace(day=1)
+            named = sorted({day for item in self.month_days if (day := _month_day(item, month)) is not None})
+            days = ",".join(filter(None, [self.fields[2], *map(str, named)]))
+            if days or self.fields[4] != "*":  # no day of month this month: only the day of week can fire
+                fields = (*self.fields[:2], days or "*", *self.fields[3:])  # (cronsim ANDs it with *)
+                for local in _times(fields, max(start, month - timedelta(seconds=1))):
+                    if local >= following:
+                        break
+                    yield local
+            month = following
+
+
+def _times(fields: tuple[str, ...], start: datetime) -> Iterator[datetime]:
+    try:
+        yield from CronSim(" ".join(fields), start)
+    except CronSimError:  # a day of month that none of the months has
+        return
+
+
+def _month_day(item: str, month: datetime) -> int | None:
+    """The day that ``L-n`` or ``nW`` names in ``month``; None if it has none."""
+    first_weekday, last = calendar.monthrange(month.year, month.month)
+    if item.startswith("L"):
+        day = last - int(item[2:])
+        return day if day >= 1 else None
+    day = int(item[:-1])
+    if day > last:
+        return None
+    weekday = (first_weekday + day - 1) % 7
+    if weekday == 5:  # Saturday: the Friday before, or the Monday after the 1st
+        return day - 1 if day > 1 else day + 2
+    if weekday == 6:  # Sunday: the Monday after, or the Friday before the month's last day
+        return day + 1 if day < last else day - 2
+    return day
 
 
 def _number(text: str, names: list[str], what: str, low: int, high: int) -> int:
     lowered = text.lower()
     if lowered in names:
         return names.index(lowered) + (1 if names is MONTHS else 0)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ValueError(f"{what} {text!r} is not a number" + (f" or a name ({names[0]}-{names[-1]})" if names else ""))
     value = int(text)
     if not low <= value <= high:
@@ -139,70 +134,76 @@ def _number(text: str, names: list[str], what: str, low: int, high: int) -> int:
     return value
 
 
-def _field(text: str, what: str, low: int, high: int, names: list[str]) -> set[int]:
-    values: set[int] = set()
-    for item in text.split(","):
-        span, _, step_text = item.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise ValueError(f"{what} step {step_text!r} must be a whole number from 1")
-            step = int(step_text)
-        if span == "*":
-            first, last = low, high
-        elif "-" in span:
-            a, _, z = span.partition("-")
-            first, last = _number(a, names, what, low, high), _number(z, names, what, low, high)
-            if first > last:
-                raise ValueError(f"{what} range {span!r} runs backwards")
-        else:
-            first = _number(span, names, what, low, high)
-            last = high if step_text else first
-        values.update(range(first, last + 1, step))
-    return values
+def _spelled(item: str, text: str, what: str, low: int, high: int, names: list[str]) -> str:
+    """A value, range or step of the field ``text`` (``5``, ``mon-fri``, ``*/15``, ``1-9/2``, ``jan/3``), checked and
+    spelled for cronsim: ``*`` as the field's range unless the field is just ``*``, ``a-a/n`` as ``a`` (which
+    cronsim would read as ``a/n``)."""
+    span, _, step = item.partition("/")
+    if step and (not (step.isascii() and step.isdigit()) or int(step) == 0):
+        raise ValueError(f"{what} step {step!r} must be a whole number from 1")
+    if span == "*":
+        return item if text == "*" else f"{low}-{high}{item[1:]}"
+    first, dash, last = span.partition("-")
+    start, end = _number(first, names, what, low, high), _number(last, names, what, low, high) if dash else high
+    if start > end:
+        raise ValueError(f"{what} range {span!r} runs backwards")
+    return first if dash and start == end else item
 
 
-def _day_rules(text: str) -> tuple[str, set[DayRule]]:
-    """The day-of-month items that are ``L``, ``L-n``, ``nW`` or ``LW``, and the rest of the field (``*`` for ``?``)."""
-    rules, rest = set(), []
-    for item in text.split(","):
-        if last := LAST_DAY.fullmatch(item):
-            offset = int(last.group(1) or 0)
-            if offset > 30:
-                raise ValueError(f"day of month {item!r}: at most L-30")
-            rules.add(DayRule(from_end=offset))
-        elif nearest := NEAREST_WEEKDAY.fullmatch(item):
-            target = 0 if nearest.group(1).upper() == "L" else _number(nearest.group(1), [], "day of month", 1, 31)
-            rules.add(DayRule(nearest_weekday_to=target))
-        else:
-            rest.append(item)
-    return _rest(rest, text), rules
-
-
-def _weekday_rules(text: str) -> tuple[str, set[WeekdayRule]]:
-    """The day-of-week items that are ``nL`` or ``n#k``, and the rest of the field (``*`` for ``?``)."""
-    rules, rest = set(), []
-    for item in text.split(","):
-        if special := NTH_WEEKDAY.fullmatch(item):
-            weekday = _number(special.group(1), WEEKDAYS, "day of week", 0, 7) % 7
-            nth = -1 if special.group(2) else int(special.group(3))
-            if not 1 <= nth <= 5 and nth != -1:
-                raise ValueError(f"day of week {item!r}: the week after # is 1-5")
-            rules.add(WeekdayRule(weekday, nth))
-        else:
-            rest.append(item)
-    return _rest(rest, text), rules
-
-
-def _rest(items: list[str], text: str) -> str:
-    if text == "?":
-        return "*"
-    if "?" in items:
+def _items(text: str) -> list[str]:
+    items = text.split(",")
+    if "?" in items and text != "?":
         raise ValueError(f"{text!r}: ? stands alone (it means any)")
-    return ",".join(items)
+    return items
 
 
-def parse(text: str, *, either_day: bool = True) -> Cron:
+def _day_of_month(text: str) -> tuple[str, tuple[str, ...]]:
+    """The day of month as cronsim reads it, and its ``L-n`` and ``nW`` items apart."""
+    kept, month_days = [], []
+    for item in _items(text):
+        if item == "?":
+            kept.append("*")
+        elif last := LAST_DAY.fullmatch(item):
+            if last.group(1) is None:
+                kept.append("L")
+            elif int(last.group(1)) > 30:
+                raise ValueError(f"day of month {item!r}: at most L-30")
+            else:
+                month_days.append(f"L-{int(last.group(1))}")
+        elif nearest := NEAREST_WEEKDAY.fullmatch(item):
+            if nearest.group(1).upper() == "L":
+                kept.append("LW")
+            else:
+                month_days.append(f"{_number(nearest.group(1), [], 'day of month', 1, 31)}W")
+        else:
+            kept.append(_spelled(item, text, *FIELDS[2]))
+    return ",".join(kept), tuple(month_days)
+
+
+def _day_of_week(text: str) -> str:
+    """The day of week as cronsim reads it (which takes ``nL`` with a number only)."""
+    spelled = []
+    for item in _items(text):
+        if item == "?":
+            spelled.append("*")
+        elif special := NTH_WEEKDAY.fullmatch(item):
+            weekday = _number(special.group(1), WEEKDAYS, "day of week", 0, 7)
+            if special.group(2):
+                spelled.append(f"{weekday}L")
+            elif 1 <= int(special.group(3)) <= 5:
+                spelled.append(f"{weekday}#{int(special.group(3))}")
+            else:
+                raise ValueError(f"day of week {item!r}: the week after # is 1-5")
+        else:
+            spelled.append(_spelled(item, text, *FIELDS[4]))
+    return ",".join(spelled)
+
+
+def _never_fires(cron: Cron) -> bool:
+    return cron.next_after(datetime(2000, 1, 1, tzinfo=UTC), ZoneInfo("UTC")) is None
+
+
+def parse(text: str) -> Cron:
     """A cron expression; InvalidValue says what is wrong with it in one line."""
     expression = MACROS.get(text.strip().lower(), text) if isinstance(text, str) else ""
     parts = expression.split()
@@ -210,17 +211,14 @@ def parse(text: str, *, either_day: bool = True) -> Cron:
         raise InvalidValue(f"{text!r}: needs five fields (minute hour day-of-month month day-of-week), "
                            "or @hourly, @daily, @weekly, @monthly, @yearly")
     try:
-        parts[2], day_rules = _day_rules(parts[2])
-        parts[4], weekday_rules = _weekday_rules(parts[4])
-        minutes, hours, days, months, weekdays = (_field(part, *field) if part else set()
-                                                  for part, field in zip(parts, FIELDS, strict=True))
+        minutes, hours, months = (",".join(_spelled(item, parts[index], *FIELDS[index])
+                                           for item in parts[index].split(",")) for index in (0, 1, 3))
+        days, month_days = _day_of_month(parts[2])
+        weekdays = _day_of_week(parts[4])
     except ValueError as exc:
         raise InvalidValue(f"{text!r}: {exc}") from None
-    cron = Cron(text=text, minutes=tuple(sorted(minutes)), hours=tuple(sorted(hours)), days=frozenset(days),
-                months=frozenset(months), weekdays=frozenset(d % 7 for d in weekdays), any_day=parts[2] == "*",
-                any_weekday=parts[4] == "*", either_day=either_day, day_rules=frozenset(day_rules),
-                weekday_rules=frozenset(weekday_rules))
-    if cron.next_after(datetime(2000, 1, 1, tzinfo=UTC), ZoneInfo("UTC")) is None:
+    cron = Cron(text, (minutes, hours, days, months, weekdays), month_days)
+    if _never_fires(cron):
         raise InvalidValue(f"{text!r}: never fires (no month has that day)")
     return cron
 
@@ -231,8 +229,12 @@ def check_schedule_cron(text: str) -> None:
     fields (so ``0 3 31 2 mon`` never fires), and the ``@`` shortcuts are lower case."""
     if text.strip().startswith("@") and text.strip() not in MACROS:
         raise InvalidValue(f"{text!r}: write it in lower case (Temporal takes @daily, not @Daily)")
-    cron = parse(text, either_day=False)
-    if cron.day_rules or cron.weekday_rules or "?" in text:
+    cron = parse(text)
+    # every day of a month falls on each weekday in some year, so both fields match some day if the first does
+    if _never_fires(Cron(text, (*cron.fields[:4], "*"), cron.month_days)):
+        raise InvalidValue(f"{text!r}: never fires (no month has that day)")
+    parts = MACROS.get(text.strip(), text).split()
+    if re.search(r"[LW?]", parts[2], re.IGNORECASE) or re.search(r"[L#?]", parts[4], re.IGNORECASE):
         raise InvalidValue(f"{text!r}: L, W, # and ? are for sync pairs; a Temporal Schedule does not take them")
 
 
