@@ -3,6 +3,10 @@
 A provider is one place (a directory, an SFTP root, an S3 bucket prefix, a WebDAV collection, an
 rclone remote) addressed by relative paths (see paths.py). Writes are atomic: a reader sees the
 old object or the whole new one, never a partial one, and a failed write leaves nothing behind.
+
+What a provider can do beyond that is declared, never inferred from its ``kind`` (which only names it):
+``Capabilities`` (flags with defaults), and the optional features of features.py, each an accessor of
+``Provider`` that returns None where there is none.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from syncoxide.fs.modes import user_file_mode
 from syncoxide.fs.nofollow import kind_of
 from syncoxide.providers import paths
 from syncoxide.providers.errors import NotSupported
+from syncoxide.providers.features import MultipartWriter, ServerMd5, TempFileWriter
 
 HASH_TYPES = ("md5", "sha1", "sha256")
 TEMP_MARKER = ".syncoxide-tmp-"
@@ -73,6 +78,8 @@ class Capabilities:
     """Files have permission bits (``Entry.mode``, ``set_mode``)."""
     metadata: frozenset[str] = frozenset()
     """What ``read_metadata`` / ``write_metadata`` carry besides mode and time: ``owner``, ``xattrs``."""
+    connection_per_thread: bool = False
+    """Its connection carries one caller at a time (SFTP): a thread of its own opens a provider of its own."""
 
 
 @functools.cache
@@ -252,6 +259,20 @@ class Provider(ABC):
 
     def close(self) -> None:  # noqa: B027 - providers without a connection have nothing to close
         pass
+
+    # -- optional features (features.py): None where the provider has none -------------------------
+
+    def temp_file_writer(self) -> TempFileWriter | None:
+        """Files written in place at offsets, made durable and renamed into place (local, SFTP)."""
+        return None
+
+    def multipart_writer(self) -> MultipartWriter | None:
+        """Whole objects by a server-checked PUT or a resumable multipart upload (S3)."""
+        return None
+
+    def server_md5(self) -> ServerMd5 | None:
+        """A server that hashes its own files (``md5sum`` over SSH)."""
+        return None
 
     # -- shared helpers -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from syncoxide.providers.base import (
     utc,
 )
 from syncoxide.providers.errors import ObjectNotFound, ProviderError, ProviderNotFound, ProviderTransient
+from syncoxide.providers.local_temp_files import LocalTempFiles
 from syncoxide.providers.spec import ProviderSpec
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -255,6 +256,9 @@ class LocalProvider(Provider):
         if entry.special is not None:
             raise ProviderError(f"{self.display}: {names.shown(clean)} is a {entry.special}, not a file or folder")
         return entry
+
+    def temp_file_writer(self) -> LocalTempFiles:
+        return LocalTempFiles(self, self._fail)
 
     def open_file(self, path: str, mode: str) -> BinaryIO:
         """A regular file by path, in ``rb``, ``wb``, ``w+b`` or ``r+b``; made (``w``) private to its owner.

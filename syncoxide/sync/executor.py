@@ -1,8 +1,9 @@
 """Carry out a plan: directories, renames, then verified transfers with bounded concurrency, then deletions.
 
-Each worker thread has its own connection where a provider needs one (SFTP), and so has each of the
-run's part threads, which carry the chunks of large files. A path's actions run in order in one task
-(move: copy, verify, then delete the source). In sync mode nothing is deleted if any transfer failed.
+Each worker thread has its own connection where a provider declares ``connection_per_thread`` (SFTP), and
+so has each of the run's part threads, which carry the chunks of large files. A path's actions run in order
+in one task (move: copy, verify, then delete the source). In sync mode nothing is deleted if any transfer
+failed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from syncoxide.sync.transfer import TransferContext, TransferResult, source_mtim
 
 
 class ProviderPool:
-    """One provider per thread where the provider holds a connection that is not thread-safe."""
+    """One provider per thread where the provider's connection carries one caller at a time."""
 
     def __init__(self, main: Provider, opener: Callable[[], Provider]):
         self.main = main
@@ -42,7 +43,7 @@ class ProviderPool:
         self._lock = threading.Lock()
 
     def get(self) -> Provider:
-        if self.main.kind != "sftp" or threading.current_thread() is threading.main_thread():
+        if not self.main.capabilities.connection_per_thread or threading.current_thread() is threading.main_thread():
             return self.main
         provider = getattr(self._local, "provider", None)
         if provider is None:

@@ -1,119 +1,52 @@
-"""File operations on a local or SFTP destination by path: what a verified, resumable transfer needs below
-the provider contract (open at an offset, make durable, hash where it landed, rename into place).
+"""File operations on a destination with a temp-file writer (``Provider.temp_file_writer``): what a verified,
+resumable transfer needs below the provider contract.
 
-A local destination is reached through its provider (``LocalProvider.open_file`` and friends), which never
-follows a symlink on the way; an SFTP one through its session by absolute path, below folders its provider
-made or checked (``SftpProvider.mkdir`` refuses a symlink)."""
+The writer opens files at an offset, makes writes durable, renames into place, and never follows a symlink on
+the way (each provider says how: see its ``temp_file_writer``). Here is what a transfer adds on top: the
+file's MD5 where it landed (hashed by the server where it offers that, ``Provider.server_md5``, else read
+back), a rename refused with its reason, and removal that never fails."""
 
 from __future__ import annotations
 
-import errno
 import hashlib
-import os
-import stat as statmod
-from datetime import datetime
 from typing import Any
 
 from syncoxide.providers.base import Provider
-from syncoxide.providers.errors import ObjectNotFound, ProviderError
-from syncoxide.sync.hashing import READ_CHUNK, REMOTE_HASH_FROM, remote_md5
+from syncoxide.providers.errors import NotSupported, ProviderError
+from syncoxide.providers.features import TempFileWriter
+from syncoxide.sync.hashing import READ_CHUNK, REMOTE_HASH_FROM
 
 
 class FileOps:
     def __init__(self, dst: Provider):
+        files = dst.temp_file_writer()
+        if files is None:
+            raise NotSupported(f"{dst.display}: files cannot be written in place there")
         self.dst = dst
-        self.sftp = getattr(dst, "session", None) if dst.kind == "sftp" else None
-
-    def abs(self, path: str) -> str:
-        return str(self.dst._abs(path))  # type: ignore[attr-defined]
-
-    def size(self, path: str) -> int | None:
-        try:
-            if self.sftp is not None:
-                return self.sftp.stat(self.abs(path)).size or 0
-            return self.dst.stat(path).size
-        except ObjectNotFound:
-            return None
-        except OSError as exc:
-            if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
-                return None
-            raise
-
-    def open(self, path: str, mode: str) -> Any:
-        """``wb`` (create or truncate), ``w+b`` (also read back), ``r+b`` (write into an existing file)."""
-        if self.sftp is not None:
-            return self.dst.open_file(self.abs(path), mode)  # type: ignore[attr-defined]
-        return self.dst.open_file(path, mode)  # type: ignore[attr-defined]
-
-    def truncate(self, path: str, size: int) -> None:
-        if self.sftp is not None:
-            self.sftp.truncate(self.abs(path), size)
-        else:
-            with self.open(path, "r+b") as handle:
-                handle.truncate(size)
+        self.files: TempFileWriter = files
+        self._server = dst.server_md5()
 
     def write_at(self, path: str, offset: int, data: bytes) -> None:
-        """Write ``data`` at ``offset`` of an existing file and make it durable (fsync; on SFTP, every write
-        acknowledged by the server)."""
-        with self.open(path, "r+b") as handle:
-            handle.seek(offset)
-            if self.sftp is not None:
-                handle.write(data)
-                return  # closing waits for the server's answer to every write
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        """Write ``data`` at ``offset`` of an existing file and make it durable (one chunk of a large file)."""
+        self.files.write_at(path, offset, data)
 
-    def seal(self, handle: Any, path: str, mtime: datetime | None) -> None:
-        """Everything written through ``handle`` is durable and the file has ``mtime``; the handle stays open.
-
-        An SFTP server answers in order, so its answer to the time change comes after every write's (and
-        ``settle`` then only raises a write the server refused)."""
-        handle.flush()
-        if self.sftp is None:
-            os.fsync(handle.fileno())
-            if mtime is not None:
-                self.set_mtime(path, mtime)
-            return
-        if mtime is not None:
-            handle.utime(mtime.timestamp())
-        handle.settle()
-
-    def explain(self, exc: BaseException, path: str) -> BaseException:
-        """``exc`` from writing ``path``, as ENOSPC or EROFS where an SFTP server refused it for want of room or
-        on a read-only filesystem (ask while what was written is still there: removing it frees the room again)."""
-        return self.dst.explain(exc, path) if self.sftp is not None else exc  # type: ignore[attr-defined]
-
-    def close_unanswered(self, handle: Any) -> None:
-        """Close without waiting for the server's answer: on SFTP it arrives before the answer to the next request
-        (the server answers in order), so the rename that follows does not wait a round trip longer."""
-        if self.sftp is not None:
-            handle.close_unanswered()
-        else:
-            handle.close()
-
-    def set_mtime(self, path: str, mtime: datetime) -> None:
-        if self.sftp is not None:
-            self.sftp.utime(self.abs(path), mtime.timestamp())
-        else:
-            self.dst.set_mtime(path, mtime)
+    def hashed_by_server(self, size: int) -> bool:
+        """Whether a file of ``size`` is worth hashing on the server rather than reading back."""
+        return self._server is not None and size >= REMOTE_HASH_FROM
 
     def md5(self, path: str, size: int) -> str:
-        """The MD5 of the file where it landed: ``md5sum`` on the SSH server for large files, else read back."""
-        if self.sftp is not None and size >= REMOTE_HASH_FROM:
-            remote = remote_md5(self.dst, path)
+        """The MD5 of the file where it landed: by the server for large files where it can, else read back."""
+        if self._server is not None and self.hashed_by_server(size):
+            remote = self._server.remote_md5(path)
             if remote:
                 return remote
-        with self.open(path, "rb") as handle:
+        with self.files.open(path, "rb") as handle:
             return read_back(handle, size)
 
     def rename(self, temp: str, final: str) -> None:
         """Replace ``final`` with ``temp`` in one step (refused, with the reason, where ``final`` is a directory)."""
         try:
-            if self.sftp is not None:
-                self.sftp.posix_rename(self.abs(temp), self.abs(final))
-            else:
-                self.dst.move(temp, final)
+            self.files.rename(temp, final)
         except (OSError, ProviderError):
             if self._is_dir(final):
                 raise ProviderError(f"{self.dst.display}: {final} is a directory") from None
@@ -121,18 +54,13 @@ class FileOps:
 
     def _is_dir(self, path: str) -> bool:
         try:
-            if self.sftp is not None:
-                return statmod.S_ISDIR(self.sftp.stat(self.abs(path)).mode or 0)
-            return self.dst.stat(path).is_dir
+            return self.files.is_dir(path)
         except (OSError, ProviderError):
             return False
 
     def remove(self, path: str) -> None:
         try:
-            if self.sftp is not None:
-                self.sftp.remove(self.abs(path))
-            else:
-                self.dst.delete(path)
+            self.files.remove(path)
         except (OSError, ProviderError):
             pass
 

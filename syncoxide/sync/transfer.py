@@ -1,17 +1,19 @@
 """One verified, resumable file transfer between any two providers.
 
 The bytes read from the source are hashed (MD5) as they stream; the destination's copy is checked
-independently (hashed where it landed, ``md5sum`` on an SSH server, or by S3 through Content-MD5 and
-the ETag) and must match, as must the source's own free hash when it has one. Nothing partial or
-corrupt ever appears at a final path.
+independently (hashed where it landed, by the server itself where it offers that, or by a store that checks
+each body's Content-MD5 and answers with its ETag) and must match, as must the source's own free hash when it
+has one. Nothing partial or corrupt ever appears at a final path.
 
-- local, SFTP (``transfer_file.py``): a hidden temporary file, renamed into place once verified;
-  large files in parallel chunks, resumable from the last durable chunk.
-- S3 (``transfer_s3.py``): one PUT straight to the final key, or a resumable multipart upload.
-- anything else (WebDAV, rclone remotes): the provider writes our temporary name directly, then it is
-  verified and moved into place. Not resumable (WebDAV has no standard partial PUT, ``rclone rcat`` no
-  way to continue); a large file's temporary name is checkpointed so the next run removes what a killed
-  one left.
+How is chosen from what the destination offers (``providers/features.py``), never from its kind:
+
+- a temp-file writer (local, SFTP; ``transfer_file.py``): a hidden temporary file, renamed into place once
+  verified; large files in parallel chunks, resumable from the last durable chunk.
+- a multipart writer (S3; ``transfer_s3.py``): one PUT straight to the final name, or a resumable multipart
+  upload.
+- neither (WebDAV, rclone remotes): the provider's own write to our temporary name, then verified and moved
+  into place. Not resumable (WebDAV has no standard partial PUT, ``rclone rcat`` no way to continue); a
+  large file's temporary name is checkpointed so the next run removes what a killed one left.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import secrets
 from syncoxide.errors import VerificationFailed
 from syncoxide.providers.base import Entry, Provider
 from syncoxide.providers.errors import ProviderError
-from syncoxide.sync import transfer_file
+from syncoxide.sync import transfer_file, transfer_s3
 from syncoxide.sync.hashing import HASH, HashingReader, read_md5
 from syncoxide.sync.transfer_base import (
     Progress,
@@ -37,7 +39,7 @@ __all__ = ["Progress", "SourceChanged", "TransferContext", "TransferResult", "ab
            "transfer"]
 
 
-# -- any other provider: its own atomic write to a temporary name, verify, move ----------------------
+# -- neither writer: the provider's own atomic write to a temporary name, verify, move ----------------
 
 TEMP_WRITER = "temp"
 
@@ -78,22 +80,18 @@ def _remove_temp(dst: Provider, path: str, progress: Progress) -> None:
 def transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext,
              resume: Progress | None = None) -> TransferResult:
     """Copy ``entry`` from ``src`` to ``path`` on ``dst``, verified; resume from ``resume`` where it is valid."""
-    if dst.kind in ("local", "sftp"):
+    if dst.temp_file_writer() is not None:
         return transfer_file.file_transfer(src, entry, dst, path, ctx, resume)
-    if dst.kind == "s3":
-        from syncoxide.sync import transfer_s3  # boto3 is imported only where S3 is a side
-
-        return transfer_s3.s3_transfer(src, entry, dst, path, ctx, resume)  # type: ignore[arg-type]
+    if (uploads := dst.multipart_writer()) is not None:
+        return transfer_s3.multipart_transfer(src, entry, dst, uploads, path, ctx, resume)
     return _generic_transfer(src, entry, dst, path, ctx, resume)
 
 
 def abort_stale(dst: Provider, path: str, progress: Progress) -> None:
     """Clean up what an abandoned transfer left: its temporary file or its multipart upload."""
-    if dst.kind in ("local", "sftp"):
+    if dst.temp_file_writer() is not None:
         transfer_file.abort_stale(dst, path, progress)
-    elif dst.kind == "s3":
-        from syncoxide.sync import transfer_s3
-
-        transfer_s3.abort_stale(dst, path, progress)  # type: ignore[arg-type]
+    elif (uploads := dst.multipart_writer()) is not None:
+        transfer_s3.abort_stale(uploads, path, progress)
     elif progress.get("writer") == TEMP_WRITER and progress.get("token"):
         _remove_temp(dst, path, progress)

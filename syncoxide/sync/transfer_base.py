@@ -11,6 +11,7 @@ from typing import Any
 from syncoxide.errors import VerificationFailed
 from syncoxide.providers.base import Entry, Provider, temp_name
 from syncoxide.providers.errors import FULL, NoSpace, ProviderError, ProviderTransient
+from syncoxide.providers.features import TempFileWriter
 from syncoxide.sync.errors import Interrupted
 from syncoxide.sync.hashing import HASH
 from syncoxide.sync.throttle import Limiter
@@ -35,7 +36,8 @@ class TransferContext:
     parts: ThreadPoolExecutor | None = None
     """the run's threads for the chunks of large files (None: the transfer makes its own)"""
     dst_here: Callable[[], Provider] | None = None
-    """the destination as the calling thread may use it (its own SFTP connection); None: the one given"""
+    """the destination as the calling thread may use it (its own connection, where the destination has
+    ``connection_per_thread``); None: the one given"""
     before_land: Callable[[], None] = lambda: None
     """called once the new version is sent and verified, just before it takes the final name (``backup_dir``
     moves the old one aside there)"""
@@ -98,13 +100,13 @@ def resumable(exc: BaseException) -> bool:
     return not isinstance(exc, Exception)  # KeyboardInterrupt, cancellation (BaseException)
 
 
-def provider_failure(dst: Provider, exc: BaseException, path: str) -> BaseException:
-    """The error to report for a failed write to ``dst``: the provider's own classes, a full disk said as such."""
+def provider_failure(dst: Provider, files: TempFileWriter, exc: BaseException, path: str) -> BaseException:
+    """The error to report for a failed write to ``dst`` through ``files``: the provider's own classes, a full disk
+    said as such."""
     if isinstance(exc, ProviderError | VerificationFailed | Interrupted):
         return exc
     if isinstance(exc, OSError) and exc.errno in FULL:
         return NoSpace.of(dst.display, path, exc)
-    failure = getattr(dst, "_fail", None)
-    if failure is not None and isinstance(exc, Exception):
-        return failure(exc, path)  # type: ignore[no-any-return]
+    if isinstance(exc, Exception):
+        return files.failure(exc, path)
     return exc

@@ -1,6 +1,7 @@
-"""Transfers to S3: one verified PUT straight to the final key, or a resumable multipart upload.
+"""Transfers to a destination with a multipart writer (S3): one verified PUT straight to the final name, or a
+resumable multipart upload.
 
-An object store never shows a partial object: a PUT is visible only once complete, and a multipart
+Such a store never shows a partial object: a PUT is visible only once complete, and a multipart
 upload only once completed. So there is no temporary name (a rename on S3 would be a server-side
 copy of the whole object). Every body carries its Content-MD5, which the server checks before it
 stores anything, and the returned ETags are compared with what was read.
@@ -8,13 +9,13 @@ stores anything, and the returned ETags are compared with what was read.
 
 from __future__ import annotations
 
-import base64
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from syncoxide.errors import VerificationFailed
 from syncoxide.providers.base import Entry, Provider
-from syncoxide.providers.s3.provider import S3_ERRORS, S3Provider, _mtime_text
+from syncoxide.providers.features import MultipartWriter
 from syncoxide.sync.hashing import HASH, HashingReader, read_md5
 from syncoxide.sync.parts import send_parts
 from syncoxide.sync.transfer_base import (
@@ -31,21 +32,21 @@ from syncoxide.sync.transfer_base import (
 WRITER = "s3"
 
 
-def s3_transfer(src: Provider, entry: Entry, dst: S3Provider, path: str, ctx: TransferContext,
-                resume: Progress | None) -> TransferResult:
+def multipart_transfer(src: Provider, entry: Entry, dst: Provider, uploads: MultipartWriter, path: str,
+                       ctx: TransferContext, resume: Progress | None) -> TransferResult:
     mtime = source_mtime(src, entry)
     if entry.size >= ctx.large_file:
         try:
-            return _multipart(src, entry, dst, path, ctx, resume, {"mtime": _mtime_text(mtime)})
-        except S3_ERRORS as exc:
-            raise dst._fail(exc, path) from None
+            return _multipart(src, entry, dst, uploads, path, ctx, resume, mtime)
+        except uploads.errors as exc:
+            raise uploads.failure(exc, path) from None
     with src.open_read(entry.path) as stream:
         reader = HashingReader(stream, None, ctx.limiter, ctx.check)
         body = reader.read()
     md5 = reader.digest.hexdigest()
     check_read(src, entry, len(body), md5)
     ctx.before_land()
-    etag = dst.put(path, body, reader.digest.digest(), mtime)
+    etag = uploads.put(path, body, reader.digest.digest(), mtime)
     ctx.on_bytes(len(body))
     if etag != md5:
         raise VerificationFailed(f"{dst.display}: {path}: stored ETag {etag} is not {md5}")
@@ -54,27 +55,25 @@ def s3_transfer(src: Provider, entry: Entry, dst: S3Provider, path: str, ctx: Tr
                           sent=len(body))
 
 
-def _multipart(src: Provider, entry: Entry, dst: S3Provider, path: str, ctx: TransferContext,
-               resume: Progress | None, metadata: dict[str, str]) -> TransferResult:
-    client, bucket, key = dst._client, dst.bucket, dst._key(path)
+def _multipart(src: Provider, entry: Entry, dst: Provider, uploads: MultipartWriter, path: str,
+               ctx: TransferContext, resume: Progress | None, mtime: datetime) -> TransferResult:
     size, part_size = entry.size, ctx.chunk_size
     parts: list[list[Any]] = []  # [number, etag, md5 hex]
-    upload_id = None
+    upload_id = ""
     if resume_valid(resume, entry, WRITER) and resume is not None and resume.get("part_size") == part_size:
         upload_id = str(resume["upload_id"])
         try:
-            listed = {p["PartNumber"]: p["ETag"].strip('"') for p in
-                      client.list_parts(Bucket=bucket, Key=key, UploadId=upload_id).get("Parts", [])}
+            listed = uploads.listed_parts(path, upload_id)
             for number, etag, md5 in resume.get("parts", []):
                 if listed.get(number) != etag:
                     break
                 parts.append([number, etag, md5])
         except Exception:  # noqa: BLE001 - the upload expired or was aborted: start again
-            upload_id, parts = None, []
+            upload_id, parts = "", []
     elif resume and resume.get("writer") == WRITER and resume.get("upload_id"):
-        abort(client, bucket, key, str(resume["upload_id"]))
-    if upload_id is None:
-        upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, Metadata=metadata)["UploadId"]
+        uploads.abort(path, str(resume["upload_id"]))
+    if not upload_id:
+        upload_id = uploads.start(path, mtime)
     resumed_from = len(parts) * part_size
 
     def save() -> None:
@@ -83,9 +82,7 @@ def _multipart(src: Provider, entry: Entry, dst: S3Provider, path: str, ctx: Tra
 
     def upload(number: int, chunk: bytes) -> list[Any]:
         md5 = hashlib.md5(chunk)  # on the part's own thread, beside the whole file's MD5 on the reader's
-        answer = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk,
-                                    ContentMD5=base64.b64encode(md5.digest()).decode())
-        etag = answer["ETag"].strip('"').lower()
+        etag = uploads.upload_part(path, upload_id, number, chunk, md5.digest())
         if etag != md5.hexdigest():
             raise VerificationFailed(f"{dst.display}: {path}: part {number} stored as {etag}")
         ctx.on_bytes(len(chunk))
@@ -101,27 +98,16 @@ def _multipart(src: Provider, entry: Entry, dst: S3Provider, path: str, ctx: Tra
         check_source_unchanged(src, entry)
         expected = hashlib.md5(b"".join(bytes.fromhex(p[2]) for p in parts)).hexdigest() + f"-{len(parts)}"
         ctx.before_land()
-        answer = client.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload_id,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e, _ in parts]},
-        )
-        stored = answer.get("ETag", "").strip('"').lower()
+        stored = uploads.complete(path, upload_id, [(n, e) for n, e, _ in parts])
         if stored and stored not in (expected, whole.hexdigest()):  # some servers give the whole object's MD5
             raise VerificationFailed(f"{dst.display}: {path}: multipart ETag {stored} is not {expected}")
     except BaseException as exc:
         if not resumable(exc):
-            abort(client, bucket, key, upload_id)
+            uploads.abort(path, upload_id)
         raise
     return TransferResult(entry=dst.stat(path), md5=whole.hexdigest(), sent=sent, resumed_from=resumed_from)
 
 
-def abort(client: Any, bucket: str, key: str, upload_id: str) -> None:
-    try:
-        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-    except Exception:  # noqa: BLE001, S110 - best effort: an upload that is gone is already aborted
-        pass
-
-
-def abort_stale(dst: S3Provider, path: str, progress: Progress) -> None:
+def abort_stale(uploads: MultipartWriter, path: str, progress: Progress) -> None:
     if progress.get("writer") == WRITER and progress.get("upload_id"):
-        abort(dst._client, dst.bucket, dst._key(path), str(progress["upload_id"]))
+        uploads.abort(path, str(progress["upload_id"]))

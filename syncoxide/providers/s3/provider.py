@@ -45,6 +45,7 @@ from syncoxide.providers.errors import (
     ProviderNotFound,
     ProviderTransient,
 )
+from syncoxide.providers.features import MultipartWriter
 from syncoxide.providers.s3.put import SignedPut
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.secrets.in_locations import redacted
@@ -66,7 +67,8 @@ _SESSION_LOCK = threading.Lock()
 _SHARED: list[boto3.session.Session] = []
 
 
-def _mtime_text(mtime: datetime) -> str:
+def mtime_text(mtime: datetime) -> str:
+    """The ``mtime`` metadata of an object: seconds as a decimal string, to the nanosecond."""
     ns = round(mtime.timestamp() * 1e9)
     return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
 
@@ -214,7 +216,7 @@ class S3Provider(Provider):
               in_place: bool = False) -> Entry:
         clean = paths.clean(path)
         tracked = TrackedSource(source)
-        metadata = {"mtime": _mtime_text(mtime or datetime.now(UTC))}
+        metadata = {"mtime": mtime_text(mtime or datetime.now(UTC))}
         try:
             self._client.upload_fileobj(
                 tracked, self.bucket, self._key(clean), ExtraArgs={"Metadata": metadata}, Config=self._transfer
@@ -233,7 +235,7 @@ class S3Provider(Provider):
         Nothing is visible at ``path`` until the PUT is complete. Used for bodies below the multipart size.
         """
         key, md5_b64 = self._key(paths.clean(path)), base64.b64encode(md5).decode()
-        metadata = {"mtime": _mtime_text(mtime)}
+        metadata = {"mtime": mtime_text(mtime)}
 
         def with_boto3() -> dict[str, Any]:
             return self._client.put_object(  # type: ignore[no-any-return]
@@ -247,6 +249,11 @@ class S3Provider(Provider):
         except S3_ERRORS as exc:
             raise self._fail(exc, path) from None
         return etag.strip('"').lower()
+
+    def multipart_writer(self) -> MultipartWriter:
+        from syncoxide.providers.s3.multipart import S3Uploads  # (which builds on this module)
+
+        return S3Uploads(self._client, self.bucket, self._key, self.put, self._fail)
 
     def mkdir(self, path: str) -> None:
         paths.clean(path)  # directories are key prefixes: nothing to create
@@ -289,7 +296,7 @@ class S3Provider(Provider):
         head = self._head(clean)
         if head is None:
             raise ObjectNotFound(f"{self.display}: {clean} not found")
-        metadata = {**(head.get("Metadata") or {}), "mtime": _mtime_text(mtime)}
+        metadata = {**(head.get("Metadata") or {}), "mtime": mtime_text(mtime)}
         key = self._key(clean)
         extra = {k: head[k] for k in ("ContentType", "ContentEncoding", "CacheControl") if head.get(k)}
         extra.update(Metadata=metadata, MetadataDirective="REPLACE")

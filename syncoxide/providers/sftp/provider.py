@@ -3,7 +3,7 @@
 Location: ``sftp://user@host:port/absolute/path`` (``/~/path`` for one under the home directory).
 The server's host key must be known (``known_hosts`` option, default ~/.ssh/known_hosts).
 ``ssh -s sftp`` carries the session (``ssh_command.py``; its encryption runs in C, in a process of its own),
-this side speaks SFTP over its pipes (``sftp_session.py``, ``sftp_file.py``).
+this side speaks SFTP over its pipes (``session.py``, ``file.py``); ``temp_files.py`` is its temp-file writer.
 Writes go to a hidden temporary name and are renamed into place with posix-rename@openssh.com.
 """
 
@@ -49,6 +49,7 @@ from syncoxide.providers.sftp.file import RemoteFile
 from syncoxide.providers.sftp.refusal import refusal
 from syncoxide.providers.sftp.session import SftpSession
 from syncoxide.providers.sftp.ssh_command import SshConnection, SshTarget, check_key
+from syncoxide.providers.sftp.temp_files import SftpTempFiles
 from syncoxide.providers.sftp.wire import Attrs
 from syncoxide.providers.spec import ProviderSpec
 from syncoxide.secrets.in_locations import redacted
@@ -60,7 +61,7 @@ MD5_TIMEOUT = 3600
 class SftpProvider(Provider):
     kind = "sftp"
     capabilities = Capabilities(hashes=frozenset(), server_side_copy=False, set_mtime=True, mtime_precision=1.0,
-                                modes=True, metadata=frozenset({"owner"}))
+                                modes=True, metadata=frozenset({"owner"}), connection_per_thread=True)
 
     def __init__(self, display: str, connection: SshConnection, session: SftpSession, root: str):
         super().__init__(display)
@@ -79,6 +80,12 @@ class SftpProvider(Provider):
         """``exc`` from a request on ``path``, or ENOSPC or EROFS where the server refused it for want of room or
         on a read-only filesystem (ask before removing what was written: that frees the room again)."""
         return refusal(self.session, exc, self._abs(paths.parent(path))) or exc
+
+    def temp_file_writer(self) -> SftpTempFiles:
+        return SftpTempFiles(self.session, self._abs, self.explain, self._fail)
+
+    def server_md5(self) -> SftpProvider:
+        return self
 
     def remote_md5(self, path: str) -> str | None:
         """``md5sum`` run by the server on its own file; None where it cannot run commands (SFTP-only accounts)."""
