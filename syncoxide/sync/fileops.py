@@ -36,10 +36,8 @@ class FileOps:
 
     def md5(self, path: str, size: int) -> str:
         """The MD5 of the file where it landed: by the server for large files where it can, else read back."""
-        if self._server is not None and self.hashed_by_server(size):
-            remote = self._server.remote_md5(path)
-            if remote:
-                return remote
+        if self.hashed_by_server(size) and self._server is not None and (remote := self._server.remote_md5(path)):
+            return remote
         with self.files.open(path, "rb") as handle:
             return read_back(handle, size)
 

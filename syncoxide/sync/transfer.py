@@ -5,7 +5,7 @@ independently (hashed where it landed, by the server itself where it offers that
 each body's Content-MD5 and answers with its ETag) and must match, as must the source's own free hash when it
 has one. Nothing partial or corrupt ever appears at a final path.
 
-How is chosen from what the destination offers (``providers/features.py``), never from its kind:
+The way is chosen from what the destination offers (``providers/features.py``), never from its kind:
 
 - a temp-file writer (local, SFTP; ``transfer_file.py``): a hidden temporary file, renamed into place once
   verified; large files in parallel chunks, resumable from the last durable chunk.
