@@ -97,14 +97,23 @@ def parse_interval(text: str) -> timedelta:
 
 
 class Retention(BaseModel):
-    keep_last: int = Field(0, ge=0)
-    keep_hourly: int = Field(0, ge=0)
-    keep_daily: int = Field(0, ge=0)
-    keep_weekly: int = Field(0, ge=0)
-    keep_monthly: int = Field(0, ge=0)
-    keep_yearly: int = Field(0, ge=0)
-    keep_within: str | None = None
-    keep_tags: list[str] = Field(default_factory=list)
+    keep_last: int = Field(0, ge=0, description="keep the N newest snapshots (a snapshot is kept if any rule keeps "
+                           "it; with no rule at all, every snapshot is kept)", examples=[10])
+    keep_hourly: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest hours that have "
+                             "one", examples=[24])
+    keep_daily: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest days that have "
+                            "one", examples=[7])
+    keep_weekly: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest (ISO) weeks "
+                             "that have one", examples=[4])
+    keep_monthly: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest months that "
+                              "have one", examples=[12])
+    keep_yearly: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest years that have "
+                             "one", examples=[5])
+    keep_within: str | None = Field(None, description="keep every snapshot made within this long before the newest "
+                                    "one: a duration in y, m (months), w, d, h, min, s; unset: no such rule",
+                                    examples=["30d", "1y2m"])
+    keep_tags: list[str] = Field(default_factory=list, description="keep every snapshot that has any of these tags",
+                                 examples=[["keep", "release"]])
 
     @field_validator("keep_within")
     @classmethod
