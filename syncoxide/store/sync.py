@@ -13,9 +13,11 @@ from psycopg.types.json import Jsonb
 
 from syncoxide.errors import InvalidInput
 from syncoxide.secrets.in_locations import redacted
+from syncoxide.sync.compare import Signature
+from syncoxide.sync.state import FileState, PairState
 
 StateRow = tuple[str, int, int, str | None, int, int, str | None]
-"""path, src size, src mtime ns, src md5, dst size, dst mtime ns, dst md5"""
+"""a file's sync_state columns: path, src size, src mtime ns, src md5, dst size, dst mtime ns, dst md5"""
 
 DIR_MARK = "/"
 """a directory's row: its path and this (no file path ends with it), sizes -1"""
@@ -127,7 +129,8 @@ def unlock(conn: psycopg.Connection, pair_id: str) -> None:
 
 
 def load_state(conn: psycopg.Connection, pair_id: str) -> tuple[dict[str, StateRow], set[str]]:
-    """The files both sides last agreed on, by path, and the directories both had (bisync's baseline)."""
+    """The files both sides last agreed on, by path, and the directories both had (bisync's baseline), as stored;
+    ``PgStateStore.load_state`` gives them as ``FileState``s."""
     files: dict[str, StateRow] = {}
     dirs: set[str] = set()
     with conn.cursor() as cur:
@@ -233,3 +236,62 @@ def journal(conn: psycopg.Connection, run_id: str) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute("SELECT seq, action, state, progress, error FROM sync_journal WHERE run_id = %s"
                            " ORDER BY seq", (run_id,)).fetchall()
+
+
+# -- the runner's store ----------------------------------------------------------------------------
+
+
+def _file_state(row: StateRow) -> FileState:
+    path, size1, mtime1, md5_1, size2, mtime2, md5_2 = row
+    return FileState(path, Signature(size1, mtime1, md5_1), Signature(size2, mtime2, md5_2))
+
+
+def _state_row(file: FileState) -> StateRow:
+    one, two = file.path1, file.path2
+    return (file.path, one.size, one.mtime_ns, one.md5, two.size, two.mtime_ns, two.md5)
+
+
+class PgStateStore:
+    """The runner's ``StateStore`` (``syncoxide.sync.state_store``) on one connection; the pair's lock is a
+    session-level advisory lock of that connection."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def ensure_pair(self, pair: str, mode: str, source: dict, destination: dict) -> None:
+        ensure_pair(self.conn, pair, mode, source, destination)
+
+    def try_lock(self, pair: str) -> bool:
+        return try_lock(self.conn, pair)
+
+    def unlock(self, pair: str) -> None:
+        unlock(self.conn, pair)
+
+    def has_baseline(self, pair: str) -> bool:
+        return baseline_at(self.conn, pair) is not None
+
+    def start_run(self, run_id: str, pair: str, mode: str, dry_run: bool) -> int:
+        return start_run(self.conn, run_id, pair, mode, dry_run)
+
+    def finish_run(self, run_id: str, status: str, summary: dict, error: str | None = None) -> None:
+        finish_run(self.conn, run_id, status, summary, error)
+
+    def load_state(self, pair: str) -> PairState:
+        rows, dirs = load_state(self.conn, pair)
+        return PairState({path: _file_state(row) for path, row in rows.items()}, frozenset(dirs))
+
+    def save_state(self, pair: str, files: Iterable[FileState], *, baseline: bool = False,
+                   dirs: Iterable[str] = ()) -> None:
+        replace_state(self.conn, pair, (_state_row(file) for file in files), baseline=baseline, dirs=dirs)
+
+    def open_actions(self, pair: str) -> list[dict[str, Any]]:
+        return open_actions(self.conn, pair)
+
+    def write_plan(self, run_id: str, pair: str, actions: Iterable[tuple[int, dict, dict]]) -> None:
+        write_plan(self.conn, run_id, pair, actions)
+
+    def mark(self, run_id: str, seqs: list[int], state: str, error: str | None = None) -> None:
+        mark(self.conn, run_id, seqs, state, error)
+
+    def checkpoint(self, run_id: str, seq: int, progress: dict[str, Any]) -> None:
+        checkpoint(self.conn, run_id, seq, progress)

@@ -33,11 +33,11 @@ from datetime import datetime
 
 from syncoxide.providers import paths
 from syncoxide.providers.base import Entry, Provider
-from syncoxide.store.sync import StateRow
 from syncoxide.sync.compare import Signature, precision, same_mtime
 from syncoxide.sync.hashing import HASH, file_md5
 from syncoxide.sync.listing import Listing
 from syncoxide.sync.models import Action, ActionKind, ConflictLoser, ConflictPolicy, Mode, Plan, Side, SyncOptions
+from syncoxide.sync.state import FileState, PairState
 
 OTHER = {Side.path1: Side.path2, Side.path2: Side.path1}
 
@@ -70,10 +70,8 @@ def conflict_name(path: str, when: datetime, loser: Side) -> str:
     return paths.join(directory, f"{stem}.conflict-{stamp}-{loser.value}{dot}{ext}")
 
 
-def _base(row: StateRow | None, side: Side) -> Signature | None:
-    if row is None:
-        return None
-    return Signature(row[1], row[2], row[3]) if side is Side.path1 else Signature(row[4], row[5], row[6])
+def _base(known: FileState | None, side: Side) -> Signature | None:
+    return None if known is None else known.on(side)
 
 
 def _status(entry: Entry | None, base: Signature | None, checksum: bool, sides: Sides, side: Side) -> str:
@@ -104,11 +102,10 @@ def _copy(to: Side, path: str, entry: Entry, reason: str, *, update: bool, targe
 
 
 class BisyncPlanner:
-    def __init__(self, pair: str, sides: Sides, state: dict[str, StateRow], base_dirs: set[str], *,
-                 options: SyncOptions, now: datetime):
+    def __init__(self, pair: str, sides: Sides, baseline: PairState, *, options: SyncOptions, now: datetime):
         self.sides = sides
-        self.state = state
-        self.base_dirs = base_dirs
+        self.state = baseline.files
+        self.base_dirs = baseline.dirs
         self.checksum = options.checksum
         self.policy = options.conflict
         self.keep_loser = options.conflict_loser is ConflictLoser.keep
@@ -216,9 +213,9 @@ class BisyncPlanner:
         else:
             status = {side: {} for side in Side}  # type: dict[Side, dict[str, str]]
             for path in everything:
-                row = self.state.get(path)
+                known = self.state.get(path)
                 for side in Side:
-                    status[side][path] = _status(self.sides.entry(side, path), _base(row, side), self.checksum,
+                    status[side][path] = _status(self.sides.entry(side, path), _base(known, side), self.checksum,
                                                  self.sides, side)
             handled = self._renames(status)
             for path in everything:
@@ -331,9 +328,9 @@ class BisyncPlanner:
                 return
 
 
-def plan_bisync(pair: str, sides: Sides, state: dict[str, StateRow], base_dirs: set[str], *, options: SyncOptions,
-                now: datetime, resync: bool) -> Plan:
-    return BisyncPlanner(pair, sides, state, base_dirs, options=options, now=now).build(resync)
+def plan_bisync(pair: str, sides: Sides, baseline: PairState, *, options: SyncOptions, now: datetime,
+                resync: bool) -> Plan:
+    return BisyncPlanner(pair, sides, baseline, options=options, now=now).build(resync)
 
 
 __all__ = ["HASH", "OTHER", "Sides", "conflict_name", "plan_bisync"]

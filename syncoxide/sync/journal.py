@@ -12,17 +12,15 @@ import threading
 import time
 from typing import Any
 
-import psycopg
-
-from syncoxide.store import sync as store
+from syncoxide.sync.state_store import JournalStore
 
 FLUSH_EVERY = 500
 FLUSH_SECONDS = 1.0
 
 
 class Journal:
-    def __init__(self, conn: psycopg.Connection | None, run_id: str):
-        self.conn = conn
+    def __init__(self, store: JournalStore | None, run_id: str):
+        self.store = store
         self.run_id = run_id
         self._lock = threading.Lock()
         self._done: list[int] = []
@@ -41,10 +39,10 @@ class Journal:
             self._flush_locked()
 
     def checkpoint(self, seq: int, progress: dict[str, Any]) -> None:
-        if self.conn is None:
+        if self.store is None:
             return
         with self._lock:
-            store.checkpoint(self.conn, self.run_id, seq, progress)
+            self.store.checkpoint(self.run_id, seq, progress)
 
     def flush(self) -> None:
         with self._lock:
@@ -52,13 +50,13 @@ class Journal:
 
     def _flush_locked(self) -> None:
         self._last = time.monotonic()
-        if self.conn is None:
+        if self.store is None:
             self._done.clear()
             self._failed.clear()
             return
         if self._done:
-            store.mark(self.conn, self.run_id, self._done, "done")
+            self.store.mark(self.run_id, self._done, "done")
             self._done = []
         for seq, error in self._failed:
-            store.mark(self.conn, self.run_id, [seq], "failed", error)
+            self.store.mark(self.run_id, [seq], "failed", error)
         self._failed = []

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from syncoxide.providers import paths
 from syncoxide.providers.base import Entry, Provider
-from syncoxide.store.sync import StateRow
-from syncoxide.sync.compare import Signature, common_hash, precision, same_mtime
+from syncoxide.sync.compare import common_hash, precision, same_mtime
 from syncoxide.sync.errors import GuardTripped
 from syncoxide.sync.listing import Listing
 from syncoxide.sync.models import Action, ActionKind, MaxDelete, Mode, Plan, Side
+from syncoxide.sync.state import FileState
 
 
-def in_sync(row: StateRow | None, s: Entry, d: Entry) -> bool:
+def in_sync(known: FileState | None, s: Entry, d: Entry) -> bool:
     """Both listings still say what they said when the pair was last in sync."""
-    if row is None:
-        return False
-    _, ssize, smtime, smd5, dsize, dmtime, dmd5 = row
-    return Signature(ssize, smtime, smd5).matches(s) and Signature(dsize, dmtime, dmd5).matches(d)
+    return known is not None and known.path1.matches(s) and known.path2.matches(d)
 
 
 def plan_one_way(mode: Mode, pair: str, src: Provider, dst: Provider, left: Listing, right: Listing,
-                 state: dict[str, StateRow], *, checksum: bool) -> tuple[Plan, dict[str, Entry]]:
+                 state: Mapping[str, FileState], *, checksum: bool) -> tuple[Plan, dict[str, Entry]]:
     """The plan, and the destination entries found identical (their state is kept)."""
     plan = Plan(pair=pair, mode=mode, source=src.display, destination=dst.display,
                 source_files=len(left.files), destination_files=len(right.files))

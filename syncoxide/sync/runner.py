@@ -7,6 +7,9 @@ The pair's advisory lock (PostgreSQL) keeps two runs of one pair apart. Unfinish
 interrupted run are taken over: a transfer with a checkpoint resumes from it (same path, same
 source size and mtime), what an abandoned transfer left is cleaned up, and everything else is
 re-planned from what both sides hold now, so nothing done is done twice.
+
+The pair, its lock, its runs, its state and the journal are kept in a ``StateStore``
+(``syncoxide.sync.state_store``): PostgreSQL's unless the caller gives another.
 """
 
 from __future__ import annotations
@@ -15,20 +18,17 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from syncoxide.config import Settings
 from syncoxide.providers import open_provider, paths
 from syncoxide.providers.base import Entry, Provider
 from syncoxide.providers.roots import open_root
 from syncoxide.store import open_store
-from syncoxide.store import sync as store
-from syncoxide.store.sync import StateRow
+from syncoxide.store.sync import PgStateStore
 from syncoxide.sync.backup_dir import BackupDir, prune, run_folder
 from syncoxide.sync.bisync import OTHER, Sides, plan_bisync
-from syncoxide.sync.compare import Signature
 from syncoxide.sync.errors import GuardTripped, Interrupted, NeedsResync, SyncBusy, SyncFailed
 from syncoxide.sync.executor import Executor, Outcome, ProviderPool, Status
 from syncoxide.sync.filters import FileFilter
@@ -36,6 +36,8 @@ from syncoxide.sync.journal import Journal
 from syncoxide.sync.listing import Listing, list_side, unify_forms
 from syncoxide.sync.models import ActionKind, Mode, Plan, Side, SyncRequest, SyncResult
 from syncoxide.sync.planner import check_empty, check_guard, plan_one_way, skip_specials
+from syncoxide.sync.state import FileState
+from syncoxide.sync.state_store import StateStore
 from syncoxide.sync.transfer import abort_stale
 
 
@@ -51,24 +53,11 @@ def new_run_id() -> str:
     return f"sync-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
-def _row(e1: Entry, e2: Entry, md5_1: str | None, md5_2: str | None) -> StateRow:
-    s1, s2 = Signature.of(e1, md5_1), Signature.of(e2, md5_2)
-    return (e1.path, s1.size, s1.mtime_ns, s1.md5, s2.size, s2.mtime_ns, s2.md5)
-
-
-def _carry_md5(row: StateRow, kept: StateRow | None) -> StateRow:
-    """An MD5 the state knew stays known while that side's size and time are what they were."""
-    if kept is None or kept == row:
-        return row
-    src_md5 = row[3] or (kept[3] if kept[1:3] == row[1:3] else None)
-    dst_md5 = row[6] or (kept[6] if kept[4:6] == row[4:6] else None)
-    return (row[0], row[1], row[2], src_md5, row[4], row[5], dst_md5)
-
-
 class Run:
     def __init__(self, settings: Settings, request: SyncRequest, run_id: str | None,
-                 check: Callable[[], None] | None, status: Status | None):
+                 check: Callable[[], None] | None, status: Status | None, store: StateStore | None = None):
         self.settings = settings
+        self.store = store
         self.request = request
         self.options = request.options
         self.pair = pair_id(request)
@@ -89,34 +78,37 @@ class Run:
     def execute(self) -> SyncResult:
         started = time.monotonic()
         self.request.check_apart()
+        if self.store is not None:
+            return self._stored(self.store, started)
         with open_store(self.settings) as conn:
-            store.ensure_pair(conn, self.pair, self.request.mode.value, self.request.source.model_dump(mode="json"),
-                              self.request.destination.model_dump(mode="json"))
-            if not store.try_lock(conn, self.pair):
-                raise SyncBusy(f"another run of sync pair {self.pair} is in progress")
-            try:
-                result = self._locked(conn, started)
-            finally:
-                store.unlock(conn, self.pair)
-        return result
+            return self._stored(PgStateStore(conn), started)
 
-    def _locked(self, conn: Any, started: float) -> SyncResult:
+    def _stored(self, store: StateStore, started: float) -> SyncResult:
+        store.ensure_pair(self.pair, self.request.mode.value, self.request.source.model_dump(mode="json"),
+                          self.request.destination.model_dump(mode="json"))
+        if not store.try_lock(self.pair):
+            raise SyncBusy(f"another run of sync pair {self.pair} is in progress")
+        try:
+            return self._locked(store, started)
+        finally:
+            store.unlock(self.pair)
+
+    def _locked(self, store: StateStore, started: float) -> SyncResult:
         mode = self.request.mode
-        if mode is Mode.bisync and not self.options.resync and store.baseline_at(conn, self.pair) is None:
+        if mode is Mode.bisync and not self.options.resync and not store.has_baseline(self.pair):
             raise NeedsResync(f"bisync pair {self.pair} has no baseline yet: run it once with --resync "
                               "(copies what is missing on each side, deletes nothing)")
-        self.resumes = store.start_run(conn, self.run_id, self.pair, mode.value, self.options.dry_run)
+        self.resumes = store.start_run(self.run_id, self.pair, mode.value, self.options.dry_run)
         pools: dict[Side, ProviderPool] = {}
         try:
             main = {side: self._open(side) for side in Side}
             pools = {side: ProviderPool(main[side], lambda s=side: self._open(s)) for side in Side}
-            result = self._run(conn, main, pools, started)
+            result = self._run(store, main, pools, started)
         except GuardTripped:
             raise  # recorded as aborted where it tripped
         except BaseException as exc:
             stopped = isinstance(exc, Interrupted) or not isinstance(exc, Exception)
-            store.finish_run(conn, self.run_id, "interrupted" if stopped else "failed", {},
-                             str(exc) or type(exc).__name__)
+            store.finish_run(self.run_id, "interrupted" if stopped else "failed", {}, str(exc) or type(exc).__name__)
             raise
         finally:
             for pool in pools.values():
@@ -124,25 +116,25 @@ class Run:
                 pool.main.close()
         return result
 
-    def _run(self, conn: Any, main: dict[Side, Provider], pools: dict[Side, ProviderPool],
+    def _run(self, store: StateStore, main: dict[Side, Provider], pools: dict[Side, ProviderPool],
              started: float) -> SyncResult:
         mode, options = self.request.mode, self.options
         file_filter = FileFilter(options.filters, self.now, options.backup_dir)
         self.status.phase = "listing"
         listings = {side: list_side(main[side], file_filter, self.check) for side in Side}
         forms = unify_forms(listings[Side.path1], listings[Side.path2])
-        state, base_dirs = store.load_state(conn, self.pair)
+        state = store.load_state(self.pair)
         self.check()
         self.status.phase = "planning"
         sides = Sides(providers=main, listings=listings)
         if mode is Mode.bisync:
-            resync = options.resync or store.baseline_at(conn, self.pair) is None
-            plan = plan_bisync(self.pair, sides, state, base_dirs, options=options, now=self.now, resync=resync)
+            resync = options.resync or not store.has_baseline(self.pair)
+            plan = plan_bisync(self.pair, sides, state, options=options, now=self.now, resync=resync)
             same: dict[str, Entry] = {}
-            had = {side: 0 if resync else len(state) for side in Side}  # what each side held at the baseline
+            had = {side: 0 if resync else len(state.files) for side in Side}  # what each side held at the baseline
         else:
             plan, same = plan_one_way(mode, self.pair, main[Side.path1], main[Side.path2], listings[Side.path1],
-                                      listings[Side.path2], state, checksum=options.checksum)
+                                      listings[Side.path2], state.files, checksum=options.checksum)
             had = {side: len(listings[side].files) for side in Side}
         skip_specials(plan, listings)
         plan.conflicts += forms.notes()
@@ -152,20 +144,20 @@ class Run:
             check_empty(plan, {s: len(listings[s].files) for s in Side}, had, options.max_delete)
             check_guard(plan, options.max_delete, had)
         except Exception as exc:
-            store.finish_run(conn, self.run_id, "aborted", plan.summary(), str(exc))
+            store.finish_run(self.run_id, "aborted", plan.summary(), str(exc))
             raise
         if options.dry_run:
-            store.finish_run(conn, self.run_id, "succeeded", plan.summary())
+            store.finish_run(self.run_id, "succeeded", plan.summary())
             result.seconds = time.monotonic() - started
             return result
-        resume, result.reconciled = self._reconcile(conn, plan, main)
-        journal = Journal(conn, self.run_id)
+        resume, result.reconciled = self._reconcile(store, plan, main)
+        journal = Journal(store, self.run_id)
         self.check()
         backups = BackupDir(run_folder(options.backup_dir, self.now)) if options.backup_dir else None
         outcome = Executor(plan, sides, pools, journal, options, resume, self.check, self.status, backups,
                            forms).run()
         self.status.phase = "recording"
-        self._record_state(conn, plan, sides, state, same, outcome)
+        self._record_state(store, plan, sides, state.files, same, outcome)
         self._summarise(result, plan, outcome)
         if options.backup_dir and options.backup_keep_s:
             self.status.phase = "pruning"
@@ -174,15 +166,15 @@ class Run:
             result.backups_pruned = sum(prune(main[side], options.backup_dir, older_than) for side in changed)
         result.seconds = time.monotonic() - started
         status = "failed" if outcome.failed else "succeeded"
-        store.finish_run(conn, self.run_id, status, {**plan.summary(), "failed": result.failed,
-                                                     "bytes": result.transferred_bytes},
+        store.finish_run(self.run_id, status, {**plan.summary(), "failed": result.failed,
+                                               "bytes": result.transferred_bytes},
                          result.errors[0] if result.errors else None)
         self.status.phase = "done"
         return result
 
-    def _reconcile(self, conn: Any, plan: Plan, main: dict[Side, Provider]) -> tuple[dict[int, dict], int]:
+    def _reconcile(self, store: StateStore, plan: Plan, main: dict[Side, Provider]) -> tuple[dict[int, dict], int]:
         """Carry checkpoints of unfinished transfers into the new plan; clean up the ones not needed."""
-        earlier = store.open_actions(conn, self.pair)
+        earlier = store.open_actions(self.pair)
         progress_by_target: dict[tuple[str, str], dict] = {}
         for row in earlier:
             action, progress = row["action"], row["progress"]
@@ -196,15 +188,15 @@ class Run:
                     resume[seq] = progress_by_target.pop(key)
         for (side, target), progress in progress_by_target.items():
             abort_stale(main[Side(side)], target, progress)
-        store.write_plan(conn, self.run_id, self.pair,
+        store.write_plan(self.run_id, self.pair,
                          ((seq, a.model_dump(mode="json"), resume.get(seq, {})) for seq, a in enumerate(plan.actions)))
         return resume, len(earlier)
 
-    def _record_state(self, conn: Any, plan: Plan, sides: Sides, old: dict[str, StateRow], same: dict[str, Entry],
-                      outcome: Outcome) -> None:
+    def _record_state(self, store: StateStore, plan: Plan, sides: Sides, old: Mapping[str, FileState],
+                      same: dict[str, Entry], outcome: Outcome) -> None:
         mode = self.request.mode
         if mode is Mode.move:
-            store.replace_state(conn, self.pair, [])
+            store.save_state(self.pair, [])
             return
         files = {side: dict(sides.listings[side].files) for side in Side}
         md5: dict[tuple[Side, str], str | None] = dict(sides.md5)
@@ -239,24 +231,24 @@ class Run:
             if not provider.capabilities.listed_mtime:  # the listing shows upload times: take them from it
                 relisted = {e.path: e for e in provider.list() if not e.is_dir}
                 files[side] = {p: relisted.get(p, e) for p, e in files[side].items()}
-        rows: list[StateRow] = []
+        known: list[FileState] = []
         for path in sorted(set(files[Side.path1]) | set(old)):
             if path in failed_paths:
                 if path in old:
-                    rows.append(old[path])
+                    known.append(old[path])
                 continue
             e1, e2 = files[Side.path1].get(path), files[Side.path2].get(path)
             if e1 is None or e2 is None or e1.size != e2.size:
                 continue
             if mode is not Mode.bisync and path not in touched and path not in same:
                 continue
-            rows.append(_carry_md5(_row(e1, e2, md5.get((Side.path1, path)), md5.get((Side.path2, path))),
-                                   old.get(path)))
+            agreed = FileState.of(e1, e2, md5.get((Side.path1, path)), md5.get((Side.path2, path)))
+            known.append(agreed.keeping_md5(old.get(path)))
         baseline = mode is Mode.bisync and not outcome.failed
         dirs = self._dirs_after(plan, sides, outcome, files) if mode is Mode.bisync else set()
-        if not baseline and len(rows) == len(old) and all(old.get(row[0]) == row for row in rows):
+        if not baseline and len(known) == len(old) and all(old.get(file.path) == file for file in known):
             return  # a no-change run: rewriting 10,000 identical rows took a fifth of it
-        store.replace_state(conn, self.pair, rows, baseline=baseline, dirs=sorted(dirs))
+        store.save_state(self.pair, known, baseline=baseline, dirs=sorted(dirs))
 
     @staticmethod
     def _dirs_after(plan: Plan, sides: Sides, outcome: Outcome, files: dict[Side, dict[str, Entry]]) -> set[str]:
@@ -295,9 +287,11 @@ class Run:
 
 
 def run_sync(settings: Settings, request: SyncRequest, *, run_id: str | None = None,
-             check: Callable[[], None] | None = None, status: Status | None = None) -> SyncResult:
-    """Run once; per-file failures are in ``result.errors`` (see ``raise_for_errors``)."""
-    return Run(settings, request, run_id, check, status).execute()
+             check: Callable[[], None] | None = None, status: Status | None = None,
+             store: StateStore | None = None) -> SyncResult:
+    """Run once; per-file failures are in ``result.errors`` (see ``raise_for_errors``). ``store``: where the pair's
+    state, runs and journal are kept (PostgreSQL's, from ``settings``, by default)."""
+    return Run(settings, request, run_id, check, status, store).execute()
 
 
 def raise_for_errors(result: SyncResult) -> None:
