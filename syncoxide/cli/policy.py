@@ -18,7 +18,8 @@ from syncoxide.store import open_store, policies, runs
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Policy files (YAML).")]
 NameArg = Annotated[str, typer.Argument(help="Policy name.")]
-policy_app = typer.Typer(help="Backup policies and sync pairs as code: plan, apply, and operate their schedules.")
+app = typer.Typer(help="Backup policies and sync pairs as code: plan, apply, and operate their schedules.")
+commands = typer.Typer()
 
 
 def _print_plan(changes: list) -> None:
@@ -29,7 +30,7 @@ def _print_plan(changes: list) -> None:
     out.print(f"{counts['create']} to create, {counts['update']} to update, {counts['remove']} to remove")
 
 
-@policy_app.command("plan")
+@app.command("plan")
 def plan(files: FilesArg, as_json: JsonOpt = False) -> None:
     """Show what apply would create, change or remove; changes nothing."""
     from syncoxide.policies import apply as policy_apply
@@ -43,7 +44,7 @@ def plan(files: FilesArg, as_json: JsonOpt = False) -> None:
         _print_plan(changes)
 
 
-@policy_app.command("apply")
+@app.command("apply")
 def apply(
     files: FilesArg,
     yes: Annotated[bool, typer.Option("--yes", help="Apply without asking (needed to remove schedules).")] = False,
@@ -100,7 +101,7 @@ def _health_rows(found: list) -> list[dict]:
     ]  # fmt: skip
 
 
-@policy_app.command("list")
+@app.command("list")
 def list_policies(as_json: JsonOpt = False) -> None:
     """Policies with their next run, last run, last success and health."""
     found, _ = asyncio.run(_health(settings()))
@@ -116,7 +117,7 @@ def list_policies(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
-@policy_app.command("show")
+@app.command("show")
 def show(name: NameArg, as_json: JsonOpt = False) -> None:
     """A policy's applied spec and its schedule."""
     cfg = settings()
@@ -148,7 +149,7 @@ def _on_schedule(cfg: Settings, name: str, action) -> None:
     asyncio.run(go())
 
 
-@policy_app.command("pause")
+@app.command("pause")
 def pause(name: NameArg, note: Annotated[str, typer.Option(help="Why.")] = "paused from the CLI") -> None:
     """Stop scheduling runs of a policy until it is resumed."""
     from syncoxide.orchestration import schedules
@@ -157,7 +158,7 @@ def pause(name: NameArg, note: Annotated[str, typer.Option(help="Why.")] = "paus
     out.print(f"paused {name}")
 
 
-@policy_app.command("resume")
+@app.command("resume")
 def resume(name: NameArg) -> None:
     """Schedule runs of a paused policy again."""
     from syncoxide.orchestration import schedules
@@ -166,7 +167,7 @@ def resume(name: NameArg) -> None:
     out.print(f"resumed {name}")
 
 
-@policy_app.command("trigger")
+@app.command("trigger")
 def trigger(name: NameArg) -> None:
     """Run a policy's backup now."""
     from syncoxide.orchestration import schedules
@@ -175,7 +176,7 @@ def trigger(name: NameArg) -> None:
     out.print(f"triggered {name}")
 
 
-@policy_app.command("delete")
+@app.command("delete")
 def delete(name: NameArg, yes: Annotated[bool, typer.Option("--yes", help="Really delete.")] = False) -> None:
     """Delete a policy's schedule (its history stays); it comes back if a file still declares it."""
     if not yes:
@@ -195,7 +196,7 @@ def delete(name: NameArg, yes: Annotated[bool, typer.Option("--yes", help="Reall
     out.print(f"deleted {name}")
 
 
-@policy_app.command("history")
+@app.command("history")
 def history(
     name: NameArg, limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20, as_json: JsonOpt = False
 ) -> None:
@@ -213,6 +214,7 @@ def history(
     out.print(table)
 
 
+@commands.command("status")
 def status(as_json: JsonOpt = False) -> None:
     """Health of every policy and repository; exit 1 when any policy is failing or late, or a check failed."""
     found, repos = asyncio.run(_health(settings()))
@@ -235,8 +237,3 @@ def status(as_json: JsonOpt = False) -> None:
     if bad:
         err.print(f"error: {len(bad)} problem(s): " + ", ".join(b.name for b in bad), markup=False)
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(policy_app, name="policy")
-    app.command("status")(status)

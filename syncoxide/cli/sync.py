@@ -23,7 +23,7 @@ from syncoxide.providers.spec import ProviderSpec
 from syncoxide.sync import inputs
 from syncoxide.sync.models import ConflictLoser, ConflictPolicy, Mode, SyncOptions, SyncRequest
 
-sync_app = typer.Typer(help="Copy, sync, move and two-way sync between storage providers.", no_args_is_help=True)
+app = typer.Typer(help="Copy, sync, move and two-way sync between storage providers.", no_args_is_help=True)
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -58,10 +58,6 @@ def _request(src: str, dst: str, mode: Mode, pair: str | None, src_opt: list[str
              options: SyncOptions) -> SyncRequest:
     return inputs.build_request(parse_side(src, src_opt, src_secret), parse_side(dst, dst_opt, dst_secret), mode,
                                 pair, options)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(sync_app, name="sync")
 
 
 SrcOpt = Annotated[list[str] | None, typer.Option("--src-opt", help="source option key=value")]
@@ -126,7 +122,7 @@ def _counts(plan: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-@sync_app.command("run")
+@app.command("run")
 def run_command(
     src: Annotated[str, typer.Argument(help="source (path1 for bisync)")],
     dst: Annotated[str, typer.Argument(help="destination (path2 for bisync)")],
@@ -184,7 +180,7 @@ def run_command(
     runner.raise_for_errors(result)
 
 
-@sync_app.command("start")
+@app.command("start")
 def start_command(
     src: Annotated[str, typer.Argument()], dst: Annotated[str, typer.Argument()],
     mode: ModeOpt = Mode.copy, pair: PairOpt = None, every: Annotated[str | None, typer.Option(
@@ -240,19 +236,19 @@ def _signal(workflow_id: str, name: str) -> None:
     out.print(f"{name}: sent to {workflow_id}", markup=False, highlight=False)
 
 
-@sync_app.command("pause")
+@app.command("pause")
 def pause_command(workflow_id: Annotated[str, typer.Argument(help="sync-<pair>")]) -> None:
     """Pause a continuous sync after its current pass."""
     _signal(workflow_id, "pause")
 
 
-@sync_app.command("resume")
+@app.command("resume")
 def resume_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
     """Resume a paused sync."""
     _signal(workflow_id, "resume")
 
 
-@sync_app.command("now")
+@app.command("now")
 def now_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
     """Run a pass now: a running sync's next pass, or one more pass of a sync that has ended."""
     cfg = settings()
@@ -269,7 +265,7 @@ def now_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
         out.print(f"started one more pass of {workflow_id} (its workflow had ended)", markup=False, highlight=False)
 
 
-@sync_app.command("stop")
+@app.command("stop")
 def stop_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
     """Stop a sync workflow: a running pass stops between chunks (the next start resumes it)."""
     cfg = settings()
@@ -284,7 +280,7 @@ def stop_command(workflow_id: Annotated[str, typer.Argument()]) -> None:
     out.print(f"stopped {workflow_id}", markup=False, highlight=False)
 
 
-@sync_app.command("status")
+@app.command("status")
 def status_command(
     workflow_id: Annotated[str | None, typer.Argument(help="a SyncWorkflow's id; without it: recent runs")] = None,
     as_json: JsonOpt = False,
@@ -321,7 +317,7 @@ def status_command(
     out.print(table)
 
 
-@sync_app.command("check")
+@app.command("check")
 def check_command(
     src: Annotated[str, typer.Argument()], dst: Annotated[str, typer.Argument()],
     include: Include = None, exclude: Exclude = None, include_from: IncludeFrom = None,

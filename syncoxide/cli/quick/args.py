@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import NoReturn
 
 
@@ -12,3 +13,11 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {self.prog.removeprefix('syncoxide ')}: {message}\n")
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[dict, bool]:
+    """(the parsed options as a request, with the caller's folder as ``cwd``; whether ``--json`` was given, which
+    the parser stores as ``as_json`` and the request does not carry)."""
+    options = vars(parser.parse_args(argv))
+    as_json = options.pop("as_json")
+    return {**options, "cwd": os.getcwd()}, as_json

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import sys
 
 from syncoxide.cli.quick import worker_socket
-from syncoxide.cli.quick.args import OneLineParser
+from syncoxide.cli.quick.args import OneLineParser, parse
 from syncoxide.fs import names
 
 
@@ -31,9 +30,8 @@ def parser() -> argparse.ArgumentParser:
 
 def request_from(argv: list[str]) -> tuple[dict, bool]:
     """(the scan request as workers/scan_service.ScanServiceRequest takes it, whether to print JSON)."""
-    options = vars(parser().parse_args(argv))
-    as_json = options.pop("as_json")
-    return {"op": "scan", **options, "cwd": os.getcwd()}, as_json
+    options, as_json = parse(parser(), argv)
+    return {"op": "scan", **options}, as_json
 
 
 def show(summary: dict, source_name: str, as_json: bool) -> None:
@@ -106,11 +104,7 @@ def quick(argv: list[str]) -> int | None:
                 reply = {"error": "the worker on this data dir does not run scans: restart it (it is older than"
                                   " this syncoxide)"}  # fmt: skip
                 break
-    if "error" in reply:
-        print(f"error: {reply['error']}", file=sys.stderr)
-        return 1
-    show(reply["result"], reply["source"], as_json)
-    return 0
+    return worker_socket.answered(reply, lambda answer: show(answer["result"], answer["source"], as_json))
 
 
 def in_process(argv: list[str]) -> None:

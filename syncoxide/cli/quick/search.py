@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 
 from syncoxide.cli.quick import worker_socket
-from syncoxide.cli.quick.args import OneLineParser
+from syncoxide.cli.quick.args import OneLineParser, parse
 from syncoxide.fs import names
 
 NAME_OPTIONS = ("text", "glob", "regex", "path")
@@ -47,12 +45,11 @@ def request_from(argv: list[str]) -> tuple[dict, bool]:
 
     Names typed on the command line arrive in OS form (bytes that are not UTF-8 as surrogates); the
     request carries them in the catalog's stored form (syncoxide/fs/names.py), which JSON can hold."""
-    options = vars(parser().parse_args(argv))
-    as_json = options.pop("as_json")
+    request, as_json = parse(parser(), argv)
     for key in NAME_OPTIONS:
-        if options[key] is not None:
-            options[key] = names.from_os(options[key])
-    return {**options, "cwd": os.getcwd()}, as_json
+        if request[key] is not None:
+            request[key] = names.from_os(request[key])
+    return request, as_json
 
 
 def show(hits: list[dict], limit: int, as_json: bool) -> None:
@@ -84,11 +81,7 @@ def quick(argv: list[str]) -> int | None:
     reply = worker_socket.ask(request)
     if reply is None:
         return None
-    if "error" in reply:
-        print(f"error: {reply['error']}", file=sys.stderr)
-        return 1
-    show(reply["hits"], request["limit"], as_json)
-    return 0
+    return worker_socket.answered(reply, lambda answer: show(answer["hits"], request["limit"], as_json))
 
 
 def in_process(argv: list[str]) -> None:

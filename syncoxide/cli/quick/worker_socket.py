@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
+from collections.abc import Callable
 
 from syncoxide import home
 
@@ -40,3 +42,12 @@ def ask(request: dict) -> dict | None:
         send(conn, request)
         line = lines.readline()
     return json.loads(line) if line else None
+
+
+def answered(reply: dict, show: Callable[[dict], None]) -> int:
+    """The exit code of the worker's last answer: 1 with its error in one line on stderr, or 0 once shown."""
+    if "error" in reply:
+        print(f"error: {reply['error']}", file=sys.stderr)
+        return 1
+    show(reply)
+    return 0
