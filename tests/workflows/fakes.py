@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import activity
@@ -54,6 +55,7 @@ class Call:
     queue: str
     data: Any
     attempt: int
+    at: float = field(default_factory=time.monotonic)
 
 
 def repository(retention: Retention | None = None) -> Repository:
