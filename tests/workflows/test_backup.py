@@ -22,6 +22,11 @@ NOTIFY_RETRIES_FOREVER = (
     "NOTIFY_RUN retries with BOOKKEEPING_RETRY (no maximum_attempts) and NotifyFailed is retryable: an undeliverable"
     " notification holds the backup open, retrying up to the 7-day run timeout, retention and ingestion behind it"
 )
+RETENTION_START_ESCAPES = (
+    "retention_step's start_run is outside engine_step: a non-retryable error recording the retention run escapes"
+    " BackupWorkflow's `except ApplicationError` (it is an ActivityError), so a backup already recorded succeeded"
+    " fails as a workflow and starts no catalog ingestion"
+)
 CANCELLATION_RECORDED_TWICE = (
     "engine_step records the cancellation and re-raises it; BackupWorkflow's own except (ActivityError,"
     " CancelledError) then calls record_failure again: finish_run(cancelled) runs twice"
@@ -318,3 +323,24 @@ def test_a_backup_cancelled_in_its_before_hook_never_reaches_the_engine(scenario
     run_id, status = scenario(body, fakes)
     assert status == WorkflowExecutionStatus.CANCELED
     assert fakes.steps(run_id) == ["start_run backup", "run_hooks before", "finish_run cancelled"]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RETENTION_START_ESCAPES)
+def test_a_retention_run_that_cannot_be_recorded_leaves_the_backup_standing(scenario):
+    def start(data):
+        if data.kind == RunKind.retention:
+            raise ApplicationError("no repository with id repo-1", type="NotFound", non_retryable=True)
+        return fakes.repository
+
+    async def body(h):
+        handle = await h.start(contract.BACKUP, request(retention=Retention(keep_last=1)))
+        try:
+            return handle.id, await asyncio.wait_for(handle.result(), 30)
+        except Exception as failed:  # noqa: BLE001 - what the assertion below reports
+            return handle.id, failed
+
+    fakes = FakeActivities()
+    fakes.on(contract.START_RUN, start)
+    run_id, outcome = scenario(body, fakes)
+    assert fakes.steps(run_id)[:3] == ["start_run backup", "backup", "finish_run succeeded"]
+    assert isinstance(outcome, BackupResult), f"the backup was recorded succeeded, the workflow ended {outcome!r}"

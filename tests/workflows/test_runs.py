@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
@@ -21,8 +21,8 @@ from syncoxide.contract.payloads import (
     ScanSummary,
 )
 from syncoxide.models import Overwrite, RunKind, RunStatus
-from tests.workflows.fakes import FakeActivities, fail
-from tests.workflows.helpers import failure_of, innermost
+from tests.workflows.fakes import FakeActivities, fail, until_cancelled
+from tests.workflows.helpers import eventually, failure_of, innermost, status_of
 
 
 def restore_request() -> RestoreRequest:
@@ -211,3 +211,18 @@ def test_a_workflow_started_without_its_input_or_unsealed_is_refused_before_it_d
     assert isinstance(unsealed, ApplicationError) and unsealed.type == "PayloadNotAuthenticated"
     assert "not sealed" in unsealed.message
     assert not fakes.calls
+
+
+def test_a_cancelled_restore_is_recorded_cancelled_once(scenario):
+    async def body(h):
+        handle = await h.start(contract.RESTORE, restore_request())
+        await eventually(lambda: h.fakes.inputs(contract.RESTORE_ACTIVITY, handle.id), "the engine started")
+        await handle.cancel()
+        await failure_of(handle)
+        return handle.id, await status_of(handle)
+
+    fakes = FakeActivities().on(contract.RESTORE_ACTIVITY, until_cancelled)
+    run_id, status = scenario(body, fakes)
+    assert status == WorkflowExecutionStatus.CANCELED
+    assert fakes.steps(run_id) == ["start_run restore", "restore", "finish_run cancelled"]
+    assert fakes.inputs(contract.FINISH_RUN, run_id)[0].error == "cancelled"
