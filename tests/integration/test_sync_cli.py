@@ -8,7 +8,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from syncoxide.cli.sync import parse_side, register
+from syncoxide.cli import sync as sync_commands
+from syncoxide.cli.sync import parse_side
 from syncoxide.errors import InvalidInput
 from tests.integration.sync_helpers import *  # noqa: F403 - fixtures
 from tests.integration.sync_helpers import SideMaker
@@ -20,7 +21,7 @@ def cli(sync_settings, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SYNCOXIDE_DATABASE_URL", sync_settings.database_url)
     app = typer.Typer()
     app.command("noop")(lambda: None)
-    register(app)
+    app.add_typer(sync_commands.app, name="sync")
     runner = CliRunner()
     return lambda *args: runner.invoke(app, list(args))
 
