@@ -38,7 +38,7 @@ def check(settings: Settings, source: ProviderSpec, destination: ProviderSpec, f
                              only_source=sorted(set(left.files) - set(right.files)),
                              only_destination=sorted(set(right.files) - set(left.files)))
         both = sorted(set(left.files) & set(right.files))
-        shared_ok = src.kind != "sftp" and dst.kind != "sftp"  # one SFTP channel is not shared between threads
+        shared_ok = not (src.capabilities.connection_per_thread or dst.capabilities.connection_per_thread)
 
         def compare(path: str) -> tuple[str, bool | None, str | None]:
             try:

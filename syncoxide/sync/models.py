@@ -14,7 +14,7 @@ from syncoxide.errors import InvalidInput, InvalidValue
 from syncoxide.providers import paths
 from syncoxide.providers.base import is_temp
 from syncoxide.providers.overlap import overlap
-from syncoxide.providers.spec import ProviderSpec
+from syncoxide.providers.spec import KINDS, ProviderSpec
 
 
 class Mode(StrEnum):
@@ -128,8 +128,8 @@ class SyncOptions(BaseModel, frozen=True):
         return self
 
     def side(self, spec: ProviderSpec) -> ProviderSpec:
-        """``spec`` as this run opens it: a local side reads symlinks as ``links`` / ``copy_links`` say."""
-        if spec.kind != "local" or not (self.links or self.copy_links):
+        """``spec`` as this run opens it: a kind that takes ``links`` / ``copy_links`` reads symlinks as they say."""
+        if not {"links", "copy_links"} <= KINDS[spec.kind][1] or not (self.links or self.copy_links):
             return spec
         return spec.model_copy(update={"options": {**spec.options, "links": self.links,
                                                    "copy_links": self.copy_links}})

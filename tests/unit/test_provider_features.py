@@ -102,14 +102,6 @@ def test_the_s3_multipart_writer_keeps_the_mtime_as_metadata_and_sends_each_part
 
 # -- the rule, read from the sync layer's source ----------------------------------------------------------------
 
-OWNED_ELSEWHERE = {
-    "check.py": "asks `kind != 'sftp'` to decide whether to compare in threads: should read "
-                "capabilities.connection_per_thread",
-    "models.py": "SyncOptions.side asks `spec.kind != 'local'` to give links/copy_links: should ask which options "
-                 "the spec's kind takes (providers/spec.py KINDS)",
-}
-
-
 def kind_questions(tree: ast.AST) -> list[str]:
     """Every comparison of a ``.kind`` attribute with string constants (``x.kind == "s3"``, ``in ("local", ...)``)."""
     def strings(node: ast.expr) -> bool:
@@ -149,9 +141,7 @@ def private_reaches(tree: ast.AST) -> list[str]:
 
 
 def sync_modules() -> list[Any]:
-    return [pytest.param(path, id=path.name, marks=[pytest.mark.xfail(strict=True, reason=OWNED_ELSEWHERE[path.name])]
-                         if path.name in OWNED_ELSEWHERE else [])
-            for path in sorted(SYNC.glob("*.py"))]
+    return [pytest.param(path, id=path.name) for path in sorted(SYNC.glob("*.py"))]
 
 
 @pytest.mark.parametrize("path", sync_modules())
