@@ -23,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.catalog import start_ingest
     from workflows.common import (
         call,
-        engine_step,
         finish_run,
         record_failure,
         start_run,
@@ -71,13 +70,11 @@ class BackupWorkflow:
         try:
             try:
                 await _hooks(request, repository, run_id, "before")
-                result = await engine_step(
-                    run_id,
-                    contract.BACKUP_ACTIVITY,
-                    BackupActivityInput(run_id=run_id, repository=repository, request=request),
+                result = await call(
+                    contract.BACKUP_ACTIVITY, BackupActivityInput(run_id=run_id, repository=repository, request=request)
                 )
                 await _hooks(request, repository, run_id, "after")
-            except (ActivityError, asyncio.CancelledError) as error:  # engine_step records its own failures
+            except (ActivityError, asyncio.CancelledError) as error:  # the hooks' and the engine's, recorded once
                 failure = await record_failure(run_id, error)
                 if failure is None:
                     raise
@@ -108,7 +105,7 @@ class BackupWorkflow:
             try:
                 retention = await retention_step(repository, policy, compact=True, passphrase=request.passphrase,
                                                  only_policy=request.policy_id if own else None)  # fmt: skip
-            except ApplicationError as error:  # recorded as a failed retention run; the backup stands
+            except (ApplicationError, ActivityError) as error:  # its run records why; the backup stands
                 workflow.logger.warning("retention after backup %s failed: %s", run_id, error.message)
         await start_ingest(repository.id, None, request.passphrase)
         return BackupResult(run_id=run_id, snapshot_id=result.snapshot_id, stats=result.stats, retention=retention)

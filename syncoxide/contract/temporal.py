@@ -129,6 +129,12 @@ SYNC_RETRY = RetryPolicy(  # a pass resumes from its journal, so it may try more
     maximum_attempts=10,
     non_retryable_error_types=[*NON_RETRYABLE_TYPES, "GuardTripped", "NeedsResync"],
 )
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=2),
+    maximum_attempts=3,
+    non_retryable_error_types=NON_RETRYABLE_TYPES,
+)
 ONCE = RetryPolicy(maximum_attempts=1)
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 ENGINE_TIMEOUT = timedelta(days=2)
@@ -147,8 +153,8 @@ def _engine(name: str, input: Any, result: Any) -> Activity[Any, Any]:
 START_RUN: Activity[StartRunInput, Repository | None] = _bookkeeping("start_run", StartRunInput, Repository | None)
 FINISH_RUN: Activity[FinishRunInput, None] = _bookkeeping("finish_run", FinishRunInput, None)
 GET_REPOSITORY: Activity[str, Repository] = _bookkeeping("get_repository", str, Repository)
-NOTIFY_RUN: Activity[NotifyRunInput, list[str]] = Activity(
-    "notify_run", NotifyRunInput, list[str], Queue.main, timedelta(seconds=60), BOOKKEEPING_RETRY
+NOTIFY_RUN: Activity[NotifyRunInput, list[str]] = Activity(  # a few tries: an unreachable service must not hold the run
+    "notify_run", NotifyRunInput, list[str], Queue.main, timedelta(seconds=60), NOTIFY_RETRY
 )
 NOTIFY_LATE: Activity[None, list[str]] = Activity(
     "notify_late", None, list[str], Queue.main, timedelta(minutes=5), RetryPolicy(maximum_attempts=3)

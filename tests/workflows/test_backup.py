@@ -18,19 +18,6 @@ from tests.workflows.helpers import eventually, exists, failure_of, ingest_child
 HOOKS = Hooks(before=["pg_dump app > /srv/app.sql", "sync"], after=["rm /srv/app.sql"], on_failure=["alert-ops"],
               timeout_s=20)  # fmt: skip
 NOTIFY = Notify(urls=["json://localhost/hook"])
-NOTIFY_RETRIES_FOREVER = (
-    "NOTIFY_RUN retries with BOOKKEEPING_RETRY (no maximum_attempts) and NotifyFailed is retryable: an undeliverable"
-    " notification holds the backup open, retrying up to the 7-day run timeout, retention and ingestion behind it"
-)
-RETENTION_START_ESCAPES = (
-    "retention_step's start_run is outside engine_step: a non-retryable error recording the retention run escapes"
-    " BackupWorkflow's `except ApplicationError` (it is an ActivityError), so a backup already recorded succeeded"
-    " fails as a workflow and starts no catalog ingestion"
-)
-CANCELLATION_RECORDED_TWICE = (
-    "engine_step records the cancellation and re-raises it; BackupWorkflow's own except (ActivityError,"
-    " CancelledError) then calls record_failure again: finish_run(cancelled) runs twice"
-)
 
 
 def request(**changes) -> BackupRequest:
@@ -207,12 +194,11 @@ def test_a_success_is_notified_after_it_is_recorded_and_a_notification_that_fail
     assert failing.steps(run_id)[2:5] == ["finish_run succeeded", "notify_run succeeded", "start_run retention"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NOTIFY_RETRIES_FOREVER)
 def test_an_undeliverable_notification_does_not_hold_the_backup(scenario):
     async def body(h):
         handle = await h.start(contract.BACKUP, request(notify=NOTIFY))
         try:
-            await asyncio.wait_for(asyncio.shield(handle.result()), 4)
+            await asyncio.wait_for(asyncio.shield(handle.result()), 10)
         except TimeoutError:
             pass
         status = await status_of(handle)
@@ -297,7 +283,6 @@ def test_a_cancelled_backup_is_recorded_as_cancelled(scenario):
                                                                           error="cancelled")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=CANCELLATION_RECORDED_TWICE)
 def test_a_cancelled_backup_is_recorded_once(scenario):
     async def body(h):
         handle = await h.start(contract.BACKUP, request())
@@ -325,7 +310,6 @@ def test_a_backup_cancelled_in_its_before_hook_never_reaches_the_engine(scenario
     assert fakes.steps(run_id) == ["start_run backup", "run_hooks before", "finish_run cancelled"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RETENTION_START_ESCAPES)
 def test_a_retention_run_that_cannot_be_recorded_leaves_the_backup_standing(scenario):
     def start(data):
         if data.kind == RunKind.retention:
