@@ -1,6 +1,7 @@
 """The one way a long activity heartbeats: its work runs on a thread of its own and reports into a
 Reporter; the activity's thread sends what was reported as a heartbeat every second, and turns
-cancellation or worker shutdown into a stop the work sees at its next ``cancelled()`` poll.
+cancellation or worker shutdown into a stop the work sees at its next ``cancelled()`` poll (the
+activity ends only once the work has stopped: an engine interrupted cleanly, never left running).
 
 Core errors become ApplicationErrors whose type is the error class name; a clean stop becomes a
 cancellation (or a retryable WorkerShutdown when the worker is going away).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -22,6 +24,7 @@ from syncoxide.engines.process import Cancelled
 from syncoxide.errors import SyncoxideError
 
 HEARTBEAT_EVERY_S = 1.0
+STOP_POLL_S = 0.05  # a cancellation reaches the work this soon after the SDK delivers it
 T = TypeVar("T")
 
 
@@ -78,13 +81,16 @@ def run_reported(work: Callable[[Reporter], T], details: Callable[[], dict[str, 
             outcome["error"] = exc
 
     thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="activity-work", daemon=True)
-    with temporal_errors():
-        thread.start()
+    with temporal_errors(), activity.shield_thread_cancel_exception():  # the SDK would raise it in this thread,
+        thread.start()  # leaving the work running: it is told to stop instead, and the cancellation follows
+        beat_at = 0.0
         while thread.is_alive():
-            activity.heartbeat(reporter.details())
+            if time.monotonic() >= beat_at:
+                activity.heartbeat(reporter.details())
+                beat_at = time.monotonic() + HEARTBEAT_EVERY_S
             if activity.is_cancelled() or activity.is_worker_shutdown():
                 reporter.stop.set()
-            thread.join(HEARTBEAT_EVERY_S)
+            thread.join(STOP_POLL_S)
         if "error" in outcome:
             raise outcome["error"]
         return outcome["result"]  # type: ignore[no-any-return]
