@@ -19,7 +19,7 @@ FLUSH_SECONDS = 1.0
 
 
 class Journal:
-    def __init__(self, store: JournalStore | None, run_id: str):
+    def __init__(self, store: JournalStore, run_id: str):
         self.store = store
         self.run_id = run_id
         self._lock = threading.Lock()
@@ -39,8 +39,6 @@ class Journal:
             self._flush_locked()
 
     def checkpoint(self, seq: int, progress: dict[str, Any]) -> None:
-        if self.store is None:
-            return
         with self._lock:
             self.store.checkpoint(self.run_id, seq, progress)
 
@@ -50,10 +48,6 @@ class Journal:
 
     def _flush_locked(self) -> None:
         self._last = time.monotonic()
-        if self.store is None:
-            self._done.clear()
-            self._failed.clear()
-            return
         if self._done:
             self.store.mark(self.run_id, self._done, "done")
             self._done = []
