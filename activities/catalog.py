@@ -33,12 +33,19 @@ class CatalogActivities:
         repository = data.repository
 
         def work(reporter: Reporter) -> IngestSummary:
-            gate = repository_gate(self.settings, repository.id, exclusive=exclusive_for(repository, "catalog"),
-                                   waiting=reporter.waiting)  # fmt: skip
+            gate = repository_gate(
+                self.settings, repository.id, exclusive=exclusive_for(repository, "catalog"), waiting=reporter.waiting
+            )
             with gate:
                 engine = operations.open_repository(self.settings, repository, data.request.passphrase)
-                return updates.ingest_repository(self.settings, repository, engine, only=data.request.snapshot_ids,
-                                                 progress=reporter.progress, cancelled=reporter.cancelled)  # fmt: skip
+                return updates.ingest_repository(
+                    self.settings,
+                    repository,
+                    engine,
+                    only=data.request.snapshot_ids,
+                    progress=reporter.progress,
+                    cancelled=reporter.cancelled,
+                )
 
         return run_reported(work)
 
@@ -47,9 +54,14 @@ class CatalogActivities:
         def work(reporter: Reporter) -> ScanSummary:
             with open_store(self.settings) as conn:
                 source = manifest.find_source(conn, data.source_id)
-            return updates.scan_source(self.settings, source, scan_id=data.run_id,
-                                       one_file_system=data.one_file_system, progress=reporter.progress,
-                                       cancelled=reporter.cancelled)  # fmt: skip
+            return updates.scan_source(
+                self.settings,
+                source,
+                scan_id=data.run_id,
+                one_file_system=data.one_file_system,
+                progress=reporter.progress,
+                cancelled=reporter.cancelled,
+            )
 
         return run_reported(work)
 
@@ -61,7 +73,13 @@ class CatalogActivities:
             act = trash.apply if data.action == "apply" else trash.undo
             outcome = act(self.settings, data.plan_id, progress=reporter.progress, cancelled=reporter.cancelled)
             trash.purge_expired(self.settings)
-            return CleanupResult(run_id=activity.info().workflow_id, plan_id=data.plan_id, action=data.action,
-                                 moved=outcome.moved, bytes=outcome.bytes, skipped=outcome.skipped)  # fmt: skip
+            return CleanupResult(
+                run_id=activity.info().workflow_id,
+                plan_id=data.plan_id,
+                action=data.action,
+                moved=outcome.moved,
+                bytes=outcome.bytes,
+                skipped=outcome.skipped,
+            )
 
         return run_reported(work)

@@ -86,9 +86,12 @@ class EngineActivities:
                 reporter.phase("retention")
                 engine = operations.open_repository(self.settings, data.repository, data.passphrase)
                 decisions = operations.apply_retention(
-                    engine, data.retention, compact=data.compact, only_policy=data.only_policy,
+                    engine,
+                    data.retention,
+                    compact=data.compact,
+                    only_policy=data.only_policy,
                     cancelled=reporter.cancelled,
-                )  # fmt: skip
+                )
             return RetentionActivityResult(
                 kept=[d.snapshot.id for d in decisions if d.keep],
                 deleted=[d.snapshot.id for d in decisions if not d.keep],

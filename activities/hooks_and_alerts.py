@@ -31,20 +31,34 @@ class HooksAndAlertsActivities:
         def work(reporter: Reporter) -> int:
             with open_store(self.settings) as conn:
                 passphrase = repositories.get(conn, data.repository_id).passphrase  # its variable: not for hooks
-                runs.start(conn, run_id=run_id, kind=RunKind.hook, repository_id=data.repository_id,
-                           policy_id=data.policy_id, details={"stage": data.stage, "commands": data.commands},
-                           workflow_id=data.parent_run_id)  # fmt: skip
+                runs.start(
+                    conn,
+                    run_id=run_id,
+                    kind=RunKind.hook,
+                    repository_id=data.repository_id,
+                    policy_id=data.policy_id,
+                    details={"stage": data.stage, "commands": data.commands},
+                    workflow_id=data.parent_run_id,
+                )
             reporter.phase(f"{data.stage} hooks")
             try:
-                count = hooks.run_hooks(data.stage, data.commands, timeout_s=data.timeout_s,
-                                        env={"SYNCOXIDE_RUN_ID": data.parent_run_id},
-                                        withhold=[passphrase.value] if passphrase.kind == "env" else [],
-                                        cancelled=reporter.cancelled)  # fmt: skip
+                count = hooks.run_hooks(
+                    data.stage,
+                    data.commands,
+                    timeout_s=data.timeout_s,
+                    env={"SYNCOXIDE_RUN_ID": data.parent_run_id},
+                    withhold=[passphrase.value] if passphrase.kind == "env" else [],
+                    cancelled=reporter.cancelled,
+                )
             except (SyncoxideError, Cancelled) as failure:
                 cancelled = isinstance(failure, Cancelled)
                 with open_store(self.settings) as conn:
-                    runs.finish(conn, run_id=run_id, status=RunStatus.cancelled if cancelled else RunStatus.failed,
-                                error="cancelled" if cancelled else str(failure))  # fmt: skip
+                    runs.finish(
+                        conn,
+                        run_id=run_id,
+                        status=RunStatus.cancelled if cancelled else RunStatus.failed,
+                        error="cancelled" if cancelled else str(failure),
+                    )
                 raise
             with open_store(self.settings) as conn:
                 runs.finish(conn, run_id=run_id, status=RunStatus.succeeded, files=count)
@@ -65,8 +79,10 @@ class HooksAndAlertsActivities:
             subject = f"policy {data.policy_id}" if data.policy_id else f"run {data.run_id}"
             link = temporal.workflow_url(self.settings, data.run_id)
             for event in events:
-                title = f"syncoxide: backup of {subject} " + {"failure": "failed", "recovery": "recovered",
-                                                              "success": "succeeded"}[event]  # fmt: skip
+                title = (
+                    f"syncoxide: backup of {subject} "
+                    + {"failure": "failed", "recovery": "recovered", "success": "succeeded"}[event]
+                )
                 body = f"{title}\nrun: {data.run_id}\n" + (f"error: {data.error}\n" if data.error else "") + link
                 notify.send(data.notify, title=title, body=body, failure=event == "failure")
             return events

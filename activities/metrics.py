@@ -16,9 +16,9 @@ def record_run(run: Run) -> None:
     labels = {"kind": run.kind.value, "status": run.status.value}
     if run.finished_at is not None:
         seconds = (run.finished_at - run.started_at).total_seconds()
-        meter.create_histogram_float(
-            "syncoxide_run_duration_seconds", "How long runs took", "s"
-        ).record(seconds, labels)
+        meter.create_histogram_float("syncoxide_run_duration_seconds", "How long runs took", "s").record(
+            seconds, labels
+        )
     meter.create_counter("syncoxide_runs", "Finished runs").add(1, labels)
     if run.kind != RunKind.backup or run.status != RunStatus.succeeded:
         return

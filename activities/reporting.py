@@ -31,7 +31,7 @@ T = TypeVar("T")
 class Reporter:
     """What the work tells its activity (progress, phase) and asks it (whether to stop)."""
 
-    def __init__(self, details: Callable[[], dict[str, Any]] | None = None) -> None:
+    def __init__(self, details: Callable[[], Progress] | None = None) -> None:
         self.last = Progress()
         self.stop = threading.Event()
         self._details = details
@@ -44,7 +44,7 @@ class Reporter:
 
     def details(self) -> dict[str, Any]:
         """What the next heartbeat carries: the work's own status, or its latest progress."""
-        return self._details() if self._details is not None else self.last.model_dump()
+        return (self._details() if self._details is not None else self.last).model_dump()
 
     def cancelled(self) -> bool:
         return self.stop.is_set()
@@ -69,7 +69,7 @@ def temporal_errors() -> Iterator[None]:
         raise CancelledError("cancelled; the engine was stopped cleanly") from None
 
 
-def run_reported(work: Callable[[Reporter], T], details: Callable[[], dict[str, Any]] | None = None) -> T:
+def run_reported(work: Callable[[Reporter], T], details: Callable[[], Progress] | None = None) -> T:
     """Run ``work`` on its own thread (in this activity's context) while this thread heartbeats."""
     reporter = Reporter(details)
     outcome: dict[str, Any] = {}

@@ -15,7 +15,7 @@ from syncoxide.contract.payloads import SyncActivityInput, SyncSummary
 from syncoxide.contract.temporal import implements
 from syncoxide.engines.process import Cancelled
 from syncoxide.sync.errors import Interrupted
-from syncoxide.sync.executor import Status
+from syncoxide.sync.executor import LiveProgress
 from syncoxide.sync.runner import raise_for_errors, run_sync
 
 
@@ -25,7 +25,7 @@ class SyncActivities:
 
     @implements(contract.SYNC_PASS)
     def sync_run(self, data: SyncActivityInput) -> SyncSummary:
-        status = Status()
+        status = LiveProgress()
         attempt = activity.info().attempt
         run_id = data.run_id if attempt == 1 else f"{data.run_id}.{attempt}"  # each attempt is a run of its own
 
@@ -42,4 +42,4 @@ class SyncActivities:
                 raise_for_errors(result)  # nothing at all worked: fail the attempt (retried if transient)
             return SyncSummary.of(result)
 
-        return run_reported(work, details=status.snapshot)
+        return run_reported(work, details=status.progress)

@@ -1,7 +1,7 @@
 """A benchmark's own embedded stack: a temporary data dir, free ports, `dev up --no-dashboard`, `dev down`.
 
-    from own_stack import own_stack   # bench/ is on sys.path when a bench script runs
-    with own_stack(work) as env: ...  # env (also set in os.environ) points the CLI and Settings() at it
+from own_stack import own_stack   # bench/ is on sys.path when a bench script runs
+with own_stack(work) as env: ...  # env (also set in os.environ) points the CLI and Settings() at it
 """
 
 from __future__ import annotations

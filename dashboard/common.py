@@ -92,8 +92,16 @@ def show_error(error: SyncoxideError) -> None:
     st.error(str(error))
 
 
-def pause_resume_run_now(key: str, what: str, *, paused: bool, allowed: bool, run_now: str,
-                         act: Callable[[str], Awaitable[None]], run_now_allowed: bool | None = None) -> None:
+def pause_resume_run_now(
+    key: str,
+    what: str,
+    *,
+    paused: bool,
+    allowed: bool,
+    run_now: str,
+    act: Callable[[str], Awaitable[None]],
+    run_now_allowed: bool | None = None,
+) -> None:
     """Pause or resume (whichever applies) and run now, each carried out by ``act(action)`` after a yes; run now
     is allowed as the others are unless ``run_now_allowed`` says otherwise."""
     cols = st.columns(3)

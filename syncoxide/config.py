@@ -56,8 +56,9 @@ class Settings(BaseSettings):
         default_factory=list, description="host names the dashboard is reached by, e.g. behind a proxy (JSON list)"
     )
     dashboard_password: str | None = Field(
-        default=None, description="secret reference to a password hash (syncoxide dashboard hash-password); "
-        "required when the dashboard listens beyond loopback"
+        default=None,
+        description="secret reference to a password hash (syncoxide dashboard hash-password); "
+        "required when the dashboard listens beyond loopback",
     )
     dashboard_readonly_password: str | None = Field(
         default=None, description="secret reference to the hash of a password that may look but not act"

@@ -43,12 +43,24 @@ from cronsim import CronSim, CronSimError
 
 from syncoxide.errors import InvalidValue
 
-MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
-          "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-FIELDS = (("minute", 0, 59, []), ("hour", 0, 23, []), ("day of month", 1, 31, []),
-          ("month", 1, 12, MONTHS), ("day of week", 0, 7, WEEKDAYS))
+FIELDS = (
+    ("minute", 0, 59, []),
+    ("hour", 0, 23, []),
+    ("day of month", 1, 31, []),
+    ("month", 1, 12, MONTHS),
+    ("day of week", 0, 7, WEEKDAYS),
+)
 HORIZON_YEARS = 50
 """How far ahead to look (cronsim's own limit): the calendar repeats every 28 years within a century (the
 fifth Saturday of February, say, comes once in them), and a century year that is no leap year stretches that."""
@@ -208,11 +220,15 @@ def parse(text: str) -> Cron:
     expression = MACROS.get(text.strip().lower(), text) if isinstance(text, str) else ""
     parts = expression.split()
     if len(parts) != 5:
-        raise InvalidValue(f"{text!r}: needs five fields (minute hour day-of-month month day-of-week), "
-                           "or @hourly, @daily, @weekly, @monthly, @yearly")
+        raise InvalidValue(
+            f"{text!r}: needs five fields (minute hour day-of-month month day-of-week), "
+            "or @hourly, @daily, @weekly, @monthly, @yearly"
+        )
     try:
-        minutes, hours, months = (",".join(_spelled(item, parts[index], *FIELDS[index])
-                                           for item in parts[index].split(",")) for index in (0, 1, 3))
+        minutes, hours, months = (
+            ",".join(_spelled(item, parts[index], *FIELDS[index]) for item in parts[index].split(","))
+            for index in (0, 1, 3)
+        )
         days, month_days = _day_of_month(parts[2])
         weekdays = _day_of_week(parts[4])
     except ValueError as exc:

@@ -43,8 +43,14 @@ def verify(password: str, stored: str) -> bool:
         n, r, p = int(n_text), int(r_text), int(p_text)
         salt = base64.b64decode(salt_text, validate=True)
         digest = base64.b64decode(digest_text, validate=True)
-        if not (1 < n <= _MAX_N and n & (n - 1) == 0 and 1 <= r <= _MAX_R and 1 <= p <= _MAX_P and salt
-                and 16 <= len(digest) <= 64):
+        if not (
+            1 < n <= _MAX_N
+            and n & (n - 1) == 0
+            and 1 <= r <= _MAX_R
+            and 1 <= p <= _MAX_P
+            and salt
+            and 16 <= len(digest) <= 64
+        ):
             return False
         computed = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(digest), maxmem=_MAX_MEM)
     except (AttributeError, TypeError, ValueError, OverflowError, MemoryError):  # (binascii.Error is a ValueError)

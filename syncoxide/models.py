@@ -45,9 +45,14 @@ class FileType(StrEnum):
 
 _DURATION_PART = re.compile(r"(\d+)(y|min|m|w|d|h|s)")
 _DURATION_UNITS = {
-    "y": timedelta(days=365), "m": timedelta(days=30), "w": timedelta(weeks=1), "d": timedelta(days=1),
-    "h": timedelta(hours=1), "min": timedelta(minutes=1), "s": timedelta(seconds=1),
-}  # fmt: skip
+    "y": timedelta(days=365),
+    "m": timedelta(days=30),
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "min": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+}
 
 
 _DIGITS_AT_MOST = 15
@@ -86,8 +91,9 @@ def parse_interval(text: str) -> timedelta:
     months = [n for n, unit in _DURATION_PART.findall(text.strip() if isinstance(text, str) else "") if unit == "m"]
     if months and len(months[0]) <= _DIGITS_AT_MOST:
         n = months[0]
-        raise InvalidValue(f"interval {text!r}: 'm' would mean months here; write {n}min for minutes"
-                           f" or {int(n) * 30}d for months")  # fmt: skip
+        raise InvalidValue(
+            f"interval {text!r}: 'm' would mean months here; write {n}min for minutes or {int(n) * 30}d for months"
+        )
     interval = parse_duration(text)
     if interval < INTERVAL_AT_LEAST:
         raise InvalidValue(f"interval {shown(text)}: must be at least 1s (Temporal refuses a shorter one)")
@@ -97,23 +103,41 @@ def parse_interval(text: str) -> timedelta:
 
 
 class Retention(BaseModel):
-    keep_last: int = Field(0, ge=0, description="keep the N newest snapshots (a snapshot is kept if any rule keeps "
-                           "it; with no rule at all, every snapshot is kept)", examples=[10])
-    keep_hourly: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest hours that have "
-                             "one", examples=[24])
-    keep_daily: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest days that have "
-                            "one", examples=[7])
-    keep_weekly: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest (ISO) weeks "
-                             "that have one", examples=[4])
-    keep_monthly: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest months that "
-                              "have one", examples=[12])
-    keep_yearly: int = Field(0, ge=0, description="keep the newest snapshot of each of the N newest years that have "
-                             "one", examples=[5])
-    keep_within: str | None = Field(None, description="keep every snapshot made within this long before the newest "
-                                    "one: a duration in y, m (months), w, d, h, min, s; unset: no such rule",
-                                    examples=["30d", "1y2m"])
-    keep_tags: list[str] = Field(default_factory=list, description="keep every snapshot that has any of these tags",
-                                 examples=[["keep", "release"]])
+    model_config = ConfigDict(extra="forbid")  # a misspelt rule would otherwise keep every snapshot
+
+    keep_last: int = Field(
+        0,
+        ge=0,
+        description="keep the N newest snapshots (a snapshot is kept if any rule keeps "
+        "it; with no rule at all, every snapshot is kept)",
+        examples=[10],
+    )
+    keep_hourly: int = Field(
+        0, ge=0, description="keep the newest snapshot of each of the N newest hours that have one", examples=[24]
+    )
+    keep_daily: int = Field(
+        0, ge=0, description="keep the newest snapshot of each of the N newest days that have one", examples=[7]
+    )
+    keep_weekly: int = Field(
+        0, ge=0, description="keep the newest snapshot of each of the N newest (ISO) weeks that have one", examples=[4]
+    )
+    keep_monthly: int = Field(
+        0, ge=0, description="keep the newest snapshot of each of the N newest months that have one", examples=[12]
+    )
+    keep_yearly: int = Field(
+        0, ge=0, description="keep the newest snapshot of each of the N newest years that have one", examples=[5]
+    )
+    keep_within: str | None = Field(
+        None,
+        description="keep every snapshot made within this long before the newest "
+        "one: a duration in y, m (months), w, d, h, min, s; unset: no such rule",
+        examples=["30d", "1y2m"],
+    )
+    keep_tags: list[str] = Field(
+        default_factory=list,
+        description="keep every snapshot that has any of these tags",
+        examples=[["keep", "release"]],
+    )
 
     @field_validator("keep_within")
     @classmethod
@@ -247,5 +271,3 @@ class Source(BaseModel):
     excludes: list[str] = Field(default_factory=list)
     hashes: list[str] = Field(default_factory=list, description="content hashes to compute: xxh3, blake3, md5, sha1")
     created_at: datetime | None = None
-
-

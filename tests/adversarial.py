@@ -120,9 +120,17 @@ def entries(root: Path | bytes) -> dict[bytes, os.stat_result]:
     return found
 
 
-def compare_bytes_trees(expected: Path, actual: Path, *, skip: set[bytes] = frozenset(),  # type: ignore[assignment]
-                        mode: bool = True, mtime: bool = True, xattrs: bool = False,
-                        links: bool = True, mtime_within_ns: int = 0) -> list[str]:
+def compare_bytes_trees(
+    expected: Path,
+    actual: Path,
+    *,
+    skip: set[bytes] = frozenset(),  # type: ignore[assignment]
+    mode: bool = True,
+    mtime: bool = True,
+    xattrs: bool = False,
+    links: bool = True,
+    mtime_within_ns: int = 0,
+) -> list[str]:
     """Differences between two trees by bytes names: type, bytes, permission bits, mtime (to within
     ``mtime_within_ns``), link targets and (``xattrs``) user.* attributes. ``skip``: relative paths not
     expected at ``actual``."""
@@ -152,10 +160,16 @@ def compare_bytes_trees(expected: Path, actual: Path, *, skip: set[bytes] = froz
                 if x.read() != y.read():
                     problems.append(f"bytes differ: {name}")
             if xattrs:
-                got = {k: os.getxattr(os.path.join(top_a, rel), k) for k in os.listxattr(os.path.join(top_a, rel))
-                       if k.startswith("user.")}
-                exp = {k: os.getxattr(os.path.join(top_e, rel), k) for k in os.listxattr(os.path.join(top_e, rel))
-                       if k.startswith("user.")}
+                got = {
+                    k: os.getxattr(os.path.join(top_a, rel), k)
+                    for k in os.listxattr(os.path.join(top_a, rel))
+                    if k.startswith("user.")
+                }
+                exp = {
+                    k: os.getxattr(os.path.join(top_e, rel), k)
+                    for k in os.listxattr(os.path.join(top_e, rel))
+                    if k.startswith("user.")
+                }
                 if got != exp:
                     problems.append(f"xattrs differ: {name} {exp} != {got}")
     return problems

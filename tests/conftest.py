@@ -110,9 +110,13 @@ def stack() -> Iterator[Stack]:
     ssh = start_sshd(home / "sshd", free_port())
     database_url = embedded.start(base.pgdata)
     settings = base.model_copy(
-        update={"database_url": database_url, "ssh_options": ssh.ssh_options, "borg_remote_path": base.tools.borg,
-                "metrics_address": f"127.0.0.1:{free_port()}"}
-    )  # fmt: skip
+        update={
+            "database_url": database_url,
+            "ssh_options": ssh.ssh_options,
+            "borg_remote_path": base.tools.borg,
+            "metrics_address": f"127.0.0.1:{free_port()}",
+        }
+    )
     runner = _WorkerThread(settings, temporal_bin)
     try:
         address = runner.start()

@@ -39,9 +39,15 @@ from workflows.restore import RestoreWorkflow
 from workflows.sync import SyncWorkflow
 
 WORKFLOWS = [
-    BackupWorkflow, RestoreWorkflow, MaintenanceWorkflow, HealthWorkflow,
-    CatalogIngestWorkflow, CatalogScanWorkflow, CleanupWorkflow, SyncWorkflow,
-]  # fmt: skip
+    BackupWorkflow,
+    RestoreWorkflow,
+    MaintenanceWorkflow,
+    HealthWorkflow,
+    CatalogIngestWorkflow,
+    CatalogScanWorkflow,
+    CleanupWorkflow,
+    SyncWorkflow,
+]
 BOOKKEEPING_CONCURRENCY = 8
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 PROGRESS_HEARTBEAT_EVERY = timedelta(seconds=2)  # the SDK would otherwise hold heartbeats for 0.8 x timeout
@@ -60,10 +66,21 @@ def implementations(settings: Settings) -> list[Callable[..., Any]]:
     catalog = CatalogActivities(settings)
     sync = SyncActivities(settings)
     return [
-        runs.start_run, runs.finish_run, runs.get_repository, alerts.notify_run, alerts.notify_late,
-        engine.backup, engine.restore, engine.retention, engine.check, alerts.run_hooks,
-        catalog.catalog_ingest, catalog.catalog_scan, catalog.cleanup, sync.sync_run,
-    ]  # fmt: skip
+        runs.start_run,
+        runs.finish_run,
+        runs.get_repository,
+        alerts.notify_run,
+        alerts.notify_late,
+        engine.backup,
+        engine.restore,
+        engine.retention,
+        engine.check,
+        alerts.run_hooks,
+        catalog.catalog_ingest,
+        catalog.catalog_scan,
+        catalog.cleanup,
+        sync.sync_run,
+    ]
 
 
 def build_workers(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> list[Worker]:
@@ -114,8 +131,12 @@ async def run_until(settings: Settings, stop: asyncio.Event, ready_file: Path | 
         workers = build_workers(client, settings, executor)
         running = [asyncio.ensure_future(w.run()) for w in workers]
         service.start()
-        log.info("worker ready on task queues %s, %s; catalog searches and scans on %s", settings.task_queue,
-                 settings.engine_task_queue, service.path)  # fmt: skip
+        log.info(
+            "worker ready on task queues %s, %s; catalog searches and scans on %s",
+            settings.task_queue,
+            settings.engine_task_queue,
+            service.path,
+        )
         if ready_file is not None:
             ready_file.touch()
         stopped = asyncio.ensure_future(stop.wait())

@@ -38,8 +38,14 @@ async def _hooks(request: BackupRequest, repository: Repository, run_id: str, st
         return
     await call(
         contract.RUN_HOOKS,
-        HookInput(parent_run_id=run_id, repository_id=repository.id, policy_id=request.policy_id, stage=stage,
-                  commands=commands, timeout_s=request.hooks.timeout_s),  # fmt: skip
+        HookInput(
+            parent_run_id=run_id,
+            repository_id=repository.id,
+            policy_id=request.policy_id,
+            stage=stage,
+            commands=commands,
+            timeout_s=request.hooks.timeout_s,
+        ),
         start_to_close=timedelta(seconds=request.hooks.timeout_s * len(commands)) + HOOK_GRACE,
     )
 
@@ -50,8 +56,9 @@ async def _notify(request: BackupRequest, run_id: str, status: RunStatus, error:
     try:
         await call(
             contract.NOTIFY_RUN,
-            NotifyRunInput(run_id=run_id, policy_id=request.policy_id, status=status, error=error,
-                           notify=request.notify),  # fmt: skip
+            NotifyRunInput(
+                run_id=run_id, policy_id=request.policy_id, status=status, error=error, notify=request.notify
+            ),
         )
     except ActivityError as failed:  # a notification that cannot be sent must not change the run's outcome
         workflow.logger.warning("notification for %s failed: %s", run_id, failed)
@@ -64,8 +71,13 @@ class BackupWorkflow:
         run_id = workflow.info().workflow_id
         details = request.model_dump(mode="json", include={"sources", "options", "stream", "database"})
         repository = await start_run(
-            StartRunInput(run_id=run_id, kind=RunKind.backup, repository_id=request.repository_id,
-                          policy_id=request.policy_id, details=details)  # fmt: skip
+            StartRunInput(
+                run_id=run_id,
+                kind=RunKind.backup,
+                repository_id=request.repository_id,
+                policy_id=request.policy_id,
+                details=details,
+            )
         )
         try:
             try:
@@ -103,10 +115,14 @@ class BackupWorkflow:
         policy = request.retention if own else repository.retention
         if policy is not None and not policy.empty:
             try:
-                retention = await retention_step(repository, policy, compact=True, passphrase=request.passphrase,
-                                                 only_policy=request.policy_id if own else None)  # fmt: skip
+                retention = await retention_step(
+                    repository,
+                    policy,
+                    compact=True,
+                    passphrase=request.passphrase,
+                    only_policy=request.policy_id if own else None,
+                )
             except (ApplicationError, ActivityError) as error:  # its run records why; the backup stands
                 workflow.logger.warning("retention after backup %s failed: %s", run_id, error.message)
         await start_ingest(repository.id, None, request.passphrase)
         return BackupResult(run_id=run_id, snapshot_id=result.snapshot_id, stats=result.stats, retention=retention)
-

@@ -39,12 +39,14 @@ class CatalogIngestWorkflow:
     async def run(self, request: CatalogIngestRequest) -> IngestSummary:
         run_id = workflow.info().workflow_id
         details = request.model_dump(mode="json", include={"snapshot_ids"})
-        repository = await start_run(StartRunInput(run_id=run_id, kind=RunKind.catalog,
-                                                    repository_id=request.repository_id, details=details))  # fmt: skip
+        repository = await start_run(
+            StartRunInput(run_id=run_id, kind=RunKind.catalog, repository_id=request.repository_id, details=details)
+        )
         summary = await engine_step(
-            run_id, contract.CATALOG_INGEST_ACTIVITY,
+            run_id,
+            contract.CATALOG_INGEST_ACTIVITY,
             CatalogIngestInput(run_id=run_id, repository=repository, request=request),
-        )  # fmt: skip
+        )
         await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=summary.entries))
         return summary
 
@@ -56,12 +58,16 @@ class CatalogScanWorkflow:
         run_id = workflow.info().workflow_id
         await start_source_run(StartRunInput(run_id=run_id, kind=RunKind.scan, details=request.model_dump()))
         summary = await engine_step(
-            run_id, contract.CATALOG_SCAN_ACTIVITY,
+            run_id,
+            contract.CATALOG_SCAN_ACTIVITY,
             ScanActivityInput(run_id=run_id, source_id=request.source_id, one_file_system=request.one_file_system),
-        )  # fmt: skip
+        )
         error = f"{summary.errors} unreadable entries, first: {summary.error_sample[0]}" if summary.errors else None
-        await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=summary.files,
-                                        bytes=summary.bytes, error=error))  # fmt: skip
+        await finish_run(
+            FinishRunInput(
+                run_id=run_id, status=RunStatus.succeeded, files=summary.files, bytes=summary.bytes, error=error
+            )
+        )
         return summary
 
 
@@ -72,6 +78,7 @@ class CleanupWorkflow:
         run_id = workflow.info().workflow_id
         await start_source_run(StartRunInput(run_id=run_id, kind=RunKind.cleanup, details=request.model_dump()))
         result = await engine_step(run_id, contract.CLEANUP_ACTIVITY, request)
-        await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=result.moved,
-                                        bytes=result.bytes))  # fmt: skip
+        await finish_run(
+            FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=result.moved, bytes=result.bytes)
+        )
         return result

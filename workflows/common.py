@@ -19,8 +19,9 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-async def call(spec: contract.Activity[In, Out], data: In | None = None, *,
-               start_to_close: timedelta | None = None) -> Out:  # fmt: skip
+async def call(
+    spec: contract.Activity[In, Out], data: In | None = None, *, start_to_close: timedelta | None = None
+) -> Out:
     """Run the activity ``spec`` on its queue with its timeouts and retry policy."""
     options: dict[str, Any] = {
         "result_type": spec.result,

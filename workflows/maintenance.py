@@ -34,13 +34,27 @@ async def retention_step(
     workflow_id = workflow.info().workflow_id
     run_id = f"{workflow_id}-retention"
     details = {"retention": retention.model_dump(mode="json"), "compact": compact, "policy": only_policy}
-    await start_run(StartRunInput(run_id=run_id, kind=RunKind.retention, repository_id=repository.id,
-                                  policy_id=only_policy, details=details, workflow_id=workflow_id))  # fmt: skip
+    await start_run(
+        StartRunInput(
+            run_id=run_id,
+            kind=RunKind.retention,
+            repository_id=repository.id,
+            policy_id=only_policy,
+            details=details,
+            workflow_id=workflow_id,
+        )
+    )
     result = await engine_step(
         run_id,
         contract.RETENTION_ACTIVITY,
-        RetentionActivityInput(run_id=run_id, repository=repository, retention=retention, compact=compact,
-                               only_policy=only_policy, passphrase=passphrase),  # fmt: skip
+        RetentionActivityInput(
+            run_id=run_id,
+            repository=repository,
+            retention=retention,
+            compact=compact,
+            only_policy=only_policy,
+            passphrase=passphrase,
+        ),
     )
     await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=len(result.deleted)))
     return RetentionOutcome(run_id=run_id, kept=result.kept, deleted=result.deleted)
@@ -52,13 +66,21 @@ async def check_step(
     workflow_id = workflow.info().workflow_id
     run_id = f"{workflow_id}-check"
     details = {"verify_data": verify_data, "subset_percent": subset_percent}
-    await start_run(StartRunInput(run_id=run_id, kind=RunKind.check, repository_id=repository.id,
-                                  details=details, workflow_id=workflow_id))  # fmt: skip
+    await start_run(
+        StartRunInput(
+            run_id=run_id, kind=RunKind.check, repository_id=repository.id, details=details, workflow_id=workflow_id
+        )
+    )
     result = await engine_step(
         run_id,
         contract.CHECK_ACTIVITY,
-        CheckActivityInput(run_id=run_id, repository=repository, verify_data=verify_data,
-                           subset_percent=subset_percent, passphrase=passphrase),  # fmt: skip
+        CheckActivityInput(
+            run_id=run_id,
+            repository=repository,
+            verify_data=verify_data,
+            subset_percent=subset_percent,
+            passphrase=passphrase,
+        ),
     )
     if result.ok:
         await finish_run(FinishRunInput(run_id=run_id, status=RunStatus.succeeded))

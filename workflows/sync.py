@@ -68,8 +68,9 @@ class SyncWorkflow:
             await self._until_due(data)
             if passes >= PASSES_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(data.model_copy(update={"paused": self.paused, "runs": self.runs,
-                                                                 "last": self.last}))
+                workflow.continue_as_new(
+                    data.model_copy(update={"paused": self.paused, "runs": self.runs, "last": self.last})
+                )
 
     async def _until_due(self, data: SyncWorkflowInput) -> None:
         """Wait until the next pass is due (``interval_s`` from now, or the cron's next time), or run-now."""
@@ -99,8 +100,15 @@ class SyncWorkflow:
 
     @workflow.query(name=contract.SYNC_STATUS.name)
     def status(self) -> SyncStatus:
-        return SyncStatus(phase=self.phase, paused=self.paused, runs=self.runs, error=self.error, last=self.last,
-                          schedule=self.schedule, next_pass=self.next_pass)
+        return SyncStatus(
+            phase=self.phase,
+            paused=self.paused,
+            runs=self.runs,
+            error=self.error,
+            last=self.last,
+            schedule=self.schedule,
+            next_pass=self.next_pass,
+        )
 
 
 def _without_resync(request: SyncRequest) -> SyncRequest:

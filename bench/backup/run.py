@@ -118,15 +118,18 @@ def raw_engine(stand: Stand, engine: str, i: int) -> dict[str, float]:
     if engine == "borg":
         borg = stand.settings.tools.borg
         e = {**stand.env, "BORG_PASSPHRASE": PASSPHRASE, "BORG_BASE_DIR": str(stand.work / "raw-borg-base")}
-        subprocess.run([borg, "init", "--encryption=repokey-blake2", str(repo)], env=e, check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run([borg, "init", "--encryption=repokey-blake2", str(repo)], env=e, check=True, capture_output=True)
         first, _ = stand.timed([borg, "create", "--compression", "auto,zstd,3", f"{repo}::one", data], e)
         second, _ = stand.timed([borg, "create", "--compression", "auto,zstd,3", f"{repo}::two", data], e)
         restore, _ = stand.timed([borg, "extract", f"{repo}::one"], e, cwd=str(out))
     else:
         restic = stand.settings.tools.restic
-        e = {**stand.env, "RESTIC_PASSWORD": PASSPHRASE, "RESTIC_REPOSITORY": str(repo),
-             "RESTIC_CACHE_DIR": str(stand.work / "raw-restic-cache")}  # fmt: skip
+        e = {
+            **stand.env,
+            "RESTIC_PASSWORD": PASSPHRASE,
+            "RESTIC_REPOSITORY": str(repo),
+            "RESTIC_CACHE_DIR": str(stand.work / "raw-restic-cache"),
+        }
         subprocess.run([restic, "init"], env=e, check=True, capture_output=True)
         first, _ = stand.timed([restic, "backup", "--json", data], e)
         second, _ = stand.timed([restic, "backup", "--json", data], e)
@@ -140,14 +143,41 @@ def syncoxide_engine(stand: Stand, engine: str, i: int) -> dict[str, float]:
     secret.write_text(PASSPHRASE + "\n")
     repo = stand.work / f"sx-{engine}-{i}"
     name = f"bench-{engine}-{i}"
-    subprocess.run([*cli, "repo", "init", "--engine", engine, "--repo", str(repo), "--name", name,
-                    "--passphrase-file", str(secret)], env=stand.env, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            *cli,
+            "repo",
+            "init",
+            "--engine",
+            engine,
+            "--repo",
+            str(repo),
+            "--name",
+            name,
+            "--passphrase-file",
+            str(secret),
+        ],
+        env=stand.env,
+        check=True,
+        capture_output=True,
+    )
     backup = [*cli, "backup", "--repo", name, "--source", str(stand.data), "--json"]
     first, output = stand.timed(backup)
     snapshot = json.loads(output)["snapshot_id"]
     second, _ = stand.timed(backup)
-    restore, _ = stand.timed([*cli, "restore", "--repo", name, "--snapshot", snapshot,
-                              "--target", str(stand.work / f"sx-{engine}-restore-{i}"), "--json"])  # fmt: skip
+    restore, _ = stand.timed(
+        [
+            *cli,
+            "restore",
+            "--repo",
+            name,
+            "--snapshot",
+            snapshot,
+            "--target",
+            str(stand.work / f"sx-{engine}-restore-{i}"),
+            "--json",
+        ]
+    )
     return {"first_backup": first, "incremental_backup": second, "restore": restore}
 
 
@@ -158,8 +188,10 @@ def compare(stand: Stand, engine: str, repeat: int) -> dict[str, dict[str, float
     for i in range(repeat):
         for side in list(sides) if i % 2 == 0 else list(sides)[::-1]:
             rounds[side].append(sides[side](stand, engine, i))
-    return {side: {key: statistics.median(r[key] for r in figures) for key in figures[0]}
-            for side, figures in rounds.items()}  # fmt: skip
+    return {
+        side: {key: statistics.median(r[key] for r in figures) for key in figures[0]}
+        for side, figures in rounds.items()
+    }
 
 
 def main() -> None:

@@ -105,8 +105,13 @@ def bench_scan(work: Path, env: dict[str, str], cli: list[str], worker_pid: int,
         scans.append(elapsed)
         peaks.append(memory.peak)
         assert json.loads(done.stdout)["files"] == files
-    return {"files": files, "find_s": statistics.median(finds), "scan_s": statistics.median(scans),
-            "scan_in_worker_s": json.loads(done.stdout)["duration_s"], "peak_pss_bytes": max(peaks)}  # fmt: skip
+    return {
+        "files": files,
+        "find_s": statistics.median(finds),
+        "scan_s": statistics.median(scans),
+        "scan_in_worker_s": json.loads(done.stdout)["duration_s"],
+        "peak_pss_bytes": max(peaks),
+    }
 
 
 def bench_search(work: Path, env: dict[str, str], cli: list[str], snapshots: int, files: int) -> dict:
@@ -118,16 +123,34 @@ def bench_search(work: Path, env: dict[str, str], cli: list[str], snapshots: int
     repo = work / "restic-repo"
     secret = work / "passphrase"
     secret.write_text(PASSPHRASE + "\n")
-    renv = {**env, "RESTIC_PASSWORD": PASSPHRASE, "RESTIC_REPOSITORY": str(repo),
-            "RESTIC_CACHE_DIR": str(work / "restic-cache")}  # fmt: skip
+    renv = {
+        **env,
+        "RESTIC_PASSWORD": PASSPHRASE,
+        "RESTIC_REPOSITORY": str(repo),
+        "RESTIC_CACHE_DIR": str(work / "restic-cache"),
+    }
     run([restic, "init"], renv)
     started = time.perf_counter()
     for i in range(snapshots):
         (tree / f"report-{i}.txt").write_text(f"report {i}\n")  # each snapshot a little different
         run([restic, "backup", "--quiet", str(tree)], renv)
     print(f"search: made {snapshots} snapshots in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-    run([*cli, "repo", "add", "--engine", "restic", "--repo", str(repo), "--name", "bench",
-         "--passphrase-file", str(secret)], env)  # fmt: skip
+    run(
+        [
+            *cli,
+            "repo",
+            "add",
+            "--engine",
+            "restic",
+            "--repo",
+            str(repo),
+            "--name",
+            "bench",
+            "--passphrase-file",
+            str(secret),
+        ],
+        env,
+    )
     ingest_s, done = run([*cli, "catalog", "ingest", "--repo", "bench", "--json"], env)
     ingest = json.loads(done.stdout)
     restic_s, ours_s, query_s = [], [], []
@@ -137,9 +160,15 @@ def bench_search(work: Path, env: dict[str, str], cli: list[str], snapshots: int
         ours = [run([*cli, "search", name, "--repo", "bench", "--json"], env)[0] for _ in range(3)]
         ours_s.append(statistics.median(ours))
     query_s = in_process_queries(env)
-    return {"snapshots": snapshots, "entries": ingest["entries"], "ingest_s": ingest_s,
-            "ingest_in_worker_s": ingest["duration_s"], "restic_find_s": statistics.median(restic_s),
-            "search_cli_s": statistics.median(ours_s), "search_query_s": statistics.median(query_s)}  # fmt: skip
+    return {
+        "snapshots": snapshots,
+        "entries": ingest["entries"],
+        "ingest_s": ingest_s,
+        "ingest_in_worker_s": ingest["duration_s"],
+        "restic_find_s": statistics.median(restic_s),
+        "search_cli_s": statistics.median(ours_s),
+        "search_query_s": statistics.median(query_s),
+    }
 
 
 def in_process_queries(env: dict[str, str]) -> list[float]:
@@ -213,14 +242,20 @@ def report(figures: dict[str, dict], as_json: bool) -> None:
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
     if "scan" in figures:
         s = figures["scan"]
-        print(f"scan {s['files']} files: find={s['find_s']:.2f}s syncoxide={s['scan_s']:.2f}s"
-              f" (in the worker {s['scan_in_worker_s']:.2f}s), peak memory (PSS) {s['peak_pss_bytes'] / 2**20:.0f} MiB")
+        print(
+            f"scan {s['files']} files: find={s['find_s']:.2f}s syncoxide={s['scan_s']:.2f}s"
+            f" (in the worker {s['scan_in_worker_s']:.2f}s), peak memory (PSS) {s['peak_pss_bytes'] / 2**20:.0f} MiB"
+        )
     if "search" in figures:
         s = figures["search"]
-        print(f"search over {s['snapshots']} snapshots ({s['entries']} entries): restic find={s['restic_find_s']:.2f}s"
-              f" syncoxide search={s['search_cli_s'] * 1000:.0f}ms (query alone {s['search_query_s'] * 1000:.1f}ms)")
-        print(f"ingest: {s['entries']} entries in {s['ingest_in_worker_s']:.1f}s in the worker"
-              f" = {s['entries'] / s['ingest_in_worker_s']:.0f} entries/s ({s['ingest_s']:.1f}s through the CLI)")
+        print(
+            f"search over {s['snapshots']} snapshots ({s['entries']} entries): restic find={s['restic_find_s']:.2f}s"
+            f" syncoxide search={s['search_cli_s'] * 1000:.0f}ms (query alone {s['search_query_s'] * 1000:.1f}ms)"
+        )
+        print(
+            f"ingest: {s['entries']} entries in {s['ingest_in_worker_s']:.1f}s in the worker"
+            f" = {s['entries'] / s['ingest_in_worker_s']:.0f} entries/s ({s['ingest_s']:.1f}s through the CLI)"
+        )
     if "pages" in figures:
         print("dashboard pages, warm: " + ", ".join(f"{k} {v * 1000:.0f}ms" for k, v in figures["pages"].items()))
     if "scan" in figures:

@@ -80,8 +80,7 @@ async def history_payloads(settings: Settings, workflow_id: str) -> tuple[list, 
 
 
 def cli(env: dict[str, str], *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "syncoxide", *args, "--json"], env=env, capture_output=True,
-                          text=True)  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "syncoxide", *args, "--json"], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"bench: syncoxide {' '.join(args[:2])} failed: {done.stderr.strip()[-500:]}")
     return json.loads(done.stdout)
@@ -144,8 +143,19 @@ def run_all(work: Path, runs: int, figures: dict[str, list[dict]]) -> None:
         settings = Settings()
         codec = temporal.data_converter(settings).payload_codec
         assert isinstance(codec, EncryptionCodec)
-        cli(env, "repo", "init", "--engine", "restic", "--repo", str(work / "repo"), "--name", "bench",
-            "--passphrase-file", str(work / "pass"))  # fmt: skip
+        cli(
+            env,
+            "repo",
+            "init",
+            "--engine",
+            "restic",
+            "--repo",
+            str(work / "repo"),
+            "--name",
+            "bench",
+            "--passphrase-file",
+            str(work / "pass"),
+        )
         for i in range(runs):
             run_id = cli(env, "backup", "--repo", "bench", "--source", str(work / "data"))["run_id"]
             sealed, took = asyncio.run(history_payloads(settings, run_id))
@@ -161,8 +171,10 @@ def report(figures: dict[str, list[dict]], as_json: bool) -> None:
     for kind, rows in figures.items():
         share = statistics.median(r["codec_s"] / r["run_s"] for r in rows)
         row = rows[len(rows) // 2]
-        print(f"{kind}: {row['payloads']} sealed payloads, {row['bytes']} bytes, run {row['run_s']:.2f}s,"
-              f" codec {row['codec_s'] * 1e3:.2f}ms, JSON alone {row['plain_s'] * 1e3:.2f}ms")
+        print(
+            f"{kind}: {row['payloads']} sealed payloads, {row['bytes']} bytes, run {row['run_s']:.2f}s,"
+            f" codec {row['codec_s'] * 1e3:.2f}ms, JSON alone {row['plain_s'] * 1e3:.2f}ms"
+        )
         print(f"ratio payload-roundtrip-{kind} {statistics.median(r['sealed_s'] / r['plain_s'] for r in rows):.2f}")
         print(f"ratio codec-share-{kind} {share:.5f}")
 

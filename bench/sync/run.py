@@ -112,23 +112,48 @@ class Bench:
             path = self.work / "sftp" / name
             path.mkdir(parents=True)
             return f"sftp:{path}", ProviderSpec(
-                kind="sftp", location=f"sftp://{self.sshd.user}@127.0.0.1:{self.sshd.port}{path}",
-                options=self.sftp_options)
+                kind="sftp",
+                location=f"sftp://{self.sshd.user}@127.0.0.1:{self.sshd.port}{path}",
+                options=self.sftp_options,
+            )
         (self.s3.root / S3_BUCKET / name).mkdir(parents=True)
         return f"s3:{S3_BUCKET}/{name}", ProviderSpec(
-            kind="s3", location=f"s3://{S3_BUCKET}/{name}",
+            kind="s3",
+            location=f"s3://{S3_BUCKET}/{name}",
             options={"endpoint_url": self.s3.url, "region": "us-east-1", "addressing_style": "path"},
-            secrets={"access_key_id": "env:BENCH_S3_KEY", "secret_access_key": "env:BENCH_S3_SECRET"})
+            secrets={"access_key_id": "env:BENCH_S3_KEY", "secret_access_key": "env:BENCH_S3_SECRET"},
+        )
 
     def rclone_run(self, verb: str, source: Path, remote: str, *extra: str) -> None:
-        subprocess.run([self.rclone, "--config", str(self.conf), verb, str(source), remote,
-                        "--transfers", str(TRANSFERS), "--checkers", "8", "-q", *extra], check=True)
+        subprocess.run(
+            [
+                self.rclone,
+                "--config",
+                str(self.conf),
+                verb,
+                str(source),
+                remote,
+                "--transfers",
+                str(TRANSFERS),
+                "--checkers",
+                "8",
+                "-q",
+                *extra,
+            ],
+            check=True,
+        )
 
-    def syncoxide_run(self, mode: Mode, source: Path, spec: ProviderSpec, backup_dir: str | None = None,
-                      resync: bool = False) -> None:
-        request = SyncRequest(source=ProviderSpec(kind="local", location=str(source)), destination=spec, mode=mode,
-                              options=SyncOptions(transfers=TRANSFERS, max_delete=MaxDelete(percent=100),
-                                                  backup_dir=backup_dir, resync=resync))
+    def syncoxide_run(
+        self, mode: Mode, source: Path, spec: ProviderSpec, backup_dir: str | None = None, resync: bool = False
+    ) -> None:
+        request = SyncRequest(
+            source=ProviderSpec(kind="local", location=str(source)),
+            destination=spec,
+            mode=mode,
+            options=SyncOptions(
+                transfers=TRANSFERS, max_delete=MaxDelete(percent=100), backup_dir=backup_dir, resync=resync
+            ),
+        )
         result = run_sync(self.settings, request)
         if result.errors:
             raise SystemExit(f"syncoxide {mode.value} failed: {result.errors[0]}")
@@ -157,14 +182,27 @@ def backup_dir_round(bench: Bench, source: Path, target: str, quiet: bool) -> li
     changed, deleted = change_some(source)
     r = timed(lambda: bench.rclone_run("sync", source, remote, "--backup-dir", f"{remote}-versions"))
     s = timed(lambda: bench.syncoxide_run(Mode.sync, source, spec, backup_dir=".versions"))
-    rows = [{"what": f"sync-backup-dir-{target}", "syncoxide_s": round(s, 3), "rclone_s": round(r, 3),
-             "ratio": round(s / r, 3)}]
-    line = (f"sync --backup-dir {target:4} ({changed} replaced, {deleted} deleted)  syncoxide {s:7.2f} s  "
-            f"rclone {r:7.2f} s")
+    rows = [
+        {
+            "what": f"sync-backup-dir-{target}",
+            "syncoxide_s": round(s, 3),
+            "rclone_s": round(r, 3),
+            "ratio": round(s / r, 3),
+        }
+    ]
+    line = (
+        f"sync --backup-dir {target:4} ({changed} replaced, {deleted} deleted)  syncoxide {s:7.2f} s  rclone {r:7.2f} s"
+    )
     if unchecked is not None:
         u = timed(lambda: bench.rclone_run("sync", source, unchecked, "--backup-dir", f"{unchecked}-versions", *fast))
-        rows.append({"what": f"sync-backup-dir-{target}-vs-rclone-no-hashcheck", "syncoxide_s": round(s, 3),
-                     "rclone_s": round(u, 3), "ratio": round(s / u, 3)})
+        rows.append(
+            {
+                "what": f"sync-backup-dir-{target}-vs-rclone-no-hashcheck",
+                "syncoxide_s": round(s, 3),
+                "rclone_s": round(u, 3),
+                "ratio": round(s / u, 3),
+            }
+        )
         line += f"  rclone --sftp-disable-hashcheck {u:7.2f} s"
     if not quiet:
         print(line, flush=True)
@@ -189,8 +227,14 @@ def bisync_round(bench: Bench, source: Path, target: str, quiet: bool) -> list[d
         extra = ["--resync"] if run == "resync" else []
         r = timed(lambda: bench.rclone_run("bisync", theirs, remote, *workdir, *extra))  # noqa: B023
         s = timed(lambda: bench.syncoxide_run(Mode.bisync, mine, spec, resync=run == "resync"))  # noqa: B023
-        rows.append({"what": f"bisync-small-{target}-{run}", "syncoxide_s": round(s, 3), "rclone_s": round(r, 3),
-                     "ratio": round(s / r, 3)})
+        rows.append(
+            {
+                "what": f"bisync-small-{target}-{run}",
+                "syncoxide_s": round(s, 3),
+                "rclone_s": round(r, 3),
+                "ratio": round(s / r, 3),
+            }
+        )
         if not quiet:
             print(f"bisync small {target:4} {run:9}  syncoxide {s:7.2f} s  rclone {r:7.2f} s", flush=True)
     return rows
@@ -208,10 +252,12 @@ def main() -> int:
         raise SystemExit("rclone is not installed: run scripts/setup.sh")
     work = Path(tempfile.mkdtemp(prefix="sxbench-sync-", dir="/tmp"))
     count = 1000 if args.quick else 10_000
-    datasets = {"small": (lambda p: make_small(p, count)),
-                "large": (lambda p: make_large(p, 64 if args.quick else 1024)),
-                "backup-dir": (lambda p: make_small(p, count)),
-                "bisync": (lambda p: make_small(p, count))}
+    datasets = {
+        "small": (lambda p: make_small(p, count)),
+        "large": (lambda p: make_large(p, 64 if args.quick else 1024)),
+        "backup-dir": (lambda p: make_small(p, count)),
+        "bisync": (lambda p: make_small(p, count)),
+    }
     if args.only:
         datasets = {args.only: datasets[args.only]}
     start_load = os.getloadavg()  # the machine may be shared: figures are read with it
@@ -237,15 +283,32 @@ def main() -> int:
                     for run in ("first", "no-change"):
                         r = timed(lambda: bench.rclone_run(verb, source, remote))  # noqa: B023
                         s = timed(lambda: bench.syncoxide_run(mode, source, spec))  # noqa: B023
-                        rows.append({"what": f"{verb}-{dataset}-{target}-{run}", "syncoxide_s": round(s, 3),
-                                     "rclone_s": round(r, 3), "ratio": round(s / r, 3)})
+                        rows.append(
+                            {
+                                "what": f"{verb}-{dataset}-{target}-{run}",
+                                "syncoxide_s": round(s, 3),
+                                "rclone_s": round(r, 3),
+                                "ratio": round(s / r, 3),
+                            }
+                        )
                         line = f"{verb:4} {dataset:5} {target:4} {run:9}  syncoxide {s:7.2f} s  rclone {r:7.2f} s"
                         if unchecked is not None:
-                            u = timed(lambda: bench.rclone_run(verb, source, unchecked,  # noqa: B023
-                                                               "--sftp-disable-hashcheck"))
-                            rows.append({"what": f"{verb}-{dataset}-{target}-{run}-vs-rclone-no-hashcheck",
-                                         "syncoxide_s": round(s, 3), "rclone_s": round(u, 3),
-                                         "ratio": round(s / u, 3)})
+                            u = timed(
+                                lambda: bench.rclone_run(
+                                    verb,  # noqa: B023
+                                    source,  # noqa: B023
+                                    unchecked,  # noqa: B023
+                                    "--sftp-disable-hashcheck",
+                                )
+                            )
+                            rows.append(
+                                {
+                                    "what": f"{verb}-{dataset}-{target}-{run}-vs-rclone-no-hashcheck",
+                                    "syncoxide_s": round(s, 3),
+                                    "rclone_s": round(u, 3),
+                                    "ratio": round(s / u, 3),
+                                }
+                            )
                             line += f"  rclone --sftp-disable-hashcheck {u:7.2f} s"
                         if not args.json:
                             print(line, flush=True)
@@ -254,13 +317,17 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     load = {"at_start": start_load, "at_end": os.getloadavg()}
     if args.json:
-        print(json.dumps({"quick": args.quick, "transfers": TRANSFERS, "load_average": load, "results": rows},
-                         indent=2))
+        print(
+            json.dumps({"quick": args.quick, "transfers": TRANSFERS, "load_average": load, "results": rows}, indent=2)
+        )
     else:
         for row in rows:
             print(f"ratio {row['what']} {row['ratio']:.2f}")
-        print("load average (1, 5, 15 min) at start {:.2f} {:.2f} {:.2f}, at end {:.2f} {:.2f} {:.2f}".format(
-            *load["at_start"], *load["at_end"]))
+        print(
+            "load average (1, 5, 15 min) at start {:.2f} {:.2f} {:.2f}, at end {:.2f} {:.2f} {:.2f}".format(
+                *load["at_start"], *load["at_end"]
+            )
+        )
     return 0
 
 

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from syncoxide.config import Settings
+from syncoxide.contract.payloads import Progress
 from syncoxide.errors import NotFound
 from syncoxide.orchestration import sync_client
 from syncoxide.secrets.in_locations import redacted
@@ -40,8 +41,8 @@ class PairStatus:
     passes: int | None = None
     error: str | None = None
     """the workflow's last pass error (cleared by a pass that works)"""
-    progress: dict[str, Any] | None = None
-    """the running pass: phase, actions_done/total, bytes_done/total, current files"""
+    progress: Progress | None = None
+    """the running pass's latest heartbeat (actions count as files; in_flight: what is moving now)"""
     last_run: dict[str, Any] | None = None
     """the latest recorded run: id, status, dry_run, started_at, finished_at, summary, error"""
 
@@ -79,10 +80,17 @@ async def gather(settings: Settings, client: Client) -> list[PairStatus]:
     found = []
     for row in rows:
         wid = sync_client.workflow_id(row["id"])
-        status = PairStatus(pair=row["id"], workflow_id=wid, mode=row["mode"],
-                            source=redacted(row["source"]["location"]),
-                            destination=redacted(row["destination"]["location"]), origin=row["origin"],
-                            state="stopped", running=wid in running, last_run=_last_run(row))
+        status = PairStatus(
+            pair=row["id"],
+            workflow_id=wid,
+            mode=row["mode"],
+            source=redacted(row["source"]["location"]),
+            destination=redacted(row["destination"]["location"]),
+            origin=row["origin"],
+            state="stopped",
+            running=wid in running,
+            last_run=_last_run(row),
+        )
         if status.running:
             await _live(client, status)
         found.append(status)
@@ -91,8 +99,13 @@ async def gather(settings: Settings, client: Client) -> list[PairStatus]:
 
 async def refresh(client: Client, status: PairStatus) -> PairStatus:
     """The same pair with its workflow's state read again (for a page that follows one pair)."""
-    fresh = replace(status, state="stopped", running=await sync_client.is_running(client, status.workflow_id),
-                    progress=None, next_pass=None)
+    fresh = replace(
+        status,
+        state="stopped",
+        running=await sync_client.is_running(client, status.workflow_id),
+        progress=None,
+        next_pass=None,
+    )
     if fresh.running:
         await _live(client, fresh)
     return fresh

@@ -41,9 +41,14 @@ def bars(rows: list[analytics.Bucket], title: str, order: list[str] | None = Non
     if frame.empty:
         return
     sort = order if order is not None else "-x"
-    chart = alt.Chart(frame, title=title).mark_bar().encode(
-        x=alt.X("bytes:Q", title="bytes"), y=alt.Y("label:N", sort=sort, title=None),
-        tooltip=["label", "files", "bytes"],
+    chart = (
+        alt.Chart(frame, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("bytes:Q", title="bytes"),
+            y=alt.Y("label:N", sort=sort, title=None),
+            tooltip=["label", "files", "bytes"],
+        )
     )
     st.altair_chart(chart, width="stretch")
 
@@ -60,8 +65,9 @@ st.subheader("Top folders")
 folders = pd.DataFrame([{"folder": f.path, "bytes": f.bytes, "files": f.files} for f in totals.top_folders])
 if not folders.empty:
     folders["parent"] = folders["folder"].map(lambda p: p.rsplit("/", 1)[0] or "/")
-    treemap = px.treemap(folders, path=[px.Constant(scope.label), "parent", "folder"], values="bytes",
-                         hover_data=["files"])  # fmt: skip
+    treemap = px.treemap(
+        folders, path=[px.Constant(scope.label), "parent", "folder"], values="bytes", hover_data=["files"]
+    )
     st.plotly_chart(treemap, width="stretch")
 
 st.subheader("Growth")
@@ -76,9 +82,17 @@ if not history.empty:
 st.subheader("Deduplication and compression")
 usage = analytics.repository_usage(catalog)
 st.dataframe(
-    [{"repository": u.repository, "snapshots": u.snapshots, "all snapshots": human_size(u.total_bytes),
-      "stored": human_size(u.stored_bytes), "dedup ratio": round(u.dedup_ratio, 1) if u.dedup_ratio else None,
-      "compressed": human_size(u.compressed_bytes) if u.compressed_bytes is not None else "not reported"}
-     for u in usage],
-    hide_index=True, width="stretch",
-)  # fmt: skip
+    [
+        {
+            "repository": u.repository,
+            "snapshots": u.snapshots,
+            "all snapshots": human_size(u.total_bytes),
+            "stored": human_size(u.stored_bytes),
+            "dedup ratio": round(u.dedup_ratio, 1) if u.dedup_ratio else None,
+            "compressed": human_size(u.compressed_bytes) if u.compressed_bytes is not None else "not reported",
+        }
+        for u in usage
+    ],
+    hide_index=True,
+    width="stretch",
+)

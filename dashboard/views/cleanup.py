@@ -39,8 +39,14 @@ with st.expander("new plan", expanded=not recent):
             empty = cols[3].checkbox("empty folders")
             keep_days = st.number_input("keep the trash for (days)", min_value=0, value=30)
             if st.form_submit_button("make the plan", disabled=not can_act()):
-                spec = cleanup.CleanupSpec(source_id=source_id, duplicates=duplicates, junk=junk, large_old=large_old,
-                                           empty_dirs=empty, keep_days=int(keep_days))  # fmt: skip
+                spec = cleanup.CleanupSpec(
+                    source_id=source_id,
+                    duplicates=duplicates,
+                    junk=junk,
+                    large_old=large_old,
+                    empty_dirs=empty,
+                    keep_days=int(keep_days),
+                )
                 try:
                     found = cleanup.find_candidates(reader(), spec, time.time_ns())
                     with open_store(cfg) as conn:
@@ -63,19 +69,36 @@ cols = st.columns(len(plan.summary) + 1)
 cols[0].metric("reclaimable", human_size(total))
 for col, (reason, entry) in zip(cols[1:], plan.summary.items(), strict=True):
     col.metric(reason, human_size(entry["bytes"]), f"{entry['items']} items", delta_color="off")
-st.caption(f"status: {plan.status} · trash: {plan.trash_dir} · kept {plan.spec.keep_days} days after apply"
-           + (f" (until {plan.keep_until:%Y-%m-%d})" if plan.keep_until else ""))  # fmt: skip
+st.caption(
+    f"status: {plan.status} · trash: {plan.trash_dir} · kept {plan.spec.keep_days} days after apply"
+    + (f" (until {plan.keep_until:%Y-%m-%d})" if plan.keep_until else "")
+)
 st.dataframe(
-    [{"path": i.path, "why": f"{i.reason} of {i.keep_path}" if i.keep_path else i.reason, "size": i.size,
-      "state": i.state, "note": i.note} for i in items],
-    hide_index=True, width="stretch",
-)  # fmt: skip
+    [
+        {
+            "path": i.path,
+            "why": f"{i.reason} of {i.keep_path}" if i.keep_path else i.reason,
+            "size": i.size,
+            "state": i.state,
+            "note": i.note,
+        }
+        for i in items
+    ],
+    hide_index=True,
+    width="stretch",
+)
 
 
 def start(action: str) -> None:
     async def go() -> str:
-        handle = await temporal.start(await temporal_client(), cfg, RunKind.cleanup, None,
-                                      CleanupRequest(plan_id=plan_id, action=action), source_id=plan.spec.source_id)
+        handle = await temporal.start(
+            await temporal_client(),
+            cfg,
+            RunKind.cleanup,
+            None,
+            CleanupRequest(plan_id=plan_id, action=action),
+            source_id=plan.spec.source_id,
+        )
         return handle.id
 
     st.session_state["cleanup_run"] = call(go)

@@ -26,7 +26,6 @@ if overview.error:
     st.error(overview.error)
 
 
-
 async def _health():
     return await health.gather(cfg, await temporal_client(), datetime.now(UTC))
 
@@ -40,17 +39,29 @@ except SyncoxideError as error:
 
 if policies:
     st.dataframe(
-        [{"policy": p.name, "state": p.state, "detail": p.detail, "next run": p.next_run,
-          "last success": p.last_success} for p in policies],
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        [
+            {
+                "policy": p.name,
+                "state": p.state,
+                "detail": p.detail,
+                "next run": p.next_run,
+                "last success": p.last_success,
+            }
+            for p in policies
+        ],
+        hide_index=True,
+        width="stretch",
+    )
 else:
     st.caption("no policies yet (syncoxide policy apply FILE)")
 st.dataframe(
-    [{"repository": r.name, "check": r.state,
-      "last check": r.last_check.started_at if r.last_check else None} for r in repositories],
-    hide_index=True, width="stretch",
-)  # fmt: skip
+    [
+        {"repository": r.name, "check": r.state, "last check": r.last_check.started_at if r.last_check else None}
+        for r in repositories
+    ],
+    hide_index=True,
+    width="stretch",
+)
 
 
 async def _running():
@@ -89,8 +100,9 @@ if usage:
     cols[0].metric("protected (latest snapshots)", human_size(sum(u.latest_bytes for u in usage)))
     cols[1].metric("stored in repositories", human_size(sum(u.stored_bytes for u in usage)))
     cols[2].metric("snapshots", sum(u.snapshots for u in usage))
-    points = pd.DataFrame([{"time": r["time"], "repository": r["repository"], "size": r["bytes"] or 0}
-                           for r in reader().snapshot_rows])  # fmt: skip
+    points = pd.DataFrame(
+        [{"time": r["time"], "repository": r["repository"], "size": r["bytes"] or 0} for r in reader().snapshot_rows]
+    )
     chart = alt.Chart(points).mark_line(point=True)
     st.altair_chart(chart.encode(x="time:T", y=alt.Y("size:Q", title="bytes"), color="repository:N"), width="stretch")
 else:
@@ -98,9 +110,21 @@ else:
 
 st.header("Recent runs")
 st.dataframe(
-    [{"run": run_link(r.workflow_id or r.id), "kind": r.kind.value, "status": r.status.value, "started": r.started_at,
-      "finished": r.finished_at, "files": r.files, "bytes": r.bytes, "snapshot": r.snapshot_id, "error": r.error}
-     for r in overview.runs],
+    [
+        {
+            "run": run_link(r.workflow_id or r.id),
+            "kind": r.kind.value,
+            "status": r.status.value,
+            "started": r.started_at,
+            "finished": r.finished_at,
+            "files": r.files,
+            "bytes": r.bytes,
+            "snapshot": r.snapshot_id,
+            "error": r.error,
+        }
+        for r in overview.runs
+    ],
     column_config={"run": st.column_config.LinkColumn("run", display_text=r".*/workflows/(.*)$")},
-    hide_index=True, width="stretch",
-)  # fmt: skip
+    hide_index=True,
+    width="stretch",
+)

@@ -30,10 +30,20 @@ if not found:
     st.info("no policies yet: write a policy file and run `syncoxide policy apply FILE --yes`")
     st.stop()
 st.dataframe(
-    [{"policy": p.name, "state": p.state, "detail": p.detail, "next run": p.next_run,
-      "last run": p.last_run.started_at if p.last_run else None, "last success": p.last_success} for p in found],
-    hide_index=True, width="stretch",
-)  # fmt: skip
+    [
+        {
+            "policy": p.name,
+            "state": p.state,
+            "detail": p.detail,
+            "next run": p.next_run,
+            "last run": p.last_run.started_at if p.last_run else None,
+            "last success": p.last_success,
+        }
+        for p in found
+    ],
+    hide_index=True,
+    width="stretch",
+)
 
 name = st.selectbox("policy", [p.name for p in found], key="policies_name")
 schedule_id = schedules.policy_schedule_id(name)
@@ -50,22 +60,42 @@ async def _act(action: str) -> None:
         await schedules.trigger(client, schedule_id)
 
 
-pause_resume_run_now("policies", f"policy {name}", paused=chosen.state == "paused", allowed=can_act(),
-                     run_now="trigger", act=_act)
+pause_resume_run_now(
+    "policies", f"policy {name}", paused=chosen.state == "paused", allowed=can_act(), run_now="trigger", act=_act
+)
 
 with open_store(cfg) as conn:
     history = runs.recent(conn, policy_id=name, limit=200)
 if history:
-    frame = pd.DataFrame([{"started": r.started_at, "status": r.status.value, "kind": r.kind.value, "files": r.files,
-                           "bytes": r.bytes, "seconds": (r.finished_at - r.started_at).total_seconds()
-                           if r.finished_at else None} for r in history])  # fmt: skip
+    frame = pd.DataFrame(
+        [
+            {
+                "started": r.started_at,
+                "status": r.status.value,
+                "kind": r.kind.value,
+                "files": r.files,
+                "bytes": r.bytes,
+                "seconds": (r.finished_at - r.started_at).total_seconds() if r.finished_at else None,
+            }
+            for r in history
+        ]
+    )
     backups = frame[frame["kind"] == "backup"]
     for measure in ("seconds", "bytes", "files"):
         chart = alt.Chart(backups).mark_line(point=True)
         st.altair_chart(chart.encode(x="started:T", y=f"{measure}:Q", color="status:N"), width="stretch")
     st.dataframe(
-        [{"run": run_link(r.workflow_id or r.id), "kind": r.kind.value, "status": r.status.value,
-          "started": r.started_at, "error": r.error} for r in history],
+        [
+            {
+                "run": run_link(r.workflow_id or r.id),
+                "kind": r.kind.value,
+                "status": r.status.value,
+                "started": r.started_at,
+                "error": r.error,
+            }
+            for r in history
+        ],
         column_config={"run": st.column_config.LinkColumn("run", display_text=r".*/workflows/(.*)$")},
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        hide_index=True,
+        width="stretch",
+    )

@@ -65,10 +65,14 @@ if not indexed:
     st.info("no repository has snapshots in the catalog yet")
     st.stop()
 current = state.get("wiz_repo")
-picked = st.selectbox("repository", indexed, key="wiz_repo_select",
-                      index=indexed.index(current) if current in indexed else None,
-                      format_func=lambda i: f"{known[i].name} ({known[i].engine.value})",
-                      placeholder="choose")  # fmt: skip
+picked = st.selectbox(
+    "repository",
+    indexed,
+    key="wiz_repo_select",
+    index=indexed.index(current) if current in indexed else None,
+    format_func=lambda i: f"{known[i].name} ({known[i].engine.value})",
+    placeholder="choose",
+)
 if picked != current:
     start_over()
     state["wiz_repo"] = picked
@@ -89,10 +93,19 @@ if by_path:
         state["wiz_snapshot"] = state["wiz_snapshot_select"] = found
         state["wiz_paths"] = [by_path.rstrip("/") or "/"]
 current = state.get("wiz_snapshot")
-labels = {s["snapshot_id"]: f"{s['time']:%Y-%m-%d %H:%M} · {s['snapshot_id']} · {s['files'] or '?'} files,"
-          f" {human_size(s['bytes'])}" for s in snapshots}  # fmt: skip
-snapshot_id = st.selectbox("snapshot", ids, key="wiz_snapshot_select", placeholder="choose",
-                           index=ids.index(current) if current in ids else None, format_func=labels.__getitem__)
+labels = {
+    s["snapshot_id"]: f"{s['time']:%Y-%m-%d %H:%M} · {s['snapshot_id']} · {s['files'] or '?'} files,"
+    f" {human_size(s['bytes'])}"
+    for s in snapshots
+}
+snapshot_id = st.selectbox(
+    "snapshot",
+    ids,
+    key="wiz_snapshot_select",
+    placeholder="choose",
+    index=ids.index(current) if current in ids else None,
+    format_func=labels.__getitem__,
+)
 if snapshot_id != current:
     state["wiz_snapshot"], state["wiz_paths"] = snapshot_id, []
 if not snapshot_id:
@@ -133,19 +146,28 @@ st.markdown("**chosen:** " + (", ".join(f"`{p}`" for p in paths) if paths else "
 
 # 4. destination ------------------------------------------------------------------------------
 step_header(4, "Destination")
-mode = st.radio("restore to", ["a new folder", "the original place", "a tar download"], horizontal=True,
-                key="wiz_mode")
+mode = st.radio("restore to", ["a new folder", "the original place", "a tar download"], horizontal=True, key="wiz_mode")
 overwrite = Overwrite.never
 target_text = ""
 if mode == "a new folder":
-    target_text = st.text_input("folder", value=os.path.join(cfg.restore_roots[0], f"restored-{snapshot_id[:12]}"),
-                                key="wiz_target")
+    target_text = st.text_input(
+        "folder", value=os.path.join(cfg.restore_roots[0], f"restored-{snapshot_id[:12]}"), key="wiz_target"
+    )
 elif mode == "the original place":
     target_text = "/"
-    overwrite = Overwrite(st.radio("files that exist there", [o.value for o in Overwrite], horizontal=True,
-                                   key="wiz_overwrite",
-                                   format_func=lambda o: {"never": "keep them", "if-newer": "replace if the snapshot's "
-                                                          "copy is newer", "always": "replace them"}[o]))  # fmt: skip
+    overwrite = Overwrite(
+        st.radio(
+            "files that exist there",
+            [o.value for o in Overwrite],
+            horizontal=True,
+            key="wiz_overwrite",
+            format_func=lambda o: {
+                "never": "keep them",
+                "if-newer": "replace if the snapshot's copy is newer",
+                "always": "replace them",
+            }[o],
+        )
+    )
 st.caption("allowed: " + ", ".join(cfg.restore_roots))
 
 # 5. confirm ----------------------------------------------------------------------------------
@@ -157,8 +179,13 @@ try:
         target = check_destination(target_text, cfg.restore_roots)
     else:
         target = None
-    summary = summarize(catalog, picked, snapshot_id, paths, target) if target else summarize(
-        catalog, picked, snapshot_id, paths, check_destination(tempfile.gettempdir(), [tempfile.gettempdir()]))
+    summary = (
+        summarize(catalog, picked, snapshot_id, paths, target)
+        if target
+        else summarize(
+            catalog, picked, snapshot_id, paths, check_destination(tempfile.gettempdir(), [tempfile.gettempdir()])
+        )
+    )
 except SyncoxideError as error:
     show_error(error)
     st.stop()
@@ -168,10 +195,15 @@ cols[1].metric("size", human_size(summary.bytes))
 if target is not None:
     cols[2].metric("already there", summary.conflicts)
     if summary.conflicts:
-        verdict = {"never": "will be kept as they are", "if-newer": "will be replaced where the snapshot's copy is "
-                   "newer", "always": "will be replaced"}[overwrite.value]  # fmt: skip
-        st.warning(f"{summary.conflicts} files exist at their destination and {verdict}: "
-                   + ", ".join(summary.conflict_sample[:5]))  # fmt: skip
+        verdict = {
+            "never": "will be kept as they are",
+            "if-newer": "will be replaced where the snapshot's copy is newer",
+            "always": "will be replaced",
+        }[overwrite.value]
+        st.warning(
+            f"{summary.conflicts} files exist at their destination and {verdict}: "
+            + ", ".join(summary.conflict_sample[:5])
+        )
 
 if target is None:
     if summary.bytes > TAR_LIMIT:
@@ -183,12 +215,17 @@ if target is None:
             buffer.seek(0)
             state["wiz_tar"] = buffer.read()
     if state.get("wiz_tar") is not None:
-        st.download_button("download", state["wiz_tar"], file_name=f"{repository.name}-{snapshot_id[:12]}.tar",
-                           mime="application/x-tar")  # fmt: skip
+        st.download_button(
+            "download",
+            state["wiz_tar"],
+            file_name=f"{repository.name}-{snapshot_id[:12]}.tar",
+            mime="application/x-tar",
+        )
     st.stop()
 
-request = RestoreRequest(repository_id=picked, snapshot_id=snapshot_id, target=str(target), paths=paths,
-                         overwrite=overwrite)  # fmt: skip
+request = RestoreRequest(
+    repository_id=picked, snapshot_id=snapshot_id, target=str(target), paths=paths, overwrite=overwrite
+)
 if "wiz_run" not in state:
     if st.button("restore", type="primary", disabled=not can_act()):
 
@@ -227,8 +264,10 @@ def watch() -> None:
     if now.status == "succeeded":
         result = now.result or {}
         kept = f"; {result.get('kept')} existing files kept" if result.get("kept") else ""
-        st.success(f"restored {result.get('files')} files ({human_size(result.get('bytes'))}) into"
-                   f" {result.get('target')}; {result.get('verified')} entries verified against the snapshot{kept}")
+        st.success(
+            f"restored {result.get('files')} files ({human_size(result.get('bytes'))}) into"
+            f" {result.get('target')}; {result.get('verified')} entries verified against the snapshot{kept}"
+        )
     elif now.status == "cancelled":
         st.warning("the restore was cancelled; files already placed stay, nothing is half-written")
     else:

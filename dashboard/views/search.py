@@ -37,12 +37,17 @@ with st.form("search"):
 if submitted or st.session_state.get("search_hits") is None:
     try:
         query = SearchFilter(
-            name=text or None, glob=glob or None, regex=regex or None, path_prefix=prefix or None, where=where,
-            extensions=[e.strip() for e in extensions.split(",") if e.strip()], type=None if kind == "any" else kind,
+            name=text or None,
+            glob=glob or None,
+            regex=regex or None,
+            path_prefix=prefix or None,
+            where=where,
+            extensions=[e.strip() for e in extensions.split(",") if e.strip()],
+            type=None if kind == "any" else kind,
             min_size=parse_size(min_size) if min_size else None,
             modified_after=_ago(newer),
             limit=500,
-        )  # fmt: skip
+        )
         st.session_state["search_hits"] = reader().search(query) if submitted else []
     except SyncoxideError as error:
         show_error(error)
@@ -76,7 +81,17 @@ if chosen:
     st.header(f"Versions of {names.shown(path)}", anchor=False)
     versions = reader().versions(path, [repository_id])
     st.dataframe(
-        [{"snapshot": v.snapshot_id, "time": v.time, "state": v.state, "size": v.size, "modified": when(v.mtime_ns),
-          "changes": ", ".join(v.changes)} for v in versions],
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        [
+            {
+                "snapshot": v.snapshot_id,
+                "time": v.time,
+                "state": v.state,
+                "size": v.size,
+                "modified": when(v.mtime_ns),
+                "changes": ", ".join(v.changes),
+            }
+            for v in versions
+        ],
+        hide_index=True,
+        width="stretch",
+    )

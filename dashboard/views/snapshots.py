@@ -20,19 +20,46 @@ name = st.selectbox("repository", repositories, key="snapshots_repository")
 rows = [r for r in catalog.snapshot_rows if r["repository"] == name]
 repository_id = rows[0]["repository_id"]
 
-timeline = pd.DataFrame([{"time": r["time"], "snapshot": r["snapshot_id"], "size": r["bytes"] or 0,
-                          "added": r["added_bytes"] or 0, "files": r["files"] or 0} for r in rows])  # fmt: skip
-points = alt.Chart(timeline).mark_circle(size=120).encode(
-    x="time:T", y=alt.Y("size:Q", title="bytes"), size="added:Q", tooltip=["snapshot", "time", "files", "size", "added"]
+timeline = pd.DataFrame(
+    [
+        {
+            "time": r["time"],
+            "snapshot": r["snapshot_id"],
+            "size": r["bytes"] or 0,
+            "added": r["added_bytes"] or 0,
+            "files": r["files"] or 0,
+        }
+        for r in rows
+    ]
+)
+points = (
+    alt.Chart(timeline)
+    .mark_circle(size=120)
+    .encode(
+        x="time:T",
+        y=alt.Y("size:Q", title="bytes"),
+        size="added:Q",
+        tooltip=["snapshot", "time", "files", "size", "added"],
+    )
 )
 st.altair_chart(points, width="stretch")
 st.dataframe(
-    [{"snapshot": r["snapshot_id"], "time": r["time"], "host": r["hostname"], "tags": ", ".join(r["tags"] or []),
-      "files": r["files"], "size": human_size(r["bytes"]), "added": human_size(r["added_bytes"]),
-      "compressed": human_size(r["compressed_bytes"]) if r["compressed_bytes"] is not None else ""}
-     for r in reversed(rows)],
-    hide_index=True, width="stretch",
-)  # fmt: skip
+    [
+        {
+            "snapshot": r["snapshot_id"],
+            "time": r["time"],
+            "host": r["hostname"],
+            "tags": ", ".join(r["tags"] or []),
+            "files": r["files"],
+            "size": human_size(r["bytes"]),
+            "added": human_size(r["added_bytes"]),
+            "compressed": human_size(r["compressed_bytes"]) if r["compressed_bytes"] is not None else "",
+        }
+        for r in reversed(rows)
+    ],
+    hide_index=True,
+    width="stretch",
+)
 
 ids = [r["snapshot_id"] for r in reversed(rows)]
 browse, compare = st.tabs(["browse", "difference"])

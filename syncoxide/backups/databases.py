@@ -43,8 +43,9 @@ def _split(url: str, dbname: str | None = None) -> tuple[str, dict[str, str]]:
 def _connect(url: str, dbname: str | None = None) -> psycopg.Connection:
     conninfo, env = _split(url, dbname)
     try:
-        return psycopg.connect(conninfo, password=env.get("PGPASSWORD"), autocommit=True,
-                               connect_timeout=CONNECT_TIMEOUT_S)  # fmt: skip
+        return psycopg.connect(
+            conninfo, password=env.get("PGPASSWORD"), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+        )
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise ServiceUnavailable(f"cannot reach PostgreSQL at {describe_url(url)}: {reason}") from None
@@ -83,9 +84,11 @@ def restore(engine: BackupEngine, snapshot_id: str, source: DatabaseSource, targ
     errors = tempfile.TemporaryFile()  # not a pipe: a chatty pg_restore must never block on it
     restorer = subprocess.Popen(
         [_bundled("pg_restore"), "--no-owner", "--exit-on-error", "--no-password", "--dbname", conninfo],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=errors,
         env={"PATH": "/usr/bin:/bin", **env},
-    )  # fmt: skip
+    )
     try:
         engine.read_file(snapshot_id, "/" + dump_name(source.dbname), restorer.stdin)
     except BrokenPipeError:

@@ -41,11 +41,16 @@ def run_hooks(
     """
     for command in commands:
         proc = subprocess.Popen(
-            ["sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**command_environment(os.environ, withhold), **(env or {})},
-            text=True, errors="replace",
+            ["sh", "-c", command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**command_environment(os.environ, withhold), **(env or {})},
+            text=True,
+            errors="replace",
             umask=user_umask(),
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + timeout_s
         while True:
             try:

@@ -83,8 +83,15 @@ def backup(
     engine = open_repository(settings, repository, request.passphrase)
     return breaking_stale_locks(
         engine,
-        lambda: engine.backup(sources, snapshot_name=snapshot_name, options=options, stream=stream,
-                              progress=progress, cancelled=cancelled, resumed=resumed),  # fmt: skip
+        lambda: engine.backup(
+            sources,
+            snapshot_name=snapshot_name,
+            options=options,
+            stream=stream,
+            progress=progress,
+            cancelled=cancelled,
+            resumed=resumed,
+        ),
     )
 
 

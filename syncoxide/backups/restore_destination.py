@@ -76,8 +76,10 @@ def check_original_place(
         raise InvalidInput(f"snapshot {snapshot_id}: nothing to restore there (no entries in the catalog)")
     if row["outside"]:
         allowed = ", ".join(roots) or "none configured (SYNCOXIDE_RESTORE_ROOTS)"
-        raise InvalidInput(f"original place: {row['outside']} entries of snapshot {snapshot_id} lie outside the"
-                           f" folders restores may write to ({allowed}), first: {row['first']}")  # fmt: skip
+        raise InvalidInput(
+            f"original place: {row['outside']} entries of snapshot {snapshot_id} lie outside the"
+            f" folders restores may write to ({allowed}), first: {row['first']}"
+        )
     return Path("/")
 
 

@@ -15,9 +15,14 @@ from syncoxide.catalog.query import CatalogReader
 from syncoxide.errors import InvalidInput, NotFound
 
 SIZE_BUCKETS = [
-    (0, "empty"), (4 << 10, "< 4 KiB"), (64 << 10, "4-64 KiB"), (1 << 20, "64 KiB-1 MiB"), (16 << 20, "1-16 MiB"),
-    (256 << 20, "16-256 MiB"), (1 << 30, "256 MiB-1 GiB"),
-]  # fmt: skip
+    (0, "empty"),
+    (4 << 10, "< 4 KiB"),
+    (64 << 10, "4-64 KiB"),
+    (1 << 20, "64 KiB-1 MiB"),
+    (16 << 20, "1-16 MiB"),
+    (256 << 20, "16-256 MiB"),
+    (1 << 30, "256 MiB-1 GiB"),
+]
 AGE_BUCKETS = [(1, "< 1 day"), (7, "1-7 days"), (30, "1-4 weeks"), (365, "1-12 months"), (3 * 365, "1-3 years")]
 DAY_NS = 86_400 * 1_000_000_000
 
@@ -48,9 +53,12 @@ def snapshot_scope(reader: CatalogReader, repository: str, snapshot: str | None 
         what = f"snapshot {snapshot} of " if snapshot else ""
         raise NotFound(f"{what}repository {repository!r} is not in the catalog (syncoxide catalog ingest --repo ...)")
     chosen = rows[-1]
-    return Scope("snapshot_entries", "repository_id = ? AND snapshot_id = ?",
-                 [chosen["repository_id"], chosen["snapshot_id"]],
-                 f"snapshot {chosen['snapshot_id']} of {chosen['repository']}")  # fmt: skip
+    return Scope(
+        "snapshot_entries",
+        "repository_id = ? AND snapshot_id = ?",
+        [chosen["repository_id"], chosen["snapshot_id"]],
+        f"snapshot {chosen['snapshot_id']} of {chosen['repository']}",
+    )
 
 
 class Bucket(BaseModel):
@@ -78,8 +86,10 @@ class Totals(BaseModel):
 
 
 def _case(column: str, buckets: list[tuple[int, str]], last: str, scale: str = "") -> str:
-    arms = " ".join(f"WHEN {column} {'=' if i == 0 and not scale else '<'} {limit}{scale} THEN '{label}'"
-                    for i, (limit, label) in enumerate(buckets))  # fmt: skip
+    arms = " ".join(
+        f"WHEN {column} {'=' if i == 0 and not scale else '<'} {limit}{scale} THEN '{label}'"
+        for i, (limit, label) in enumerate(buckets)
+    )
     return f"CASE {arms} ELSE '{last}' END"
 
 
@@ -103,15 +113,19 @@ def totals(reader: CatalogReader, scope: Scope, *, top: int = 15, depth: int = 2
         return [Bucket(**r) for r in rows]
 
     result.by_type = buckets("type", "bytes DESC", where=base)
-    result.by_extension = buckets("CASE WHEN extension = '' THEN '(none)' ELSE extension END",
-                                  f"bytes DESC LIMIT {int(top)}")  # fmt: skip
+    result.by_extension = buckets(
+        "CASE WHEN extension = '' THEN '(none)' ELSE extension END", f"bytes DESC LIMIT {int(top)}"
+    )
     size_order = {label: i for i, (_, label) in enumerate(SIZE_BUCKETS)}
-    result.by_size = sorted(buckets(_case("size", SIZE_BUCKETS, ">= 1 GiB"), "label"),
-                            key=lambda b: size_order.get(b.label, len(size_order)))  # fmt: skip
+    result.by_size = sorted(
+        buckets(_case("size", SIZE_BUCKETS, ">= 1 GiB"), "label"),
+        key=lambda b: size_order.get(b.label, len(size_order)),
+    )
     age_order = {label: i for i, (_, label) in enumerate(AGE_BUCKETS)}
     age = _case("(? - mtime_ns)", AGE_BUCKETS, "> 3 years", scale=f" * {DAY_NS}")
-    result.by_age = sorted(buckets(age, "label", args=[now_ns] * len(AGE_BUCKETS)),
-                           key=lambda b: age_order.get(b.label, len(age_order)))  # fmt: skip
+    result.by_age = sorted(
+        buckets(age, "label", args=[now_ns] * len(AGE_BUCKETS)), key=lambda b: age_order.get(b.label, len(age_order))
+    )
     result.top_folders = top_folders(reader, scope, depth=depth, top=top)
     return result
 
@@ -142,10 +156,21 @@ class GrowthPoint(BaseModel):
 
 def growth(reader: CatalogReader, scan_history: list[dict]) -> list[GrowthPoint]:
     """Each repository's snapshots and each source's scans over time (sizes as engines and scans reported)."""
-    points = [GrowthPoint(kind="repository", name=r["repository"], time=r["time"], files=r["files"],
-                          bytes=r["bytes"], added_bytes=r["added_bytes"]) for r in reader.snapshot_rows]  # fmt: skip
-    points += [GrowthPoint(kind="source", name=r["source"], time=r["finished_at"], files=r["files"], bytes=r["bytes"])
-               for r in scan_history]  # fmt: skip
+    points = [
+        GrowthPoint(
+            kind="repository",
+            name=r["repository"],
+            time=r["time"],
+            files=r["files"],
+            bytes=r["bytes"],
+            added_bytes=r["added_bytes"],
+        )
+        for r in reader.snapshot_rows
+    ]
+    points += [
+        GrowthPoint(kind="source", name=r["source"], time=r["finished_at"], files=r["files"], bytes=r["bytes"])
+        for r in scan_history
+    ]
     return sorted(points, key=lambda p: p.time)
 
 
@@ -169,9 +194,14 @@ def repository_usage(reader: CatalogReader) -> list[RepositoryUsage]:
     usage = []
     for name, rows in sorted(by_repo.items()):
         compressed = [r["compressed_bytes"] for r in rows if r["compressed_bytes"] is not None]
-        usage.append(RepositoryUsage(
-            repository=name, snapshots=len(rows), latest_bytes=rows[-1]["bytes"] or 0,
-            total_bytes=sum(r["bytes"] or 0 for r in rows), stored_bytes=sum(r["added_bytes"] or 0 for r in rows),
-            compressed_bytes=sum(compressed) if compressed else None,
-        ))  # fmt: skip
+        usage.append(
+            RepositoryUsage(
+                repository=name,
+                snapshots=len(rows),
+                latest_bytes=rows[-1]["bytes"] or 0,
+                total_bytes=sum(r["bytes"] or 0 for r in rows),
+                stored_bytes=sum(r["added_bytes"] or 0 for r in rows),
+                compressed_bytes=sum(compressed) if compressed else None,
+            )
+        )
     return usage

@@ -54,9 +54,11 @@ def _scan_of(reader: CatalogReader, source_id: str) -> dict:
 def hash_kind(reader: CatalogReader, source_id: str) -> str | None:
     """The content hash the source's scan recorded (the first of HASH_ALGORITHMS it has), if any."""
     counts = reader.rows(
-        "SELECT " + ", ".join(f"count({a}) AS {a}" for a in HASH_ALGORITHMS) +
-        " FROM scan_entries WHERE source_id = ? AND type = 'file'", [source_id]
-    )[0]  # fmt: skip
+        "SELECT "
+        + ", ".join(f"count({a}) AS {a}" for a in HASH_ALGORITHMS)
+        + " FROM scan_entries WHERE source_id = ? AND type = 'file'",
+        [source_id],
+    )[0]
     return next((a for a in HASH_ALGORITHMS if counts[a]), None)
 
 
@@ -83,13 +85,23 @@ def duplicates(reader: CatalogReader, source_id: str) -> list[Candidate]:
     for group in groups:
         keep = group["paths"][0]
         for path, mtime in zip(group["paths"][1:], group["mtimes"][1:], strict=True):
-            found.append(Candidate(path=path, reason="duplicate", size=group["size"], mtime_ns=mtime,
-                                   hash_kind=kind, hash=group["hash"], keep_path=keep))  # fmt: skip
+            found.append(
+                Candidate(
+                    path=path,
+                    reason="duplicate",
+                    size=group["size"],
+                    mtime_ns=mtime,
+                    hash_kind=kind,
+                    hash=group["hash"],
+                    keep_path=keep,
+                )
+            )
     return found
 
 
-def junk(reader: CatalogReader, source_id: str, root: str, files: list[str], dirs: list[str],
-         kind: str | None = None) -> list[Candidate]:  # fmt: skip
+def junk(
+    reader: CatalogReader, source_id: str, root: str, files: list[str], dirs: list[str], kind: str | None = None
+) -> list[Candidate]:
     """Files matching a junk name, and files inside a junk folder (below the source's root)."""
     conditions = ["name GLOB ?" for _ in files]
     conditions += ["contains(substr(parent, ?) || '/', ?)" for _ in dirs]
@@ -104,8 +116,9 @@ def junk(reader: CatalogReader, source_id: str, root: str, files: list[str], dir
     return [Candidate(reason="junk", **r) for r in rows]
 
 
-def large_old(reader: CatalogReader, source_id: str, min_size: int, older_than_ns: int,
-              kind: str | None = None) -> list[Candidate]:  # fmt: skip
+def large_old(
+    reader: CatalogReader, source_id: str, min_size: int, older_than_ns: int, kind: str | None = None
+) -> list[Candidate]:
     rows = reader.rows(
         f"SELECT path, size, mtime_ns{_hashed(kind)} FROM scan_entries WHERE source_id = ? AND type = 'file'"
         " AND size >= ? AND mtime_ns < ? ORDER BY size DESC",

@@ -24,12 +24,28 @@ def sql_literal(text: str) -> str:
 
 
 ENTRY_COLUMNS = {
-    "kind": "VARCHAR", "repository_id": "VARCHAR", "snapshot_id": "VARCHAR", "source_id": "VARCHAR",
-    "scan_id": "VARCHAR", "path": "VARCHAR", "parent": "VARCHAR", "name": "VARCHAR", "extension": "VARCHAR",
-    "type": "VARCHAR", "size": "BIGINT", "mtime_ns": "BIGINT", "mode": "INTEGER", "uid": "BIGINT", "gid": "BIGINT",
-    "mime": "VARCHAR", "link_target": "VARCHAR", "xxh3": "VARCHAR", "blake3": "VARCHAR", "md5": "VARCHAR",
+    "kind": "VARCHAR",
+    "repository_id": "VARCHAR",
+    "snapshot_id": "VARCHAR",
+    "source_id": "VARCHAR",
+    "scan_id": "VARCHAR",
+    "path": "VARCHAR",
+    "parent": "VARCHAR",
+    "name": "VARCHAR",
+    "extension": "VARCHAR",
+    "type": "VARCHAR",
+    "size": "BIGINT",
+    "mtime_ns": "BIGINT",
+    "mode": "INTEGER",
+    "uid": "BIGINT",
+    "gid": "BIGINT",
+    "mime": "VARCHAR",
+    "link_target": "VARCHAR",
+    "xxh3": "VARCHAR",
+    "blake3": "VARCHAR",
+    "md5": "VARCHAR",
     "sha1": "VARCHAR",
-}  # fmt: skip
+}
 """The catalog schema's columns as DuckDB reads them (dictionary columns come back as VARCHAR)."""
 
 

@@ -35,8 +35,12 @@ def check_algorithms(names: Iterable[str]) -> list[str]:
     return chosen
 
 
-def hash_file(path: str | int, algorithms: list[str], on_read: Callable[[int], None] = lambda _: None,
-              stop: threading.Event | None = None) -> dict[str, str] | None:  # fmt: skip
+def hash_file(
+    path: str | int,
+    algorithms: list[str],
+    on_read: Callable[[int], None] = lambda _: None,
+    stop: threading.Event | None = None,
+) -> dict[str, str] | None:
     """Hex digests of the file's bytes, or None when it cannot be read (or ``stop`` was set, or it is no longer a
     regular file: a FIFO is never opened as data).
 
@@ -78,8 +82,9 @@ class Hasher:
         with self._lock:
             self.bytes_read += size
 
-    def hash_all(self, paths: list[str], tick: Callable[[], None] = lambda: None,
-                 every_s: float = 1.0) -> list[dict[str, str] | None]:  # fmt: skip
+    def hash_all(
+        self, paths: list[str], tick: Callable[[], None] = lambda: None, every_s: float = 1.0
+    ) -> list[dict[str, str] | None]:
         """Digests of ``paths`` in order; ``tick`` runs every ``every_s`` while they are read, and what it
         raises (a cancellation) stops the threads within a chunk and is raised here."""
         futures = [self._pool.submit(hash_file, p, self.algorithms, self._read, self._stop) for p in paths]

@@ -27,15 +27,33 @@ DEFAULT_LIMIT = 100
 _ROWS_PER_INSERT = 500
 
 _SNAPSHOT_COLUMNS = {
-    "repository_id": "VARCHAR", "repository": "VARCHAR", "snapshot_id": "VARCHAR", "time": "TIMESTAMPTZ",
-    "hostname": "VARCHAR", "tags": "VARCHAR[]", "policy": "VARCHAR", "files": "BIGINT", "bytes": "BIGINT",
-    "compressed_bytes": "BIGINT", "added_bytes": "BIGINT", "entries": "BIGINT",
-}  # fmt: skip
+    "repository_id": "VARCHAR",
+    "repository": "VARCHAR",
+    "snapshot_id": "VARCHAR",
+    "time": "TIMESTAMPTZ",
+    "hostname": "VARCHAR",
+    "tags": "VARCHAR[]",
+    "policy": "VARCHAR",
+    "files": "BIGINT",
+    "bytes": "BIGINT",
+    "compressed_bytes": "BIGINT",
+    "added_bytes": "BIGINT",
+    "entries": "BIGINT",
+}
 _SCAN_COLUMNS = {
-    "scan_id": "VARCHAR", "source_id": "VARCHAR", "source": "VARCHAR", "root": "VARCHAR",
-    "started_at": "TIMESTAMPTZ", "finished_at": "TIMESTAMPTZ", "files": "BIGINT", "dirs": "BIGINT",
-    "bytes": "BIGINT", "errors": "BIGINT", "hashed": "BIGINT", "reused": "BIGINT",
-}  # fmt: skip
+    "scan_id": "VARCHAR",
+    "source_id": "VARCHAR",
+    "source": "VARCHAR",
+    "root": "VARCHAR",
+    "started_at": "TIMESTAMPTZ",
+    "finished_at": "TIMESTAMPTZ",
+    "files": "BIGINT",
+    "dirs": "BIGINT",
+    "bytes": "BIGINT",
+    "errors": "BIGINT",
+    "hashed": "BIGINT",
+    "reused": "BIGINT",
+}
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], columns: dict[str, str]) -> None:
@@ -49,8 +67,11 @@ def _table(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], columns:
 
 
 class SearchFilter(BaseModel):
-    name: str | None = Field(None, description="part of the name, or a glob on it when it holds * ? or [; any case,"
-                             " any Unicode normalization (catalog/name_match.py)")
+    name: str | None = Field(
+        None,
+        description="part of the name, or a glob on it when it holds * ? or [; any case,"
+        " any Unicode normalization (catalog/name_match.py)",
+    )
     glob: str | None = Field(None, description="shell glob on the name (on the path when it holds a /)")
     regex: str | None = Field(None, description="regular expression searched in the path")
     path_prefix: str | None = None
@@ -143,8 +164,9 @@ class Manifest:
     @classmethod
     def load(cls, settings: Settings) -> Manifest:
         with open_store(settings) as conn:
-            return cls(manifest.live_parts(conn), manifest.snapshot_rows(conn),
-                       manifest.scan_rows(conn, latest_only=True))  # fmt: skip
+            return cls(
+                manifest.live_parts(conn), manifest.snapshot_rows(conn), manifest.scan_rows(conn, latest_only=True)
+            )
 
 
 class CatalogReader:
@@ -164,8 +186,10 @@ class CatalogReader:
         """A reader of exactly the parts and rows ``found`` lists."""
         newer = [p.path for p in found.parts if p.schema_version > SCHEMA_VERSION]
         if newer:
-            raise InvalidInput(f"catalog part {newer[0]}: written by a newer syncoxide (schema version above"
-                               f" {SCHEMA_VERSION}); upgrade syncoxide to read this catalog")  # fmt: skip
+            raise InvalidInput(
+                f"catalog part {newer[0]}: written by a newer syncoxide (schema version above"
+                f" {SCHEMA_VERSION}); upgrade syncoxide to read this catalog"
+            )
         con = duck.connect()
         duck.attach_parts(con, "snapshot_parts", storage, [p.path for p in found.parts if p.kind == "snapshot"])
         duck.attach_parts(con, "scan_parts", storage, [p.path for p in found.parts if p.kind == "scan"])
@@ -254,8 +278,12 @@ class CatalogReader:
                 continue
             row = found.get((rid, snap["snapshot_id"]))
             before = previous.get(rid)
-            base = {"repository": snap["repository"], "repository_id": rid, "snapshot_id": snap["snapshot_id"],
-                    "time": snap["time"]}  # fmt: skip
+            base = {
+                "repository": snap["repository"],
+                "repository_id": rid,
+                "snapshot_id": snap["snapshot_id"],
+                "time": snap["time"],
+            }
             if row is None:
                 if before is not None:
                     versions.append(Version(state="removed", **base))
@@ -263,8 +291,17 @@ class CatalogReader:
                 continue
             changes = _changes(before, row) if before else []
             state = "added" if before is None else ("changed" if changes else "unchanged")
-            versions.append(Version(state=state, type=row["type"], size=row["size"], mtime_ns=row["mtime_ns"],
-                                    hash=row["hash"], changes=changes, **base))  # fmt: skip
+            versions.append(
+                Version(
+                    state=state,
+                    type=row["type"],
+                    size=row["size"],
+                    mtime_ns=row["mtime_ns"],
+                    hash=row["hash"],
+                    changes=changes,
+                    **base,
+                )
+            )
             previous[rid] = row
         return versions
 

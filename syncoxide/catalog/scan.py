@@ -68,8 +68,15 @@ def walk_to_part(
 
     def built() -> Iterator[tuple[pa.RecordBatch, Progress]]:
         for columns in walk.batches():
-            yield build_batch(columns, owner), Progress(phase="scan", files_done=stats.files, bytes_done=stats.bytes,
-                                                        current_path=columns["parent"][-1].as_py())  # fmt: skip
+            yield (
+                build_batch(columns, owner),
+                Progress(
+                    phase="scan",
+                    files_done=stats.files,
+                    bytes_done=stats.bytes,
+                    current_path=columns["parent"][-1].as_py(),
+                ),
+            )
 
     def reported() -> Iterator[pa.RecordBatch]:
         for batch, state in _ahead(built()):  # progress and cancellation are asked for on this thread
@@ -137,10 +144,11 @@ def add_hashes(
     duck.attach_parts(con, "previous", storage, previous)
     have_all = " AND ".join(f"p.{a} IS NOT NULL" for a in algorithms)
     con.execute(
-        "CREATE TEMP TABLE reusable AS SELECT n.path, " + ", ".join(f"p.{a}" for a in algorithms) +
-        " FROM walked n JOIN previous p ON p.path = n.path AND p.size = n.size AND p.mtime_ns = n.mtime_ns"
+        "CREATE TEMP TABLE reusable AS SELECT n.path, "
+        + ", ".join(f"p.{a}" for a in algorithms)
+        + " FROM walked n JOIN previous p ON p.path = n.path AND p.size = n.size AND p.mtime_ns = n.mtime_ns"
         f" WHERE n.type = 'file' AND p.type = 'file' AND {have_all}"
-    )  # fmt: skip
+    )
     reused = con.execute("SELECT count(*) FROM reusable").fetchall()[0][0]
     todo = con.sql(
         "SELECT n.path, n.size FROM walked n ANTI JOIN reusable r ON r.path = n.path WHERE n.type = 'file'"
@@ -201,20 +209,42 @@ def scan(
     algorithms = check_algorithms(source.hashes)
     prefix = f"scans/source={source.id}/scan={scan_id}"
     excludes = [*source.excludes, glob.escape(f"{root.rstrip('/')}/{TRASH_DIR_NAME}")]
-    part, stats = walk_to_part(storage, f"{prefix}/walked.parquet", _owner(source, scan_id), root,
-                               excludes=excludes, one_file_system=one_file_system, progress=progress,
-                               cancelled=cancelled)  # fmt: skip
+    part, stats = walk_to_part(
+        storage,
+        f"{prefix}/walked.parquet",
+        _owner(source, scan_id),
+        root,
+        excludes=excludes,
+        one_file_system=one_file_system,
+        progress=progress,
+        cancelled=cancelled,
+    )
     hashed = reused = 0
     if algorithms:
         try:
-            part, hashed, reused = add_hashes(storage, prefix, part, previous, algorithms, threads=hash_threads,
-                                              progress=progress, cancelled=cancelled)  # fmt: skip
+            part, hashed, reused = add_hashes(
+                storage,
+                prefix,
+                part,
+                previous,
+                algorithms,
+                threads=hash_threads,
+                progress=progress,
+                cancelled=cancelled,
+            )
         except BaseException:
             storage.delete(part.path)
             raise
     summary = ScanSummary(
-        scan_id=scan_id, source_id=source.id, files=stats.files, dirs=stats.dirs, bytes=stats.bytes,
-        errors=stats.errors, hashed=hashed, reused=reused, duration_s=time.monotonic() - started,
+        scan_id=scan_id,
+        source_id=source.id,
+        files=stats.files,
+        dirs=stats.dirs,
+        bytes=stats.bytes,
+        errors=stats.errors,
+        hashed=hashed,
+        reused=reused,
+        duration_s=time.monotonic() - started,
         error_sample=stats.error_sample,
-    )  # fmt: skip
+    )
     return summary, [part] if part.rows else []

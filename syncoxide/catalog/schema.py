@@ -88,8 +88,11 @@ def build_batch(raw: dict[str, list | pa.Array], owner: dict[str, str | None]) -
             columns[field.name] = constant(owner.get(field.name), length)
         elif field.name == "type":
             kinds = raw["type"]
-            columns["type"] = kinds.cast(_ID) if isinstance(kinds, pa.DictionaryArray) else \
-                pc.dictionary_encode(pa.array(kinds, pa.string())).cast(_ID)  # fmt: skip
+            columns["type"] = (
+                kinds.cast(_ID)
+                if isinstance(kinds, pa.DictionaryArray)
+                else pc.dictionary_encode(pa.array(kinds, pa.string())).cast(_ID)
+            )
         elif field.name in derived:
             columns[field.name] = derived[field.name]
         elif field.name in HASH_ALGORITHMS:

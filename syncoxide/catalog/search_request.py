@@ -65,12 +65,21 @@ def search_filter(settings: Settings, request: SearchRequest, now: float | None 
             for ref in request.source:
                 source_ids.append(manifest.find_source(conn, request.absolute(ref) if "/" in ref else ref).id)
     return SearchFilter(
-        name=request.text, glob=request.glob, regex=request.regex, path_prefix=request.path, extensions=request.ext,
-        type=request.type, min_size=parse_size(request.min_size) if request.min_size else None,
+        name=request.text,
+        glob=request.glob,
+        regex=request.regex,
+        path_prefix=request.path,
+        extensions=request.ext,
+        type=request.type,
+        min_size=parse_size(request.min_size) if request.min_size else None,
         max_size=parse_size(request.max_size) if request.max_size else None,
-        modified_after=ago(request.newer_than), modified_before=ago(request.older_than), where=request.where,
-        repository_ids=repository_ids, source_ids=source_ids, limit=request.limit,
-    )  # fmt: skip
+        modified_after=ago(request.newer_than),
+        modified_before=ago(request.older_than),
+        where=request.where,
+        repository_ids=repository_ids,
+        source_ids=source_ids,
+        limit=request.limit,
+    )
 
 
 def run_search(settings: Settings, request: SearchRequest, reader: CatalogReader | None = None) -> list[SearchHit]:

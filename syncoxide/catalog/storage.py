@@ -26,8 +26,20 @@ if TYPE_CHECKING:
 # parts), and it is most of what a quick command like `syncoxide search` would otherwise load.
 
 ROW_GROUP_ROWS = 128 * 1024
-STATISTICS_COLUMNS = ["kind", "repository_id", "snapshot_id", "source_id", "scan_id", "path", "parent", "name",
-                      "extension", "type", "size", "mtime_ns"]  # fmt: skip
+STATISTICS_COLUMNS = [
+    "kind",
+    "repository_id",
+    "snapshot_id",
+    "source_id",
+    "scan_id",
+    "path",
+    "parent",
+    "name",
+    "extension",
+    "type",
+    "size",
+    "mtime_ns",
+]
 """Columns queries filter on, whose min/max let DuckDB skip row groups."""
 TMP_DIR = "tmp"
 
@@ -100,8 +112,14 @@ class CatalogStorage:
         def filesystem():
             import pyarrow.fs as pafs
 
-            return pafs.S3FileSystem(access_key=s3_access_key, secret_key=s3_secret_key, endpoint_override=endpoint,
-                                     scheme=scheme, region=region, allow_bucket_creation=True)  # fmt: skip
+            return pafs.S3FileSystem(
+                access_key=s3_access_key,
+                secret_key=s3_secret_key,
+                endpoint_override=endpoint,
+                scheme=scheme,
+                region=region,
+                allow_bucket_creation=True,
+            )
 
         return cls(filesystem, f"{parts.netloc}{parts.path}", local=False)
 
@@ -126,8 +144,9 @@ class CatalogStorage:
         rows = 0
         try:
             with self.fs.open_output_stream(temporary) as sink:
-                with pq.ParquetWriter(sink, SCHEMA, compression="zstd", use_dictionary=dictionary,
-                                      write_statistics=STATISTICS_COLUMNS) as writer:  # fmt: skip
+                with pq.ParquetWriter(
+                    sink, SCHEMA, compression="zstd", use_dictionary=dictionary, write_statistics=STATISTICS_COLUMNS
+                ) as writer:
                     for group in _row_groups(batches):
                         writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
                         rows += group.num_rows

@@ -35,7 +35,7 @@ CancelFn = Callable[[], bool]
 
 
 @dataclass
-class Outcome:
+class TrashTally:
     moved: int = 0
     bytes: int = 0
     skipped: list[str] = field(default_factory=list)
@@ -186,8 +186,8 @@ def _move_in(places: _Places, item: plans.PlanItem, conn) -> bool:
 
 def apply(
     settings: Settings, plan_id: str, *, progress: ProgressFn = lambda _: None, cancelled: CancelFn = lambda: False
-) -> Outcome:
-    outcome = Outcome()
+) -> TrashTally:
+    outcome = TrashTally()
     with open_store(settings) as conn:
         plan = plans.get(conn, plan_id)
         if plan.status not in ("planned", "applying"):
@@ -231,9 +231,9 @@ def _put_back(places: _Places, plan: plans.Plan, item: plans.PlanItem) -> str | 
 
 def undo(
     settings: Settings, plan_id: str, *, progress: ProgressFn = lambda _: None, cancelled: CancelFn = lambda: False
-) -> Outcome:
+) -> TrashTally:
     """Put every trashed item back where it was; an item whose place is taken now stays in the trash."""
-    outcome = Outcome()
+    outcome = TrashTally()
     with open_store(settings) as conn:
         plan = plans.get(conn, plan_id)
         if plan.status not in ("applying", "applied", "undoing"):

@@ -54,8 +54,7 @@ def ingest_repository(
             manifest.mark_removed(conn, repository.id, gone)
     wanted = [s for s in snapshots if (s.id in only if only is not None else s.id not in known)]
     summary = IngestSummary(repository_id=repository.id, removed=gone)
-    for part, group in ingest_snapshots(storage, engine, repository.id, wanted, progress=progress,
-                                        cancelled=cancelled):  # fmt: skip
+    for part, group in ingest_snapshots(storage, engine, repository.id, wanted, progress=progress, cancelled=cancelled):
         with open_store(settings) as conn:
             manifest.record_snapshots(conn, repository.id, group, part)
         summary.ingested += [snapshot.id for snapshot, _ in group]
@@ -79,9 +78,16 @@ def scan_source(
     started_at = datetime.now(UTC)
     with open_store(settings) as conn:
         previous = [p.path for p in manifest.live_parts(conn, kind="scan", owner_id=source.id)]
-    summary, parts = scan(storage, source, previous, scan_id=scan_id or new_scan_id(),
-                          hash_threads=settings.hash_threads, one_file_system=one_file_system, progress=progress,
-                          cancelled=cancelled)  # fmt: skip
+    summary, parts = scan(
+        storage,
+        source,
+        previous,
+        scan_id=scan_id or new_scan_id(),
+        hash_threads=settings.hash_threads,
+        one_file_system=one_file_system,
+        progress=progress,
+        cancelled=cancelled,
+    )
     with open_store(settings) as conn:
         manifest.record_scan(conn, summary, started_at, parts)
     vacuum(settings, storage=storage)
@@ -102,9 +108,9 @@ def compact(
     con = duck.connect()
     duck.attach_parts(con, "small", storage, small)
     keep = ", ".join(duck.sql_literal(s) for s in sorted(live)) or "NULL"
-    batches = con.sql(
-        f"SELECT * FROM small WHERE snapshot_id IN ({keep}) ORDER BY path, snapshot_id"
-    ).to_arrow_reader(ROW_GROUP_ROWS)
+    batches = con.sql(f"SELECT * FROM small WHERE snapshot_id IN ({keep}) ORDER BY path, snapshot_id").to_arrow_reader(
+        ROW_GROUP_ROWS
+    )
     merged = storage.write_part(
         f"snapshots/repository={repository_id}/compact-{uuid.uuid4().hex[:12]}.parquet", (conform(b) for b in batches)
     )

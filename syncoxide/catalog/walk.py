@@ -47,8 +47,12 @@ _SECONDS_WIDTH, _FRACTION_WIDTH = 12, 10  # then %T@: seconds, a dot and ten dig
 _WIDTHS = (1, *(width for *_, width in _NUMBERS), _SECONDS_WIDTH, 1, _FRACTION_WIDTH)
 _FIELD_STARTS = tuple(sum(_WIDTHS[:i]) for i in range(len(_WIDTHS) + 1))
 RECORD_WIDTH = _FIELD_STARTS[-1]
-PRINTF = "%y" + "".join(f"%{width}{directive}" for _, directive, width in _NUMBERS) + \
-    f"%{_SECONDS_WIDTH + 1 + _FRACTION_WIDTH}T@" + "%p\\0%l\\0"  # fmt: skip
+PRINTF = (
+    "%y"
+    + "".join(f"%{width}{directive}" for _, directive, width in _NUMBERS)
+    + f"%{_SECONDS_WIDTH + 1 + _FRACTION_WIDTH}T@"
+    + "%p\\0%l\\0"
+)
 
 
 @dataclass
@@ -287,11 +291,18 @@ class FindWalk:
         self.stats.dirs += 1
         root = names.from_os(self.root)
         parent, name = os.path.split(root) if root != "/" else ("", "/")
-        return {"path": pa.array([root]), "parent": pa.array([parent]), "name": pa.array([name]),
-                "type": pa.array(["dir"]), "size": pa.array([0], pa.int64()),
-                "mtime_ns": pa.array([st.st_mtime_ns], pa.int64()), "mode": pa.array([st.st_mode & 0o7777], pa.int32()),
-                "uid": pa.array([st.st_uid], pa.int64()), "gid": pa.array([st.st_gid], pa.int64()),
-                "link_target": pa.nulls(1, pa.string())}  # fmt: skip
+        return {
+            "path": pa.array([root]),
+            "parent": pa.array([parent]),
+            "name": pa.array([name]),
+            "type": pa.array(["dir"]),
+            "size": pa.array([0], pa.int64()),
+            "mtime_ns": pa.array([st.st_mtime_ns], pa.int64()),
+            "mode": pa.array([st.st_mode & 0o7777], pa.int32()),
+            "uid": pa.array([st.st_uid], pa.int64()),
+            "gid": pa.array([st.st_gid], pa.int64()),
+            "link_target": pa.nulls(1, pa.string()),
+        }
 
     def _columns(self, records: bytes, nuls: np.ndarray) -> dict[str, pa.Array]:
         import numpy as np

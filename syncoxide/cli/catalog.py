@@ -61,13 +61,19 @@ def versions(
         emit_json([v.model_dump(mode="json") for v in found])
         return
     if not found:
-        raise NotFound(f"{names.shown(path)} is in no snapshot the catalog knows"
-                       " (syncoxide catalog ingest --repo ...)")
+        raise NotFound(f"{names.shown(path)} is in no snapshot the catalog knows (syncoxide catalog ingest --repo ...)")
     table = Table("repository", "snapshot", "time", "state", "size", "modified", "changes")
     for v in found:
         size = human_size(v.size) if v.size is not None else ""
-        table.add_row(v.repository, v.snapshot_id, f"{v.time:%Y-%m-%d %H:%M}", v.state, size, _when(v.mtime_ns),
-                      ", ".join(v.changes))  # fmt: skip
+        table.add_row(
+            v.repository,
+            v.snapshot_id,
+            f"{v.time:%Y-%m-%d %H:%M}",
+            v.state,
+            size,
+            _when(v.mtime_ns),
+            ", ".join(v.changes),
+        )
     out.print(table)
 
 
@@ -92,8 +98,11 @@ def stats(
             _print_growth(points, as_json)
             return
         if source or repo:
-            scope = (analytics.source_scope(reader, source) if source
-                     else analytics.snapshot_scope(reader, repo or "", snapshot))  # fmt: skip
+            scope = (
+                analytics.source_scope(reader, source)
+                if source
+                else analytics.snapshot_scope(reader, repo or "", snapshot)
+            )
             _print_totals(analytics.totals(reader, scope, top=top, depth=depth), as_json)
             return
         usage = analytics.repository_usage(reader)
@@ -102,9 +111,15 @@ def stats(
         return
     table = Table("repository", "snapshots", "latest", "all snapshots", "stored", "dedup ratio", "compressed")
     for u in usage:
-        table.add_row(u.repository, str(u.snapshots), human_size(u.latest_bytes), human_size(u.total_bytes),
-                      human_size(u.stored_bytes), f"{u.dedup_ratio:.1f}x" if u.dedup_ratio else "",
-                      human_size(u.compressed_bytes) if u.compressed_bytes is not None else "")  # fmt: skip
+        table.add_row(
+            u.repository,
+            str(u.snapshots),
+            human_size(u.latest_bytes),
+            human_size(u.total_bytes),
+            human_size(u.stored_bytes),
+            f"{u.dedup_ratio:.1f}x" if u.dedup_ratio else "",
+            human_size(u.compressed_bytes) if u.compressed_bytes is not None else "",
+        )
     out.print(table)
 
 
@@ -120,15 +135,19 @@ def catalog_ingest(
     """Backfill: bring a repository's existing snapshots into the catalog (CatalogIngestWorkflow)."""
     cfg = settings()
     repository = find_repository(cfg, repo)
-    request = CatalogIngestRequest(repository_id=repository.id, snapshot_ids=snapshot or None,
-                                   passphrase=ref_from_options(passphrase_env, passphrase_file,
-                                                               passphrase_command))  # fmt: skip
+    request = CatalogIngestRequest(
+        repository_id=repository.id,
+        snapshot_ids=snapshot or None,
+        passphrase=ref_from_options(passphrase_env, passphrase_file, passphrase_command),
+    )
     summary = run_workflow(cfg, repository, request, RunKind.catalog, as_json)
     if as_json:
         emit_json(summary.model_dump(mode="json"))
         return
-    out.print(f"{repository.name}: {len(summary.ingested)} snapshots ingested ({summary.entries} entries),"
-              f" {len(summary.removed)} removed, in {summary.duration_s:.1f}s")  # fmt: skip
+    out.print(
+        f"{repository.name}: {len(summary.ingested)} snapshots ingested ({summary.entries} entries),"
+        f" {len(summary.removed)} removed, in {summary.duration_s:.1f}s"
+    )
 
 
 @app.command("status")
@@ -139,8 +158,13 @@ def catalog_status(as_json: JsonOpt = False) -> None:
         parts = manifest.live_parts(conn)
         snapshots = manifest.snapshot_rows(conn)
         scans = manifest.scan_rows(conn, latest_only=True)
-    status = {"location": cfg.catalog_uri, "parts": len(parts), "entries": sum(p.rows for p in parts),
-              "snapshots": len(snapshots), "sources_scanned": len(scans)}  # fmt: skip
+    status = {
+        "location": cfg.catalog_uri,
+        "parts": len(parts),
+        "entries": sum(p.rows for p in parts),
+        "snapshots": len(snapshots),
+        "sources_scanned": len(scans),
+    }
     if as_json:
         emit_json(status)
         return
@@ -171,8 +195,12 @@ def _print_totals(result, as_json: bool) -> None:
         emit_json(result.model_dump(mode="json"))
         return
     out.print(f"[bold]{result.scope}[/bold]: {result.files} files, {result.dirs} folders, {human_size(result.bytes)}")
-    for title, rows in (("type", result.by_type), ("extension", result.by_extension), ("size", result.by_size),
-                        ("age", result.by_age)):  # fmt: skip
+    for title, rows in (
+        ("type", result.by_type),
+        ("extension", result.by_extension),
+        ("size", result.by_size),
+        ("age", result.by_age),
+    ):
         table = Table(title, "files", "bytes", title=f"by {title}", title_justify="left")
         for b in rows:
             table.add_row(b.label, str(b.files), human_size(b.bytes))
@@ -189,6 +217,12 @@ def _print_growth(points: list, as_json: bool) -> None:
         return
     table = Table("time", "kind", "name", "files", "size", "added")
     for p in points:
-        table.add_row(f"{p.time:%Y-%m-%d %H:%M}", p.kind, p.name, str(p.files or ""), human_size(p.bytes),
-                      human_size(p.added_bytes) if p.added_bytes is not None else "")  # fmt: skip
+        table.add_row(
+            f"{p.time:%Y-%m-%d %H:%M}",
+            p.kind,
+            p.name,
+            str(p.files or ""),
+            human_size(p.bytes),
+            human_size(p.added_bytes) if p.added_bytes is not None else "",
+        )
     out.print(table)

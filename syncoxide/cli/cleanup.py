@@ -29,15 +29,22 @@ def _print_plan(plan, items: list, as_json: bool, *, show: int = 50) -> None:
         emit_json({**plan.model_dump(mode="json"), "items": [i.model_dump(mode="json") for i in items]})
         return
     total = sum(v["bytes"] for v in plan.summary.values())
-    out.print(f"plan [bold]{plan.id}[/bold] ({plan.status}): {len(items)} items, {human_size(total)} reclaimable;"
-              f" trash {plan.trash_dir}, kept {plan.spec.keep_days} days after apply")  # fmt: skip
+    out.print(
+        f"plan [bold]{plan.id}[/bold] ({plan.status}): {len(items)} items, {human_size(total)} reclaimable;"
+        f" trash {plan.trash_dir}, kept {plan.spec.keep_days} days after apply"
+    )
     for reason, entry in plan.summary.items():
         out.print(f"  {reason}: {entry['items']} items, {human_size(entry['bytes'])}")
     table = Table("#", "path", "why", "size", "state")
     for item in items[:show]:
         why = f"{item.reason} of {names.shown(item.keep_path)}" if item.keep_path else item.reason
-        table.add_row(str(item.seq), Text(names.shown(item.path)), Text(why), human_size(item.size),
-                      item.state + (f": {item.note}" if item.note else ""))  # fmt: skip
+        table.add_row(
+            str(item.seq),
+            Text(names.shown(item.path)),
+            Text(why),
+            human_size(item.size),
+            item.state + (f": {item.note}" if item.note else ""),
+        )
     out.print(table)
     if len(items) > show:
         err.print(f"[dim]{len(items) - show} more: syncoxide cleanup show {plan.id} --json[/dim]")
@@ -65,12 +72,17 @@ def cleanup_plan(
     cfg = settings()
     found = find_source(source)
     spec = cleanup.CleanupSpec(
-        source_id=found.id, duplicates=duplicates, junk=junk,
+        source_id=found.id,
+        duplicates=duplicates,
+        junk=junk,
         junk_files=junk_file if junk_file is not None else list(cleanup.JUNK_FILES),
         junk_dirs=junk_dir if junk_dir is not None else list(cleanup.JUNK_DIRS),
-        large_old=large_old, min_size=parse_size(min_size), older_than_days=parse_duration(older_than).days,
-        empty_dirs=empty_dirs, keep_days=parse_duration(keep).days,
-    )  # fmt: skip
+        large_old=large_old,
+        min_size=parse_size(min_size),
+        older_than_days=parse_duration(older_than).days,
+        empty_dirs=empty_dirs,
+        keep_days=parse_duration(keep).days,
+    )
     with query.CatalogReader.open(cfg) as reader:
         candidates = cleanup.find_candidates(reader, spec, time.time_ns())
     with open_store(cfg) as conn:
@@ -108,10 +120,14 @@ def cleanup_list(as_json: JsonOpt = False) -> None:
         return
     table = Table("plan", "created", "status", "items", "bytes", "trash kept until")
     for p in found:
-        table.add_row(p.id, f"{p.created_at:%Y-%m-%d %H:%M}", p.status,
-                      str(sum(v["items"] for v in p.summary.values())),
-                      human_size(sum(v["bytes"] for v in p.summary.values())),
-                      f"{p.keep_until:%Y-%m-%d}" if p.keep_until else "")  # fmt: skip
+        table.add_row(
+            p.id,
+            f"{p.created_at:%Y-%m-%d %H:%M}",
+            p.status,
+            str(sum(v["items"] for v in p.summary.values())),
+            human_size(sum(v["bytes"] for v in p.summary.values())),
+            f"{p.keep_until:%Y-%m-%d}" if p.keep_until else "",
+        )
     out.print(table)
 
 
@@ -121,8 +137,14 @@ def _run(plan_id: str, action: str, as_json: bool) -> None:
     cfg = settings()
     with open_store(cfg) as conn:
         plan = plans.get(conn, plan_id)
-    result = run_workflow(cfg, None, CleanupRequest(plan_id=plan_id, action=action), RunKind.cleanup, as_json,
-                          source_id=plan.spec.source_id)  # fmt: skip
+    result = run_workflow(
+        cfg,
+        None,
+        CleanupRequest(plan_id=plan_id, action=action),
+        RunKind.cleanup,
+        as_json,
+        source_id=plan.spec.source_id,
+    )
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return

@@ -94,11 +94,17 @@ def _when(value: datetime | None) -> str:
 
 def _health_rows(found: list) -> list[dict]:
     return [
-        {"policy": h.name, "state": h.state, "detail": h.detail, "next_run": h.next_run,
-         "last_run": h.last_run.started_at if h.last_run else None,
-         "last_status": h.last_run.status.value if h.last_run else None, "last_success": h.last_success}
+        {
+            "policy": h.name,
+            "state": h.state,
+            "detail": h.detail,
+            "next_run": h.next_run,
+            "last_run": h.last_run.started_at if h.last_run else None,
+            "last_status": h.last_run.status.value if h.last_run else None,
+            "last_success": h.last_success,
+        }
         for h in found
-    ]  # fmt: skip
+    ]
 
 
 @app.command("list")
@@ -125,8 +131,15 @@ def show(name: NameArg, as_json: JsonOpt = False) -> None:
     with open_store(cfg) as conn:
         stored = policies.active(conn)[name]
     view = asyncio.run(_describe(cfg, schedule_id))
-    document = {"name": name, "version": stored.version, "origin": stored.origin, **stored.spec,
-                "schedule_id": schedule_id, "paused": view.paused, "next_runs": view.next_runs[:5]}  # fmt: skip
+    document = {
+        "name": name,
+        "version": stored.version,
+        "origin": stored.origin,
+        **stored.spec,
+        "schedule_id": schedule_id,
+        "paused": view.paused,
+        "next_runs": view.next_runs[:5],
+    }
     if as_json:
         emit_json(document)
     else:
@@ -209,8 +222,15 @@ def history(
     table = Table("run", "status", "started", "duration", "files", "bytes", "error")
     for r in found:
         duration = f"{(r.finished_at - r.started_at).total_seconds():.1f}s" if r.finished_at else ""
-        table.add_row(r.id, r.status.value, _when(r.started_at), duration, str(r.files or ""),
-                      human_size(r.bytes) if r.bytes is not None else "", r.error or "")  # fmt: skip
+        table.add_row(
+            r.id,
+            r.status.value,
+            _when(r.started_at),
+            duration,
+            str(r.files or ""),
+            human_size(r.bytes) if r.bytes is not None else "",
+            r.error or "",
+        )
     out.print(table)
 
 
@@ -220,11 +240,20 @@ def status(as_json: JsonOpt = False) -> None:
     found, repos = asyncio.run(_health(settings()))
     bad = [h for h in found if h.bad] + [r for r in repos if r.bad]
     if as_json:
-        emit_json({"policies": _health_rows(found),
-                   "repositories": [{"repository": r.name, "state": r.state,
-                                     "last_check": r.last_check.finished_at if r.last_check else None}
-                                    for r in repos],
-                   "ok": not bad})  # fmt: skip
+        emit_json(
+            {
+                "policies": _health_rows(found),
+                "repositories": [
+                    {
+                        "repository": r.name,
+                        "state": r.state,
+                        "last_check": r.last_check.finished_at if r.last_check else None,
+                    }
+                    for r in repos
+                ],
+                "ok": not bad,
+            }
+        )
     else:
         table = Table("policy", "health", "detail")
         for h in found:

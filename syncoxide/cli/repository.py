@@ -52,9 +52,15 @@ commands = typer.Typer()
 def _retention(last, hourly, daily, weekly, monthly, yearly, within, tags) -> Retention:
     try:
         return Retention(
-            keep_last=last, keep_hourly=hourly, keep_daily=daily, keep_weekly=weekly, keep_monthly=monthly,
-            keep_yearly=yearly, keep_within=within, keep_tags=tags or [],
-        )  # fmt: skip
+            keep_last=last,
+            keep_hourly=hourly,
+            keep_daily=daily,
+            keep_weekly=weekly,
+            keep_monthly=monthly,
+            keep_yearly=yearly,
+            keep_within=within,
+            keep_tags=tags or [],
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]).replace("_", "-")
@@ -76,18 +82,28 @@ def snapshots(
         return
     table = Table("snapshot", "time", "host", "tags", "files", "size", "added")
     for s in found:
-        table.add_row(s.id, f"{s.time:%Y-%m-%d %H:%M:%S}", s.hostname or "", ",".join(s.tags),
-                      str(s.files or ""), human_size(s.bytes), human_size(s.added_bytes))  # fmt: skip
+        table.add_row(
+            s.id,
+            f"{s.time:%Y-%m-%d %H:%M:%S}",
+            s.hostname or "",
+            ",".join(s.tags),
+            str(s.files or ""),
+            human_size(s.bytes),
+            human_size(s.added_bytes),
+        )
     out.print(table)
 
 
 @commands.command("ls")
 def list_snapshot(
-    repo: RepoOpt, snapshot: SnapshotOpt,
+    repo: RepoOpt,
+    snapshot: SnapshotOpt,
     path: Annotated[list[str] | None, typer.Option(help="Only under this path (repeatable).")] = None,
-    passphrase_env: PassEnv = None, passphrase_file: PassFile = None, passphrase_command: PassCmd = None,
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """List a snapshot's contents (streamed; --json prints one JSON object per line)."""
     engine = open_engine_for(settings(), repo, passphrase_env, passphrase_file, passphrase_command)
     for record in engine.list_files(snapshot, path or []):
@@ -102,9 +118,11 @@ def diff(
     repo: RepoOpt,
     older: Annotated[str, typer.Argument(help="The older snapshot.")],
     newer: Annotated[str, typer.Argument(help="The newer snapshot.")],
-    passphrase_env: PassEnv = None, passphrase_file: PassFile = None, passphrase_command: PassCmd = None,
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """What was added, removed or modified between two snapshots."""
     engine = open_engine_for(settings(), repo, passphrase_env, passphrase_file, passphrase_command)
     entries = list(engine.diff(older, newer))
@@ -118,11 +136,14 @@ def diff(
 
 @commands.command("export")
 def export_tar(
-    repo: RepoOpt, snapshot: SnapshotOpt,
+    repo: RepoOpt,
+    snapshot: SnapshotOpt,
     output: Annotated[str, typer.Option(help="Tar file to write, or - for standard output.")],
     path: Annotated[list[str] | None, typer.Option(help="Only this path (repeatable; restic: one).")] = None,
-    passphrase_env: PassEnv = None, passphrase_file: PassFile = None, passphrase_command: PassCmd = None,
-) -> None:  # fmt: skip
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
+) -> None:
     """Export a snapshot, or paths of it, as a tar stream."""
     engine = open_engine_for(settings(), repo, passphrase_env, passphrase_file, passphrase_command)
     if output == "-":
@@ -144,21 +165,30 @@ def export_tar(
 
 @commands.command()
 def forget(
-    repo: RepoOpt, keep_last: KeepLast = 0, keep_hourly: KeepHourly = 0, keep_daily: KeepDaily = 0,
-    keep_weekly: KeepWeekly = 0, keep_monthly: KeepMonthly = 0, keep_yearly: KeepYearly = 0,
-    keep_within: KeepWithin = None, keep_tag: KeepTag = None,
+    repo: RepoOpt,
+    keep_last: KeepLast = 0,
+    keep_hourly: KeepHourly = 0,
+    keep_daily: KeepDaily = 0,
+    keep_weekly: KeepWeekly = 0,
+    keep_monthly: KeepMonthly = 0,
+    keep_yearly: KeepYearly = 0,
+    keep_within: KeepWithin = None,
+    keep_tag: KeepTag = None,
     dry_run: Annotated[bool, typer.Option(help="Only show what would be deleted.")] = False,
     compact: Annotated[bool, typer.Option(help="Free the space afterwards (borg compact, restic prune).")] = True,
-    passphrase_env: PassEnv = None, passphrase_file: PassFile = None, passphrase_command: PassCmd = None,
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Apply a retention policy (given here, or the repository's own) through MaintenanceWorkflow."""
     from syncoxide.backups import operations
 
     cfg = settings()
     repository = find_repository(cfg, repo)
-    policy = _retention(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly,
-                        keep_within, keep_tag)  # fmt: skip
+    policy = _retention(
+        keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within, keep_tag
+    )
     if policy.empty:
         policy = repository.retention or policy
     if policy.empty:
@@ -173,8 +203,7 @@ def forget(
             verdict = "keep  " if d.keep else "delete"
             out.print(f"{verdict} {d.snapshot.id} {d.snapshot.time:%Y-%m-%d %H:%M} {', '.join(d.reasons)}")
         return
-    request = MaintenanceRequest(repository_id=repository.id, retention=policy, compact=compact,
-                                 passphrase=passphrase)  # fmt: skip
+    request = MaintenanceRequest(repository_id=repository.id, retention=policy, compact=compact, passphrase=passphrase)
     result = run_workflow(cfg, repository, request, "maintenance", as_json)
     if as_json:
         emit_json(result.model_dump(mode="json"))
@@ -188,9 +217,11 @@ def check(
     repo: RepoOpt,
     verify_data: Annotated[bool, typer.Option(help="Read the data back, not only the metadata.")] = False,
     subset: Annotated[float | None, typer.Option(help="With --verify-data: percent to read.")] = None,
-    passphrase_env: PassEnv = None, passphrase_file: PassFile = None, passphrase_command: PassCmd = None,
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Check a repository's integrity through MaintenanceWorkflow; exit 1 if problems are found."""
     if subset is not None and not verify_data:
         raise InvalidInput("--subset goes with --verify-data")
@@ -214,9 +245,11 @@ def check(
 
 @commands.command()
 def unlock(
-    repo: RepoOpt, passphrase_env: PassEnv = None, passphrase_file: PassFile = None,
+    repo: RepoOpt,
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
     passphrase_command: PassCmd = None,
-) -> None:  # fmt: skip
+) -> None:
     """Remove locks left by dead processes; a lock a live process holds is never broken."""
     open_engine_for(settings(), repo, passphrase_env, passphrase_file, passphrase_command).unlock_stale()
     out.print("no stale locks left")
@@ -240,12 +273,15 @@ def db_list(
 
 @commands.command("db-restore")
 def db_restore(
-    repo: RepoOpt, snapshot: SnapshotOpt,
+    repo: RepoOpt,
+    snapshot: SnapshotOpt,
     database: Annotated[str, typer.Option(help="The database that was backed up.")],
     into: Annotated[str, typer.Option(help="New database to restore into (must not exist).")],
     database_url: Annotated[str, typer.Option(help="env:VAR, file:PATH or command:CMD giving a PostgreSQL URL.")],
-    passphrase_env: PassEnv = None, passphrase_file: PassFile = None, passphrase_command: PassCmd = None,
-) -> None:  # fmt: skip
+    passphrase_env: PassEnv = None,
+    passphrase_file: PassFile = None,
+    passphrase_command: PassCmd = None,
+) -> None:
     """Restore a database dump from a snapshot into a new database (pg_restore, streamed)."""
     from syncoxide.backups import databases
 
@@ -334,16 +370,23 @@ def repo_list(as_json: JsonOpt = False) -> None:
 
 @app.command("retention")
 def repo_retention(
-    repo: RepoOpt, keep_last: KeepLast = 0, keep_hourly: KeepHourly = 0, keep_daily: KeepDaily = 0,
-    keep_weekly: KeepWeekly = 0, keep_monthly: KeepMonthly = 0, keep_yearly: KeepYearly = 0,
-    keep_within: KeepWithin = None, keep_tag: KeepTag = None,
+    repo: RepoOpt,
+    keep_last: KeepLast = 0,
+    keep_hourly: KeepHourly = 0,
+    keep_daily: KeepDaily = 0,
+    keep_weekly: KeepWeekly = 0,
+    keep_monthly: KeepMonthly = 0,
+    keep_yearly: KeepYearly = 0,
+    keep_within: KeepWithin = None,
+    keep_tag: KeepTag = None,
     clear: Annotated[bool, typer.Option(help="Remove the repository's retention policy.")] = False,
-) -> None:  # fmt: skip
+) -> None:
     """Set the retention policy applied after every backup into this repository."""
     cfg = settings()
     repository = find_repository(cfg, repo)
-    policy = _retention(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly,
-                        keep_within, keep_tag)  # fmt: skip
+    policy = _retention(
+        keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within, keep_tag
+    )
     if policy.empty and not clear:
         raise InvalidInput("give --keep-* options, or --clear to remove the policy")
     with open_store(cfg) as conn:
@@ -358,7 +401,7 @@ def repo_passphrase(
     new_passphrase_env: Annotated[str | None, typer.Option(help="Variable holding the new one.")] = None,
     new_passphrase_file: Annotated[str | None, typer.Option(help="File holding the new one.")] = None,
     new_passphrase_command: Annotated[str | None, typer.Option(help="Command printing the new one.")] = None,
-) -> None:  # fmt: skip
+) -> None:
     """Change the repository's passphrase and remember the new reference."""
     from syncoxide.backups import operations
 
@@ -376,8 +419,9 @@ def repo_passphrase(
 
 @app.command("key-export")
 def repo_key_export(
-    repo: RepoOpt, output: Annotated[Path, typer.Option(help="File to write the key to.")],
-) -> None:  # fmt: skip
+    repo: RepoOpt,
+    output: Annotated[Path, typer.Option(help="File to write the key to.")],
+) -> None:
     """Export the repository key (still protected by the passphrase); keep it apart from the repository."""
     from syncoxide.backups import operations
 
@@ -390,8 +434,9 @@ def repo_key_export(
 
 @app.command("key-import")
 def repo_key_import(
-    repo: RepoOpt, input_file: Annotated[Path, typer.Option("--input", help="A key exported earlier.")],
-) -> None:  # fmt: skip
+    repo: RepoOpt,
+    input_file: Annotated[Path, typer.Option("--input", help="A key exported earlier.")],
+) -> None:
     """Put an exported key back, e.g. after the key file was lost."""
     from syncoxide.backups import operations
 

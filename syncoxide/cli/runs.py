@@ -186,8 +186,13 @@ def list_runs(
     table = Table("run", "kind", "status", "started", "files", "bytes", "snapshot", "error")
     for r in found:
         table.add_row(
-            r.id, r.kind.value, r.status.value, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-            str(r.files or ""), human_size(r.bytes) if r.bytes is not None else "",
-            (r.snapshot_id or "")[:16], r.error or "",
-        )  # fmt: skip
+            r.id,
+            r.kind.value,
+            r.status.value,
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            str(r.files or ""),
+            human_size(r.bytes) if r.bytes is not None else "",
+            (r.snapshot_id or "")[:16],
+            r.error or "",
+        )
     out.print(table)

@@ -46,8 +46,15 @@ def codec_server(
     """Serve POST /encode and /decode for Temporal's Web UI and CLI, behind the codec token."""
     from syncoxide.server import codec_process
 
-    codec_process.serve(settings(), host=host, port=port, origins=ui_origin, public_names=public_name,
-                        tls_cert=tls_cert, tls_key=tls_key)  # fmt: skip
+    codec_process.serve(
+        settings(),
+        host=host,
+        port=port,
+        origins=ui_origin,
+        public_names=public_name,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+    )
 
 
 @commands.command()

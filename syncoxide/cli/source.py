@@ -117,7 +117,13 @@ def source_list(as_json: JsonOpt = False) -> None:
     for s in sources:
         scan = latest.get(s.id) or {}
         last = f"{scan['finished_at']:%Y-%m-%d %H:%M}" if scan else "never"
-        table.add_row(s.name, s.root, ",".join(s.hashes), last,
-                      str(scan.get("files", "")), human_size(scan.get("bytes")) if scan else "",
-                      str(scan.get("errors", "")))  # fmt: skip
+        table.add_row(
+            s.name,
+            s.root,
+            ",".join(s.hashes),
+            last,
+            str(scan.get("files", "")),
+            human_size(scan.get("bytes")) if scan else "",
+            str(scan.get("errors", "")),
+        )
     out.print(table)

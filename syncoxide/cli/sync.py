@@ -53,11 +53,20 @@ def parse_side(text: str, opts: list[str] | None = None, secrets: list[str] | No
     return inputs.parse_side(text, options, _pairs(secrets, "secret"))
 
 
-def _request(src: str, dst: str, mode: Mode, pair: str | None, src_opt: list[str] | None,
-             dst_opt: list[str] | None, src_secret: list[str] | None, dst_secret: list[str] | None,
-             options: SyncOptions) -> SyncRequest:
-    return inputs.build_request(parse_side(src, src_opt, src_secret), parse_side(dst, dst_opt, dst_secret), mode,
-                                pair, options)
+def _request(
+    src: str,
+    dst: str,
+    mode: Mode,
+    pair: str | None,
+    src_opt: list[str] | None,
+    dst_opt: list[str] | None,
+    src_secret: list[str] | None,
+    dst_secret: list[str] | None,
+    options: SyncOptions,
+) -> SyncRequest:
+    return inputs.build_request(
+        parse_side(src, src_opt, src_secret), parse_side(dst, dst_opt, dst_secret), mode, pair, options
+    )
 
 
 SrcOpt = Annotated[list[str] | None, typer.Option("--src-opt", help="source option key=value")]
@@ -70,32 +79,51 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="print the plan, change 
 Checksum = Annotated[bool, typer.Option("--checksum", help="compare by hash, not size and modification time")]
 Resync = Annotated[bool, typer.Option("--resync", help="bisync: make the baseline (required on the first run)")]
 Conflict = Annotated[ConflictPolicy, typer.Option("--conflict", help="bisync conflicts: which version keeps the name")]
-Loser = Annotated[ConflictLoser, typer.Option(
-    "--conflict-loser", help="bisync: keep the losing version (a conflict copy, or in --backup-dir) or discard it")]
+Loser = Annotated[
+    ConflictLoser,
+    typer.Option(
+        "--conflict-loser", help="bisync: keep the losing version (a conflict copy, or in --backup-dir) or discard it"
+    ),
+]
 MaxDel = Annotated[str, typer.Option("--max-delete", help="stop before deleting more than N files or P%, or none")]
 Transfers = Annotated[int, typer.Option("--transfers", min=1, max=64, help="files at once")]
 BwLimit = Annotated[str | None, typer.Option("--bwlimit", help="bytes per second, e.g. 10M")]
 Include = Annotated[list[str] | None, typer.Option("--include", help="only files matching this glob")]
 Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="skip files and directories matching")]
-IncludeFrom = Annotated[list[str] | None, typer.Option(
-    "--include-from", help="--include globs from a file, one per line (# comments)")]
-ExcludeFrom = Annotated[list[str] | None, typer.Option(
-    "--exclude-from", help="--exclude globs from a file, one per line (# comments)")]
+IncludeFrom = Annotated[
+    list[str] | None, typer.Option("--include-from", help="--include globs from a file, one per line (# comments)")
+]
+ExcludeFrom = Annotated[
+    list[str] | None, typer.Option("--exclude-from", help="--exclude globs from a file, one per line (# comments)")
+]
 MinSize = Annotated[str | None, typer.Option("--min-size")]
 MaxSize = Annotated[str | None, typer.Option("--max-size")]
 MinAge = Annotated[str | None, typer.Option("--min-age", help="only files older than this, e.g. 1h")]
 MaxAge = Annotated[str | None, typer.Option("--max-age", help="only files younger than this, e.g. 30d")]
-BackupDirOpt = Annotated[str | None, typer.Option(
-    "--backup-dir", help="move what would be deleted or replaced into this folder at the root of the side it "
-    "changes (under the run's time), e.g. .versions")]
-LinksOpt = Annotated[bool, typer.Option(
-    "--links", help="local sides: sync symlinks as symlinks (NAME.rclonelink files on sides without them)")]
-CopyLinks = Annotated[bool, typer.Option(
-    "--copy-links", help="local sides: follow symlinks and sync what they point to")]
-MetadataOpt = Annotated[bool, typer.Option(
-    "--metadata", help="also keep owners (as root), user.* extended attributes and folder times")]
-BackupKeep = Annotated[str | None, typer.Option(
-    "--backup-keep", help="after the run, remove --backup-dir's run folders older than this, e.g. 30d")]
+BackupDirOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backup-dir",
+        help="move what would be deleted or replaced into this folder at the root of the side it "
+        "changes (under the run's time), e.g. .versions",
+    ),
+]
+LinksOpt = Annotated[
+    bool,
+    typer.Option(
+        "--links", help="local sides: sync symlinks as symlinks (NAME.rclonelink files on sides without them)"
+    ),
+]
+CopyLinks = Annotated[
+    bool, typer.Option("--copy-links", help="local sides: follow symlinks and sync what they point to")
+]
+MetadataOpt = Annotated[
+    bool, typer.Option("--metadata", help="also keep owners (as root), user.* extended attributes and folder times")
+]
+BackupKeep = Annotated[
+    str | None,
+    typer.Option("--backup-keep", help="after the run, remove --backup-dir's run folders older than this, e.g. 30d"),
+]
 
 
 def _globs(given: list[str] | None, files: list[str] | None, option: str) -> list[str]:
@@ -107,8 +135,10 @@ def _summary_lines(data: dict[str, Any]) -> list[str]:
     counts = ", ".join(f"{n} {k}" for k, n in sorted(_counts(plan).items())) or "nothing to do"
     lines = []
     if data.get("resumes"):
-        lines.append(f"resuming an interrupted run of pair {data['pair']} ({data['reconciled']} unfinished actions "
-                     "in its journal)")
+        lines.append(
+            f"resuming an interrupted run of pair {data['pair']} ({data['reconciled']} unfinished actions "
+            "in its journal)"
+        )
     lines.append(f"{data['mode']} {plan['source']} -> {plan['destination']}: {counts} ({plan['unchanged']} unchanged)")
     lines += [f"conflict: {shown(c)}" for c in plan["conflicts"]]
     lines += [f"skipped: {shown(c)}" for c in plan["skipped"]]
@@ -126,28 +156,60 @@ def _counts(plan: dict[str, Any]) -> dict[str, int]:
 def run_command(
     src: Annotated[str, typer.Argument(help="source (path1 for bisync)")],
     dst: Annotated[str, typer.Argument(help="destination (path2 for bisync)")],
-    mode: ModeOpt = Mode.copy, pair: PairOpt = None, dry_run: DryRun = False, checksum: Checksum = False,
-    resync: Resync = False, conflict: Conflict = ConflictPolicy.newer, conflict_loser: Loser = ConflictLoser.keep,
-    max_delete: MaxDel = "50%", transfers: Transfers = 4, bwlimit: BwLimit = None, include: Include = None,
+    mode: ModeOpt = Mode.copy,
+    pair: PairOpt = None,
+    dry_run: DryRun = False,
+    checksum: Checksum = False,
+    resync: Resync = False,
+    conflict: Conflict = ConflictPolicy.newer,
+    conflict_loser: Loser = ConflictLoser.keep,
+    max_delete: MaxDel = "50%",
+    transfers: Transfers = 4,
+    bwlimit: BwLimit = None,
+    include: Include = None,
     exclude: Exclude = None,
-    include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None, min_size: MinSize = None,
-    max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None, backup_dir: BackupDirOpt = None,
-    backup_keep: BackupKeep = None, links: LinksOpt = False, copy_links: CopyLinks = False,
-    metadata: MetadataOpt = False, src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None,
-    dst_secret: DstSecret = None, as_json: JsonOpt = False,
+    include_from: IncludeFrom = None,
+    exclude_from: ExcludeFrom = None,
+    min_size: MinSize = None,
+    max_size: MaxSize = None,
+    min_age: MinAge = None,
+    max_age: MaxAge = None,
+    backup_dir: BackupDirOpt = None,
+    backup_keep: BackupKeep = None,
+    links: LinksOpt = False,
+    copy_links: CopyLinks = False,
+    metadata: MetadataOpt = False,
+    src_opt: SrcOpt = None,
+    dst_opt: DstOpt = None,
+    src_secret: SrcSecret = None,
+    dst_secret: DstSecret = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run once, here and now (no worker needed); --dry-run prints the plan."""
     from syncoxide.cli import sync_progress as watched
     from syncoxide.sync import runner
 
-    opts = inputs.sync_options(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
-                               conflict_loser=conflict_loser, max_delete=max_delete, transfers=transfers,
-                               bwlimit=bwlimit,
-                               include=_globs(include, include_from, "--include-from"),
-                               exclude=_globs(exclude, exclude_from, "--exclude-from"),
-                               min_size=min_size, max_size=max_size, min_age=min_age,
-                               max_age=max_age, backup_dir=backup_dir, backup_keep=backup_keep, links=links,
-                               copy_links=copy_links, metadata=metadata)
+    opts = inputs.sync_options(
+        dry_run=dry_run,
+        checksum=checksum,
+        resync=resync,
+        conflict=conflict,
+        conflict_loser=conflict_loser,
+        max_delete=max_delete,
+        transfers=transfers,
+        bwlimit=bwlimit,
+        include=_globs(include, include_from, "--include-from"),
+        exclude=_globs(exclude, exclude_from, "--exclude-from"),
+        min_size=min_size,
+        max_size=max_size,
+        min_age=min_age,
+        max_age=max_age,
+        backup_dir=backup_dir,
+        backup_keep=backup_keep,
+        links=links,
+        copy_links=copy_links,
+        metadata=metadata,
+    )
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     if err.is_terminal and not as_json and not dry_run:
         result = watched.run_with_progress(settings(), request, err)
@@ -160,52 +222,96 @@ def run_command(
         for line in _summary_lines(data):
             out.print(line, markup=False, highlight=False)
         if dry_run and backup_dir:
-            out.print(f"what is deleted or replaced is moved to {opts.backup_dir}/<the run's time>", markup=False,
-                      highlight=False)
+            out.print(
+                f"what is deleted or replaced is moved to {opts.backup_dir}/<the run's time>",
+                markup=False,
+                highlight=False,
+            )
         if dry_run:
             for action in data["plan"]["actions"]:
                 target = f" -> {action['target']}" if action["target"] else ""
                 target = f" -> {shown(action['target'])}" if action["target"] else ""
-                out.print(f"  {action['kind']:13} {action['side']} {shown(action['path'])}{target}  {action['reason']}",
-                          markup=False, highlight=False)
+                out.print(
+                    f"  {action['kind']:13} {action['side']} {shown(action['path'])}{target}  {action['reason']}",
+                    markup=False,
+                    highlight=False,
+                )
         else:
             kept = f" ({result.backed_up} old files kept in {opts.backup_dir})" if result.backed_up else ""
             if result.backups_pruned:
                 kept += f", {result.backups_pruned} old run folders pruned"
             for warning in result.warnings:
                 err.print(f"warning: {shown(warning)}", markup=False, highlight=False)
-            out.print(f"{result.transferred_files} files ({result.transferred_bytes} bytes) sent, {result.deleted} "
-                      f"deleted{kept}, {result.resumed_bytes} bytes resumed, in {result.seconds:.1f} s "
-                      f"(run {result.run_id})", markup=False, highlight=False)
+            out.print(
+                f"{result.transferred_files} files ({result.transferred_bytes} bytes) sent, {result.deleted} "
+                f"deleted{kept}, {result.resumed_bytes} bytes resumed, in {result.seconds:.1f} s "
+                f"(run {result.run_id})",
+                markup=False,
+                highlight=False,
+            )
     runner.raise_for_errors(result)
 
 
 @app.command("start")
 def start_command(
-    src: Annotated[str, typer.Argument()], dst: Annotated[str, typer.Argument()],
-    mode: ModeOpt = Mode.copy, pair: PairOpt = None, every: Annotated[str | None, typer.Option(
-        "--every", help="continuous: run again this long after each run (e.g. 15min, 1h)")] = None,
-    cron: Annotated[str | None, typer.Option(
-        "--cron", help='continuous: run at the times of a cron expression (e.g. "0 3 * * *")')] = None,
+    src: Annotated[str, typer.Argument()],
+    dst: Annotated[str, typer.Argument()],
+    mode: ModeOpt = Mode.copy,
+    pair: PairOpt = None,
+    every: Annotated[
+        str | None, typer.Option("--every", help="continuous: run again this long after each run (e.g. 15min, 1h)")
+    ] = None,
+    cron: Annotated[
+        str | None, typer.Option("--cron", help='continuous: run at the times of a cron expression (e.g. "0 3 * * *")')
+    ] = None,
     time_zone: Annotated[str | None, typer.Option("--time-zone", help="the time zone of --cron (default UTC)")] = None,
-    checksum: Checksum = False, resync: Resync = False, conflict: Conflict = ConflictPolicy.newer,
-    conflict_loser: Loser = ConflictLoser.keep, max_delete: MaxDel = "50%", transfers: Transfers = 4,
-    bwlimit: BwLimit = None, include: Include = None,
-    exclude: Exclude = None, include_from: IncludeFrom = None, exclude_from: ExcludeFrom = None,
-    min_size: MinSize = None, max_size: MaxSize = None, min_age: MinAge = None, max_age: MaxAge = None,
-    backup_dir: BackupDirOpt = None, backup_keep: BackupKeep = None, links: LinksOpt = False,
-    copy_links: CopyLinks = False, metadata: MetadataOpt = False, src_opt: SrcOpt = None, dst_opt: DstOpt = None,
-    src_secret: SrcSecret = None, dst_secret: DstSecret = None, as_json: JsonOpt = False,
+    checksum: Checksum = False,
+    resync: Resync = False,
+    conflict: Conflict = ConflictPolicy.newer,
+    conflict_loser: Loser = ConflictLoser.keep,
+    max_delete: MaxDel = "50%",
+    transfers: Transfers = 4,
+    bwlimit: BwLimit = None,
+    include: Include = None,
+    exclude: Exclude = None,
+    include_from: IncludeFrom = None,
+    exclude_from: ExcludeFrom = None,
+    min_size: MinSize = None,
+    max_size: MaxSize = None,
+    min_age: MinAge = None,
+    max_age: MaxAge = None,
+    backup_dir: BackupDirOpt = None,
+    backup_keep: BackupKeep = None,
+    links: LinksOpt = False,
+    copy_links: CopyLinks = False,
+    metadata: MetadataOpt = False,
+    src_opt: SrcOpt = None,
+    dst_opt: DstOpt = None,
+    src_secret: SrcSecret = None,
+    dst_secret: DstSecret = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Start a SyncWorkflow on the worker: once, or continuously with --every or --cron."""
-    opts = inputs.sync_options(checksum=checksum, resync=resync, conflict=conflict, conflict_loser=conflict_loser,
-                               max_delete=max_delete,
-                               transfers=transfers, bwlimit=bwlimit,
-                               include=_globs(include, include_from, "--include-from"),
-                               exclude=_globs(exclude, exclude_from, "--exclude-from"),
-                               min_size=min_size, max_size=max_size, min_age=min_age, max_age=max_age,
-                               backup_dir=backup_dir, backup_keep=backup_keep, links=links,
-                               copy_links=copy_links, metadata=metadata)
+    opts = inputs.sync_options(
+        checksum=checksum,
+        resync=resync,
+        conflict=conflict,
+        conflict_loser=conflict_loser,
+        max_delete=max_delete,
+        transfers=transfers,
+        bwlimit=bwlimit,
+        include=_globs(include, include_from, "--include-from"),
+        exclude=_globs(exclude, exclude_from, "--exclude-from"),
+        min_size=min_size,
+        max_size=max_size,
+        min_age=min_age,
+        max_age=max_age,
+        backup_dir=backup_dir,
+        backup_keep=backup_keep,
+        links=links,
+        copy_links=copy_links,
+        metadata=metadata,
+    )
     request = _request(src, dst, mode, pair, src_opt, dst_opt, src_secret, dst_secret, opts)
     cadence = inputs.cadence(every, cron, time_zone)
     cfg = settings()
@@ -312,35 +418,66 @@ def status_command(
         return
     table = Table("run", "pair", "mode", "status", "started", "summary", "error")
     for run in runs:
-        table.add_row(run["id"], run["pair_id"], run["mode"], run["status"], f"{run['started_at']:%Y-%m-%d %H:%M:%S}",
-                      json.dumps(run["summary"]), (run["error"] or "")[:80])
+        table.add_row(
+            run["id"],
+            run["pair_id"],
+            run["mode"],
+            run["status"],
+            f"{run['started_at']:%Y-%m-%d %H:%M:%S}",
+            json.dumps(run["summary"]),
+            (run["error"] or "")[:80],
+        )
     out.print(table)
 
 
 @app.command("check")
 def check_command(
-    src: Annotated[str, typer.Argument()], dst: Annotated[str, typer.Argument()],
-    include: Include = None, exclude: Exclude = None, include_from: IncludeFrom = None,
-    exclude_from: ExcludeFrom = None, backup_dir: Annotated[str | None, typer.Option(
-        "--backup-dir", help="the sync's backup folder, left out of the comparison")] = None,
-    src_opt: SrcOpt = None, dst_opt: DstOpt = None, src_secret: SrcSecret = None, dst_secret: DstSecret = None,
+    src: Annotated[str, typer.Argument()],
+    dst: Annotated[str, typer.Argument()],
+    include: Include = None,
+    exclude: Exclude = None,
+    include_from: IncludeFrom = None,
+    exclude_from: ExcludeFrom = None,
+    backup_dir: Annotated[
+        str | None, typer.Option("--backup-dir", help="the sync's backup folder, left out of the comparison")
+    ] = None,
+    src_opt: SrcOpt = None,
+    dst_opt: DstOpt = None,
+    src_secret: SrcSecret = None,
+    dst_secret: DstSecret = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare both sides by hash and list the differences (exit 1 if there are any)."""
     from syncoxide.sync import check as checker
 
-    options = inputs.sync_options(include=_globs(include, include_from, "--include-from"),
-                                  exclude=_globs(exclude, exclude_from, "--exclude-from"), backup_dir=backup_dir)
-    report = checker.check(settings(), parse_side(src, src_opt, src_secret), parse_side(dst, dst_opt, dst_secret),
-                           options.filters, backup_dir=options.backup_dir)
+    options = inputs.sync_options(
+        include=_globs(include, include_from, "--include-from"),
+        exclude=_globs(exclude, exclude_from, "--exclude-from"),
+        backup_dir=backup_dir,
+    )
+    report = checker.check(
+        settings(),
+        parse_side(src, src_opt, src_secret),
+        parse_side(dst, dst_opt, dst_secret),
+        options.filters,
+        backup_dir=options.backup_dir,
+    )
     if as_json:
         emit_json(report.model_dump(mode="json") | {"clean": report.clean})
     else:
-        for label, items in (("differ", report.differ), ("only at source", report.only_source),
-                             ("only at destination", report.only_destination), ("error", report.errors)):
+        for label, items in (
+            ("differ", report.differ),
+            ("only at source", report.only_source),
+            ("only at destination", report.only_destination),
+            ("error", report.errors),
+        ):
             for item in items:
                 out.print(f"{label}: {item}", markup=False, highlight=False)
-        out.print(f"{report.matching} matching, {len(report.differ)} differ, {len(report.only_source)} only at "
-                  f"source, {len(report.only_destination)} only at destination", markup=False, highlight=False)
+        out.print(
+            f"{report.matching} matching, {len(report.differ)} differ, {len(report.only_source)} only at "
+            f"source, {len(report.only_destination)} only at destination",
+            markup=False,
+            highlight=False,
+        )
     if not report.clean:
         raise typer.Exit(1)

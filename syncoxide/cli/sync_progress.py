@@ -6,30 +6,22 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
 
 import typer
 from rich.console import Console
 
 from syncoxide.cli.progress import ProgressBar
 from syncoxide.config import Settings
-from syncoxide.contract.payloads import Progress
 from syncoxide.sync.errors import Interrupted
-from syncoxide.sync.executor import Status
+from syncoxide.sync.executor import LiveProgress
 from syncoxide.sync.models import SyncRequest, SyncResult
 from syncoxide.sync.runner import run_sync
 
 POLL_S = 0.2
 
 
-def as_progress(snapshot: dict[str, Any]) -> Progress:
-    return Progress(phase=snapshot["phase"], files_done=snapshot["actions_done"],
-                    files_total=snapshot["actions_total"] or None, bytes_done=snapshot["bytes_done"],
-                    bytes_total=snapshot["bytes_total"] or None)
-
-
 def run_with_progress(cfg: Settings, request: SyncRequest, console: Console) -> SyncResult:
-    status, stop, outcome = Status(), threading.Event(), {}
+    status, stop, outcome = LiveProgress(), threading.Event(), {}
 
     def check() -> None:
         if stop.is_set():
@@ -54,7 +46,7 @@ def run_with_progress(cfg: Settings, request: SyncRequest, console: Console) -> 
         with ProgressBar("sync", console) as bar:
             while thread.is_alive():
                 thread.join(POLL_S)
-                bar.update(as_progress(status.snapshot()))
+                bar.update(status.progress())
     finally:
         signal.signal(signal.SIGINT, previous)
     error = outcome.get("error")

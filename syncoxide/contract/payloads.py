@@ -39,6 +39,10 @@ class Progress(BaseModel):
     files_total: int | None = None
     bytes_total: int | None = None
     current_path: str | None = None
+    in_flight: list[str] = Field(
+        default_factory=list,
+        description="files being transferred right now (a sync pass moves several at once; the first ten by name)",
+    )
 
 
 class BackupRequest(BaseModel):
@@ -81,8 +85,11 @@ class RestoreRequest(BaseModel):
     repository_id: str
     snapshot_id: str
     target: str
-    paths: list[str] = Field(default_factory=list, description="absolute paths inside the snapshot, in the stored "
-                             "form of names (syncoxide.fs.names), as the catalog has them")
+    paths: list[str] = Field(
+        default_factory=list,
+        description="absolute paths inside the snapshot, in the stored "
+        "form of names (syncoxide.fs.names), as the catalog has them",
+    )
     strip_components: int = Field(0, ge=0, description="leading path components to drop")
     overwrite: Overwrite = Overwrite.never
     passphrase: SecretRef | None = None
@@ -210,7 +217,6 @@ class SyncActivityInput(BaseModel):
     run_id: str
 
 
-
 SyncPhase = Literal["starting", "running", "waiting", "paused", "done"]
 
 
@@ -224,6 +230,7 @@ class SyncStatus(BaseModel):
     last: SyncSummary | None = None
     schedule: str = Field(description="once, every <interval> or cron <expression>")
     next_pass: datetime | None = Field(None, description="while waiting: when the next pass is due")
+
 
 # Activity inputs and results
 

@@ -185,10 +185,21 @@ SYNC_PASS: Activity[SyncActivityInput, SyncSummary] = Activity(
 )
 
 ACTIVITIES: tuple[Activity[Any, Any], ...] = (
-    START_RUN, FINISH_RUN, GET_REPOSITORY, NOTIFY_RUN, NOTIFY_LATE, BACKUP_ACTIVITY, RESTORE_ACTIVITY,
-    RETENTION_ACTIVITY, CHECK_ACTIVITY, CATALOG_INGEST_ACTIVITY, CATALOG_SCAN_ACTIVITY, CLEANUP_ACTIVITY,
-    RUN_HOOKS, SYNC_PASS,
-)  # fmt: skip
+    START_RUN,
+    FINISH_RUN,
+    GET_REPOSITORY,
+    NOTIFY_RUN,
+    NOTIFY_LATE,
+    BACKUP_ACTIVITY,
+    RESTORE_ACTIVITY,
+    RETENTION_ACTIVITY,
+    CHECK_ACTIVITY,
+    CATALOG_INGEST_ACTIVITY,
+    CATALOG_SCAN_ACTIVITY,
+    CLEANUP_ACTIVITY,
+    RUN_HOOKS,
+    SYNC_PASS,
+)
 
 RUN_TIMEOUT = timedelta(days=7)
 BACKUP: Workflow[BackupRequest, BackupResult] = Workflow("BackupWorkflow", BackupRequest, BackupResult, RUN_TIMEOUT)
@@ -213,12 +224,24 @@ SYNC: Workflow[SyncWorkflowInput, SyncSummary | None] = Workflow(
 )  # no execution timeout: a continuous pair runs until it is stopped
 
 WORKFLOWS: tuple[Workflow[Any, Any], ...] = (
-    BACKUP, RESTORE, MAINTENANCE, CATALOG_INGEST, CATALOG_SCAN, CLEANUP, HEALTH, SYNC
+    BACKUP,
+    RESTORE,
+    MAINTENANCE,
+    CATALOG_INGEST,
+    CATALOG_SCAN,
+    CLEANUP,
+    HEALTH,
+    SYNC,
 )
 WORKFLOW_FOR_RUN: dict[str, Workflow[Any, Any]] = {
-    RunKind.backup: BACKUP, RunKind.restore: RESTORE, "maintenance": MAINTENANCE, RunKind.catalog: CATALOG_INGEST,
-    RunKind.scan: CATALOG_SCAN, RunKind.cleanup: CLEANUP, "sync": SYNC,
-}  # fmt: skip
+    RunKind.backup: BACKUP,
+    RunKind.restore: RESTORE,
+    "maintenance": MAINTENANCE,
+    RunKind.catalog: CATALOG_INGEST,
+    RunKind.scan: CATALOG_SCAN,
+    RunKind.cleanup: CLEANUP,
+    "sync": SYNC,
+}
 """what a client starts for a kind of run"""
 
 SYNC_PAUSE = Signal("pause")
@@ -239,8 +262,10 @@ def implements(spec: Activity[Any, Any]) -> Callable[[F], F]:
         wanted_in = [] if spec.input is None else [spec.input]
         wanted_out = type(None) if spec.result is None else spec.result
         if taken != wanted_in or result != wanted_out:
-            raise TypeError(f"activity {spec.name}: {function.__qualname__} takes {taken} and returns {result}; "
-                            f"the contract says {wanted_in} and {wanted_out}")  # fmt: skip
+            raise TypeError(
+                f"activity {spec.name}: {function.__qualname__} takes {taken} and returns {result}; "
+                f"the contract says {wanted_in} and {wanted_out}"
+            )
         function.__syncoxide_activity__ = spec  # type: ignore[attr-defined]
         return activity.defn(name=spec.name)(function)
 

@@ -130,16 +130,25 @@ def _start_temporal(settings: Settings) -> None:
         raise SyncoxideError("the temporal program was not found (run: make setup)")
     settings.home.mkdir(parents=True, exist_ok=True)
     argv = [
-        binary, "server", "start-dev",
-        "--db-filename", str(settings.home / "temporal.db"),
-        "--ip", "127.0.0.1",
-        "--port", str(settings.temporal_port),
-        "--ui-port", str(settings.temporal_ui_port),
-        "--namespace", settings.namespace,
-        "--ui-codec-endpoint", codec_url(settings),
-        "--log-level", "warn",
+        binary,
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(settings.home / "temporal.db"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(settings.temporal_port),
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--namespace",
+        settings.namespace,
+        "--ui-codec-endpoint",
+        codec_url(settings),
+        "--log-level",
+        "warn",
         *search_attribute_flags(),
-    ]  # fmt: skip
+    ]
     pid, log = _spawn(settings, "temporal", argv)
     _wait("the Temporal dev server", lambda: _http_ok(settings.temporal_ui_url), pid, log)
 
@@ -179,13 +188,22 @@ def dashboard_argv(settings: Settings) -> list[str]:
     """Streamlit serving the dashboard where the settings say; never beyond loopback without a password."""
     check_exposure(settings)
     return [
-        sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP),
-        "--server.address", settings.dashboard_address,
-        "--server.port", str(settings.dashboard_port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "viewer",  # no "Deploy" button: this is an app, not a notebook
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(DASHBOARD_APP),
+        "--server.address",
+        settings.dashboard_address,
+        "--server.port",
+        str(settings.dashboard_port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",  # no "Deploy" button: this is an app, not a notebook
+    ]
 
 
 def _start_dashboard(settings: Settings) -> None:

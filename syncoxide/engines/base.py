@@ -39,11 +39,22 @@ COMMAND_KEEPS = frozenset({"PATH", "HOME", "LANG", "TZ"})
 given for itself (its passphrase, its repository, credentials, its cache) is withheld."""
 
 
-ENGINE_SECRETS = frozenset({
-    "BORG_PASSPHRASE", "BORG_NEW_PASSPHRASE", "BORG_PASSCOMMAND", "BORG_PASSPHRASE_FD", "BORG_KEY_FILE",
-    "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND", "RESTIC_NEW_PASSWORD",
-    "RESTIC_NEW_PASSWORD_FILE", "RESTIC_REPOSITORY", "RESTIC_REPOSITORY_FILE",
-})  # fmt: skip
+ENGINE_SECRETS = frozenset(
+    {
+        "BORG_PASSPHRASE",
+        "BORG_NEW_PASSPHRASE",
+        "BORG_PASSCOMMAND",
+        "BORG_PASSPHRASE_FD",
+        "BORG_KEY_FILE",
+        "RESTIC_PASSWORD",
+        "RESTIC_PASSWORD_FILE",
+        "RESTIC_PASSWORD_COMMAND",
+        "RESTIC_NEW_PASSWORD",
+        "RESTIC_NEW_PASSWORD_FILE",
+        "RESTIC_REPOSITORY",
+        "RESTIC_REPOSITORY_FILE",
+    }
+)
 """The engines' own secret variables, withheld from hooks even when the worker's environment has them (an
 operator who keeps a passphrase there as ``env:RESTIC_PASSWORD``)."""
 
@@ -214,8 +225,9 @@ class BackupEngine(ABC):
     def check_encryption(self, encryption: str | None) -> str:
         mode = encryption or self.default_encryption
         if mode not in self.encryption_modes:
-            raise InvalidInput(f"encryption {mode!r}: {type(self).__name__[:-6].lower()} supports "
-                               f"{', '.join(self.encryption_modes)}")  # fmt: skip
+            raise InvalidInput(
+                f"encryption {mode!r}: {type(self).__name__[:-6].lower()} supports {', '.join(self.encryption_modes)}"
+            )
         return mode
 
 

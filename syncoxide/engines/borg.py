@@ -63,10 +63,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _WARNING_CODES = {1} | set(range(100, 200))
 _TYPES = {"-": FileType.file, "d": FileType.dir, "l": FileType.symlink}
 _MODE_BITS = [
-    (1, {"r": 0o400}), (2, {"w": 0o200}), (3, {"x": 0o100, "s": 0o4100, "S": 0o4000}),
-    (4, {"r": 0o040}), (5, {"w": 0o020}), (6, {"x": 0o010, "s": 0o2010, "S": 0o2000}),
-    (7, {"r": 0o004}), (8, {"w": 0o002}), (9, {"x": 0o001, "t": 0o1001, "T": 0o1000}),
-]  # fmt: skip
+    (1, {"r": 0o400}),
+    (2, {"w": 0o200}),
+    (3, {"x": 0o100, "s": 0o4100, "S": 0o4000}),
+    (4, {"r": 0o040}),
+    (5, {"w": 0o020}),
+    (6, {"x": 0o010, "s": 0o2010, "S": 0o2000}),
+    (7, {"r": 0o004}),
+    (8, {"w": 0o002}),
+    (9, {"x": 0o001, "t": 0o1001, "T": 0o1000}),
+]
 _META_PREFIX = "syncoxide "
 _CHECKPOINT = re.compile(r".+\.checkpoint(\.\d+)?")
 
@@ -92,8 +98,11 @@ class ClampedMtimes:
 
     def warnings(self) -> list[str]:
         """One line per file (the first MAX_NAMED), saying what its restored mtime will be."""
-        named = [f"{p}: modification time outside 1970-01-01..2038-01-17T03:14:07Z, which borg cannot"
-                 " store; the snapshot keeps the nearer end" for p in sorted(self.paths)[:MAX_NAMED]]  # fmt: skip
+        named = [
+            f"{p}: modification time outside 1970-01-01..2038-01-17T03:14:07Z, which borg cannot"
+            " store; the snapshot keeps the nearer end"
+            for p in sorted(self.paths)[:MAX_NAMED]
+        ]
         if len(self.paths) > MAX_NAMED:
             named.append(f"and {len(self.paths) - MAX_NAMED} more entries with such a modification time")
         return named
@@ -134,8 +143,13 @@ def _utc(text: str) -> datetime:
 
 class BorgEngine(BackupEngine):
     encryption_modes = (
-        "repokey-blake2", "keyfile-blake2", "authenticated-blake2", "repokey", "keyfile", "authenticated",
-    )  # fmt: skip
+        "repokey-blake2",
+        "keyfile-blake2",
+        "authenticated-blake2",
+        "repokey",
+        "keyfile",
+        "authenticated",
+    )
     default_encryption = "repokey-blake2"
 
     def _env(self, **extra: str) -> dict[str, str]:
@@ -170,7 +184,7 @@ class BorgEngine(BackupEngine):
         first_line = detail.splitlines()[0] if detail else f"borg exited with {code}"
         return cls(f"borg repository {self.location}: {first_line}")
 
-    def _run(self, *args: str, env: dict[str, str] | None = None, **kwargs) -> process.Outcome:
+    def _run(self, *args: str, env: dict[str, str] | None = None, **kwargs) -> process.ProcessResult:
         outcome = process.run(self._argv(*args), env=env or self._env(), **kwargs)
         if outcome.returncode != 0 and outcome.returncode not in _WARNING_CODES:
             raise self._fail(outcome.returncode, list(outcome.stderr_tail))
@@ -233,8 +247,12 @@ class BorgEngine(BackupEngine):
             state.current_path = "/" + message["path"] if message.get("path") else state.current_path
             progress(state.model_copy())
 
-        meta = {"tags": options.tags, "host": options.hostname, "paths": [f"/{stream.name}"] if stream else sources,
-                "policy": options.policy}  # fmt: skip
+        meta = {
+            "tags": options.tags,
+            "host": options.hostname,
+            "paths": [f"/{stream.name}"] if stream else sources,
+            "policy": options.policy,
+        }
         args = ["create", "--progress", "--json", "--compression", compression.borg_spec(options.compression)]
         args += ["--comment", encode_meta(meta)]
         args += ["--exclude-caches"] if options.exclude_caches else []

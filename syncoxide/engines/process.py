@@ -26,7 +26,7 @@ class Cancelled(Exception):
 
 
 @dataclass
-class Outcome:
+class ProcessResult:
     returncode: int
     stdout: list[str] = field(default_factory=list)
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
@@ -87,7 +87,7 @@ def run(
     cancelled: CancelFn | None = None,
     keep_stdout: bool = True,
     pass_fds: Sequence[int] = (),
-) -> Outcome:
+) -> ProcessResult:
     """Run to completion, feeding each line to the callbacks; raise Cancelled if asked to stop."""
     proc = _spawn(argv, env, cwd, None, pass_fds)
     lines: queue.Queue = queue.Queue()
@@ -97,7 +97,7 @@ def run(
     ]
     for t in pumps:
         t.start()
-    outcome = Outcome(returncode=-1)
+    outcome = ProcessResult(returncode=-1)
     open_streams = 2
     try:
         while open_streams:

@@ -117,7 +117,7 @@ class ResticEngine(BackupEngine):
             cls = RepositoryExists
         return (cls or EngineFailed)(f"restic repository {self.location}: {detail.removeprefix('Fatal: ')}")
 
-    def _run(self, *args: str, ok_codes: tuple[int, ...] = (0,), **kwargs) -> process.Outcome:
+    def _run(self, *args: str, ok_codes: tuple[int, ...] = (0,), **kwargs) -> process.ProcessResult:
         outcome = process.run(self._argv(*args), env=self._env(), **kwargs)
         if outcome.returncode not in ok_codes:
             raise self._fail(outcome.returncode, list(outcome.stderr_tail))
@@ -209,8 +209,13 @@ class ResticEngine(BackupEngine):
             elif kind == "summary":
                 summary.update(message)
 
-        args = ["backup", "--tag", RUN_TAG_PREFIX + snapshot_name, "--compression",
-                compression.restic_mode(options.compression)]  # fmt: skip
+        args = [
+            "backup",
+            "--tag",
+            RUN_TAG_PREFIX + snapshot_name,
+            "--compression",
+            compression.restic_mode(options.compression),
+        ]
         for tag in options.tags + ([POLICY_TAG_PREFIX + options.policy] if options.policy else []):
             args += ["--tag", tag]
         args += ["--host", options.hostname] if options.hostname else []
@@ -265,8 +270,14 @@ class ResticEngine(BackupEngine):
                     hostname=s.get("hostname"),
                     paths=s.get("paths", []),
                     tags=[t for t in s.get("tags") or [] if not t.startswith((RUN_TAG_PREFIX, POLICY_TAG_PREFIX))],
-                    policy=next((t.removeprefix(POLICY_TAG_PREFIX) for t in s.get("tags") or []
-                                 if t.startswith(POLICY_TAG_PREFIX)), None),  # fmt: skip
+                    policy=next(
+                        (
+                            t.removeprefix(POLICY_TAG_PREFIX)
+                            for t in s.get("tags") or []
+                            if t.startswith(POLICY_TAG_PREFIX)
+                        ),
+                        None,
+                    ),
                     files=summary.get("total_files_processed"),
                     bytes=summary.get("total_bytes_processed"),
                     added_bytes=summary.get("data_added_packed"),

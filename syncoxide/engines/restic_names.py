@@ -20,8 +20,18 @@ from syncoxide.errors import EngineFailed
 
 REPLACEMENT = "\ufffd"
 _GO_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|[0-7]{3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
-_GO_NAMED = {"a": b"\a", "b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "v": b"\v", "\\": b"\\",
-             '"': b'"', "'": b"'"}  # fmt: skip
+_GO_NAMED = {
+    "a": b"\a",
+    "b": b"\b",
+    "f": b"\f",
+    "n": b"\n",
+    "r": b"\r",
+    "t": b"\t",
+    "v": b"\v",
+    "\\": b"\\",
+    '"': b'"',
+    "'": b"'",
+}
 _REPLACEMENTS = re.compile(f"{REPLACEMENT}+")
 
 

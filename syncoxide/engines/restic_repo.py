@@ -31,6 +31,8 @@ TREE_CACHE = 200_000
 LISTED_ROWS = 500_000
 """Rows of whole folders kept as column slices for the next snapshot holding the same folder."""
 _KINDS = {"file": "file", "dir": "dir", "symlink": "symlink"}
+
+
 class CorruptRepository(SyncoxideError):
     """A file of the repository failed authentication or could not be decoded."""
 
@@ -64,8 +66,9 @@ def _derive(password: str, key_file: dict) -> _MasterKey | None:
     except CorruptRepository:
         return None
     master = orjson.loads(plain)
-    return _MasterKey(base64.b64decode(master["encrypt"]), base64.b64decode(master["mac"]["k"]),
-                      base64.b64decode(master["mac"]["r"]))  # fmt: skip
+    return _MasterKey(
+        base64.b64decode(master["encrypt"]), base64.b64decode(master["mac"]["k"]), base64.b64decode(master["mac"]["r"])
+    )
 
 
 class Node(NamedTuple):
@@ -128,8 +131,12 @@ class LocalResticRepository:
             for pack in index.get("packs", []):  # type: ignore[union-attr]
                 for blob in pack.get("blobs", []):
                     if blob["type"] == "tree":
-                        self._trees[blob["id"]] = (pack["id"], blob["offset"], blob["length"],
-                                                   blob.get("uncompressed_length"))  # fmt: skip
+                        self._trees[blob["id"]] = (
+                            pack["id"],
+                            blob["offset"],
+                            blob["length"],
+                            blob.get("uncompressed_length"),
+                        )
 
     def snapshot_tree(self, snapshot_id: str) -> str:
         snapshot = self._unpacked(self.root / "snapshots" / snapshot_id)
@@ -159,9 +166,17 @@ class LocalResticRepository:
 
     def _node(self, raw: dict) -> Node:
         kind = _KINDS.get(raw.get("type", ""), "other")
-        return Node(node_name(raw["name"]), kind, raw.get("size", 0) if kind == "file" else 0,
-                    self._parse_time(raw["mtime"]), self._parse_mode(raw.get("mode", 0)), raw.get("uid"),
-                    raw.get("gid"), link_target(raw), raw.get("subtree"))  # fmt: skip
+        return Node(
+            node_name(raw["name"]),
+            kind,
+            raw.get("size", 0) if kind == "file" else 0,
+            self._parse_time(raw["mtime"]),
+            self._parse_mode(raw.get("mode", 0)),
+            raw.get("uid"),
+            raw.get("gid"),
+            link_target(raw),
+            raw.get("subtree"),
+        )
 
     def columns(self, snapshot_id: str, every: int) -> Iterator[list[list]]:
         """Every entry of the snapshot, depth first in name order as `restic ls` lists them, as column lists

@@ -24,8 +24,20 @@ PRIVATE_UMASK = 0o077
 USER_UMASK_ENV = "SYNCOXIDE_USER_UMASK"
 TIGHTENED_MARK = ".private"
 """A file in the data dir saying its older contents were tightened once (``tighten_tree``)."""
-OWN_ENTRIES = frozenset({"temporal.db", "postgres", "catalog", "logs", "run", "engines", "demo", "payload.keys",
-                         "codec.token", "syncoxide.toml"})  # fmt: skip
+OWN_ENTRIES = frozenset(
+    {
+        "temporal.db",
+        "postgres",
+        "catalog",
+        "logs",
+        "run",
+        "engines",
+        "demo",
+        "payload.keys",
+        "codec.token",
+        "syncoxide.toml",
+    }
+)
 """What syncoxide itself puts in its data dir (and temporal.db-wal, -shm ...): the one-time tightening touches
 these only, never other things someone keeps beside them."""
 

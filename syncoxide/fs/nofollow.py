@@ -34,8 +34,13 @@ class Blocked(OSError):
 
 def kind_of(mode: int) -> str:
     """What a stat mode says an entry is: 'file', 'folder', 'symlink', 'FIFO', 'socket' or 'device'."""
-    for test, kind in ((stat.S_ISREG, "file"), (stat.S_ISDIR, "folder"), (stat.S_ISLNK, "symlink"),
-                       (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket")):
+    for test, kind in (
+        (stat.S_ISREG, "file"),
+        (stat.S_ISDIR, "folder"),
+        (stat.S_ISLNK, "symlink"),
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+    ):
         if test(mode):
             return kind
     return "device"

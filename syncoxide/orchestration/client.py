@@ -52,6 +52,7 @@ class RunCancelled(SyncoxideError):
 
 def data_converter(settings: Settings, *, worker: bool = False) -> DataConverter:
     """The sealed data converter; a worker never opens plaintext payloads, whatever the settings say."""
+
     def keys() -> list[PayloadKey]:
         return load_keys(settings.payload_keys, settings.home)
 
@@ -150,8 +151,11 @@ async def running(client: Client, limit: int = 20) -> list[RunningRun]:
             progress = await current_progress(handle)
         except RPCError:
             progress = None
-        found.append(RunningRun(id=execution.id, workflow=execution.workflow_type, started_at=execution.start_time,
-                                progress=progress))  # fmt: skip
+        found.append(
+            RunningRun(
+                id=execution.id, workflow=execution.workflow_type, started_at=execution.start_time, progress=progress
+            )
+        )
     return found
 
 

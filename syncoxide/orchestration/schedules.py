@@ -133,8 +133,11 @@ async def reseal(client: Client, codec: EncryptionCodec) -> list[str]:
     so this opens what it can and seals it anew; returns the ids of the schedules it rewrote.
     """
     resealed = []
-    ids = [e.id async for e in await client.list_schedules()
-           if e.id.startswith((POLICY_PREFIX, CHECK_PREFIX, SCAN_PREFIX)) or e.id == HEALTH_SCHEDULE_ID]  # fmt: skip
+    ids = [
+        e.id
+        async for e in await client.list_schedules()
+        if e.id.startswith((POLICY_PREFIX, CHECK_PREFIX, SCAN_PREFIX)) or e.id == HEALTH_SCHEDULE_ID
+    ]
     for schedule_id in ids:
         changed = False
 
@@ -146,8 +149,7 @@ async def reseal(client: Client, codec: EncryptionCodec) -> list[str]:
             payloads = [a for a in action.args if isinstance(a, Payload)]
             if all(p.metadata.get(KEY_ID) == codec.sealing_key_id.encode() for p in payloads):
                 return None
-            action.args = [codec.seal(codec.open(p) if p.metadata.get("encoding") == ENCODING else p)
-                           for p in payloads]  # fmt: skip
+            action.args = [codec.seal(codec.open(p) if p.metadata.get("encoding") == ENCODING else p) for p in payloads]
             changed = True
             return ScheduleUpdate(schedule=current.description.schedule)
 

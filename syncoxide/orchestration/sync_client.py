@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -16,9 +15,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from syncoxide.config import Settings
 from syncoxide.contract import temporal as contract
-from syncoxide.contract.payloads import SyncStatus, SyncWorkflowInput
+from syncoxide.contract.payloads import Progress, SyncStatus, SyncWorkflowInput
 from syncoxide.errors import InvalidInput, NotFound
-from syncoxide.orchestration.client import heartbeat, search_attributes
+from syncoxide.orchestration.client import current_progress, search_attributes
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 from syncoxide.sync.cadence import Cadence
@@ -38,23 +37,34 @@ def pair_of(workflow: str) -> str:
     return workflow.removeprefix(PREFIX)
 
 
-async def start(client: Client, settings: Settings, request: SyncRequest, cadence: Cadence | None = None, *,
-                paused: bool = False) -> str:
+async def start(
+    client: Client, settings: Settings, request: SyncRequest, cadence: Cadence | None = None, *, paused: bool = False
+) -> str:
     """Start the pair's SyncWorkflow: one pass, or continuously (every so long, or on a cron); returns its id.
     The pair is recorded first, so it is listed (the dashboard's Sync page) before its first pass, and a name
     taken by another pair is refused before anything starts."""
     wid = workflow_id(pair_id(request))
     with open_store(settings) as conn:
-        store.ensure_pair(conn, pair_id(request), request.mode.value, request.source.model_dump(mode="json"),
-                          request.destination.model_dump(mode="json"))
+        store.ensure_pair(
+            conn,
+            pair_id(request),
+            request.mode.value,
+            request.source.model_dump(mode="json"),
+            request.destination.model_dump(mode="json"),
+        )
     data = SyncWorkflowInput(request=request, paused=paused, **(cadence or Cadence()).model_dump())
     try:
         handle = await client.start_workflow(
-            contract.SYNC.name, data, id=wid, task_queue=settings.task_queue,
-            search_attributes=search_attributes("sync", None, None))
+            contract.SYNC.name,
+            data,
+            id=wid,
+            task_queue=settings.task_queue,
+            search_attributes=search_attributes("sync", None, None),
+        )
     except WorkflowAlreadyStartedError:
-        raise InvalidInput(f"sync pair {pair_id(request)} is already running as {wid} "
-                           f"(stop it first: syncoxide sync stop {wid})") from None
+        raise InvalidInput(
+            f"sync pair {pair_id(request)} is already running as {wid} (stop it first: syncoxide sync stop {wid})"
+        ) from None
     return handle.id
 
 
@@ -126,14 +136,15 @@ async def status(client: Client, wid: str) -> SyncStatus:
     """The workflow's status query: phase, paused, runs, last summary, last error."""
     query = contract.SYNC_STATUS
     try:
-        return await client.get_workflow_handle(wid).query(query.name, result_type=query.result,
-                                                           rpc_timeout=QUERY_TIMEOUT)  # fmt: skip
+        return await client.get_workflow_handle(wid).query(
+            query.name, result_type=query.result, rpc_timeout=QUERY_TIMEOUT
+        )
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise NotFound(f"no sync workflow {wid}") from None
         raise
 
 
-async def progress(client: Client, wid: str) -> dict[str, Any] | None:
-    """The running pass's latest heartbeat: phase, actions and bytes done/total, current files."""
-    return await heartbeat(client.get_workflow_handle(wid))
+async def progress(client: Client, wid: str) -> Progress | None:
+    """The running pass's latest heartbeat: phase, actions and bytes done/total, files in flight."""
+    return await current_progress(client.get_workflow_handle(wid))

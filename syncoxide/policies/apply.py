@@ -113,8 +113,9 @@ async def apply(settings: Settings, desired: Desired, changes: list[Change], *, 
     """Carry out a plan made from the same files; returns what was done."""
     pending = [c for c in changes if c.action != "unchanged"]
     if any(c.action == "remove" for c in pending) and not yes:
-        raise InvalidInput("the plan removes schedules or sync pairs: review it with `policy plan`, then run apply"
-                           " with --yes")
+        raise InvalidInput(
+            "the plan removes schedules or sync pairs: review it with `policy plan`, then run apply with --yes"
+        )
     client = await temporal.connect(settings)
     scheduled = await schedules.managed_ids(client)
     if desired.policies:
@@ -123,8 +124,13 @@ async def apply(settings: Settings, desired: Desired, changes: list[Change], *, 
         for change in (c for c in pending if c.kind == "repository"):
             spec = desired.repositories[change.name]
             repository = _ensure_repository(settings, conn, change, spec)
-            repositories.apply_spec(conn, repository.id, passphrase=secret(spec.passphrase),
-                                    retention=spec.retention, spec_hash=spec_hash(_repository_doc(spec)))  # fmt: skip
+            repositories.apply_spec(
+                conn,
+                repository.id,
+                passphrase=secret(spec.passphrase),
+                retention=spec.retention,
+                spec_hash=spec_hash(_repository_doc(spec)),
+            )
             await _put_checks(client, settings, repository, spec, scheduled)
         for change in (c for c in pending if c.kind == "check"):
             await schedules.delete(client, change.name)
@@ -140,13 +146,25 @@ async def apply(settings: Settings, desired: Desired, changes: list[Change], *, 
             document = _policy_doc(desired, change.name)
             digest = spec_hash(document)
             schedule = schedules.backup_schedule(
-                settings, change.name, _backup_request(desired, change.name, repository), repository,
-                schedules.Timing(**policy.schedule.model_dump()), overlap=policy.overlap,
-                catchup_window=policy.catchup_window, pause_on_failure=policy.pause_on_failure, paused=policy.paused,
-            )  # fmt: skip
+                settings,
+                change.name,
+                _backup_request(desired, change.name, repository),
+                repository,
+                schedules.Timing(**policy.schedule.model_dump()),
+                overlap=policy.overlap,
+                catchup_window=policy.catchup_window,
+                pause_on_failure=policy.pause_on_failure,
+                paused=policy.paused,
+            )
             await schedules.put(client, schedule_id, schedule, exists=schedule_id in scheduled)
-            policies.upsert(conn, name=change.name, repository_id=repository.id, spec=document, spec_hash=digest,
-                            origin=desired.origin[("policies", change.name)])  # fmt: skip
+            policies.upsert(
+                conn,
+                name=change.name,
+                repository_id=repository.id,
+                spec=document,
+                spec_hash=digest,
+                origin=desired.origin[("policies", change.name)],
+            )
         digests = _sync_digests(desired)
         for change in (c for c in pending if c.kind == "sync"):
             if change.action == "remove":
@@ -175,8 +193,9 @@ async def _put_checks(client, settings: Settings, repository: Repository, spec: 
             if schedule_id in scheduled:
                 await schedules.delete(client, schedule_id)
             continue
-        request = MaintenanceRequest(repository_id=repository.id, apply_retention=False, check=level,
-                                     subset_percent=cadence.subset)  # fmt: skip
+        request = MaintenanceRequest(
+            repository_id=repository.id, apply_retention=False, check=level, subset_percent=cadence.subset
+        )
         schedule = schedules.check_schedule(settings, repository, request, cadence.every)
         await schedules.put(client, schedule_id, schedule, exists=schedule_id in scheduled)
 
@@ -187,12 +206,23 @@ def _backup_request(desired: Desired, name: str, repository: Repository) -> Back
     database = DatabaseSource(dbname=source.database, url=secret(source.database_url)) if source.database else None
     hooks = None
     if policy.hooks:
-        hooks = Hooks(before=policy.hooks.before, after=policy.hooks.after, on_failure=policy.hooks.on_failure,
-                      timeout_s=parse_duration(policy.hooks.timeout).total_seconds())  # fmt: skip
+        hooks = Hooks(
+            before=policy.hooks.before,
+            after=policy.hooks.after,
+            on_failure=policy.hooks.on_failure,
+            timeout_s=parse_duration(policy.hooks.timeout).total_seconds(),
+        )
     notify = Notify(urls=policy.notify.urls, events=list(policy.notify.events)) if policy.notify else None
-    return BackupRequest(repository_id=repository.id, sources=source.paths, options=backup_options(source, policy),
-                         database=database, policy_id=name, retention=policy.retention, hooks=hooks,
-                         notify=notify)  # fmt: skip
+    return BackupRequest(
+        repository_id=repository.id,
+        sources=source.paths,
+        options=backup_options(source, policy),
+        database=database,
+        policy_id=name,
+        retention=policy.retention,
+        hooks=hooks,
+        notify=notify,
+    )
 
 
 def as_rows(changes: list[Change]) -> list[dict]:

@@ -97,8 +97,9 @@ def _sync_request(name: str, pair: SyncPairSpec, base: Path) -> tuple[SyncReques
     sides, failures = {}, []
     for key in ("source", "destination"):
         try:
-            sides[key] = inputs.parse_side(getattr(pair, key), getattr(pair, f"{key}_options"),
-                                           getattr(pair, f"{key}_secrets"), base=base)
+            sides[key] = inputs.parse_side(
+                getattr(pair, key), getattr(pair, f"{key}_options"), getattr(pair, f"{key}_secrets"), base=base
+            )
         except InvalidInput as exc:
             failures.append((key, str(exc)))
     if failures:
@@ -140,8 +141,10 @@ def load(paths: list[Path]) -> Desired:
         if policy.repository not in desired.repositories:
             problems.append(f"{where} policies.{name}.repository: no repository named {policy.repository!r}")
         elif policy.retention and desired.repositories[policy.repository].retention:
-            problems.append(f"{where} policies.{name}.retention: repository {policy.repository} has a retention"
-                            " of its own over all its snapshots; set retention on one of them")  # fmt: skip
+            problems.append(
+                f"{where} policies.{name}.retention: repository {policy.repository} has a retention"
+                " of its own over all its snapshots; set retention on one of them"
+            )
     if problems:
         raise PolicyErrors(problems)
     return desired

@@ -143,8 +143,16 @@ def _default(name: str, prop: dict[str, Any], required: list[str]) -> str:
     return "*unset*" if prop["default"] is None else _code(prop["default"])
 
 
-_BOUNDS = {"exclusiveMinimum": ">", "minimum": "≥", "maximum": "≤", "exclusiveMaximum": "<",
-           "minLength": "length ≥", "maxLength": "length ≤", "minItems": "items ≥", "maxItems": "items ≤"}
+_BOUNDS = {
+    "exclusiveMinimum": ">",
+    "minimum": "≥",
+    "maximum": "≤",
+    "exclusiveMaximum": "<",
+    "minLength": "length ≥",
+    "maxLength": "length ≤",
+    "minItems": "items ≥",
+    "maxItems": "items ≤",
+}
 
 
 def _constraints(prop: dict[str, Any], what: str = "") -> Iterator[str]:
@@ -240,8 +248,14 @@ def _table(model: dict[str, Any], defs: dict[str, Any], *, root: bool) -> list[s
     for field, prop in model.get("properties", {}).items():
         constraints = "; ".join(dict.fromkeys(_constraints(prop)))
         examples = "[above](#example)" if root else ", ".join(_code(e) for e in prop.get("examples", []))
-        row = [f"`{field}`", _type(prop, defs), _default(field, prop, required), constraints,
-               prop.get("description", ""), examples]
+        row = [
+            f"`{field}`",
+            _type(prop, defs),
+            _default(field, prop, required),
+            constraints,
+            prop.get("description", ""),
+            examples,
+        ]
         lines.append("| " + " | ".join(_cell(cell) for cell in row) + " |")
     return lines
 
@@ -274,8 +288,9 @@ def outputs(docs: Path = DOCS) -> dict[Path, str]:
 
 def stale(docs: Path = DOCS) -> list[Path]:
     """The generated files that differ from what the models make now (or are missing)."""
-    return [path for path, text in outputs(docs).items()
-            if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    return [
+        path for path, text in outputs(docs).items() if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
 
 
 def _shown(path: Path) -> str:
@@ -296,8 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         behind = stale(args.docs)
         if behind:
             names = ", ".join(_shown(p) for p in behind)
-            print(f"{names} {'is' if len(behind) == 1 else 'are'} stale: regenerate with {REGENERATE}",
-                  file=sys.stderr)
+            print(f"{names} {'is' if len(behind) == 1 else 'are'} stale: regenerate with {REGENERATE}", file=sys.stderr)
             return 1
         return 0
     for path, text in outputs(args.docs).items():

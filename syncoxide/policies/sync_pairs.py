@@ -46,8 +46,9 @@ def document(desired: Desired, name: str) -> dict[str, Any]:
 
 def _describe(desired: Desired, name: str) -> str:
     pair, request = desired.sync[name], desired.sync_requests[name]
-    text = f"{request.mode.value} {request.source.location} -> {request.destination.location} " \
-           f"{pair.cadence().describe()}"
+    text = (
+        f"{request.mode.value} {request.source.location} -> {request.destination.location} {pair.cadence().describe()}"
+    )
     return text + (", paused" if pair.paused else "")
 
 
@@ -63,25 +64,34 @@ async def plan(desired: Desired, conn: Any, client: Client, digests: dict[str, s
         same_sides = stored is not None and _stored_sides(stored) == _sides(request)
         if stored is not None and stored["spec_hash"] is None and not same_sides:
             source, destination = (redacted(stored[side].get("location")) for side in ("source", "destination"))
-            problems.append(f"{where} sync.{name}: a pair named {name} already exists ({stored['mode']} from "
-                            f"{source} to {destination}, made with `syncoxide sync`); give this one another name")
+            problems.append(
+                f"{where} sync.{name}: a pair named {name} already exists ({stored['mode']} from "
+                f"{source} to {destination}, made with `syncoxide sync`); give this one another name"
+            )
             continue
         if request.mode is Mode.bisync and not pair.resync and not (same_sides and stored["baseline_at"]):
-            problems.append(f"{where} sync.{name}.resync: bisync pair {name} has no baseline yet: set resync: true "
-                            "for its first run (copies what is missing on each side, deletes nothing)")
+            problems.append(
+                f"{where} sync.{name}.resync: bisync pair {name} has no baseline yet: set resync: true "
+                "for its first run (copies what is missing on each side, deletes nothing)"
+            )
             continue
         detail = _describe(desired, name)
         if name not in declared:
             found.append((name, "create", detail))
-        elif declared[name]["spec_hash"] != digests[name] or not same_sides or (
-                pair.cadence().continuous and not await sync_client.is_running(client, sync_client.workflow_id(name))):
+        elif (
+            declared[name]["spec_hash"] != digests[name]
+            or not same_sides
+            or (pair.cadence().continuous and not await sync_client.is_running(client, sync_client.workflow_id(name)))
+        ):
             found.append((name, "update", detail + ("" if same_sides else "; new sides: its state starts afresh")))
         else:
             found.append((name, "unchanged", ""))
     if problems:
         raise PolicyErrors(problems)
-    found += [(name, "remove", "its workflow is stopped; its state and runs stay")
-              for name in sorted(set(declared) - set(desired.sync_requests))]
+    found += [
+        (name, "remove", "its workflow is stopped; its state and runs stay")
+        for name in sorted(set(declared) - set(desired.sync_requests))
+    ]
     return found
 
 

@@ -110,8 +110,13 @@ def _duplicates(node: MappingNode, path: tuple) -> list[YamlRefused]:
             continue
         line = _line(key.start_mark)
         if (key.tag, key.value) in seen:
-            found.append(YamlRefused(line, f"given twice, at lines {seen[(key.tag, key.value)]} and {line} (YAML "
-                                           "would keep only the last)", (*path, key.value)))
+            found.append(
+                YamlRefused(
+                    line,
+                    f"given twice, at lines {seen[(key.tag, key.value)]} and {line} (YAML would keep only the last)",
+                    (*path, key.value),
+                )
+            )
         else:
             seen[(key.tag, key.value)] = line
     return found
@@ -133,15 +138,20 @@ def check_nodes(root: Node) -> None:
             continue
         line = _line(node.start_mark)
         if id(node) in on_path:
-            raise YamlRefused(line, "an alias inside this anchor refers to the anchor itself (a recursive anchor)",
-                              path)
+            raise YamlRefused(
+                line, "an alias inside this anchor refers to the anchor itself (a recursive anchor)", path
+            )
         values += 1
         if values > MAX_VALUES:  # (told at the top-level key it happened under: the path is the aliases' maze)
-            raise YamlRefused(tops.get(path[:1], line), f"aliases expand the file past {MAX_VALUES} values here (a "
-                              "\"billion laughs\"?)", path[:1])
+            raise YamlRefused(
+                tops.get(path[:1], line),
+                f'aliases expand the file past {MAX_VALUES} values here (a "billion laughs"?)',
+                path[:1],
+            )
         if len(path) > MAX_DEPTH:
-            raise YamlRefused(tops.get(path[:1], line), f"nested more than {MAX_DEPTH} levels deep (with its "
-                              "aliases)", path[:1])
+            raise YamlRefused(
+                tops.get(path[:1], line), f"nested more than {MAX_DEPTH} levels deep (with its aliases)", path[:1]
+            )
         if isinstance(node, ScalarNode):
             continue
         on_path.add(id(node))
@@ -170,8 +180,10 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlRefused(data[:exc.start].count(b"\n") + 1,
-                          f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}: binary?)") from None
+        raise YamlRefused(
+            data[: exc.start].count(b"\n") + 1,
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}: binary?)",
+        ) from None
 
 
 def line_map(node: Node, path: tuple = (), lines: dict | None = None) -> dict[tuple, int]:
@@ -197,8 +209,10 @@ def read(data: bytes) -> tuple[Any, dict[tuple, int]]:
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
-        raise YamlRefused(text[:exc.position].count("\n") + 1,
-                          f"not a text file (character #x{exc.character:04x} is not allowed in YAML)") from None
+        raise YamlRefused(
+            text[: exc.position].count("\n") + 1,
+            f"not a text file (character #x{exc.character:04x} is not allowed in YAML)",
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:

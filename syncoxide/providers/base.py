@@ -215,8 +215,15 @@ class Provider(ABC):
         """A stream of ``length`` bytes (or to the end) from ``offset``; close it when done."""
 
     @abstractmethod
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
-              in_place: bool = False) -> Entry:
+    def write(
+        self,
+        path: str,
+        source: Readable,
+        *,
+        size: int | None = None,
+        mtime: datetime | None = None,
+        in_place: bool = False,
+    ) -> Entry:
         """Store everything ``source`` yields at ``path`` atomically (parents are created).
 
         ``in_place``: the caller writes to a temporary name of its own and renames it when it has checked

@@ -38,8 +38,12 @@ from syncoxide.providers.local_temp_files import LocalTempFiles
 from syncoxide.providers.spec import ProviderSpec
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-_OPEN = {"rb": os.O_RDONLY, "wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-         "w+b": os.O_RDWR | os.O_CREAT | os.O_TRUNC, "r+b": os.O_RDWR}
+_OPEN = {
+    "rb": os.O_RDONLY,
+    "wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+    "w+b": os.O_RDWR | os.O_CREAT | os.O_TRUNC,
+    "r+b": os.O_RDWR,
+}
 PRIVATE = 0o600
 """a file being written is its owner's alone until it lands and takes the source's permission bits"""
 LINK_SUFFIX = ".rclonelink"
@@ -59,8 +63,14 @@ class LocalProvider(Provider):
     a loop is reported, not followed twice); writing still never follows one."""
 
     kind = "local"
-    capabilities = Capabilities(hashes=frozenset(), server_side_copy=True, set_mtime=True, mtime_precision=1e-6,
-                                modes=True, metadata=frozenset({"owner", "xattrs"}))
+    capabilities = Capabilities(
+        hashes=frozenset(),
+        server_side_copy=True,
+        set_mtime=True,
+        mtime_precision=1e-6,
+        modes=True,
+        metadata=frozenset({"owner", "xattrs"}),
+    )
 
     def __init__(self, root: Path, *, links: bool = False, copy_links: bool = False):
         super().__init__(str(root))
@@ -92,8 +102,9 @@ class LocalProvider(Provider):
             done: list[str] = []
             for part in clean.split("/") if clean else []:
                 done.append(part)
-                child = nofollow.open_child(fd, names.to_bytes(part), names.shown("/".join(done)), create=create,
-                                            mode=0o777)
+                child = nofollow.open_child(
+                    fd, names.to_bytes(part), names.shown("/".join(done)), create=create, mode=0o777
+                )
                 os.close(fd)
                 fd = child
             yield fd
@@ -114,8 +125,14 @@ class LocalProvider(Provider):
 
     def _entry(self, path: str, st: os.stat_result) -> Entry:
         is_dir = statmod.S_ISDIR(st.st_mode)
-        return Entry(path=path, size=0 if is_dir else st.st_size, mtime=utc(st.st_mtime_ns / 1e9), is_dir=is_dir,
-                     mode=statmod.S_IMODE(st.st_mode), special=special_kind(st.st_mode))
+        return Entry(
+            path=path,
+            size=0 if is_dir else st.st_size,
+            mtime=utc(st.st_mtime_ns / 1e9),
+            is_dir=is_dir,
+            mode=statmod.S_IMODE(st.st_mode),
+            special=special_kind(st.st_mode),
+        )
 
     def list(self, path: str = "", *, specials: list[Entry] | None = None) -> Iterator[Entry]:
         start = paths.clean(path)
@@ -165,8 +182,9 @@ class LocalProvider(Provider):
                 else:
                     yield raw, st, b""
 
-    def _listed(self, rel: str, full: bytes, st: os.stat_result,
-                above: frozenset[tuple[int, int]]) -> tuple[Entry, os.stat_result]:
+    def _listed(
+        self, rel: str, full: bytes, st: os.stat_result, above: frozenset[tuple[int, int]]
+    ) -> tuple[Entry, os.stat_result]:
         """The entry a listing gives for what ``st`` describes (a symlink as ``links``/``copy_links`` say), and
         the stat it was made from."""
         entry = self._entry(rel, st)
@@ -217,8 +235,10 @@ class LocalProvider(Provider):
         with self._at(real, create=True) as (fd, name, _):
             there = nofollow.lstat_at(fd, name)
             if there is not None and not statmod.S_ISLNK(there.st_mode):
-                raise ProviderError(f"{self.display}: {names.shown(real)} is {nofollow.describe(there.st_mode)}: "
-                                    "the symlink of that name is not made")
+                raise ProviderError(
+                    f"{self.display}: {names.shown(real)} is {nofollow.describe(there.st_mode)}: "
+                    "the symlink of that name is not made"
+                )
             made = names.to_bytes(paths.name(temp_name(real)))
             os.symlink(target, made, dir_fd=fd)
             try:
@@ -294,8 +314,15 @@ class LocalProvider(Provider):
         handle.seek(offset)
         return RangeReader(handle, length)  # type: ignore[return-value]
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
-              in_place: bool = False) -> Entry:
+    def write(
+        self,
+        path: str,
+        source: Readable,
+        *,
+        size: int | None = None,
+        mtime: datetime | None = None,
+        in_place: bool = False,
+    ) -> Entry:
         clean = paths.clean(path)
         temp = temp_name(clean)
         tracked = TrackedSource(source)
@@ -354,8 +381,10 @@ class LocalProvider(Provider):
             if (real := self._as_link(paths.clean(src))) is not None:
                 src, dst = real, d[: -len(LINK_SUFFIX)]  # the symlink itself moves, over nothing but a symlink
                 if self._as_link(d) is None and self.exists(dst):
-                    raise ProviderError(f"{self.display}: {names.shown(dst)} is there and is not a symlink: the "
-                                        "symlink is not moved over it")
+                    raise ProviderError(
+                        f"{self.display}: {names.shown(dst)} is there and is not a symlink: the "
+                        "symlink is not moved over it"
+                    )
             elif is_temp(paths.clean(src)):
                 self._land_link(paths.clean(src), d)
                 return
@@ -400,7 +429,6 @@ class LocalProvider(Provider):
             return  # a symlink's own bits mean nothing on Linux
         with self.open_file(path, "rb") as handle:
             os.fchmod(handle.fileno(), mode)
-
 
     @contextmanager
     def _opened(self, path: str) -> Iterator[int]:
@@ -468,5 +496,6 @@ def connect(spec: ProviderSpec, settings: Settings) -> LocalProvider:
     root = Path(spec.location.removeprefix("file://")).expanduser()
     if not root.is_dir():
         raise ProviderNotFound(f"local provider root {root} is not a directory")
-    return LocalProvider(root.resolve(), links=options.flag(spec, "links", False),
-                         copy_links=options.flag(spec, "copy_links", False))
+    return LocalProvider(
+        root.resolve(), links=options.flag(spec, "links", False), copy_links=options.flag(spec, "copy_links", False)
+    )

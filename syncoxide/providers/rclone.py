@@ -53,9 +53,19 @@ from syncoxide.secrets.in_locations import redacted
 CHUNK = 1024 * 1024
 MOD_TIME_NOT_SUPPORTED_NS = 100 * 365 * 24 * 3600 * 10**9
 BASE_FLAGS = ["--retries", "1", "--use-json-log=false", "--log-level", "NOTICE"]
-AUTH_MARKERS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "StatusCode: 403", "401 Unauthorized",
-                "403 Forbidden", "invalid_grant", "unauthorized", "authentication failed", "permission denied",
-                "unable to authenticate")
+AUTH_MARKERS = (
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+    "StatusCode: 403",
+    "401 Unauthorized",
+    "403 Forbidden",
+    "invalid_grant",
+    "unauthorized",
+    "authentication failed",
+    "permission denied",
+    "unable to authenticate",
+)
 LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:NOTICE|ERROR|CRITICAL|INFO|DEBUG)\s*:\s*")
 
 
@@ -76,8 +86,7 @@ def _format_time(mtime: datetime) -> str:
 class RcloneProvider(Provider):
     kind = "rclone"
 
-    def __init__(self, display: str, rclone: str, root: str, env: dict[str, str], flags: list[str],
-                 secrets: list[str]):
+    def __init__(self, display: str, rclone: str, root: str, env: dict[str, str], flags: list[str], secrets: list[str]):
         super().__init__(display)
         self._rclone = rclone
         self._root = root  # remote:path, without a trailing slash
@@ -238,8 +247,15 @@ class RcloneProvider(Provider):
 
         return RangeReader(stream, None, on_close=close)  # type: ignore[return-value]
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
-              in_place: bool = False) -> Entry:
+    def write(
+        self,
+        path: str,
+        source: Readable,
+        *,
+        size: int | None = None,
+        mtime: datetime | None = None,
+        in_place: bool = False,
+    ) -> Entry:
         clean = paths.clean(path)
         target = clean if self._bucket_based or in_place else temp_name(clean)
         args = ["rcat"]
@@ -248,8 +264,13 @@ class RcloneProvider(Provider):
             args += ["--metadata", "--metadata-set", f"mtime={_format_time(mtime)}"]
         elif size is not None:
             args += ["--size", str(size)]
-        process = subprocess.Popen(self._argv(*args, self._target(target)), stdin=subprocess.PIPE,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **self._spawn)
+        process = subprocess.Popen(
+            self._argv(*args, self._target(target)),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            **self._spawn,
+        )
         assert process.stdin is not None and process.stderr is not None
         stderr: list[bytes] = []
         drain = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]

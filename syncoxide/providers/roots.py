@@ -121,8 +121,15 @@ class Absent(Provider):
     def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
         self._absent()
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
-              in_place: bool = False) -> Entry:
+    def write(
+        self,
+        path: str,
+        source: Readable,
+        *,
+        size: int | None = None,
+        mtime: datetime | None = None,
+        in_place: bool = False,
+    ) -> Entry:
         self._absent()
 
     def mkdir(self, path: str) -> None:

@@ -35,8 +35,17 @@ KINDS: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
     ),
     "s3": (
         "syncoxide.providers.s3.provider",
-        frozenset({"endpoint_url", "region", "addressing_style", "verify_tls", "multipart_threshold",
-                   "multipart_chunksize", "timeout"}),
+        frozenset(
+            {
+                "endpoint_url",
+                "region",
+                "addressing_style",
+                "verify_tls",
+                "multipart_threshold",
+                "multipart_chunksize",
+                "timeout",
+            }
+        ),
         frozenset({"access_key_id", "secret_access_key", "session_token"}),
     ),
     "webdav": (
@@ -52,8 +61,10 @@ class ProviderSpec(BaseModel, frozen=True):
     model_config = ConfigDict(hide_input_in_errors=True)  # a refused location's secret stays out of messages
 
     kind: ProviderKind
-    location: str = Field(description="local path, sftp://user@host:port/path, s3://bucket/prefix, "
-                                      "http(s)://host/path (WebDAV) or remote:path (rclone)")
+    location: str = Field(
+        description="local path, sftp://user@host:port/path, s3://bucket/prefix, "
+        "http(s)://host/path (WebDAV) or remote:path (rclone)"
+    )
     options: dict[str, OptionValue] = Field(default_factory=dict)
     secrets: dict[str, SecretRef] = Field(default_factory=dict)
 

@@ -74,8 +74,18 @@ class _Sized(io.RawIOBase):
 class WebdavProvider(Provider):
     kind = "webdav"
 
-    def __init__(self, display: str, session: requests.Session, base_url: str, base_path: str, *,
-                 etag_hash: str | None, oc_mtime: bool, timeout: float, secrets: list[str]):
+    def __init__(
+        self,
+        display: str,
+        session: requests.Session,
+        base_url: str,
+        base_path: str,
+        *,
+        etag_hash: str | None,
+        oc_mtime: bool,
+        timeout: float,
+        secrets: list[str],
+    ):
         super().__init__(display)
         self._session = session
         self._base_url = base_url  # scheme://host:port
@@ -85,7 +95,9 @@ class WebdavProvider(Provider):
         self._timeout = timeout
         self._secrets = secrets
         self.capabilities = Capabilities(
-            hashes=frozenset({etag_hash} if etag_hash else ()), server_side_copy=True, set_mtime=oc_mtime,
+            hashes=frozenset({etag_hash} if etag_hash else ()),
+            server_side_copy=True,
+            set_mtime=oc_mtime,
             mtime_precision=1.0,
         )
 
@@ -96,11 +108,11 @@ class WebdavProvider(Provider):
         url = self._base_url + "/" + "/".join(quote(part, safe="") for part in full.split("/") if part)
         return url + "/" if collection else url
 
-    def _request(self, method: str, path: str, *, ok: tuple[int, ...], collection: bool = False,
-                 **kwargs: object) -> requests.Response:
+    def _request(
+        self, method: str, path: str, *, ok: tuple[int, ...], collection: bool = False, **kwargs: object
+    ) -> requests.Response:
         try:
-            response = self._session.request(method, self._url(path, collection), timeout=self._timeout,
-                                             **kwargs)  # type: ignore[arg-type]
+            response = self._session.request(method, self._url(path, collection), timeout=self._timeout, **kwargs)  # type: ignore[arg-type]
         except requests.RequestException as exc:
             raise ProviderTransient(
                 f"{self.display}: {method} {path or '/'} failed: {options.redact(str(exc), self._secrets)}"
@@ -124,7 +136,11 @@ class WebdavProvider(Provider):
 
     def _propfind(self, path: str, depth: str) -> list[Entry]:
         response = self._request(
-            "PROPFIND", path, ok=(207,), collection=True, data=PROPFIND_BODY.encode(),
+            "PROPFIND",
+            path,
+            ok=(207,),
+            collection=True,
+            data=PROPFIND_BODY.encode(),
             headers={"Depth": depth, "Content-Type": "application/xml; charset=utf-8"},
         )
         try:
@@ -214,8 +230,15 @@ class WebdavProvider(Provider):
     def _mtime_headers(self, mtime: datetime | None) -> dict[str, str]:
         return {"X-OC-Mtime": str(int(mtime.timestamp()))} if mtime is not None and self._oc_mtime else {}
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
-              in_place: bool = False) -> Entry:
+    def write(
+        self,
+        path: str,
+        source: Readable,
+        *,
+        size: int | None = None,
+        mtime: datetime | None = None,
+        in_place: bool = False,
+    ) -> Entry:
         clean = paths.clean(path)
         temp = clean if in_place else temp_name(clean)
         tracked = TrackedSource(source)
@@ -325,15 +348,23 @@ def connect(spec: ProviderSpec, settings: Settings) -> WebdavProvider:
     display = f"{url.scheme}://{url.netloc}{url.path}".rstrip("/")
     session = requests.Session()
     session.verify = options.flag(spec, "verify_tls", True)
-    user, password, token = options.text(spec, "user"), options.secret(spec, "password"), options.secret(
-        spec, "bearer_token")
+    user, password, token = (
+        options.text(spec, "user"),
+        options.secret(spec, "password"),
+        options.secret(spec, "bearer_token"),
+    )
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
     elif user is not None or password is not None:
         session.auth = (user or "", password or "")
     provider = WebdavProvider(
-        display, session, f"{url.scheme}://{url.netloc}", unquote(url.path), etag_hash=etag_hash,
-        oc_mtime=options.flag(spec, "oc_mtime", True), timeout=options.number(spec, "timeout", 60),
+        display,
+        session,
+        f"{url.scheme}://{url.netloc}",
+        unquote(url.path),
+        etag_hash=etag_hash,
+        oc_mtime=options.flag(spec, "oc_mtime", True),
+        timeout=options.number(spec, "timeout", 60),
         secrets=[s for s in (password, token) if s],
     )
     try:

@@ -54,13 +54,9 @@ class SecretRef(BaseModel, frozen=True):
                 raise SecretUnavailable(f"cannot read secret file {self.value}: {exc.strerror}") from None
         else:
             try:
-                done = subprocess.run(
-                    self.value, shell=True, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S
-                )
+                done = subprocess.run(self.value, shell=True, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                raise SecretUnavailable(
-                    f"secret command timed out after {COMMAND_TIMEOUT_S}s: {self.value}"
-                ) from None
+                raise SecretUnavailable(f"secret command timed out after {COMMAND_TIMEOUT_S}s: {self.value}") from None
             if done.returncode != 0:
                 raise SecretUnavailable(f"secret command exited with {done.returncode}: {self.value}")
             secret = done.stdout.rstrip("\r\n")

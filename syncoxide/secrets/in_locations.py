@@ -33,13 +33,14 @@ def _hint(kind: str | None, what: str) -> str:
     if kind == "sftp":
         return f"give the {what} as the secret 'password', a reference ({REFERENCES}), or use key_file"
     if kind == "webdav":
-        return f"give the user as the option 'user' and the {what} as the secret 'password', a reference " \
-               f"({REFERENCES})"
+        return f"give the user as the option 'user' and the {what} as the secret 'password', a reference ({REFERENCES})"
     if kind == "s3":
         return f"give the keys as the secrets 'access_key_id' and 'secret_access_key', references ({REFERENCES})"
     if kind in ("borg", "restic"):
-        return f"use an SSH key for ssh:// and sftp: repositories; secrets are given as references ({REFERENCES}), " \
-               "never inside a location"
+        return (
+            f"use an SSH key for ssh:// and sftp: repositories; secrets are given as references ({REFERENCES}), "
+            "never inside a location"
+        )
     return f"give it as a secret reference ({REFERENCES}) where syncoxide takes one"
 
 
@@ -48,7 +49,7 @@ def _authority(location: str) -> tuple[int, str] | None:
     start = _URL_START.match(location)
     if start is None:
         return None
-    rest = location[start.end():]
+    rest = location[start.end() :]
     end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
     return start.end(), rest[:end]
 
@@ -71,8 +72,9 @@ def _url_problem(location: str, kind: str | None) -> str | None:
     port = host_port.rpartition(":")[2] if ":" in host_port else ""
     if port and not port.isdigit():
         # user:pa/ss@host: the password's "/" ended the authority early; what follows ':' is no port
-        return f"what follows ':' in the URL's host part is no port number (a user:password@?); " \
-               f"{_hint(kind, 'password')}"
+        return (
+            f"what follows ':' in the URL's host part is no port number (a user:password@?); {_hint(kind, 'password')}"
+        )
     return None
 
 
@@ -119,8 +121,11 @@ def _secret_param(name: str) -> bool:
 def _rclone_problem(location: str, *, secrets: bool = True) -> str | None:
     for name in _connection_params(location):
         if _secret_param(name):
-            instead = f"give it as the secret '{name}', a reference ({REFERENCES}), or keep it in rclone's config" \
-                if secrets else "keep it in rclone's config (restic reads the remote there)"
+            instead = (
+                f"give it as the secret '{name}', a reference ({REFERENCES}), or keep it in rclone's config"
+                if secrets
+                else "keep it in rclone's config (restic reads the remote there)"
+            )
             return f"the rclone connection string holds a secret ({name}=...); {instead}"
     return None
 
@@ -162,7 +167,7 @@ def redacted(location: str) -> str:
             if ":" in userinfo or location.startswith("s3://"):
                 user = userinfo.partition(":")[0] if ":" in userinfo else ""
                 masked = f"{user}:***@{host}" if user else f"***@{host}"
-                return location[:start] + masked + location[start + len(authority):]
+                return location[:start] + masked + location[start + len(authority) :]
         elif _url_problem(location, None) is not None:
             return location[:start] + "***"  # where the password ends is not known: nothing after the scheme
     body = location.removeprefix("rclone:")

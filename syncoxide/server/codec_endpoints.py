@@ -113,8 +113,12 @@ def codec_app(codec: EncryptionCodec, token: str, *, origins: Sequence[str], hos
             return problem(429, "too many failures", "too many failed attempts from this address; wait a minute")
         if not guard.allows(request):
             guard.failed(who)
-            return problem(401, "unauthorized", "a bearer token or a codec session is required",
-                           {"WWW-Authenticate": 'Bearer realm="syncoxide codec"'})  # fmt: skip
+            return problem(
+                401,
+                "unauthorized",
+                "a bearer token or a codec session is required",
+                {"WWW-Authenticate": 'Bearer realm="syncoxide codec"'},
+            )
         body = await request.body()
         if len(body) > MAX_BODY:
             return problem(413, "too large", f"the body holds {len(body)} bytes; at most {MAX_BODY}")

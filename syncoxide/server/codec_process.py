@@ -24,8 +24,10 @@ def ensure_token_file(settings: Settings) -> bool:
 
 
 def codec_token(settings: Settings) -> str:
-    ref = SecretRef.parse(settings.codec_token) if settings.codec_token else SecretRef(
-        kind="file", value=str(token_file(settings))
+    ref = (
+        SecretRef.parse(settings.codec_token)
+        if settings.codec_token
+        else SecretRef(kind="file", value=str(token_file(settings)))
     )
     try:
         token = ref.resolve().strip()
@@ -73,6 +75,7 @@ def serve(
         raise InvalidInput(f"--host {host} is beyond loopback: give --tls-cert and --tls-key")
     port = port or settings.codec_port
     hosts = ["127.0.0.1", "localhost", "::1", *(public_names or []), *([] if _loopback(host) else [host])]
+
     def keys() -> list[PayloadKey]:
         return load_keys(settings.payload_keys, settings.home)
 
@@ -83,6 +86,11 @@ def serve(
         hosts=hosts,
     )
     uvicorn.run(
-        app, host=host, port=port, log_level="warning", access_log=False,
-        ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None,
-    )  # fmt: skip
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+    )

@@ -53,8 +53,10 @@ def add_source(conn: psycopg.Connection, *, name: str, root: str, excludes: list
 def remove_source(conn: psycopg.Connection, source_id: str) -> None:
     """The source, its scans and its cleanup plans; its parts retire (vacuum deletes them later)."""
     with conn.transaction():
-        conn.execute("UPDATE catalog_parts SET retired_at = now() WHERE kind = 'scan' AND owner_id = %s"
-                     " AND retired_at IS NULL", (source_id,))  # fmt: skip
+        conn.execute(
+            "UPDATE catalog_parts SET retired_at = now() WHERE kind = 'scan' AND owner_id = %s AND retired_at IS NULL",
+            (source_id,),
+        )
         conn.execute("DELETE FROM cleanup_plans WHERE spec->>'source_id' = %s", (source_id,))
         conn.execute("DELETE FROM sources WHERE id = %s", (source_id,))
 
@@ -130,17 +132,30 @@ def record_snapshots(
             _record_snapshot(conn, repository_id, snapshot, entries, part)
 
 
-def _record_snapshot(conn: psycopg.Connection, repository_id: str, snapshot: Snapshot, entries: int,
-                     part: WrittenPart) -> None:  # fmt: skip
+def _record_snapshot(
+    conn: psycopg.Connection, repository_id: str, snapshot: Snapshot, entries: int, part: WrittenPart
+) -> None:
     conn.execute(
         "INSERT INTO catalog_snapshots (repository_id, snapshot_id, time, hostname, paths, tags, policy, files,"
         " bytes, compressed_bytes, added_bytes, entries, part) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
         " %s, %s, %s) ON CONFLICT (repository_id, snapshot_id) DO UPDATE SET entries = EXCLUDED.entries,"
         " part = EXCLUDED.part, removed_at = NULL, ingested_at = now()",
-        (repository_id, snapshot.id, snapshot.time, snapshot.hostname, snapshot.paths, snapshot.tags,
-         snapshot.policy, snapshot.files, snapshot.bytes, snapshot.compressed_bytes, snapshot.added_bytes,
-         entries, part.path),
-    )  # fmt: skip
+        (
+            repository_id,
+            snapshot.id,
+            snapshot.time,
+            snapshot.hostname,
+            snapshot.paths,
+            snapshot.tags,
+            snapshot.policy,
+            snapshot.files,
+            snapshot.bytes,
+            snapshot.compressed_bytes,
+            snapshot.added_bytes,
+            entries,
+            part.path,
+        ),
+    )
 
 
 def ingested_snapshots(conn: psycopg.Connection, repository_id: str) -> set[str]:
@@ -196,9 +211,20 @@ def record_scan(
         conn.execute(
             "INSERT INTO catalog_scans (id, source_id, started_at, files, dirs, bytes, errors, hashed, reused,"
             " part_count, error_sample) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (summary.scan_id, summary.source_id, started_at, summary.files, summary.dirs, summary.bytes,
-             summary.errors, summary.hashed, summary.reused, len(parts), summary.error_sample),
-        )  # fmt: skip
+            (
+                summary.scan_id,
+                summary.source_id,
+                started_at,
+                summary.files,
+                summary.dirs,
+                summary.bytes,
+                summary.errors,
+                summary.hashed,
+                summary.reused,
+                len(parts),
+                summary.error_sample,
+            ),
+        )
     return previous
 
 

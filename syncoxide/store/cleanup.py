@@ -60,9 +60,11 @@ def create(conn: psycopg.Connection, spec: CleanupSpec, candidates: list[Candida
             cur.executemany(
                 "INSERT INTO cleanup_items (plan_id, seq, path, reason, size, mtime_ns, hash_kind, hash, keep_path)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(plan_id, i, c.path, c.reason, c.size, c.mtime_ns, c.hash_kind, c.hash, c.keep_path)
-                 for i, c in enumerate(candidates)],
-            )  # fmt: skip
+                [
+                    (plan_id, i, c.path, c.reason, c.size, c.mtime_ns, c.hash_kind, c.hash, c.keep_path)
+                    for i, c in enumerate(candidates)
+                ],
+            )
     return get(conn, plan_id)
 
 
@@ -109,8 +111,9 @@ def set_status(conn: psycopg.Connection, plan: Plan, status: str) -> None:
     if status == "applied":
         keep_until = datetime.now(UTC) + timedelta(days=plan.spec.keep_days)
     with conn.transaction():
-        conn.execute("UPDATE cleanup_plans SET status = %s, keep_until = %s WHERE id = %s",
-                     (status, keep_until, plan.id))  # fmt: skip
+        conn.execute(
+            "UPDATE cleanup_plans SET status = %s, keep_until = %s WHERE id = %s", (status, keep_until, plan.id)
+        )
     plan.status, plan.keep_until = status, keep_until
 
 

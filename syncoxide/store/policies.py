@@ -31,9 +31,7 @@ def active(conn: psycopg.Connection) -> dict[str, StoredPolicy]:
     return {r["name"]: StoredPolicy(**r) for r in rows}
 
 
-def upsert(
-    conn: psycopg.Connection, *, name: str, repository_id: str, spec: dict, spec_hash: str, origin: str
-) -> int:
+def upsert(conn: psycopg.Connection, *, name: str, repository_id: str, spec: dict, spec_hash: str, origin: str) -> int:
     """Record a new version of the policy; returns the version number."""
     with conn.transaction():
         row = conn.execute("SELECT version FROM policies WHERE name = %s", (name,)).fetchone()

@@ -52,9 +52,17 @@ def finish(
         cur = conn.execute(
             "UPDATE runs SET status = %s, finished_at = now(), files = %s, bytes = %s, added_bytes = %s,"
             " snapshot_id = %s, error = %s, details = coalesce(details, '{}'::jsonb) || %s WHERE id = %s",
-            (status.value, files, bytes_, added_bytes, snapshot_id, error,
-             Jsonb({"warnings": warnings} if warnings else {}), run_id),
-        )  # fmt: skip
+            (
+                status.value,
+                files,
+                bytes_,
+                added_bytes,
+                snapshot_id,
+                error,
+                Jsonb({"warnings": warnings} if warnings else {}),
+                run_id,
+            ),
+        )
         if cur.rowcount != 1:
             raise NotFound(f"no run with id {run_id}")
 

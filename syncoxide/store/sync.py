@@ -28,46 +28,59 @@ DIR_MARK = "/"
 
 def ensure_pair(conn: psycopg.Connection, pair_id: str, mode: str, source: dict, destination: dict) -> None:
     with conn.transaction():
-        row = conn.execute("SELECT mode, source, destination FROM sync_pairs WHERE id = %s FOR UPDATE",
-                           (pair_id,)).fetchone()
+        row = conn.execute(
+            "SELECT mode, source, destination FROM sync_pairs WHERE id = %s FOR UPDATE", (pair_id,)
+        ).fetchone()
         if row is None:
-            conn.execute("INSERT INTO sync_pairs (id, mode, source, destination) VALUES (%s, %s, %s, %s)",
-                         (pair_id, mode, Jsonb(source), Jsonb(destination)))
+            conn.execute(
+                "INSERT INTO sync_pairs (id, mode, source, destination) VALUES (%s, %s, %s, %s)",
+                (pair_id, mode, Jsonb(source), Jsonb(destination)),
+            )
         elif (row[1], row[2]) != (source, destination) or row[0] != mode:
             was, to = redacted(row[1].get("location")), redacted(row[2].get("location"))
-            raise InvalidInput(f"sync pair {pair_id!r} already exists as {row[0]} from {was} to {to}; choose another "
-                               "--pair name")
+            raise InvalidInput(
+                f"sync pair {pair_id!r} already exists as {row[0]} from {was} to {to}; choose another --pair name"
+            )
 
 
 def get_pair(conn: psycopg.Connection, pair_id: str) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute("SELECT id, mode, source, destination, baseline_at, spec_hash, origin FROM sync_pairs"
-                           " WHERE id = %s", (pair_id,)).fetchone()
+        return cur.execute(
+            "SELECT id, mode, source, destination, baseline_at, spec_hash, origin FROM sync_pairs WHERE id = %s",
+            (pair_id,),
+        ).fetchone()
 
 
 def declared_pairs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
     """Pairs applied from policy files, by name."""
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute("SELECT id, mode, source, destination, baseline_at, spec_hash, origin FROM sync_pairs"
-                           " WHERE spec_hash IS NOT NULL ORDER BY id").fetchall()
+        rows = cur.execute(
+            "SELECT id, mode, source, destination, baseline_at, spec_hash, origin FROM sync_pairs"
+            " WHERE spec_hash IS NOT NULL ORDER BY id"
+        ).fetchall()
     return {row["id"]: row for row in rows}
 
 
-def declare_pair(conn: psycopg.Connection, pair_id: str, mode: str, source: dict, destination: dict, *,
-                 spec_hash: str, origin: str) -> None:
+def declare_pair(
+    conn: psycopg.Connection, pair_id: str, mode: str, source: dict, destination: dict, *, spec_hash: str, origin: str
+) -> None:
     """Record a pair as applied from a policy file. New sides or a new mode make it a new pair under the old
     name: its state (and bisync baseline) is dropped, its runs stay."""
     with conn.transaction():
-        row = conn.execute("SELECT mode, source, destination FROM sync_pairs WHERE id = %s FOR UPDATE",
-                           (pair_id,)).fetchone()
+        row = conn.execute(
+            "SELECT mode, source, destination FROM sync_pairs WHERE id = %s FOR UPDATE", (pair_id,)
+        ).fetchone()
         if row is not None and (row[0], row[1], row[2]) != (mode, source, destination):
             conn.execute("DELETE FROM sync_state WHERE pair_id = %s", (pair_id,))
-            conn.execute("UPDATE sync_pairs SET mode = %s, source = %s, destination = %s, baseline_at = NULL"
-                         " WHERE id = %s", (mode, Jsonb(source), Jsonb(destination), pair_id))
+            conn.execute(
+                "UPDATE sync_pairs SET mode = %s, source = %s, destination = %s, baseline_at = NULL WHERE id = %s",
+                (mode, Jsonb(source), Jsonb(destination), pair_id),
+            )
         conn.execute(
             "INSERT INTO sync_pairs (id, mode, source, destination, spec_hash, origin) VALUES (%s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (id) DO UPDATE SET spec_hash = EXCLUDED.spec_hash, origin = EXCLUDED.origin",
-            (pair_id, mode, Jsonb(source), Jsonb(destination), spec_hash, origin))
+            (pair_id, mode, Jsonb(source), Jsonb(destination), spec_hash, origin),
+        )
 
 
 def undeclare_pair(conn: psycopg.Connection, pair_id: str) -> None:
@@ -77,8 +90,10 @@ def undeclare_pair(conn: psycopg.Connection, pair_id: str) -> None:
 
 def _held_locks(conn: psycopg.Connection) -> set[int]:
     """The advisory lock keys some session holds now (a bigint key is classid:objid, objsubid 1)."""
-    rows = conn.execute("SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks"
-                        " WHERE locktype = 'advisory' AND granted AND objsubid = 1").fetchall()
+    rows = conn.execute(
+        "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks"
+        " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+    ).fetchall()
     return {row[0] for row in rows}
 
 
@@ -103,7 +118,8 @@ def pairs_with_last_run(conn: psycopg.Connection) -> list[dict[str, Any]]:
             " r.finished_at AS last_finished_at, r.summary AS last_summary, r.error AS last_error FROM sync_pairs p"
             " LEFT JOIN LATERAL (SELECT * FROM sync_runs WHERE pair_id = p.id ORDER BY started_at DESC LIMIT 1) r"
             " ON true"
-            " ORDER BY coalesce(r.started_at, p.created_at) DESC").fetchall()
+            " ORDER BY coalesce(r.started_at, p.created_at) DESC"
+        ).fetchall()
     return _settled(conn, rows, "last_status", "id")
 
 
@@ -128,14 +144,17 @@ def unlock(conn: psycopg.Connection, pair_id: str) -> None:
 # -- state -----------------------------------------------------------------------------------------
 
 
-def load_state(conn: psycopg.Connection, pair_id: str) -> tuple[dict[str, StateRow], set[str]]:
+def _load_rows(conn: psycopg.Connection, pair_id: str) -> tuple[dict[str, StateRow], set[str]]:
     """The files both sides last agreed on, by path, and the directories both had (bisync's baseline), as stored;
     ``PgStateStore.load_state`` gives them as ``FileState``s."""
     files: dict[str, StateRow] = {}
     dirs: set[str] = set()
     with conn.cursor() as cur:
-        cur.execute("SELECT path, src_size, src_mtime_ns, src_md5, dst_size, dst_mtime_ns, dst_md5"
-                    " FROM sync_state WHERE pair_id = %s", (pair_id,))
+        cur.execute(
+            "SELECT path, src_size, src_mtime_ns, src_md5, dst_size, dst_mtime_ns, dst_md5"
+            " FROM sync_state WHERE pair_id = %s",
+            (pair_id,),
+        )
         for row in cur:
             if row[0].endswith(DIR_MARK):
                 dirs.add(row[0][: -len(DIR_MARK)])
@@ -144,8 +163,14 @@ def load_state(conn: psycopg.Connection, pair_id: str) -> tuple[dict[str, StateR
     return files, dirs
 
 
-def replace_state(conn: psycopg.Connection, pair_id: str, rows: Iterable[StateRow], *, baseline: bool = False,
-                  dirs: Iterable[str] = ()) -> None:
+def replace_state(
+    conn: psycopg.Connection,
+    pair_id: str,
+    rows: Iterable[StateRow],
+    *,
+    baseline: bool = False,
+    dirs: Iterable[str] = (),
+) -> None:
     """Swap in the new state in one transaction (and mark the baseline as made, for bisync)."""
     with conn.transaction():
         conn.execute("DELETE FROM sync_state WHERE pair_id = %s", (pair_id,))
@@ -172,15 +197,19 @@ def start_run(conn: psycopg.Connection, run_id: str, pair_id: str, mode: str, dr
             " WHERE pair_id = %s AND status = 'running'",
             (pair_id,),
         ).rowcount
-        conn.execute("INSERT INTO sync_runs (id, pair_id, mode, status, dry_run) VALUES (%s, %s, %s, 'running', %s)",
-                     (run_id, pair_id, mode, dry_run))
+        conn.execute(
+            "INSERT INTO sync_runs (id, pair_id, mode, status, dry_run) VALUES (%s, %s, %s, 'running', %s)",
+            (run_id, pair_id, mode, dry_run),
+        )
     return stale
 
 
 def finish_run(conn: psycopg.Connection, run_id: str, status: str, summary: dict, error: str | None = None) -> None:
     with conn.transaction():
-        conn.execute("UPDATE sync_runs SET status = %s, finished_at = now(), summary = %s, error = %s WHERE id = %s",
-                     (status, Jsonb(summary), error, run_id))
+        conn.execute(
+            "UPDATE sync_runs SET status = %s, finished_at = now(), summary = %s, error = %s WHERE id = %s",
+            (status, Jsonb(summary), error, run_id),
+        )
 
 
 def recent_runs(conn: psycopg.Connection, pair_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
@@ -190,7 +219,9 @@ def recent_runs(conn: psycopg.Connection, pair_id: str | None = None, limit: int
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             f"SELECT id, pair_id, mode, status, dry_run, started_at, finished_at, summary, error FROM sync_runs"
-            f" {where} ORDER BY started_at DESC LIMIT %s", [*params, limit]).fetchall()
+            f" {where} ORDER BY started_at DESC LIMIT %s",
+            [*params, limit],
+        ).fetchall()
     return _settled(conn, rows, "status", "pair_id")
 
 
@@ -203,16 +234,25 @@ def open_actions(conn: psycopg.Connection, pair_id: str) -> list[dict[str, Any]]
         return cur.execute(
             "SELECT run_id, seq, action, state, progress, error FROM sync_journal"
             " WHERE pair_id = %s AND state IN ('planned', 'running', 'failed') ORDER BY run_id, seq",
-            (pair_id,)).fetchall()
+            (pair_id,),
+        ).fetchall()
 
 
-def write_plan(conn: psycopg.Connection, run_id: str, pair_id: str,
-               actions: Iterable[tuple[int, dict, dict]], supersede: bool = True) -> None:
+def write_plan(
+    conn: psycopg.Connection,
+    run_id: str,
+    pair_id: str,
+    actions: Iterable[tuple[int, dict, dict]],
+    supersede: bool = True,
+) -> None:
     """Record every action before any runs; earlier open actions are superseded in the same transaction."""
     with conn.transaction():
         if supersede:
-            conn.execute("UPDATE sync_journal SET state = 'superseded', updated_at = now()"
-                         " WHERE pair_id = %s AND state IN ('planned', 'running', 'failed')", (pair_id,))
+            conn.execute(
+                "UPDATE sync_journal SET state = 'superseded', updated_at = now()"
+                " WHERE pair_id = %s AND state IN ('planned', 'running', 'failed')",
+                (pair_id,),
+            )
         with conn.cursor().copy("COPY sync_journal (run_id, seq, pair_id, action, progress) FROM STDIN") as copy:
             for seq, action, progress in actions:
                 copy.write_row((run_id, seq, pair_id, Jsonb(action), Jsonb(progress)))
@@ -222,20 +262,26 @@ def mark(conn: psycopg.Connection, run_id: str, seqs: list[int], state: str, err
     if not seqs:
         return
     with conn.transaction():
-        conn.execute("UPDATE sync_journal SET state = %s, error = %s, updated_at = now()"
-                     " WHERE run_id = %s AND seq = ANY(%s)", (state, error, run_id, seqs))
+        conn.execute(
+            "UPDATE sync_journal SET state = %s, error = %s, updated_at = now() WHERE run_id = %s AND seq = ANY(%s)",
+            (state, error, run_id, seqs),
+        )
 
 
 def checkpoint(conn: psycopg.Connection, run_id: str, seq: int, progress: dict) -> None:
     with conn.transaction():
-        conn.execute("UPDATE sync_journal SET state = 'running', progress = %s, updated_at = now()"
-                     " WHERE run_id = %s AND seq = %s", (Jsonb(progress), run_id, seq))
+        conn.execute(
+            "UPDATE sync_journal SET state = 'running', progress = %s, updated_at = now()"
+            " WHERE run_id = %s AND seq = %s",
+            (Jsonb(progress), run_id, seq),
+        )
 
 
 def journal(conn: psycopg.Connection, run_id: str) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute("SELECT seq, action, state, progress, error FROM sync_journal WHERE run_id = %s"
-                           " ORDER BY seq", (run_id,)).fetchall()
+        return cur.execute(
+            "SELECT seq, action, state, progress, error FROM sync_journal WHERE run_id = %s ORDER BY seq", (run_id,)
+        ).fetchall()
 
 
 # -- the runner's store ----------------------------------------------------------------------------
@@ -277,11 +323,12 @@ class PgStateStore:
         finish_run(self.conn, run_id, status, summary, error)
 
     def load_state(self, pair: str) -> PairState:
-        rows, dirs = load_state(self.conn, pair)
+        rows, dirs = _load_rows(self.conn, pair)
         return PairState({path: _file_state(row) for path, row in rows.items()}, frozenset(dirs))
 
-    def save_state(self, pair: str, files: Iterable[FileState], *, baseline: bool = False,
-                   dirs: Iterable[str] = ()) -> None:
+    def save_state(
+        self, pair: str, files: Iterable[FileState], *, baseline: bool = False, dirs: Iterable[str] = ()
+    ) -> None:
         replace_state(self.conn, pair, (_state_row(file) for file in files), baseline=baseline, dirs=dirs)
 
     def open_actions(self, pair: str) -> list[dict[str, Any]]:

@@ -10,8 +10,22 @@ import importlib
 
 _EXPORTS = {
     **dict.fromkeys(("GuardTripped", "NeedsResync", "SyncBusy", "SyncFailed"), "syncoxide.sync.errors"),
-    **dict.fromkeys(("Action", "ActionKind", "ConflictLoser", "ConflictPolicy", "Filters", "MaxDelete", "Mode",
-                     "Plan", "SyncOptions", "SyncRequest", "SyncResult"), "syncoxide.sync.models"),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "Action",
+            "ActionKind",
+            "ConflictLoser",
+            "ConflictPolicy",
+            "Filters",
+            "MaxDelete",
+            "Mode",
+            "Plan",
+            "SyncOptions",
+            "SyncRequest",
+            "SyncResult",
+        ),
+        "syncoxide.sync.models",
+    ),
     **dict.fromkeys(("pair_id", "raise_for_errors", "run_sync"), "syncoxide.sync.runner"),
 }
 

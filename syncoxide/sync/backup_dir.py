@@ -42,7 +42,7 @@ def prune(provider: Provider, backup_dir: str, older_than: datetime) -> int:
     folders: set[str] = set()
     try:
         for entry in provider.list(backup_dir):
-            name, _, inside = entry.path[len(backup_dir) + 1:].partition("/")
+            name, _, inside = entry.path[len(backup_dir) + 1 :].partition("/")
             started = folder_time(name)
             if started is None or started >= older_than:
                 continue

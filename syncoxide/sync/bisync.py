@@ -97,8 +97,15 @@ def _under(path: str, folder: str) -> bool:
 
 
 def _copy(to: Side, path: str, entry: Entry, reason: str, *, update: bool, target: str | None = None) -> Action:
-    return Action(kind=ActionKind.update if update else ActionKind.copy, path=path, side=to, target=target,
-                  size=entry.size, mtime=entry.mtime, reason=reason)
+    return Action(
+        kind=ActionKind.update if update else ActionKind.copy,
+        path=path,
+        side=to,
+        target=target,
+        size=entry.size,
+        mtime=entry.mtime,
+        reason=reason,
+    )
 
 
 class BisyncPlanner:
@@ -113,9 +120,14 @@ class BisyncPlanner:
         self.now = now
         p1, p2 = sides.providers[Side.path1], sides.providers[Side.path2]
         self.tolerance = precision(p1, p2)
-        self.plan = Plan(pair=pair, mode=Mode.bisync, source=p1.display, destination=p2.display,
-                         source_files=len(sides.listings[Side.path1].files),
-                         destination_files=len(sides.listings[Side.path2].files))
+        self.plan = Plan(
+            pair=pair,
+            mode=Mode.bisync,
+            source=p1.display,
+            destination=p2.display,
+            source_files=len(sides.listings[Side.path1].files),
+            destination_files=len(sides.listings[Side.path2].files),
+        )
 
     def _same_content(self, path: str) -> bool:
         e1 = self.sides.entry(Side.path1, path)
@@ -141,34 +153,59 @@ class BisyncPlanner:
         loser = OTHER[winner]
         if self.policy is ConflictPolicy.keep_both or (self.keep_loser and not self.backup_dir):
             renamed = conflict_name(path, self.now, loser)
-            self.plan.actions.append(Action(kind=ActionKind.rename, path=path, side=loser, target=renamed,
-                                            reason=f"conflict ({what}): keep both"))
+            self.plan.actions.append(
+                Action(
+                    kind=ActionKind.rename,
+                    path=path,
+                    side=loser,
+                    target=renamed,
+                    reason=f"conflict ({what}): keep both",
+                )
+            )
             lost = e[loser]
             assert lost is not None
             moved = Entry(path=renamed, size=lost.size, mtime=lost.mtime, hashes=lost.hashes)
             self.sides.extra[(loser, renamed)] = moved
             self.plan.actions.append(_copy(winner, renamed, moved, "conflict: the other version", update=False))
             self.plan.actions.append(_copy(loser, path, e[winner], "conflict: winner", update=False))  # type: ignore[arg-type]
-            self.plan.conflicts.append(f"{path}: {what}; {winner.value} keeps the name, {loser.value}'s version "
-                                       f"is kept as {renamed}")
+            self.plan.conflicts.append(
+                f"{path}: {what}; {winner.value} keeps the name, {loser.value}'s version is kept as {renamed}"
+            )
             return
-        self.plan.actions.append(_copy(loser, path, e[winner], f"conflict ({what}): {self.policy.value} wins",  # type: ignore[arg-type]
-                                       update=True))
+        self.plan.actions.append(
+            _copy(
+                loser,
+                path,
+                e[winner],
+                f"conflict ({what}): {self.policy.value} wins",  # type: ignore[arg-type]
+                update=True,
+            )
+        )
         fate = f"kept in {self.backup_dir}" if self.keep_loser else "discarded (conflict-loser discard)"
-        self.plan.conflicts.append(f"{path}: {what}; {winner.value} wins ({self.policy.value}), {loser.value}'s "
-                                   f"version is {fate}")
+        self.plan.conflicts.append(
+            f"{path}: {what}; {winner.value} wins ({self.policy.value}), {loser.value}'s version is {fate}"
+        )
 
     def _dir_vs_file(self, path: str, file_side: Side) -> None:
         entry = self.sides.entry(file_side, path)
         assert entry is not None
         renamed = conflict_name(path, self.now, file_side)
-        self.plan.actions.append(Action(kind=ActionKind.rename, path=path, side=file_side, target=renamed,
-                                        reason="conflict: a directory on the other side"))
+        self.plan.actions.append(
+            Action(
+                kind=ActionKind.rename,
+                path=path,
+                side=file_side,
+                target=renamed,
+                reason="conflict: a directory on the other side",
+            )
+        )
         moved = Entry(path=renamed, size=entry.size, mtime=entry.mtime, hashes=entry.hashes)
         self.sides.extra[(file_side, renamed)] = moved
         self.plan.actions.append(_copy(OTHER[file_side], renamed, moved, "conflict: file vs directory", update=False))
-        self.plan.conflicts.append(f"{path}: a file on {file_side.value}, a directory on {OTHER[file_side].value}; "
-                                   f"the file is kept as {renamed}")
+        self.plan.conflicts.append(
+            f"{path}: a file on {file_side.value}, a directory on {OTHER[file_side].value}; "
+            f"the file is kept as {renamed}"
+        )
 
     def _renames(self, status: dict[Side, dict[str, str]]) -> set[str]:
         handled: set[str] = set()
@@ -194,8 +231,16 @@ class BisyncPlanner:
                     base = _base(self.state.get(old), side)
                     old_md5 = (base.md5 if base else None) or self.sides.hash(other, old)
                     if old_md5 == digest:
-                        self.plan.actions.append(Action(kind=ActionKind.rename, path=old, side=other, target=path,
-                                                        size=entry.size, reason=f"renamed on {side.value}"))
+                        self.plan.actions.append(
+                            Action(
+                                kind=ActionKind.rename,
+                                path=old,
+                                side=other,
+                                target=path,
+                                size=entry.size,
+                                reason=f"renamed on {side.value}",
+                            )
+                        )
                         handled.update((old, path))
                         break
         return handled
@@ -215,8 +260,9 @@ class BisyncPlanner:
             for path in everything:
                 known = self.state.get(path)
                 for side in Side:
-                    status[side][path] = _status(self.sides.entry(side, path), _base(known, side), self.checksum,
-                                                 self.sides, side)
+                    status[side][path] = _status(
+                        self.sides.entry(side, path), _base(known, side), self.checksum, self.sides, side
+                    )
             handled = self._renames(status)
             for path in everything:
                 if path not in handled:
@@ -232,12 +278,20 @@ class BisyncPlanner:
         if not resync:
             status = _status(entry, _base(self.state.get(path), file_side), self.checksum, self.sides, file_side)
             if status == "same":  # the other side put a directory where the file was
-                self.plan.actions.append(Action(kind=ActionKind.delete, path=path, side=file_side, size=entry.size,
-                                                reason=f"replaced by a directory on {dir_side.value}"))
+                self.plan.actions.append(
+                    Action(
+                        kind=ActionKind.delete,
+                        path=path,
+                        side=file_side,
+                        size=entry.size,
+                        reason=f"replaced by a directory on {dir_side.value}",
+                    )
+                )
                 return
             if status == "new" and path in self.base_dirs and self._unchanged_inside(path, dir_side):
-                self.plan.actions.append(_copy(dir_side, path, entry, f"replaced a directory on {file_side.value}",
-                                               update=False))
+                self.plan.actions.append(
+                    _copy(dir_side, path, entry, f"replaced a directory on {file_side.value}", update=False)
+                )
                 return  # the directory's files go as deletions, the directory with them
         self._dir_vs_file(path, file_side)
 
@@ -276,14 +330,16 @@ class BisyncPlanner:
                 # gone from the other side: only where that side can hold an empty folder does its absence say so
                 gone = not resync and folder in self.base_dirs and self.sides.providers[other].capabilities.directories
                 if gone and self.sides.providers[side].capabilities.directories and folder not in occupied:
-                    self.plan.actions.append(Action(kind=ActionKind.rmdir, path=folder, side=side,
-                                                    reason=f"deleted on {other.value}"))
+                    self.plan.actions.append(
+                        Action(kind=ActionKind.rmdir, path=folder, side=side, reason=f"deleted on {other.value}")
+                    )
                     continue
                 occupied.update(paths.ancestors(folder))  # it stays, and so do the folders it is in
                 if self.sides.providers[other].capabilities.directories and folder not in remaining[other]:
                     why = "kept: something new in it" if gone else "new directory"
-                    self.plan.actions.append(Action(kind=ActionKind.mkdir, path=folder, side=other,
-                                                    reason=f"{why} on {side.value}"))
+                    self.plan.actions.append(
+                        Action(kind=ActionKind.mkdir, path=folder, side=other, reason=f"{why} on {side.value}")
+                    )
 
     def _resync_one(self, path: str) -> None:
         e1, e2 = self.sides.entry(Side.path1, path), self.sides.entry(Side.path2, path)
@@ -292,8 +348,9 @@ class BisyncPlanner:
         elif e2 is not None and e1 is None:
             self.plan.actions.append(_copy(Side.path1, path, e2, "resync: only on path2", update=False))
         elif e1 is not None and e2 is not None:
-            if e1.size == e2.size and ((not self.checksum and same_mtime(e1, e2, self.tolerance))
-                                       or self._same_content(path)):
+            if e1.size == e2.size and (
+                (not self.checksum and same_mtime(e1, e2, self.tolerance)) or self._same_content(path)
+            ):
                 self.plan.unchanged += 1
             else:
                 self._conflict(path, "different on both sides at resync")
@@ -315,21 +372,30 @@ class BisyncPlanner:
             other = OTHER[side]
             if mine in changed and entry is not None:
                 if theirs == "deleted":
-                    self.plan.conflicts.append(f"{path}: deleted on {other.value}, changed on {side.value}; "
-                                               "the changed file is kept")
-                self.plan.actions.append(_copy(other, path, entry, f"{mine} on {side.value}",
-                                               update=theirs in ("same", "changed")))
+                    self.plan.conflicts.append(
+                        f"{path}: deleted on {other.value}, changed on {side.value}; the changed file is kept"
+                    )
+                self.plan.actions.append(
+                    _copy(other, path, entry, f"{mine} on {side.value}", update=theirs in ("same", "changed"))
+                )
                 return
             if mine == "deleted" and theirs == "same":
                 target = e2 if side is Side.path1 else e1
-                self.plan.actions.append(Action(kind=ActionKind.delete, path=path, side=other,
-                                                size=target.size if target else 0,
-                                                reason=f"deleted on {side.value}"))
+                self.plan.actions.append(
+                    Action(
+                        kind=ActionKind.delete,
+                        path=path,
+                        side=other,
+                        size=target.size if target else 0,
+                        reason=f"deleted on {side.value}",
+                    )
+                )
                 return
 
 
-def plan_bisync(pair: str, sides: Sides, baseline: PairState, *, options: SyncOptions, now: datetime,
-                resync: bool) -> Plan:
+def plan_bisync(
+    pair: str, sides: Sides, baseline: PairState, *, options: SyncOptions, now: datetime, resync: bool
+) -> Plan:
     return BisyncPlanner(pair, sides, baseline, options=options, now=now).build(resync)
 
 

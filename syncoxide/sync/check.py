@@ -29,14 +29,24 @@ class CheckReport(BaseModel):
         return not (self.differ or self.only_source or self.only_destination or self.errors)
 
 
-def check(settings: Settings, source: ProviderSpec, destination: ProviderSpec, filters: Filters | None = None,
-          *, threads: int = 4, backup_dir: str | None = None) -> CheckReport:
+def check(
+    settings: Settings,
+    source: ProviderSpec,
+    destination: ProviderSpec,
+    filters: Filters | None = None,
+    *,
+    threads: int = 4,
+    backup_dir: str | None = None,
+) -> CheckReport:
     file_filter = FileFilter(filters or Filters(), datetime.now(UTC), backup_dir)
     with open_provider(source, settings) as src, open_provider(destination, settings) as dst:
         left, right = list_side(src, file_filter), list_side(dst, file_filter)
-        report = CheckReport(source=src.display, destination=dst.display,
-                             only_source=sorted(set(left.files) - set(right.files)),
-                             only_destination=sorted(set(right.files) - set(left.files)))
+        report = CheckReport(
+            source=src.display,
+            destination=dst.display,
+            only_source=sorted(set(left.files) - set(right.files)),
+            only_destination=sorted(set(right.files) - set(left.files)),
+        )
         both = sorted(set(left.files) & set(right.files))
         shared_ok = not (src.capabilities.connection_per_thread or dst.capabilities.connection_per_thread)
 

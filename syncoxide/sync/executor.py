@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncoxide.contract.payloads import Progress
 from syncoxide.errors import VerificationFailed
 from syncoxide.providers import paths
 from syncoxide.providers.base import Entry, Provider, default_mode
@@ -60,7 +61,7 @@ class ProviderPool:
 
 
 @dataclass
-class Status:
+class LiveProgress:
     """Live progress, read by heartbeats and the status query."""
 
     phase: str = "planning"
@@ -71,15 +72,23 @@ class Status:
     current: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def snapshot(self) -> dict[str, Any]:
+    def progress(self) -> Progress:
+        """What a heartbeat carries: actions count as files (a deletion or a folder made is one too)."""
         with self.lock:
-            return {"phase": self.phase, "actions_total": self.actions_total, "actions_done": self.actions_done,
-                    "bytes_total": self.bytes_total, "bytes_done": self.bytes_done,
-                    "current": sorted(self.current)[:10]}
+            in_flight = sorted(self.current)[:10]
+            return Progress(
+                phase=self.phase,
+                files_done=self.actions_done,
+                files_total=self.actions_total or None,
+                bytes_done=self.bytes_done,
+                bytes_total=self.bytes_total or None,
+                current_path=in_flight[0] if in_flight else None,
+                in_flight=in_flight,
+            )
 
 
 @dataclass
-class Outcome:
+class Execution:
     results: dict[int, TransferResult | None] = field(default_factory=dict)
     """seq -> transfer result (None for actions that moved no data)"""
     backed_up: set[int] = field(default_factory=set)
@@ -91,9 +100,19 @@ class Outcome:
 
 
 class Executor:
-    def __init__(self, plan: Plan, sides: Sides, pools: dict[Side, ProviderPool], journal: Journal,
-                 options: SyncOptions, resume: dict[int, dict[str, Any]], check: Callable[[], None], status: Status,
-                 backups: BackupDir | None = None, forms: Forms | None = None):
+    def __init__(
+        self,
+        plan: Plan,
+        sides: Sides,
+        pools: dict[Side, ProviderPool],
+        journal: Journal,
+        options: SyncOptions,
+        resume: dict[int, dict[str, Any]],
+        check: Callable[[], None],
+        status: LiveProgress,
+        backups: BackupDir | None = None,
+        forms: Forms | None = None,
+    ):
         self.plan = plan
         self.forms = forms
         self.backups = backups
@@ -105,7 +124,7 @@ class Executor:
         self.check = check
         self.status = status
         self.limiter = Limiter(options.bwlimit)
-        self.outcome = Outcome()
+        self.outcome = Execution()
         self._lock = threading.Lock()
         self._parts = ThreadPoolExecutor(PART_CONCURRENCY, thread_name_prefix="part")
         """shared by the large files of the run, so each part thread keeps its connection from file to file"""
@@ -162,10 +181,15 @@ class Executor:
                 kept.append(backups.keep(dst, target))
 
         ctx = TransferContext(
-            limiter=self.limiter, check=self.check, on_bytes=self._on_bytes,
+            limiter=self.limiter,
+            check=self.check,
+            on_bytes=self._on_bytes,
             checkpoint=lambda progress: self.journal.checkpoint(seq, progress),
-            chunk_size=self.options.chunk_size, large_file=self.options.large_file,
-            parts=self._parts, dst_here=self.pools[action.side].get, before_land=keep_old,
+            chunk_size=self.options.chunk_size,
+            large_file=self.options.large_file,
+            parts=self._parts,
+            dst_here=self.pools[action.side].get,
+            before_land=keep_old,
         )
         with self.status.lock:
             self.status.current.add(target)
@@ -311,14 +335,14 @@ class Executor:
 
     # -- the whole plan --------------------------------------------------------------------------------
 
-    def run(self) -> Outcome:
+    def run(self) -> Execution:
         try:
             return self._run()
         finally:
             self._parts.shutdown(cancel_futures=True)
             self.journal.flush()
 
-    def _run(self) -> Outcome:
+    def _run(self) -> Execution:
         indexed = list(enumerate(self.plan.actions))
         with self.status.lock:
             self.status.phase = "transferring"
@@ -334,8 +358,13 @@ class Executor:
                 self._task([(seq, action)])
         by_path: dict[str, list[tuple[int, Action]]] = {}
         for seq, action in indexed:
-            if action.kind in (ActionKind.copy, ActionKind.update, ActionKind.delete_source, ActionKind.set_mtime,
-                               ActionKind.set_mode):
+            if action.kind in (
+                ActionKind.copy,
+                ActionKind.update,
+                ActionKind.delete_source,
+                ActionKind.set_mtime,
+                ActionKind.set_mode,
+            ):
                 by_path.setdefault(action.target or action.path, []).append((seq, action))
         tasks = sorted(by_path.values(), key=lambda t: -max(a.size for _, a in t))  # large files first
         self._parallel(tasks)
@@ -353,8 +382,9 @@ class Executor:
     def _deletions(self, items: list[tuple[int, Action]]) -> None:
         """Files at once, then directories one by one, the deepest first."""
         self._parallel([[(seq, a)] for seq, a in items if a.kind is ActionKind.delete])
-        for seq, action in sorted((i for i in items if i[1].kind is ActionKind.rmdir),
-                                  key=lambda i: -i[1].path.count("/")):
+        for seq, action in sorted(
+            (i for i in items if i[1].kind is ActionKind.rmdir), key=lambda i: -i[1].path.count("/")
+        ):
             self._task([(seq, action)])
 
 
@@ -366,10 +396,16 @@ def clearing(actions: list[Action]) -> set[int]:
         if action.kind in (ActionKind.mkdir, ActionKind.copy, ActionKind.update):
             path = action.target or action.path
             needed.update((action.side, p) for p in (*paths.ancestors(path), path))
-    roots = {(a.side, a.path) for a in actions if a.kind in (ActionKind.delete, ActionKind.rmdir)
-             and (a.side, a.path) in needed}
+    roots = {
+        (a.side, a.path)
+        for a in actions
+        if a.kind in (ActionKind.delete, ActionKind.rmdir) and (a.side, a.path) in needed
+    }
     if not roots:
         return set()
-    return {seq for seq, a in enumerate(actions) if a.kind in (ActionKind.delete, ActionKind.rmdir)
-            and any(a.side is side and (a.path == root or a.path.startswith(root + "/")) for side, root in roots)}
-
+    return {
+        seq
+        for seq, a in enumerate(actions)
+        if a.kind in (ActionKind.delete, ActionKind.rmdir)
+        and any(a.side is side and (a.path == root or a.path.startswith(root + "/")) for side, root in roots)
+    }

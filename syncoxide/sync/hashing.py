@@ -24,8 +24,13 @@ REMOTE_HASH_FROM = 8 * 1024 * 1024
 class HashingReader:
     """Wraps a source stream: hashes, counts, throttles and checks for cancellation as it is read."""
 
-    def __init__(self, raw: Readable, digest: hashlib._Hash | None = None, limiter: Limiter | None = None,
-                 check: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        raw: Readable,
+        digest: hashlib._Hash | None = None,
+        limiter: Limiter | None = None,
+        check: Callable[[], None] | None = None,
+    ):
         self._raw = raw
         self.digest = digest or hashlib.md5()
         self.count = 0
@@ -44,8 +49,9 @@ class HashingReader:
         return data
 
 
-def read_md5(provider: Provider, path: str, offset: int = 0, length: int | None = None,
-             digest: hashlib._Hash | None = None) -> hashlib._Hash:
+def read_md5(
+    provider: Provider, path: str, offset: int = 0, length: int | None = None, digest: hashlib._Hash | None = None
+) -> hashlib._Hash:
     digest = digest or hashlib.md5()
     with provider.open_read(path, offset, length) as stream:
         while chunk := stream.read(READ_CHUNK):

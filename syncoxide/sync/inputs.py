@@ -65,8 +65,13 @@ def split_side(text: str) -> tuple[str, str] | None:
     return None
 
 
-def parse_side(text: str, options: Mapping[str, OptionValue] | None = None,
-               secrets: Mapping[str, str] | None = None, *, base: Path | None = None) -> ProviderSpec:
+def parse_side(
+    text: str,
+    options: Mapping[str, OptionValue] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    *,
+    base: Path | None = None,
+) -> ProviderSpec:
     """``kind:location`` (rclone-like), a URL whose scheme says the kind, a path, or ``@spec.json``.
 
     Relative paths (a local side, a spec file) are taken from ``base`` (default: the working directory).
@@ -111,15 +116,28 @@ def patterns_from(option: str, path: str | Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool = False,
-                 conflict: ConflictPolicy = ConflictPolicy.newer, conflict_loser: ConflictLoser = ConflictLoser.keep,
-                 max_delete: str | int = "50%",
-                 transfers: int = 4, bwlimit: str | int | None = None, include: Sequence[str] | None = None,
-                 exclude: Sequence[str] | None = None, min_size: str | int | None = None,
-                 max_size: str | int | None = None, min_age: str | None = None,
-                 max_age: str | None = None, backup_dir: str | None = None,
-                 backup_keep: str | None = None, links: bool = False, copy_links: bool = False,
-                 metadata: bool = False) -> SyncOptions:
+def sync_options(
+    *,
+    dry_run: bool = False,
+    checksum: bool = False,
+    resync: bool = False,
+    conflict: ConflictPolicy = ConflictPolicy.newer,
+    conflict_loser: ConflictLoser = ConflictLoser.keep,
+    max_delete: str | int = "50%",
+    transfers: int = 4,
+    bwlimit: str | int | None = None,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    min_size: str | int | None = None,
+    max_size: str | int | None = None,
+    min_age: str | None = None,
+    max_age: str | None = None,
+    backup_dir: str | None = None,
+    backup_keep: str | None = None,
+    links: bool = False,
+    copy_links: bool = False,
+    metadata: bool = False,
+) -> SyncOptions:
     """Options as the user writes them (sizes like 10M, ages like 30d) into SyncOptions."""
     _given("--backup-dir", backup_dir, backup_folder)
     if backup_keep and not backup_dir:
@@ -127,25 +145,38 @@ def sync_options(*, dry_run: bool = False, checksum: bool = False, resync: bool 
     keep = _given("--backup-keep", backup_keep, parse_duration)
     try:
         filters = Filters(
-            include=list(include or ()), exclude=list(exclude or ()),
+            include=list(include or ()),
+            exclude=list(exclude or ()),
             min_size=parse_size(min_size) if min_size is not None else None,
             max_size=parse_size(max_size) if max_size is not None else None,
             min_age_s=parse_duration(min_age).total_seconds() if min_age else None,
             max_age_s=parse_duration(max_age).total_seconds() if max_age else None,
         )
-        return SyncOptions(dry_run=dry_run, checksum=checksum, resync=resync, conflict=conflict,
-                           conflict_loser=conflict_loser, max_delete=parse_max_delete(max_delete), transfers=transfers,
-                           bwlimit=parse_size(bwlimit) if bwlimit is not None else None, filters=filters,
-                           backup_dir=backup_dir, links=links, copy_links=copy_links, metadata=metadata,
-                           backup_keep_s=keep.total_seconds() if keep else None)
+        return SyncOptions(
+            dry_run=dry_run,
+            checksum=checksum,
+            resync=resync,
+            conflict=conflict,
+            conflict_loser=conflict_loser,
+            max_delete=parse_max_delete(max_delete),
+            transfers=transfers,
+            bwlimit=parse_size(bwlimit) if bwlimit is not None else None,
+            filters=filters,
+            backup_dir=backup_dir,
+            links=links,
+            copy_links=copy_links,
+            metadata=metadata,
+            backup_keep_s=keep.total_seconds() if keep else None,
+        )
     except InvalidInput:
         raise
     except ValueError as exc:
         raise InvalidInput(first_error(exc)) from None
 
 
-def build_request(source: ProviderSpec, destination: ProviderSpec, mode: Mode, pair: str | None,
-                  options: SyncOptions) -> SyncRequest:
+def build_request(
+    source: ProviderSpec, destination: ProviderSpec, mode: Mode, pair: str | None, options: SyncOptions
+) -> SyncRequest:
     try:
         return SyncRequest(source=source, destination=destination, mode=mode, pair=pair, options=options)
     except ValueError as exc:

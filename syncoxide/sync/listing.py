@@ -39,8 +39,7 @@ def list_side(provider: Provider, file_filter: FileFilter, check: Callable[[], N
             listing.dirs.add(entry.path)
         else:
             listing.files[entry.path] = entry
-    listing.specials = {e.path: e.special or "special file" for e in specials
-                        if not file_filter.excluded_path(e.path)}
+    listing.specials = {e.path: e.special or "special file" for e in specials if not file_filter.excluded_path(e.path)}
     return listing
 
 
@@ -64,8 +63,11 @@ class Forms:
         return path if above == parent else paths.join(above, paths.name(path))
 
     def notes(self) -> list[str]:
-        return [f"{shown(one)}: the same name as {shown(two)} on path2 in another Unicode form: matched as one"
-                for one, two in sorted(self.aliases.items()) if paths.name(one) != paths.name(two)]
+        return [
+            f"{shown(one)}: the same name as {shown(two)} on path2 in another Unicode form: matched as one"
+            for one, two in sorted(self.aliases.items())
+            if paths.name(one) != paths.name(two)
+        ]
 
 
 def unify_forms(one: Listing, two: Listing) -> Forms:

@@ -99,24 +99,38 @@ class SyncOptions(BaseModel, frozen=True):
     dry_run: bool = False
     resync: bool = Field(default=False, description="bisync: build the baseline from both sides (first run)")
     conflict: ConflictPolicy = ConflictPolicy.newer
-    conflict_loser: ConflictLoser = Field(default=ConflictLoser.keep, description="bisync: keep the version that "
-                                          "loses a conflict (default) or discard it")
+    conflict_loser: ConflictLoser = Field(
+        default=ConflictLoser.keep, description="bisync: keep the version that loses a conflict (default) or discard it"
+    )
     max_delete: MaxDelete | None = Field(default_factory=lambda: MaxDelete(percent=50))
     transfers: int = Field(default=4, ge=1, le=64, description="files transferred at once")
     bwlimit: int | None = Field(default=None, gt=0, description="bytes per second for all transfers together")
     chunk_size: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024, description="large-file chunk")
     large_file: int = Field(default=64 * 1024 * 1024, ge=0, description="files from this size are chunked")
     filters: Filters = Field(default_factory=Filters)
-    links: bool = Field(default=False, description="local sides: a symlink is synced as itself (as NAME.rclonelink "
-                        "holding its target on a side without symlinks, as rclone --links does)")
-    copy_links: bool = Field(default=False, description="local sides: a symlink is read as what it points to "
-                             "(rclone --copy-links); writing never follows one")
-    backup_dir: str | None = Field(default=None, description="a folder at the root of the side that changes: what "
-                                   "a run would delete or replace is moved there, under the run's time")
-    backup_keep_s: float | None = Field(default=None, gt=0, description="after a run, remove the backup folder's "
-                                        "run folders older than this")
-    metadata: bool = Field(default=False, description="also keep owners (as root), user.* extended attributes and "
-                           "directory times, where the destination can hold them (rclone --metadata)")
+    links: bool = Field(
+        default=False,
+        description="local sides: a symlink is synced as itself (as NAME.rclonelink "
+        "holding its target on a side without symlinks, as rclone --links does)",
+    )
+    copy_links: bool = Field(
+        default=False,
+        description="local sides: a symlink is read as what it points to "
+        "(rclone --copy-links); writing never follows one",
+    )
+    backup_dir: str | None = Field(
+        default=None,
+        description="a folder at the root of the side that changes: what "
+        "a run would delete or replace is moved there, under the run's time",
+    )
+    backup_keep_s: float | None = Field(
+        default=None, gt=0, description="after a run, remove the backup folder's run folders older than this"
+    )
+    metadata: bool = Field(
+        default=False,
+        description="also keep owners (as root), user.* extended attributes and "
+        "directory times, where the destination can hold them (rclone --metadata)",
+    )
     _backup_dir = field_validator("backup_dir")(backup_folder)
 
     @model_validator(mode="after")
@@ -131,8 +145,7 @@ class SyncOptions(BaseModel, frozen=True):
         """``spec`` as this run opens it: a kind that takes ``links`` / ``copy_links`` reads symlinks as they say."""
         if not {"links", "copy_links"} <= KINDS[spec.kind][1] or not (self.links or self.copy_links):
             return spec
-        return spec.model_copy(update={"options": {**spec.options, "links": self.links,
-                                                   "copy_links": self.copy_links}})
+        return spec.model_copy(update={"options": {**spec.options, "links": self.links, "copy_links": self.copy_links}})
 
 
 class SyncRequest(BaseModel, frozen=True):
@@ -154,8 +167,10 @@ class SyncRequest(BaseModel, frozen=True):
     def check_apart(self, *, resolve: bool = True) -> None:
         """InvalidValue when one side holds the other (``resolve``: local paths through their symlinks)."""
         if overlap(self.source, self.destination, resolve=resolve):
-            raise InvalidValue(f"{self.source.location} and {self.destination.location} overlap (one holds the "
-                               "other): a sync between them would feed on itself; choose two places apart")
+            raise InvalidValue(
+                f"{self.source.location} and {self.destination.location} overlap (one holds the "
+                "other): a sync between them would feed on itself; choose two places apart"
+            )
 
 
 class ActionKind(StrEnum):
@@ -252,5 +267,3 @@ class SyncResult(RunOutcome):
     """unfinished actions of an interrupted run found in the journal"""
     resumes: int = 0
     """earlier runs of the pair that died unfinished (their process was killed): this one takes over"""
-
-

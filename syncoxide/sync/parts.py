@@ -20,8 +20,15 @@ PART_CONCURRENCY = 4
 T = TypeVar("T")
 
 
-def send_parts(reader: HashingReader, part_size: int, first: int, send: Callable[[int, bytes], T],
-               done: list[T], on_progress: Callable[[], None], pool: ThreadPoolExecutor | None = None) -> int:
+def send_parts(
+    reader: HashingReader,
+    part_size: int,
+    first: int,
+    send: Callable[[int, bytes], T],
+    done: list[T],
+    on_progress: Callable[[], None],
+    pool: ThreadPoolExecutor | None = None,
+) -> int:
     """Read ``reader`` to its end in parts numbered from ``first``; returns the bytes read.
 
     ``send(number, data)`` runs on ``pool`` (or threads of its own); its results are appended to ``done``

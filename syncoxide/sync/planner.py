@@ -18,11 +18,26 @@ def in_sync(known: FileState | None, s: Entry, d: Entry) -> bool:
     return known is not None and known.path1.matches(s) and known.path2.matches(d)
 
 
-def plan_one_way(mode: Mode, pair: str, src: Provider, dst: Provider, left: Listing, right: Listing,
-                 state: Mapping[str, FileState], *, checksum: bool) -> tuple[Plan, dict[str, Entry]]:
+def plan_one_way(
+    mode: Mode,
+    pair: str,
+    src: Provider,
+    dst: Provider,
+    left: Listing,
+    right: Listing,
+    state: Mapping[str, FileState],
+    *,
+    checksum: bool,
+) -> tuple[Plan, dict[str, Entry]]:
     """The plan, and the destination entries found identical (their state is kept)."""
-    plan = Plan(pair=pair, mode=mode, source=src.display, destination=dst.display,
-                source_files=len(left.files), destination_files=len(right.files))
+    plan = Plan(
+        pair=pair,
+        mode=mode,
+        source=src.display,
+        destination=dst.display,
+        source_files=len(left.files),
+        destination_files=len(right.files),
+    )
     same: dict[str, Entry] = {}
     tolerance = precision(src, dst)
     if dst.capabilities.directories:
@@ -58,24 +73,50 @@ def plan_one_way(mode: Mode, pair: str, src: Provider, dst: Provider, left: List
                     copy.kind, copy.reason = ActionKind.update, "modification time differs"
         if path in same:
             plan.unchanged += 1
-            if mode is not Mode.move and s.mode is not None and d.mode is not None and \
-                    (s.mode & 0o777) != (d.mode & 0o777):
-                plan.actions.append(Action(kind=ActionKind.set_mode, path=path, reason=f"permission bits "
-                                           f"{d.mode & 0o777:o} -> {s.mode & 0o777:o}"))
+            if (
+                mode is not Mode.move
+                and s.mode is not None
+                and d.mode is not None
+                and (s.mode & 0o777) != (d.mode & 0o777)
+            ):
+                plan.actions.append(
+                    Action(
+                        kind=ActionKind.set_mode,
+                        path=path,
+                        reason=f"permission bits {d.mode & 0o777:o} -> {s.mode & 0o777:o}",
+                    )
+                )
             if mode is Mode.move:
-                plan.actions.append(Action(kind=ActionKind.delete_source, path=path, side=Side.path1, size=s.size,
-                                           mtime=s.mtime, reason="already at the destination (verified by hash)"))
+                plan.actions.append(
+                    Action(
+                        kind=ActionKind.delete_source,
+                        path=path,
+                        side=Side.path1,
+                        size=s.size,
+                        mtime=s.mtime,
+                        reason="already at the destination (verified by hash)",
+                    )
+                )
             continue
         plan.actions.append(copy)
         if mode is Mode.move:
-            plan.actions.append(Action(kind=ActionKind.delete_source, path=path, side=Side.path1, size=s.size,
-                                       mtime=s.mtime, reason="moved"))
+            plan.actions.append(
+                Action(
+                    kind=ActionKind.delete_source,
+                    path=path,
+                    side=Side.path1,
+                    size=s.size,
+                    mtime=s.mtime,
+                    reason="moved",
+                )
+            )
     if mode is Mode.sync:
         for path in sorted(set(right.files) - set(left.files)):
             if path in left.dirs:
                 plan.conflicts.append(f"{path}: a directory at the source, a file at the destination: replaced")
-            plan.actions.append(Action(kind=ActionKind.delete, path=path, size=right.files[path].size,
-                                       reason="not at the source"))
+            plan.actions.append(
+                Action(kind=ActionKind.delete, path=path, size=right.files[path].size, reason="not at the source")
+            )
         needed = set(left.dirs) | {a for p in left.files for a in paths.ancestors(p)}
         for directory in sorted(right.dirs - needed, key=lambda p: (-p.count("/"), p)):
             plan.actions.append(Action(kind=ActionKind.rmdir, path=directory, reason="not at the source"))
@@ -96,8 +137,10 @@ def skip_specials(plan: Plan, listings: dict[Side, Listing]) -> None:
     for action in plan.actions:
         touched = {action.path, action.target or action.path}
         if any(p in blocked for t in touched for p in (*paths.ancestors(t), t)):
-            plan.conflicts.append(f"{action.path}: a symlink or special file stands at this path on one side: "
-                                  f"{action.kind.value} on {action.side.value} skipped")
+            plan.conflicts.append(
+                f"{action.path}: a symlink or special file stands at this path on one side: "
+                f"{action.kind.value} on {action.side.value} skipped"
+            )
             continue
         kept.append(action)
     plan.actions = kept
@@ -114,11 +157,15 @@ def check_empty(plan: Plan, listed: dict[Side, int], had: dict[Side, int], guard
             continue
         where = plan.source if side is Side.path1 else plan.destination
         if plan.mode is Mode.bisync and had[side]:
-            raise GuardTripped(f"bisync: {where} lists no files but held {had[side]} at the baseline: nothing was "
-                               "changed (if that side is meant to be empty, empty the other one too, or --resync)")
+            raise GuardTripped(
+                f"bisync: {where} lists no files but held {had[side]} at the baseline: nothing was "
+                "changed (if that side is meant to be empty, empty the other one too, or --resync)"
+            )
         if plan.mode is Mode.sync and guard is not None:
-            raise GuardTripped(f"sync: the source {where} lists no files; it would delete all {deletes} at the "
-                               "destination: nothing was changed (--max-delete none if that is meant)")
+            raise GuardTripped(
+                f"sync: the source {where} lists no files; it would delete all {deletes} at the "
+                "destination: nothing was changed (--max-delete none if that is meant)"
+            )
 
 
 def check_guard(plan: Plan, guard: MaxDelete | None, files_at: dict[Side, int]) -> None:
@@ -132,10 +179,12 @@ def check_guard(plan: Plan, guard: MaxDelete | None, files_at: dict[Side, int]) 
             continue
         total = files_at.get(side, 0)
         share = 100.0 * deletes / total if total else 100.0
-        over = (guard.count is not None and deletes > guard.count) or \
-               (guard.percent is not None and share > guard.percent)
+        over = (guard.count is not None and deletes > guard.count) or (
+            guard.percent is not None and share > guard.percent
+        )
         if over:
             where = plan.destination if side is Side.path2 else plan.source
             raise GuardTripped(
                 f"{plan.mode.value} would delete {deletes} of {total} files ({share:.0f}%) at {where}, more than "
-                f"--max-delete {guard.describe()}: nothing was changed (raise the limit or check the source)")
+                f"--max-delete {guard.describe()}: nothing was changed (raise the limit or check the source)"
+            )

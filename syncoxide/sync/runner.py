@@ -30,7 +30,7 @@ from syncoxide.store.sync import PgStateStore
 from syncoxide.sync.backup_dir import BackupDir, prune, run_folder
 from syncoxide.sync.bisync import OTHER, Sides, plan_bisync
 from syncoxide.sync.errors import GuardTripped, Interrupted, NeedsResync, SyncBusy, SyncFailed
-from syncoxide.sync.executor import Executor, Outcome, ProviderPool, Status
+from syncoxide.sync.executor import Execution, Executor, LiveProgress, ProviderPool
 from syncoxide.sync.filters import FileFilter
 from syncoxide.sync.journal import Journal
 from syncoxide.sync.listing import Listing, list_side, unify_forms
@@ -44,8 +44,10 @@ from syncoxide.sync.transfer import abort_stale
 def pair_id(request: SyncRequest) -> str:
     if request.pair:
         return request.pair
-    spec = json.dumps([request.mode.value, request.source.model_dump(mode="json"),
-                       request.destination.model_dump(mode="json")], sort_keys=True)
+    spec = json.dumps(
+        [request.mode.value, request.source.model_dump(mode="json"), request.destination.model_dump(mode="json")],
+        sort_keys=True,
+    )
     return f"{request.mode.value}-{hashlib.sha256(spec.encode()).hexdigest()[:16]}"
 
 
@@ -53,9 +55,16 @@ def new_run_id() -> str:
     return f"sync-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
-class Run:
-    def __init__(self, settings: Settings, request: SyncRequest, run_id: str | None,
-                 check: Callable[[], None] | None, status: Status | None, store: StateStore | None = None):
+class SyncPass:
+    def __init__(
+        self,
+        settings: Settings,
+        request: SyncRequest,
+        run_id: str | None,
+        check: Callable[[], None] | None,
+        status: LiveProgress | None,
+        store: StateStore | None = None,
+    ):
         self.settings = settings
         self.store = store
         self.request = request
@@ -63,7 +72,7 @@ class Run:
         self.pair = pair_id(request)
         self.run_id = run_id or new_run_id()
         self.check = check or (lambda: None)
-        self.status = status or Status()
+        self.status = status or LiveProgress()
         self.now = datetime.now(UTC)
         self.resumes = 0
 
@@ -84,8 +93,12 @@ class Run:
             return self._stored(PgStateStore(conn), started)
 
     def _stored(self, store: StateStore, started: float) -> SyncResult:
-        store.ensure_pair(self.pair, self.request.mode.value, self.request.source.model_dump(mode="json"),
-                          self.request.destination.model_dump(mode="json"))
+        store.ensure_pair(
+            self.pair,
+            self.request.mode.value,
+            self.request.source.model_dump(mode="json"),
+            self.request.destination.model_dump(mode="json"),
+        )
         if not store.try_lock(self.pair):
             raise SyncBusy(f"another run of sync pair {self.pair} is in progress")
         try:
@@ -96,8 +109,10 @@ class Run:
     def _locked(self, store: StateStore, started: float) -> SyncResult:
         mode = self.request.mode
         if mode is Mode.bisync and not self.options.resync and not store.has_baseline(self.pair):
-            raise NeedsResync(f"bisync pair {self.pair} has no baseline yet: run it once with --resync "
-                              "(copies what is missing on each side, deletes nothing)")
+            raise NeedsResync(
+                f"bisync pair {self.pair} has no baseline yet: run it once with --resync "
+                "(copies what is missing on each side, deletes nothing)"
+            )
         self.resumes = store.start_run(self.run_id, self.pair, mode.value, self.options.dry_run)
         pools: dict[Side, ProviderPool] = {}
         try:
@@ -116,8 +131,9 @@ class Run:
                 pool.main.close()
         return result
 
-    def _run(self, store: StateStore, main: dict[Side, Provider], pools: dict[Side, ProviderPool],
-             started: float) -> SyncResult:
+    def _run(
+        self, store: StateStore, main: dict[Side, Provider], pools: dict[Side, ProviderPool], started: float
+    ) -> SyncResult:
         mode, options = self.request.mode, self.options
         file_filter = FileFilter(options.filters, self.now, options.backup_dir)
         self.status.phase = "listing"
@@ -133,13 +149,22 @@ class Run:
             same: dict[str, Entry] = {}
             had = {side: 0 if resync else len(state.files) for side in Side}  # what each side held at the baseline
         else:
-            plan, same = plan_one_way(mode, self.pair, main[Side.path1], main[Side.path2], listings[Side.path1],
-                                      listings[Side.path2], state.files, checksum=options.checksum)
+            plan, same = plan_one_way(
+                mode,
+                self.pair,
+                main[Side.path1],
+                main[Side.path2],
+                listings[Side.path1],
+                listings[Side.path2],
+                state.files,
+                checksum=options.checksum,
+            )
             had = {side: len(listings[side].files) for side in Side}
         skip_specials(plan, listings)
         plan.conflicts += forms.notes()
-        result = SyncResult(run_id=self.run_id, pair=self.pair, mode=mode, dry_run=options.dry_run, plan=plan,
-                            resumes=self.resumes)
+        result = SyncResult(
+            run_id=self.run_id, pair=self.pair, mode=mode, dry_run=options.dry_run, plan=plan, resumes=self.resumes
+        )
         try:
             check_empty(plan, {s: len(listings[s].files) for s in Side}, had, options.max_delete)
             check_guard(plan, options.max_delete, had)
@@ -154,8 +179,7 @@ class Run:
         journal = Journal(store, self.run_id)
         self.check()
         backups = BackupDir(run_folder(options.backup_dir, self.now)) if options.backup_dir else None
-        outcome = Executor(plan, sides, pools, journal, options, resume, self.check, self.status, backups,
-                           forms).run()
+        outcome = Executor(plan, sides, pools, journal, options, resume, self.check, self.status, backups, forms).run()
         self.status.phase = "recording"
         self._record_state(store, plan, sides, state.files, same, outcome)
         self._summarise(result, plan, outcome)
@@ -166,9 +190,12 @@ class Run:
             result.backups_pruned = sum(prune(main[side], options.backup_dir, older_than) for side in changed)
         result.seconds = time.monotonic() - started
         status = "failed" if outcome.failed else "succeeded"
-        store.finish_run(self.run_id, status, {**plan.summary(), "failed": result.failed,
-                                               "bytes": result.transferred_bytes},
-                         result.errors[0] if result.errors else None)
+        store.finish_run(
+            self.run_id,
+            status,
+            {**plan.summary(), "failed": result.failed, "bytes": result.transferred_bytes},
+            result.errors[0] if result.errors else None,
+        )
         self.status.phase = "done"
         return result
 
@@ -188,12 +215,22 @@ class Run:
                     resume[seq] = progress_by_target.pop(key)
         for (side, target), progress in progress_by_target.items():
             abort_stale(main[Side(side)], target, progress)
-        store.write_plan(self.run_id, self.pair,
-                         ((seq, a.model_dump(mode="json"), resume.get(seq, {})) for seq, a in enumerate(plan.actions)))
+        store.write_plan(
+            self.run_id,
+            self.pair,
+            ((seq, a.model_dump(mode="json"), resume.get(seq, {})) for seq, a in enumerate(plan.actions)),
+        )
         return resume, len(earlier)
 
-    def _record_state(self, store: StateStore, plan: Plan, sides: Sides, old: Mapping[str, FileState],
-                      same: dict[str, Entry], outcome: Outcome) -> None:
+    def _record_state(
+        self,
+        store: StateStore,
+        plan: Plan,
+        sides: Sides,
+        old: Mapping[str, FileState],
+        same: dict[str, Entry],
+        outcome: Execution,
+    ) -> None:
         mode = self.request.mode
         if mode is Mode.move:
             store.save_state(self.pair, [])
@@ -251,7 +288,7 @@ class Run:
         store.save_state(self.pair, known, baseline=baseline, dirs=sorted(dirs))
 
     @staticmethod
-    def _dirs_after(plan: Plan, sides: Sides, outcome: Outcome, files: dict[Side, dict[str, Entry]]) -> set[str]:
+    def _dirs_after(plan: Plan, sides: Sides, outcome: Execution, files: dict[Side, dict[str, Entry]]) -> set[str]:
         """The directories both sides hold after the run (those a failed action may have left out are not)."""
         held = {side: set(sides.listings[side].dirs) for side in Side}
         stuck = set()  # a removal that failed stays in the baseline, so the folder is not made anew elsewhere
@@ -270,7 +307,7 @@ class Run:
         return (held[Side.path1] & held[Side.path2]) | stuck
 
     @staticmethod
-    def _summarise(result: SyncResult, plan: Plan, outcome: Outcome) -> None:
+    def _summarise(result: SyncResult, plan: Plan, outcome: Execution) -> None:
         result.done = len(outcome.results)
         result.failed = len(outcome.failed)
         for seq, transfer in outcome.results.items():
@@ -286,12 +323,18 @@ class Run:
         result.warnings = list(outcome.warnings)
 
 
-def run_sync(settings: Settings, request: SyncRequest, *, run_id: str | None = None,
-             check: Callable[[], None] | None = None, status: Status | None = None,
-             store: StateStore | None = None) -> SyncResult:
+def run_sync(
+    settings: Settings,
+    request: SyncRequest,
+    *,
+    run_id: str | None = None,
+    check: Callable[[], None] | None = None,
+    status: LiveProgress | None = None,
+    store: StateStore | None = None,
+) -> SyncResult:
     """Run once; per-file failures are in ``result.errors`` (see ``raise_for_errors``). ``store``: where the pair's
     state, runs and journal are kept (PostgreSQL's, from ``settings``, by default)."""
-    return Run(settings, request, run_id, check, status, store).execute()
+    return SyncPass(settings, request, run_id, check, status, store).execute()
 
 
 def raise_for_errors(result: SyncResult) -> None:

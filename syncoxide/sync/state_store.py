@@ -45,8 +45,9 @@ class StateStore(JournalStore, Protocol):
 
     def load_state(self, pair: str) -> PairState: ...
 
-    def save_state(self, pair: str, files: Iterable[FileState], *, baseline: bool = False,
-                   dirs: Iterable[str] = ()) -> None:
+    def save_state(
+        self, pair: str, files: Iterable[FileState], *, baseline: bool = False, dirs: Iterable[str] = ()
+    ) -> None:
         """Replace the pair's state at once (``baseline``: and mark bisync's baseline as made)."""
         ...
 

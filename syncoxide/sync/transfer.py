@@ -35,8 +35,7 @@ from syncoxide.sync.transfer_base import (
     temp_for,
 )
 
-__all__ = ["Progress", "SourceChanged", "TransferContext", "TransferResult", "abort_stale", "source_mtime",
-           "transfer"]
+__all__ = ["Progress", "SourceChanged", "TransferContext", "TransferResult", "abort_stale", "source_mtime", "transfer"]
 
 
 # -- neither writer: the provider's own atomic write to a temporary name, verify, move ----------------
@@ -44,8 +43,9 @@ __all__ = ["Progress", "SourceChanged", "TransferContext", "TransferResult", "ab
 TEMP_WRITER = "temp"
 
 
-def _generic_transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext,
-                      resume: Progress | None) -> TransferResult:
+def _generic_transfer(
+    src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext, resume: Progress | None
+) -> TransferResult:
     if resume and resume.get("writer") == TEMP_WRITER:
         _remove_temp(dst, path, resume)  # what a killed run left: nothing to resume from (see docs/sync.md)
     token = secrets.token_hex(8)
@@ -77,8 +77,9 @@ def _remove_temp(dst: Provider, path: str, progress: Progress) -> None:
         pass
 
 
-def transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext,
-             resume: Progress | None = None) -> TransferResult:
+def transfer(
+    src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext, resume: Progress | None = None
+) -> TransferResult:
     """Copy ``entry`` from ``src`` to ``path`` on ``dst``, verified; resume from ``resume`` where it is valid."""
     if dst.temp_file_writer() is not None:
         return transfer_file.file_transfer(src, entry, dst, path, ctx, resume)

@@ -63,8 +63,9 @@ def source_mtime(src: Provider, entry: Entry) -> datetime:
 def check_source_unchanged(src: Provider, entry: Entry) -> None:
     now = src.stat(entry.path)
     if now.size != entry.size:
-        raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied "
-                            f"(size {entry.size} -> {now.size})")
+        raise SourceChanged(
+            f"{src.display}: {entry.path} changed while it was copied (size {entry.size} -> {now.size})"
+        )
     if src.capabilities.listed_mtime and abs(now.mtime.timestamp() - entry.mtime.timestamp()) > 1e-6:
         raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied (modification time)")
     free = entry.hashes.get(HASH)
@@ -75,16 +76,21 @@ def check_source_unchanged(src: Provider, entry: Entry) -> None:
 def check_read(src: Provider, entry: Entry, count: int, md5: str) -> None:
     """All of the source was read, and it hashes to the source's free hash where it has one."""
     if count != entry.size:
-        raise SourceChanged(f"{src.display}: {entry.path} changed while it was copied "
-                            f"(read {count} bytes, expected {entry.size})")
+        raise SourceChanged(
+            f"{src.display}: {entry.path} changed while it was copied (read {count} bytes, expected {entry.size})"
+        )
     free = entry.hashes.get(HASH)
     if free and free != md5:
         raise VerificationFailed(f"{src.display}: {entry.path}: read {md5}, the server says {free}: corrupted read")
 
 
 def resume_valid(resume: Progress | None, entry: Entry, kind: str) -> bool:
-    return bool(resume) and resume.get("writer") == kind and resume.get("size") == entry.size \
+    return (
+        bool(resume)
+        and resume.get("writer") == kind
+        and resume.get("size") == entry.size
         and resume.get("mtime") == entry.mtime.timestamp()
+    )
 
 
 def resumable(exc: BaseException) -> bool:

@@ -56,8 +56,9 @@ def _ensure_parent(dst: Provider, path: str) -> None:
         made.add(parent)
 
 
-def file_transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext,
-                  resume: Progress | None) -> TransferResult:
+def file_transfer(
+    src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext, resume: Progress | None
+) -> TransferResult:
     mtime = source_mtime(src, entry) if dst.capabilities.set_mtime else None
     if entry.size >= ctx.large_file:
         md5, sent, resumed_from = _large(src, entry, dst, path, ctx, resume, mtime)
@@ -72,8 +73,7 @@ def file_transfer(src: Provider, entry: Entry, dst: Provider, path: str, ctx: Tr
     return TransferResult(entry=landed, md5=md5, sent=sent, resumed_from=resumed_from)
 
 
-def _small(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext,
-           mtime: datetime | None) -> str:
+def _small(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext, mtime: datetime | None) -> str:
     ops = FileOps(dst)
     temp = temp_for(path, secrets.token_hex(8))
     try:
@@ -104,8 +104,15 @@ def _small(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferC
     return md5
 
 
-def _large(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferContext, resume: Progress | None,
-           mtime: datetime | None) -> tuple[str, int, int]:
+def _large(
+    src: Provider,
+    entry: Entry,
+    dst: Provider,
+    path: str,
+    ctx: TransferContext,
+    resume: Progress | None,
+    mtime: datetime | None,
+) -> tuple[str, int, int]:
     ops = FileOps(dst)
     offset, token = 0, secrets.token_hex(8)
     if resume_valid(resume, entry, WRITER) and resume is not None:
@@ -118,8 +125,15 @@ def _large(src: Provider, entry: Entry, dst: Provider, path: str, ctx: TransferC
     done: list[int] = []
 
     def save() -> None:
-        ctx.checkpoint({"writer": WRITER, "token": token, "size": entry.size, "mtime": entry.mtime.timestamp(),
-                        "offset": min(entry.size, offset + len(done) * part_size)})
+        ctx.checkpoint(
+            {
+                "writer": WRITER,
+                "token": token,
+                "size": entry.size,
+                "mtime": entry.mtime.timestamp(),
+                "offset": min(entry.size, offset + len(done) * part_size),
+            }
+        )
 
     shared = threading.Lock()  # without a provider per thread, one provider carries one chunk at a time
 

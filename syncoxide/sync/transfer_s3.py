@@ -32,8 +32,15 @@ from syncoxide.sync.transfer_base import (
 WRITER = "s3"
 
 
-def multipart_transfer(src: Provider, entry: Entry, dst: Provider, uploads: MultipartWriter, path: str,
-                       ctx: TransferContext, resume: Progress | None) -> TransferResult:
+def multipart_transfer(
+    src: Provider,
+    entry: Entry,
+    dst: Provider,
+    uploads: MultipartWriter,
+    path: str,
+    ctx: TransferContext,
+    resume: Progress | None,
+) -> TransferResult:
     mtime = source_mtime(src, entry)
     if entry.size >= ctx.large_file:
         try:
@@ -51,12 +58,21 @@ def multipart_transfer(src: Provider, entry: Entry, dst: Provider, uploads: Mult
     if etag != md5:
         raise VerificationFailed(f"{dst.display}: {path}: stored ETag {etag} is not {md5}")
     # no HEAD needed: the server checked the bytes, and size, time and MD5 are known
-    return TransferResult(entry=Entry(path=path, size=len(body), mtime=mtime, hashes={HASH: md5}), md5=md5,
-                          sent=len(body))
+    return TransferResult(
+        entry=Entry(path=path, size=len(body), mtime=mtime, hashes={HASH: md5}), md5=md5, sent=len(body)
+    )
 
 
-def _multipart(src: Provider, entry: Entry, dst: Provider, uploads: MultipartWriter, path: str,
-               ctx: TransferContext, resume: Progress | None, mtime: datetime) -> TransferResult:
+def _multipart(
+    src: Provider,
+    entry: Entry,
+    dst: Provider,
+    uploads: MultipartWriter,
+    path: str,
+    ctx: TransferContext,
+    resume: Progress | None,
+    mtime: datetime,
+) -> TransferResult:
     size, part_size = entry.size, ctx.chunk_size
     parts: list[list[Any]] = []  # [number, etag, md5 hex]
     upload_id = ""
@@ -77,8 +93,17 @@ def _multipart(src: Provider, entry: Entry, dst: Provider, uploads: MultipartWri
     resumed_from = len(parts) * part_size
 
     def save() -> None:
-        ctx.checkpoint({"writer": WRITER, "upload_id": upload_id, "part_size": part_size, "parts": parts,
-                        "size": size, "mtime": entry.mtime.timestamp(), "offset": len(parts) * part_size})
+        ctx.checkpoint(
+            {
+                "writer": WRITER,
+                "upload_id": upload_id,
+                "part_size": part_size,
+                "parts": parts,
+                "size": size,
+                "mtime": entry.mtime.timestamp(),
+                "offset": len(parts) * part_size,
+            }
+        )
 
     def upload(number: int, chunk: bytes) -> list[Any]:
         md5 = hashlib.md5(chunk)  # on the part's own thread, beside the whole file's MD5 on the reader's

@@ -55,8 +55,11 @@ def wait_for_run(stack, kind: RunKind, repository_id: str, count: int, timeout: 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with open_store(stack.settings) as conn:
-            done = [r for r in runs.recent(conn, kind=kind, repository_id=repository_id, limit=20)
-                    if r.status == RunStatus.succeeded]  # fmt: skip
+            done = [
+                r
+                for r in runs.recent(conn, kind=kind, repository_id=repository_id, limit=20)
+                if r.status == RunStatus.succeeded
+            ]
         if len(done) >= count:
             return
         time.sleep(0.3)
@@ -87,5 +90,10 @@ def backed_up(stack, tmp_path_factory) -> dict:
     source = f"dash-src-{uuid.uuid4().hex[:6]}"
     assert syncoxide(stack, "source", "add", source, "--root", str(root), "--hash", "xxh3").code == 0
     assert syncoxide(stack, "scan", source).code == 0
-    return {"root": root, "repository": repository, "source": source, "snapshots": [first.json["snapshot_id"],
-            second.json["snapshot_id"]], "base": base}  # fmt: skip
+    return {
+        "root": root,
+        "repository": repository,
+        "source": source,
+        "snapshots": [first.json["snapshot_id"], second.json["snapshot_id"]],
+        "base": base,
+    }

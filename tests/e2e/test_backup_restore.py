@@ -63,9 +63,7 @@ def test_backup_restore_round_trip(stack, workdir, source_tree, engine):
     assert row.files == first.stats.files and row.bytes == first.stats.bytes
     assert row.finished_at is not None
 
-    found = list_workflow_ids(
-        stack, f"RunKind='backup' AND RepositoryId='{repository.id}' AND Engine='{engine.value}'"
-    )
+    found = list_workflow_ids(stack, f"RunKind='backup' AND RepositoryId='{repository.id}' AND Engine='{engine.value}'")
     assert first.run_id in found
 
     target = workdir / "restored"

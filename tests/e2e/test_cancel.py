@@ -66,8 +66,11 @@ def backup_in_background(stack, repository, source) -> tuple[subprocess.Popen, s
     """`syncoxide backup` as a subprocess, returned once its run shows progress."""
     cli = subprocess.Popen(
         [sys.executable, "-m", "syncoxide.cli", "backup", "--repo", repository.name, "--source", str(source)],
-        env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return cli, running_run_with_progress(stack, repository.id)
 
 

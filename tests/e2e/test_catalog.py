@@ -62,28 +62,49 @@ def test_search_through_the_worker_answers_as_the_cli_itself_does(stack, workdir
     assert socket.is_socket() and socket.stat().st_mode & 0o777 == 0o600
     query = ["search", "beach", "--source", str(root), "--type", "file", "--json"]
     quick = syncoxide(stack, *query)  # `python -m syncoxide`: through the worker's catalog service
-    full = subprocess.run([sys.executable, "-m", "syncoxide.cli", *query], env=stack.env, capture_output=True,
-                          text=True)  # fmt: skip
+    full = subprocess.run(
+        [sys.executable, "-m", "syncoxide.cli", *query], env=stack.env, capture_output=True, text=True
+    )
     assert quick.code == full.returncode == 0, quick.stderr + full.stderr
     assert quick.json == json.loads(full.stdout) and len(quick.json) == 2
-    relative = subprocess.run([sys.executable, "-m", "syncoxide", "search", "beach", "--source", "./home", "--json"],
-                              env=stack.env, capture_output=True, text=True, cwd=workdir)  # fmt: skip
+    relative = subprocess.run(
+        [sys.executable, "-m", "syncoxide", "search", "beach", "--source", "./home", "--json"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+    )
     assert relative.returncode == 0, relative.stderr
     assert json.loads(relative.stdout) == quick.json  # ./home is the caller's, not the worker's
-    moved = syncoxide(stack, *query, env={"SYNCOXIDE_HOME": str(workdir / "no-worker-here"),
-                                          "SYNCOXIDE_DATABASE_URL": stack.settings.database_url,
-                                          "SYNCOXIDE_CATALOG_LOCATION": stack.settings.catalog_uri})  # fmt: skip
+    moved = syncoxide(
+        stack,
+        *query,
+        env={
+            "SYNCOXIDE_HOME": str(workdir / "no-worker-here"),
+            "SYNCOXIDE_DATABASE_URL": stack.settings.database_url,
+            "SYNCOXIDE_CATALOG_LOCATION": stack.settings.catalog_uri,
+        },
+    )
     assert moved.code == 0 and moved.json == quick.json  # no service on that data dir: the search runs in process
 
 
 def test_scan_through_the_worker_answers_as_the_cli_itself_does(stack, workdir):
     root = make_tree(workdir / "scanned")
-    relative = subprocess.run([sys.executable, "-m", "syncoxide", "scan", "./scanned", "--json"], env=stack.env,
-                              capture_output=True, text=True, cwd=workdir)  # fmt: skip
+    relative = subprocess.run(
+        [sys.executable, "-m", "syncoxide", "scan", "./scanned", "--json"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+    )
     assert relative.returncode == 0, relative.stderr  # ./scanned is the caller's folder, not the worker's
     quick = json.loads(relative.stdout)
-    full = subprocess.run([sys.executable, "-m", "syncoxide.cli", "scan", str(root), "--json"], env=stack.env,
-                          capture_output=True, text=True)  # fmt: skip
+    full = subprocess.run(
+        [sys.executable, "-m", "syncoxide.cli", "scan", str(root), "--json"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+    )
     assert full.returncode == 0, full.stderr
     again = json.loads(full.stdout)
     assert quick.keys() == again.keys() and quick["source_id"] == again["source_id"]  # registered once
@@ -100,8 +121,13 @@ def test_ctrl_c_on_a_scan_through_the_worker_cancels_its_run(stack, workdir):
         image.truncate(256 * 2**30)  # holes: nothing on disk, minutes of hashing
     name = f"slow-{uuid.uuid4().hex[:6]}"
     assert syncoxide(stack, "source", "add", name, "--root", str(root), "--hash", "sha1").code == 0
-    cli = subprocess.Popen([sys.executable, "-m", "syncoxide", "scan", name, "--json"], env=stack.env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "syncoxide", "scan", name, "--json"],
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
     async def hashing_run() -> str:
         client = await temporal.connect(stack.settings)
@@ -130,8 +156,9 @@ def test_ctrl_c_on_a_scan_through_the_worker_cancels_its_run(stack, workdir):
 
 def test_bad_input_is_one_clear_line(stack, workdir):
     missing = syncoxide(stack, "scan", str(workdir / "no-such-dir"))
-    assert missing.code == 1 and missing.error_lines == [f"error: source {workdir / 'no-such-dir'}: not a registered"
-                                                         " source nor a directory"]  # fmt: skip
+    assert missing.code == 1 and missing.error_lines == [
+        f"error: source {workdir / 'no-such-dir'}: not a registered source nor a directory"
+    ]
     bad = syncoxide(stack, "search", "--regex", "(unclosed")
     assert bad.code == 1 and len(bad.error_lines) == 1 and bad.error_lines[0].startswith("error: catalog query:")
     size = syncoxide(stack, "search", "--min-size", "lots")
@@ -188,9 +215,12 @@ def test_cleanup_plan_apply_skips_what_changed_and_undo_puts_everything_back(sta
     plan = _plan(stack, root)
     reasons = {Path(i["path"]).name: i["reason"] for i in plan["items"]}
     assert reasons == {
-        "report-2025 (copy).pdf": "duplicate", "beach-again.jpg": "duplicate", "draft.tmp": "junk",
-        "main.cpython-311.pyc": "junk", "nothing-here": "empty folder",
-    }  # fmt: skip
+        "report-2025 (copy).pdf": "duplicate",
+        "beach-again.jpg": "duplicate",
+        "draft.tmp": "junk",
+        "main.cpython-311.pyc": "junk",
+        "nothing-here": "empty folder",
+    }
     assert plan["summary"]["duplicate"]["bytes"] == 6000 + 20000
 
     refused = syncoxide(stack, "cleanup", "apply", plan["id"])
@@ -307,9 +337,19 @@ def test_a_source_scanned_on_a_schedule(stack, workdir):
     assert both.code == 1 and both.error_lines == ["error: give either --every or --cron, not both"]
     last_friday = syncoxide(stack, "source", "add", f"{name}-4", "--root", str(root), "--cron", "0 3 * * 5L")
     assert last_friday.code == 1 and last_friday.error_lines == [
-        "error: --cron '0 3 * * 5L': L, W, # and ? are for sync pairs; a Temporal Schedule does not take them"]
-    unreachable = syncoxide(stack, "source", "add", f"{name}-3", "--root", str(root), "--every", "1d",
-                            env={"SYNCOXIDE_TEMPORAL_ADDRESS": "127.0.0.1:1"})  # fmt: skip
+        "error: --cron '0 3 * * 5L': L, W, # and ? are for sync pairs; a Temporal Schedule does not take them"
+    ]
+    unreachable = syncoxide(
+        stack,
+        "source",
+        "add",
+        f"{name}-3",
+        "--root",
+        str(root),
+        "--every",
+        "1d",
+        env={"SYNCOXIDE_TEMPORAL_ADDRESS": "127.0.0.1:1"},
+    )
     assert unreachable.code == 1 and "cannot reach Temporal" in unreachable.error_lines[0]
     listed = {s["name"] for s in syncoxide(stack, "source", "list", "--json").json}
     assert name in listed and not {f"{name}-3", f"{name}-4"} & listed  # nothing half-applied

@@ -67,8 +67,9 @@ def test_search_text_with_glob_characters_is_a_glob(stack, scanned):
     assert _search(stack, scanned, "*.TXT", "--path", str(scanned / "nested-empty")) == []
     assert _search(stack, scanned, "from-????.txt") == [b"from-1970.txt", b"from-2100.txt"]
     bad = syncoxide(stack, "search", "report[1", "--source", str(scanned))
-    assert bad.code != 0 and bad.error_lines == ["error: search 'report[1': a [ without its ] (write \\[ for a "
-                                                 "literal one)"]  # fmt: skip
+    assert bad.code != 0 and bad.error_lines == [
+        "error: search 'report[1': a [ without its ] (write \\[ for a literal one)"
+    ]
 
 
 def test_search_finds_both_unicode_spellings(stack, scanned):

@@ -18,8 +18,10 @@ pytestmark = pytest.mark.e2e
 
 def succeeded_runs(stack) -> int:
     with open_store(stack.settings) as conn:
-        return sum(r.status == RunStatus.succeeded and r.kind != RunKind.catalog  # indexing runs come and go
-                   for r in runs.recent(conn, limit=10_000))
+        return sum(
+            r.status == RunStatus.succeeded and r.kind != RunKind.catalog  # indexing runs come and go
+            for r in runs.recent(conn, limit=10_000)
+        )
 
 
 @pytest.fixture()
@@ -42,8 +44,20 @@ def source(workdir) -> Path:
 @pytest.mark.parametrize("engine", ["borg", "restic"])
 def test_init_backup_restore_with_json(stack, workdir, passphrase_file, source, engine):
     name = f"cli-{engine}"
-    init = syncoxide(stack, "repo", "init", "--engine", engine, "--repo", str(workdir / "repo"), "--name", name,
-                     "--passphrase-file", str(passphrase_file), "--json")  # fmt: skip
+    init = syncoxide(
+        stack,
+        "repo",
+        "init",
+        "--engine",
+        engine,
+        "--repo",
+        str(workdir / "repo"),
+        "--name",
+        name,
+        "--passphrase-file",
+        str(passphrase_file),
+        "--json",
+    )
     assert init.code == 0, init.stderr
     assert init.json["engine"] == engine and init.json["passphrase"] == {
         "kind": "file",
@@ -74,8 +88,19 @@ def borg_repo(stack, tmp_path_factory) -> tuple[str, Path]:
     base = tmp_path_factory.mktemp("bad-input")
     secret = base / "passphrase"
     secret.write_text("the right one\n")
-    result = syncoxide(stack, "repo", "init", "--engine", "borg", "--repo", str(base / "repo"), "--name", "bad-input",
-                       "--passphrase-file", str(secret))  # fmt: skip
+    result = syncoxide(
+        stack,
+        "repo",
+        "init",
+        "--engine",
+        "borg",
+        "--repo",
+        str(base / "repo"),
+        "--name",
+        "bad-input",
+        "--passphrase-file",
+        str(secret),
+    )
     assert result.code == 0, result.stderr
     return "bad-input", base
 
@@ -107,8 +132,9 @@ def test_wrong_passphrase_fails_fast_without_retries(stack, borg_repo, workdir, 
     wrong = workdir / "wrong"
     wrong.write_text("not it\n")
     before = succeeded_runs(stack)
-    result = syncoxide(stack, "backup", "--repo", borg_repo[0], "--source", str(source),
-                       "--passphrase-file", str(wrong))  # fmt: skip
+    result = syncoxide(
+        stack, "backup", "--repo", borg_repo[0], "--source", str(source), "--passphrase-file", str(wrong)
+    )
     assert_one_clean_error(result, "incorrect")
     assert "not it" not in result.stderr
     assert succeeded_runs(stack) == before
@@ -120,8 +146,11 @@ def test_wrong_passphrase_fails_fast_without_retries(stack, borg_repo, workdir, 
     async def attempts() -> list[int]:
         client = await temporal.connect(stack.settings)
         history = await client.get_workflow_handle(latest.workflow_id).fetch_history()
-        return [event.activity_task_started_event_attributes.attempt for event in history.events
-                if event.HasField("activity_task_started_event_attributes")]
+        return [
+            event.activity_task_started_event_attributes.attempt
+            for event in history.events
+            if event.HasField("activity_task_started_event_attributes")
+        ]
 
     assert set(asyncio.run(attempts())) == {1}, "a wrong passphrase was retried"
 
@@ -129,16 +158,18 @@ def test_wrong_passphrase_fails_fast_without_retries(stack, borg_repo, workdir, 
 def test_temporal_unreachable(stack, borg_repo, source):
     before = succeeded_runs(stack)
     address = f"127.0.0.1:{free_port()}"
-    result = syncoxide(stack, "backup", "--repo", borg_repo[0], "--source", str(source),
-                       env={"SYNCOXIDE_TEMPORAL_ADDRESS": address})  # fmt: skip
+    result = syncoxide(
+        stack, "backup", "--repo", borg_repo[0], "--source", str(source), env={"SYNCOXIDE_TEMPORAL_ADDRESS": address}
+    )
     assert_one_clean_error(result, "cannot reach Temporal", address)
     assert succeeded_runs(stack) == before
 
 
 def test_postgres_unreachable(stack, source):
     url = f"postgresql://syncoxide:hunter2@127.0.0.1:{free_port()}/syncoxide"
-    result = syncoxide(stack, "backup", "--repo", "bad-input", "--source", str(source),
-                       env={"SYNCOXIDE_DATABASE_URL": url})  # fmt: skip
+    result = syncoxide(
+        stack, "backup", "--repo", "bad-input", "--source", str(source), env={"SYNCOXIDE_DATABASE_URL": url}
+    )
     assert_one_clean_error(result, "cannot reach PostgreSQL", "127.0.0.1")
     assert "hunter2" not in result.stderr
 
@@ -162,8 +193,19 @@ def test_bad_compression_is_refused(stack, borg_repo, source):
 
 
 def test_passphrase_options_are_exclusive(stack, workdir, passphrase_file):
-    result = syncoxide(stack, "repo", "init", "--engine", "restic", "--repo", str(workdir / "r"),
-                       "--passphrase-env", "A", "--passphrase-file", str(passphrase_file))  # fmt: skip
+    result = syncoxide(
+        stack,
+        "repo",
+        "init",
+        "--engine",
+        "restic",
+        "--repo",
+        str(workdir / "r"),
+        "--passphrase-env",
+        "A",
+        "--passphrase-file",
+        str(passphrase_file),
+    )
     assert_one_clean_error(result, "only one of")
     assert not (workdir / "r").exists()
 

@@ -121,8 +121,9 @@ def test_restore_wizard_refuses_a_destination_outside_the_allowed_folders(stack,
     button(test, "add path").click().run()
     assert any("is not in snapshot" in e.value for e in test.error)
     with open_store(stack.settings) as conn:
-        assert len(runs.recent(conn, repository_id=backed_up["repository"].id, kind=RunKind.restore,
-                               limit=100)) == before  # fmt: skip
+        assert (
+            len(runs.recent(conn, repository_id=backed_up["repository"].id, kind=RunKind.restore, limit=100)) == before
+        )
 
 
 def test_snapshots_timeline_browser_and_difference(backed_up):
@@ -132,8 +133,10 @@ def test_snapshots_timeline_browser_and_difference(backed_up):
     assert len(test.dataframe[0].value) == 2
     changes = dict(zip(test.dataframe[-1].value["path"], test.dataframe[-1].value["change"], strict=True))
     changes = {path: change for path, change in changes.items() if path.startswith(str(backed_up["root"]))}
-    assert changes == {str(backed_up["root"] / "docs" / "notes.md"): "added",
-                       str(backed_up["root"] / "docs"): "modified"}  # the folder's mtime moved  # fmt: skip
+    assert changes == {
+        str(backed_up["root"] / "docs" / "notes.md"): "added",
+        str(backed_up["root"] / "docs"): "modified",
+    }  # the folder's mtime moved
 
 
 def test_analytics_for_a_source_and_a_repository(backed_up):
@@ -211,7 +214,6 @@ def test_policies_page_pauses_resumes_and_runs_a_policy_now(stack, workdir):
     assert test.get("arrow_vega_lite_chart") or test.get("vega_lite_chart")
 
 
-
 def test_beyond_loopback_a_password_is_asked_and_read_only_users_cannot_act(stack, backed_up, workdir, monkeypatch):
     import streamlit as st
 
@@ -268,8 +270,20 @@ def test_sync_page_shows_a_running_pair_live_and_pause_resume_run_now_reach_it(s
     src.mkdir()
     (src / "slow.bin").write_bytes(b"\x01" * 768 * 1024)  # 24 s at 32K: still running when the page looks
     pair = f"dash-{workdir.name.lower()}"
-    started = syncoxide(stack, "sync", "start", str(src), str(workdir / "dst"), "--pair", pair, "--every", "1h",
-                        "--bwlimit", "32K", "--json")
+    started = syncoxide(
+        stack,
+        "sync",
+        "start",
+        str(src),
+        str(workdir / "dst"),
+        "--pair",
+        pair,
+        "--every",
+        "1h",
+        "--bwlimit",
+        "32K",
+        "--json",
+    )
     assert started.code == 0, started.stderr
     workflow_id = started.json["workflow_id"]
     wait_status(stack, workflow_id, lambda s: s["phase"] == "running")

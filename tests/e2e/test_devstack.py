@@ -24,8 +24,11 @@ pytestmark = pytest.mark.e2e
 def base64_values(node) -> str:
     """The metadata values of every payload in a history, decoded (a decoded payload says json/plain)."""
     if isinstance(node, dict):
-        found = [base64.b64decode(v).decode("utf-8", "replace") for v in node["metadata"].values()] if (
-            isinstance(node.get("metadata"), dict) and "data" in node) else []
+        found = (
+            [base64.b64decode(v).decode("utf-8", "replace") for v in node["metadata"].values()]
+            if (isinstance(node.get("metadata"), dict) and "data" in node)
+            else []
+        )
         return " ".join(found + [base64_values(v) for v in node.values()])
     if isinstance(node, list):
         return " ".join(base64_values(v) for v in node)
@@ -34,16 +37,22 @@ def base64_values(node) -> str:
 
 def test_dev_up_demo_and_down():
     home = Path(tempfile.mkdtemp(prefix="sxd-", dir="/tmp"))
-    ports = {"SYNCOXIDE_TEMPORAL_PORT": free_port(), "SYNCOXIDE_TEMPORAL_UI_PORT": free_port(),
-             "SYNCOXIDE_DASHBOARD_PORT": free_port(), "SYNCOXIDE_CODEC_PORT": free_port()}  # fmt: skip
+    ports = {
+        "SYNCOXIDE_TEMPORAL_PORT": free_port(),
+        "SYNCOXIDE_TEMPORAL_UI_PORT": free_port(),
+        "SYNCOXIDE_DASHBOARD_PORT": free_port(),
+        "SYNCOXIDE_CODEC_PORT": free_port(),
+    }
     metrics = f"127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
-    env.update({"SYNCOXIDE_HOME": str(home), "SYNCOXIDE_METRICS_ADDRESS": metrics,
-                **{k: str(v) for k, v in ports.items()}})  # fmt: skip
+    env.update(
+        {"SYNCOXIDE_HOME": str(home), "SYNCOXIDE_METRICS_ADDRESS": metrics, **{k: str(v) for k, v in ports.items()}}
+    )
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "syncoxide.cli", *args], env=env, capture_output=True,
-                              text=True, timeout=300)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "syncoxide.cli", *args], env=env, capture_output=True, text=True, timeout=300
+        )
 
     try:
         up = cli("dev", "up", "--json")
@@ -60,10 +69,21 @@ def test_dev_up_demo_and_down():
 
         temporal_bin = Settings(home=home).tools.temporal
         listed = subprocess.run(
-            [temporal_bin, "workflow", "list", "--address", f"127.0.0.1:{ports['SYNCOXIDE_TEMPORAL_PORT']}",
-             "--query", "RunKind='backup' AND Engine='borg'", "--output", "json"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                temporal_bin,
+                "workflow",
+                "list",
+                "--address",
+                f"127.0.0.1:{ports['SYNCOXIDE_TEMPORAL_PORT']}",
+                "--query",
+                "RunKind='backup' AND Engine='borg'",
+                "--output",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert listed.returncode == 0, listed.stderr
         assert result["run_id"] in listed.stdout
 
@@ -74,11 +94,25 @@ def test_dev_up_demo_and_down():
         with urllib.request.urlopen(f"{ui}/api/v1/settings") as r:
             assert json.loads(r.read())["Codec"]["Endpoint"] == codec  # the Web UI decodes through it
         shown = subprocess.run(
-            [temporal_bin, "workflow", "show", "--address", f"127.0.0.1:{ports['SYNCOXIDE_TEMPORAL_PORT']}",
-             "--workflow-id", result["run_id"], "--output", "json", "--codec-endpoint", codec,
-             "--codec-auth", f"Bearer {(home / 'codec.token').read_text().strip()}"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                temporal_bin,
+                "workflow",
+                "show",
+                "--address",
+                f"127.0.0.1:{ports['SYNCOXIDE_TEMPORAL_PORT']}",
+                "--workflow-id",
+                result["run_id"],
+                "--output",
+                "json",
+                "--codec-endpoint",
+                codec,
+                "--codec-auth",
+                f"Bearer {(home / 'codec.token').read_text().strip()}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert shown.returncode == 0 and "json/plain" in base64_values(json.loads(shown.stdout)), shown.stderr
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['SYNCOXIDE_DASHBOARD_PORT']}/_stcore/health") as r:
             assert r.status == 200

@@ -23,8 +23,19 @@ def repo(request, stack, workdir) -> tuple[str, Path]:
     secret = workdir / "pass"
     secret.write_text("maintenance passphrase\n")
     name = f"maint-{request.param}-{workdir.name}"
-    done = syncoxide(stack, "repo", "init", "--engine", request.param, "--repo", str(workdir / "repo"),
-                     "--name", name, "--passphrase-file", str(secret))  # fmt: skip
+    done = syncoxide(
+        stack,
+        "repo",
+        "init",
+        "--engine",
+        request.param,
+        "--repo",
+        str(workdir / "repo"),
+        "--name",
+        name,
+        "--passphrase-file",
+        str(secret),
+    )
     assert done.code == 0, done.stderr
     src = workdir / "src"
     src.mkdir()
@@ -49,8 +60,9 @@ def test_forget_dry_run_then_apply(stack, repo):
     for i in range(3):
         (src / "f.txt").write_text(f"v{i}")
         ids.append(backup(stack, name, src, "--tag", "monthly" if i == 0 else "daily")["snapshot_id"])
-    plan = syncoxide(stack, "forget", "--repo", name, "--keep-last", "1", "--keep-tag", "monthly", "--dry-run",
-                     "--json")  # fmt: skip
+    plan = syncoxide(
+        stack, "forget", "--repo", name, "--keep-last", "1", "--keep-tag", "monthly", "--dry-run", "--json"
+    )
     assert plan.code == 0, plan.stderr
     assert {d["snapshot"]["id"]: d["keep"] for d in plan.json} == {ids[0]: True, ids[1]: False, ids[2]: True}
     assert len(syncoxide(stack, "snapshots", "--repo", name, "--json").json) == 3
@@ -91,8 +103,9 @@ def test_ls_diff_and_export(stack, repo, workdir):
 
     changes = syncoxide(stack, "diff", "--repo", name, first, second, "--json").json
     assert {(c["path"], c["change"]) for c in changes if c["path"].endswith(".txt")} == {
-        (str(src / "gone.txt"), "removed"), (str(src / "new.txt"), "added"),
-    }  # fmt: skip
+        (str(src / "gone.txt"), "removed"),
+        (str(src / "new.txt"), "added"),
+    }
 
     tar_path = workdir / "out.tar"
     exported = syncoxide(stack, "export", "--repo", name, "--snapshot", second, "--output", str(tar_path))
@@ -141,9 +154,13 @@ def test_concurrent_backups_into_one_repository_both_succeed(stack, repo):
     for part in ("a", "b"):
         (src / part / "big.bin").write_bytes(os.urandom(64 * 1024 * 1024))
     procs = [
-        subprocess.Popen([sys.executable, "-m", "syncoxide.cli", "backup", "--repo", name, "--source",
-                          str(src / part), "--json"], env=stack.env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-m", "syncoxide.cli", "backup", "--repo", name, "--source", str(src / part), "--json"],
+            env=stack.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for part in ("a", "b")
     ]
     results = [p.communicate(timeout=300) for p in procs]

@@ -21,8 +21,12 @@ def backups(stack, name: str) -> list:
 
 
 def temporal_cli(stack, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([stack.settings.tools.temporal, *args, "--address", stack.settings.temporal_target],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [stack.settings.tools.temporal, *args, "--address", stack.settings.temporal_target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done
 
@@ -32,7 +36,7 @@ def test_recipes(stack, workdir):
     gate = workdir / "broken"
     extra = f"""\
     hooks:
-      before: ["test ! -e {gate} || exit 9", "test ! -e {workdir / 'slow'} || sleep 60"]
+      before: ["test ! -e {gate} || exit 9", "test ! -e {workdir / "slow"} || sleep 60"]
 """
     assert syncoxide(stack, "policy", "apply", str(policy_file(workdir, every="1h", extra=extra)), "--yes").code == 0
     schedule_id = f"policy-{name}"
@@ -51,34 +55,53 @@ def test_recipes(stack, workdir):
     # Backfill a missed window: every 1h over the last three hours.
     now = datetime.now(UTC)
     start, end = (now - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ"), now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    temporal_cli(stack, "schedule", "backfill", "-s", schedule_id, "--start-time", start, "--end-time", end,
-                 "--overlap-policy", "BufferAll")  # fmt: skip
-    wait_for(lambda: len([r for r in backups(stack, name) if r.status == RunStatus.succeeded]) >= 3,
-             what="three backfilled backups")  # fmt: skip
+    temporal_cli(
+        stack,
+        "schedule",
+        "backfill",
+        "-s",
+        schedule_id,
+        "--start-time",
+        start,
+        "--end-time",
+        end,
+        "--overlap-policy",
+        "BufferAll",
+    )
+    wait_for(
+        lambda: len([r for r in backups(stack, name) if r.status == RunStatus.succeeded]) >= 3,
+        what="three backfilled backups",
+    )
 
     # List failed backups of a policy.
     gate.write_text("")
     temporal_cli(stack, "schedule", "trigger", "-s", schedule_id, "--overlap-policy", "AllowAll")
-    failed = wait_for(lambda: [r for r in backups(stack, name) if r.status == RunStatus.failed],
-                      what="a failure")  # fmt: skip
+    failed = wait_for(lambda: [r for r in backups(stack, name) if r.status == RunStatus.failed], what="a failure")
     query = f"PolicyId='{name}' AND RunKind='backup' AND ExecutionStatus='Failed'"
     listed = temporal_cli(stack, "workflow", "list", "--query", query, "-o", "json").stdout
     assert failed[0].id in listed
 
     # Reset a failed (or stuck) run once its cause is fixed: it runs again under the same id.
     gate.unlink()
-    temporal_cli(stack, "workflow", "reset", "-w", failed[0].id, "-t", "FirstWorkflowTask",
-                 "--reason", "the cause was fixed")  # fmt: skip
-    wait_for(lambda: next(r for r in backups(stack, name) if r.id == failed[0].id).status == RunStatus.succeeded,
-             what="the reset run to succeed")  # fmt: skip
+    temporal_cli(
+        stack, "workflow", "reset", "-w", failed[0].id, "-t", "FirstWorkflowTask", "--reason", "the cause was fixed"
+    )
+    wait_for(
+        lambda: next(r for r in backups(stack, name) if r.id == failed[0].id).status == RunStatus.succeeded,
+        what="the reset run to succeed",
+    )
 
     # Cancel a running one.
     (workdir / "slow").write_text("")
     temporal_cli(stack, "schedule", "trigger", "-s", schedule_id, "--overlap-policy", "AllowAll")
-    running = wait_for(lambda: [r for r in backups(stack, name) if r.status == RunStatus.running],
-                       what="a running backup")  # fmt: skip
+    running = wait_for(
+        lambda: [r for r in backups(stack, name) if r.status == RunStatus.running], what="a running backup"
+    )
     time.sleep(2)
     temporal_cli(stack, "workflow", "cancel", "-w", running[0].id)
-    wait_for(lambda: next(r for r in backups(stack, name) if r.id == running[0].id).status == RunStatus.cancelled,
-             timeout=60, what="the run to be recorded as cancelled")  # fmt: skip
+    wait_for(
+        lambda: next(r for r in backups(stack, name) if r.id == running[0].id).status == RunStatus.cancelled,
+        timeout=60,
+        what="the run to be recorded as cancelled",
+    )
     assert syncoxide(stack, "policy", "delete", name, "--yes").code == 0

@@ -41,14 +41,18 @@ sources:
     paths: [{workdir / "src"}]
     excludes: ["*.tmp"]
 policies:
-""" + (policies if policies is not None else f"""\
+""" + (
+        policies
+        if policies is not None
+        else f"""\
   docs-{workdir.name.lower()}:
     source: documents
     repository: vault-{workdir.name.lower()}
     schedule:
       every: {every}
     grace: 1s
-{extra}""")
+{extra}"""
+    )
     path = workdir / "policies.yaml"
     path.write_text(body)
     return path
@@ -86,8 +90,9 @@ def test_apply_trigger_history_and_idempotence(stack, workdir):
     assert "nothing to change" in syncoxide(stack, "policy", "apply", str(path), "--yes").stdout
 
     assert syncoxide(stack, "policy", "trigger", name).code == 0
-    done = wait_for(lambda: [r for r in policy_runs(stack, name) if r.status == RunStatus.succeeded],
-                    what="a triggered backup")  # fmt: skip
+    done = wait_for(
+        lambda: [r for r in policy_runs(stack, name) if r.status == RunStatus.succeeded], what="a triggered backup"
+    )
     assert done[0].files == 1
     history = syncoxide(stack, "policy", "history", name, "--json")
     assert history.json[0]["status"] == "succeeded"
@@ -108,6 +113,7 @@ def backup_runs(stack, name: str) -> list:
 
 def schedule_actions(stack, name: str) -> int:
     """How many workflows the policy's Temporal Schedule has started (a run's row comes later, from the run)."""
+
     async def count() -> int:
         client = await temporal.connect(stack.settings)
         return (await client.get_schedule_handle(schedules.policy_schedule_id(name)).describe()).info.num_actions
@@ -120,8 +126,10 @@ def test_interval_schedule_runs_and_pause_stops_it(stack, workdir):
     path = policy_file(workdir, every="3s")
     try:
         assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
-        wait_for(lambda: len([r for r in policy_runs(stack, name) if r.status == RunStatus.succeeded]) >= 2,
-                 what="two scheduled backups")  # fmt: skip
+        wait_for(
+            lambda: len([r for r in policy_runs(stack, name) if r.status == RunStatus.succeeded]) >= 2,
+            what="two scheduled backups",
+        )
         assert syncoxide(stack, "policy", "pause", name).code == 0
         started = schedule_actions(stack, name)
         time.sleep(8)
@@ -141,8 +149,12 @@ def test_removal_needs_a_plan_and_yes(stack, workdir):
     assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
     emptied = policy_file(workdir, policies="  {}\n")
     planned = syncoxide(stack, "policy", "plan", str(emptied), "--json").json
-    assert {"kind": "policy", "name": name, "action": "remove",
-            "detail": "its schedule is deleted; its history stays"} in planned  # fmt: skip
+    assert {
+        "kind": "policy",
+        "name": name,
+        "action": "remove",
+        "detail": "its schedule is deleted; its history stays",
+    } in planned
     removed = syncoxide(stack, "policy", "apply", str(emptied), "--yes")
     assert removed.code == 0, removed.stderr
 
@@ -163,8 +175,9 @@ def test_an_invalid_file_changes_nothing(stack, workdir):
     expected = f"policies.yaml:{line} {field}: unknown field"
     assert expected in result.stderr
     inline = workdir / "inline.yaml"
-    inline.write_text(path.read_text().replace(f"file:{workdir / 'pass'}", "hunter2").replace(
-        "    retention_typo: 1\n", ""))  # fmt: skip
+    inline.write_text(
+        path.read_text().replace(f"file:{workdir / 'pass'}", "hunter2").replace("    retention_typo: 1\n", "")
+    )
     refused = syncoxide(stack, "policy", "apply", str(inline), "--yes")
     assert refused.code == 1 and "inline secrets are refused" in refused.stderr and "hunter2" not in refused.stderr
     assert syncoxide(stack, "policy", "list", "--json").json == before
@@ -256,9 +269,12 @@ def test_hooks_and_notifications(stack, workdir, monkeypatch):
     assert marker.read_text().split() == [backups[0].id, backups[2].id]
     assert (workdir / "hook-ran.failures").read_text() == "failed\n"
     titles = [m["title"] for m in recorder.received]
-    assert titles == [f"syncoxide: backup of policy {name} succeeded", f"syncoxide: backup of policy {name} failed",
-                      f"syncoxide: backup of policy {name} recovered",
-                      f"syncoxide: backup of policy {name} succeeded"]  # fmt: skip
+    assert titles == [
+        f"syncoxide: backup of policy {name} succeeded",
+        f"syncoxide: backup of policy {name} failed",
+        f"syncoxide: backup of policy {name} recovered",
+        f"syncoxide: backup of policy {name} succeeded",
+    ]
     failure = recorder.received[1]
     assert "database is locked" in failure["message"] and f"/workflows/{backups[1].id}" in failure["message"]
     assert failure["type"] == "failure"
@@ -272,13 +288,23 @@ def test_overlap_skip_holds_when_a_run_is_slow(stack, workdir):
       before: ["sleep 5"]
 """
     try:
-        assert syncoxide(stack, "policy", "apply", str(policy_file(workdir, every="1s", extra=extra)),
-                         "--yes").code == 0  # fmt: skip
-        wait_for(lambda: len(backup_runs(stack, name)) >= 2, timeout=180,
-                 what="a second backup, once the first (5 s of hook) ended")  # fmt: skip
+        assert (
+            syncoxide(stack, "policy", "apply", str(policy_file(workdir, every="1s", extra=extra)), "--yes").code == 0
+        )
+        wait_for(
+            lambda: len(backup_runs(stack, name)) >= 2,
+            timeout=180,
+            what="a second backup, once the first (5 s of hook) ended",
+        )
         assert syncoxide(stack, "policy", "pause", name).code == 0
-        wait_for(lambda: len(backup_runs(stack, name)) == schedule_actions(stack, name)
-                 and all(r.finished_at for r in policy_runs(stack, name)), timeout=120, what="runs to finish")
+        wait_for(
+            lambda: (
+                len(backup_runs(stack, name)) == schedule_actions(stack, name)
+                and all(r.finished_at for r in policy_runs(stack, name))
+            ),
+            timeout=120,
+            what="runs to finish",
+        )
         backups = sorted(backup_runs(stack, name), key=lambda r: r.started_at)
         # a tick every second for as long as each run takes, yet one run at a time: skipped, not queued
         for earlier, later in zip(backups, backups[1:], strict=False):
@@ -297,7 +323,6 @@ def test_late_policy_is_notified_once(stack, workdir, monkeypatch):
       urls: ["env:SXT_LATE_URL"]
       events: [late]
 """
-
 
     async def health_schedule(paused: bool) -> None:  # its own checks, every 5 min, would race this test's
         handle = (await temporal.connect(stack.settings)).get_schedule_handle(schedules.HEALTH_SCHEDULE_ID)
@@ -351,9 +376,13 @@ def test_policy_retention_only_touches_its_own_snapshots(stack, workdir):
         for i in range(times):
             assert syncoxide(stack, "policy", "trigger", name).code == 0
             wait_for(lambda n=name, c=i + 1: len(backups_of(n)) >= c, what=f"backup {i + 1} of {name}")
-            wait_for(lambda n=name, c=i + 1: len([r for r in policy_runs(stack, n) if r.kind == "retention"
-                                                  and r.finished_at]) >= (c if n.startswith("pruned") else 0),
-                     what="its retention")  # fmt: skip
+            wait_for(
+                lambda n=name, c=i + 1: (
+                    len([r for r in policy_runs(stack, n) if r.kind == "retention" and r.finished_at])
+                    >= (c if n.startswith("pruned") else 0)
+                ),
+                what="its retention",
+            )
     snapshots = syncoxide(stack, "snapshots", "--repo", f"vault-{suffix}", "--json").json
     assert sorted(s["policy"] for s in snapshots) == [f"kept-{suffix}", f"pruned-{suffix}"]
     newest = backups_of(f"pruned-{suffix}")[0].snapshot_id

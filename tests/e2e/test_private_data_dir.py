@@ -23,8 +23,9 @@ from tests.conftest import free_port
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                       reason="acting as another user takes root and setpriv"),  # fmt: skip
+    pytest.mark.skipif(
+        os.geteuid() != 0 or shutil.which("setpriv") is None, reason="acting as another user takes root and setpriv"
+    ),
 ]
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 PROBE = r"""
@@ -51,25 +52,30 @@ print(json.dumps(got_in))
 
 def as_nobody(paths: list[tuple[str, str]]) -> list[list[str]]:
     """What nobody could list, open or connect to, or failed on for another reason than EACCES."""
-    done = subprocess.run([*NOBODY, "/usr/bin/python3", "-c", PROBE], input=json.dumps(paths), capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [*NOBODY, "/usr/bin/python3", "-c", PROBE], input=json.dumps(paths), capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-def everything_under(home: Path) -> list[tuple[str, str]]:
-    """Every folder, file and socket below ``home`` (and itself), as root sees them; symlinks left out."""
-    found: list[tuple[str, str]] = [(str(home), "dir")]
+def everything_under(home: Path) -> list[tuple[str, str, os.stat_result]]:
+    """Every folder, file and socket below ``home`` (and itself) with its lstat, as root sees them; symlinks left
+    out, and so are files the running stack removed between listing and lstat (borg's lock files come and go)."""
+    found: list[tuple[str, str, os.stat_result]] = [(str(home), "dir", os.lstat(home))]
     for dirpath, dirnames, filenames in os.walk(home):
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
-            mode = os.lstat(path).st_mode
-            if stat.S_ISDIR(mode):
-                found.append((path, "dir"))
-            elif stat.S_ISSOCK(mode):
-                found.append((path, "socket"))
-            elif stat.S_ISREG(mode):
-                found.append((path, "file"))
+            try:
+                info = os.lstat(path)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                found.append((path, "dir", info))
+            elif stat.S_ISSOCK(info.st_mode):
+                found.append((path, "socket", info))
+            elif stat.S_ISREG(info.st_mode):
+                found.append((path, "file", info))
     return found
 
 
@@ -78,13 +84,25 @@ def test_nobody_reads_anything_of_a_data_dir_the_stack_filled():
     os.chmod(parent, 0o755)  # nobody may reach the data dir: only its own modes keep them out
     home = parent / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
-    env.update({"SYNCOXIDE_HOME": str(home), "SYNCOXIDE_METRICS_ADDRESS": "",
-                **{f"SYNCOXIDE_{name}_PORT": str(free_port()) for name in ("TEMPORAL", "TEMPORAL_UI", "DASHBOARD",
-                                                                           "CODEC")}})  # fmt: skip
+    env.update(
+        {
+            "SYNCOXIDE_HOME": str(home),
+            "SYNCOXIDE_METRICS_ADDRESS": "",
+            **{
+                f"SYNCOXIDE_{name}_PORT": str(free_port()) for name in ("TEMPORAL", "TEMPORAL_UI", "DASHBOARD", "CODEC")
+            },
+        }
+    )
 
     def syncoxide(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "syncoxide", *args], env=env, capture_output=True, text=True,
-                              timeout=300, preexec_fn=lambda: os.umask(0o022))  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "syncoxide", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            preexec_fn=lambda: os.umask(0o022),
+        )
 
     try:
         up = syncoxide("dev", "up", "--json")
@@ -98,22 +116,32 @@ def test_nobody_reads_anything_of_a_data_dir_the_stack_filled():
         while not list((home / "catalog").rglob("*.parquet")) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert list((home / "catalog").rglob("*.parquet")), "no Parquet parts were written"
-        for made in ("temporal.db", "logs/worker.log", "logs/temporal.log", "run/worker.pid", "postgres/PG_VERSION",
-                     "demo/repo-borg", "engines"):  # fmt: skip
+        for made in (
+            "temporal.db",
+            "logs/worker.log",
+            "logs/temporal.log",
+            "run/worker.pid",
+            "postgres/PG_VERSION",
+            "demo/repo-borg",
+            "engines",
+        ):
             assert (home / made).exists(), made
 
-        probe_ok = subprocess.run([*NOBODY, "/usr/bin/python3", "-c", f"import os; os.listdir({str(parent)!r})"],
-                                  capture_output=True, text=True, timeout=60)  # fmt: skip
+        probe_ok = subprocess.run(
+            [*NOBODY, "/usr/bin/python3", "-c", f"import os; os.listdir({str(parent)!r})"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert probe_ok.returncode == 0, f"nobody cannot even reach {parent}: the test would mean nothing"
 
         paths = everything_under(home)
         assert len(paths) > 50
-        assert as_nobody(paths) == []
+        assert as_nobody([(path, kind) for path, kind, _ in paths]) == []
 
         me = os.geteuid()
         wide = []
-        for path, kind in paths:
-            info = os.lstat(path)
+        for path, kind, info in paths:
             if kind == "socket" and os.path.dirname(path) != str(home / "run"):
                 continue  # postgres's own socket: 0777, inside its 0700 folder
             allowed = 0o011 if path == str(home) and info.st_uid == me else 0  # 0711: pgserver's user passes

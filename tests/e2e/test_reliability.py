@@ -93,8 +93,9 @@ def test_worker_killed_mid_backup(stack, workdir, large_tree, engine):
         async def finish() -> tuple[BackupResult, RestoreResult]:
             client = await temporal.connect(settings)
             backup = await asyncio.wait_for(temporal.wait(client.get_workflow_handle(run_id), BackupResult), 300)
-            request = RestoreRequest(repository_id=repository.id, snapshot_id=backup.snapshot_id,
-                                     target=str(workdir / "restored"))  # fmt: skip
+            request = RestoreRequest(
+                repository_id=repository.id, snapshot_id=backup.snapshot_id, target=str(workdir / "restored")
+            )
             handle = await temporal.start(client, settings, RunKind.restore, repository, request)
             return backup, await asyncio.wait_for(temporal.wait(handle, RestoreResult), 300)
 
@@ -114,9 +115,21 @@ def test_worker_killed_mid_backup(stack, workdir, large_tree, engine):
 
 def test_temporal_restarted_mid_backup(stack, workdir, large_tree):
     port = free_port()
-    argv = [stack.settings.tools.temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-            "--port", str(port), "--db-filename", str(workdir / "temporal.db"), "--log-level", "error",
-            *devstack.search_attribute_flags()]  # fmt: skip
+    argv = [
+        stack.settings.tools.temporal,
+        "server",
+        "start-dev",
+        "--headless",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db-filename",
+        str(workdir / "temporal.db"),
+        "--log-level",
+        "error",
+        *devstack.search_attribute_flags(),
+    ]
 
     def start_server() -> subprocess.Popen:
         server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -133,9 +146,22 @@ def test_temporal_restarted_mid_backup(stack, workdir, large_tree):
     repository = make_repository(stack, Engine.restic, workdir / "repo", "temporal-restart")
     worker = start_worker(worker_stack, "syncoxide", workdir / "ready")
     cli = subprocess.Popen(
-        [sys.executable, "-m", "syncoxide.cli", "backup", "--repo", repository.name, "--source", str(large_tree),
-         "--json"], env=worker_stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "syncoxide.cli",
+            "backup",
+            "--repo",
+            repository.name,
+            "--source",
+            str(large_tree),
+            "--json",
+        ],
+        env=worker_stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         settings = stack.settings.model_copy(update={"temporal_address": address})
 

@@ -42,8 +42,9 @@ def restore_runs(stack, backed_up) -> int:
         return len(runs.recent(conn, repository_id=backed_up["repository"].id, kind=RunKind.restore, limit=100))
 
 
-def test_original_place_of_a_whole_snapshot_outside_the_allowed_folders_is_refused(stack, backed_up, workdir,
-                                                                                   monkeypatch):  # fmt: skip
+def test_original_place_of_a_whole_snapshot_outside_the_allowed_folders_is_refused(
+    stack, backed_up, workdir, monkeypatch
+):
     before = restore_runs(stack, backed_up)
     allowed = workdir / "restores"
     test = wizard(backed_up, [str(allowed)], monkeypatch)
@@ -63,8 +64,7 @@ def test_original_place_of_a_whole_snapshot_outside_the_allowed_folders_is_refus
     assert restore_runs(stack, backed_up) == before
 
 
-def test_original_place_inside_the_allowed_folders_restores_and_keeps_what_is_there(stack, backed_up,
-                                                                                    monkeypatch):  # fmt: skip
+def test_original_place_inside_the_allowed_folders_restores_and_keeps_what_is_there(stack, backed_up, monkeypatch):
     root = backed_up["root"]
     test = wizard(backed_up, [str(root)], monkeypatch)
     test.radio(key="wiz_mode").set_value("the original place").run()

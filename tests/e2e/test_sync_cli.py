@@ -124,12 +124,17 @@ def test_a_sync_on_a_cron_waits_for_its_time_runs_then_says_when_next(stack, wor
     assert syncoxide(stack, "sync", "stop", workflow_id).code == 0
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--cron", "0 25 * * *"], "--cron '0 25 * * *': hour 25 is not in 0-23"),
-    (["--every", "1h", "--cron", "@daily"], "--every and --cron: give one of them, not both"),
-    (["--cron", "@daily", "--time-zone", "Mars/Olympus"],
-     "--time-zone time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--cron", "0 25 * * *"], "--cron '0 25 * * *': hour 25 is not in 0-23"),
+        (["--every", "1h", "--cron", "@daily"], "--every and --cron: give one of them, not both"),
+        (
+            ["--cron", "@daily", "--time-zone", "Mars/Olympus"],
+            "--time-zone time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)",
+        ),
+    ],
+)
 def test_a_bad_schedule_is_one_line_naming_the_option(stack, workdir, options, message):
     (workdir / "src").mkdir(exist_ok=True)
     result = syncoxide(stack, "sync", "start", str(workdir / "src"), str(workdir / "dst"), *options)
@@ -139,8 +144,13 @@ def test_a_bad_schedule_is_one_line_naming_the_option(stack, workdir, options, m
 def on_a_terminal(stack, *args: str) -> tuple[subprocess.Popen, int]:
     """The CLI with a pseudo-terminal for its output, as a user sees it; (process, the terminal's reading end)."""
     reader, writer = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "syncoxide", *args], stdin=subprocess.DEVNULL, stdout=writer,
-                               stderr=writer, env={**stack.env, "COLUMNS": "120", "TERM": "xterm"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "syncoxide", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=writer,
+        stderr=writer,
+        env={**stack.env, "COLUMNS": "120", "TERM": "xterm"},
+    )
     os.close(writer)
     return process, reader
 
@@ -167,6 +177,7 @@ def test_sync_run_on_a_terminal_shows_progress_and_ctrl_c_stops_between_chunks(s
     pair = f"tty-{workdir.name.lower()}"
     process, reader = on_a_terminal(stack, "sync", "run", str(src), str(dst), "--pair", pair, "--bwlimit", "8M")
     try:
+
         def past_a_chunk(text: str) -> bool:  # the bar, once a 16 MiB chunk is in (and checkpointed)
             done = re.findall(r"sync: transferring.*?([0-9.]+)/96\.0 MiB", text)
             return bool(done) and float(done[-1]) >= 40

@@ -79,8 +79,19 @@ def test_apply_starts_updates_and_stops_a_pair(stack, workdir):
     assert (destination / "a.txt").read_text() == "alpha" and not (destination / "scratch.tmp").exists()
     assert mine(syncoxide(stack, "policy", "plan", str(path), "--json").json, name) == [("sync", "unchanged")]
     assert "nothing to change" in syncoxide(stack, "policy", "apply", str(path), "--yes").stdout
-    again = syncoxide(stack, "sync", "start", str(workdir / "src"), str(destination), "--pair", name, "--mode", "sync",
-                      "--every", "1h")
+    again = syncoxide(
+        stack,
+        "sync",
+        "start",
+        str(workdir / "src"),
+        str(destination),
+        "--pair",
+        name,
+        "--mode",
+        "sync",
+        "--every",
+        "1h",
+    )
     assert again.code == 1 and f"is already running as sync-{name}" in again.stderr
     with open_store(stack.settings) as conn:
         assert store.declared_pairs(conn)[name]["origin"] == "policies.yaml:2"
@@ -119,9 +130,11 @@ def test_a_bisync_pair_needs_resync_once_then_syncs_both_ways(stack, workdir):
 """
     refused = syncoxide(stack, "policy", "plan", str(pair_file(workdir, pair)))
     assert refused.code == 1
-    assert refused.error_lines == [f"error: policies.yaml:2 sync.{name}.resync: bisync pair {name} has no baseline "
-                                   "yet: set resync: true for its first run (copies what is missing on each side, "
-                                   "deletes nothing)"]
+    assert refused.error_lines == [
+        f"error: policies.yaml:2 sync.{name}.resync: bisync pair {name} has no baseline "
+        "yet: set resync: true for its first run (copies what is missing on each side, "
+        "deletes nothing)"
+    ]
     assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, pair + "    resync: true\n")), "--yes").code == 0
     wait_status(stack, name, lambda s: s["runs"] == 1 and s["phase"] == "waiting")
     assert (one / "from-two.txt").exists() and (two / "from-one.txt").exists()
@@ -130,22 +143,31 @@ def test_a_bisync_pair_needs_resync_once_then_syncs_both_ways(stack, workdir):
     assert syncoxide(stack, "sync", "now", sync_client.workflow_id(name)).code == 0
     second = wait_status(stack, name, lambda s: s["runs"] == 2 and s["phase"] == "waiting")
     assert second["error"] is None and not (one / "from-one.txt").exists(), "the second pass was a resync again"
-    assert mine(syncoxide(stack, "policy", "plan", str(pair_file(workdir, pair)), "--json").json, name) == \
-        [("sync", "unchanged")]  # without resync now: the baseline is there
+    assert mine(syncoxide(stack, "policy", "plan", str(pair_file(workdir, pair)), "--json").json, name) == [
+        ("sync", "unchanged")
+    ]  # without resync now: the baseline is there
     assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, "  {}\n")), "--yes").code == 0
 
 
-@pytest.mark.parametrize("bad, field, message", [
-    ("    mode: mirror\n", "mode", "input should be 'copy', 'sync', 'move' or 'bisync'"),
-    ("    colour: blue\n", "colour", "unknown field"),
-    ("    destination_secrets: {password: hunter2}\n", "destination_secrets",
-     "must be a reference (env:NAME, file:PATH or command:CMD); inline secrets are refused"),
-    ("    max_delete: lots\n", "max_delete", "max-delete 'lots' must be a count (50) or a percentage (10%)"),
-])
+@pytest.mark.parametrize(
+    "bad, field, message",
+    [
+        ("    mode: mirror\n", "mode", "input should be 'copy', 'sync', 'move' or 'bisync'"),
+        ("    colour: blue\n", "colour", "unknown field"),
+        (
+            "    destination_secrets: {password: hunter2}\n",
+            "destination_secrets",
+            "must be a reference (env:NAME, file:PATH or command:CMD); inline secrets are refused",
+        ),
+        ("    max_delete: lots\n", "max_delete", "max-delete 'lots' must be a count (50) or a percentage (10%)"),
+    ],
+)
 def test_bad_input_names_file_pair_and_field_and_applies_nothing(stack, workdir, bad, field, message):
     good, broken = f"good-{workdir.name.lower()}", f"bad-{workdir.name.lower()}"
     (workdir / "src").mkdir()
-    path = pair_file(workdir, f"""\
+    path = pair_file(
+        workdir,
+        f"""\
   {good}:
     source: {workdir / "src"}
     destination: {workdir / "dst"}
@@ -154,7 +176,8 @@ def test_bad_input_names_file_pair_and_field_and_applies_nothing(stack, workdir,
     source: {workdir / "src"}
     destination: {workdir / "elsewhere"}
     every: 1h
-{bad}""")
+{bad}""",
+    )
     result = syncoxide(stack, "policy", "apply", str(path), "--yes")
     assert result.code == 1
     assert result.error_lines == [f"error: policies.yaml:10 sync.{broken}.{field}: {message}"]
@@ -165,20 +188,28 @@ def test_bad_input_names_file_pair_and_field_and_applies_nothing(stack, workdir,
         assert store.get_pair(conn, good) is None
 
 
-@pytest.mark.parametrize("side, message", [
-    ("ftp:host/path", "side 'ftp:host/path': say which kind it is (local:, sftp://, s3://, webdav:, rclone:)"),
-    ("sftp://me@127.0.0.1:22/x\n    destination_options: {colour: blue}",
-     "side 'sftp://me@127.0.0.1:22/x': unknown option 'colour' for a sftp provider (known: key_file, known_hosts, "
-     "timeout)"),
-])
+@pytest.mark.parametrize(
+    "side, message",
+    [
+        ("ftp:host/path", "side 'ftp:host/path': say which kind it is (local:, sftp://, s3://, webdav:, rclone:)"),
+        (
+            "sftp://me@127.0.0.1:22/x\n    destination_options: {colour: blue}",
+            "side 'sftp://me@127.0.0.1:22/x': unknown option 'colour' for a sftp provider "
+            "(known: key_file, known_hosts, timeout)",
+        ),
+    ],
+)
 def test_a_bad_side_is_refused_with_its_field(stack, workdir, side, message):
     name = f"side-{workdir.name.lower()}"
-    path = pair_file(workdir, f"""\
+    path = pair_file(
+        workdir,
+        f"""\
   {name}:
     source: {workdir}
     destination: {side}
     every: 1h
-""")
+""",
+    )
     result = syncoxide(stack, "policy", "plan", str(path))
     assert result.code == 1
     assert result.error_lines == [f"error: policies.yaml:4 sync.{name}.destination: {message}"]
@@ -215,24 +246,31 @@ def test_a_name_taken_by_a_pair_made_with_the_cli_is_refused(stack, workdir):
     (workdir / "src").mkdir()
     made = syncoxide(stack, "sync", "run", str(workdir / "src"), str(workdir / "a"), "--pair", name)
     assert made.code == 0, made.stderr
-    path = pair_file(workdir, f"""\
+    path = pair_file(
+        workdir,
+        f"""\
   {name}:
     source: {workdir / "src"}
     destination: {workdir / "b"}
     every: 1h
-""")
+""",
+    )
     result = syncoxide(stack, "policy", "apply", str(path), "--yes")
     assert result.code == 1
-    assert result.error_lines == [f"error: policies.yaml:2 sync.{name}: a pair named {name} already exists (copy from "
-                                  f"{workdir / 'src'} to {workdir / 'a'}, made with `syncoxide sync`); give this one "
-                                  "another name"]
+    assert result.error_lines == [
+        f"error: policies.yaml:2 sync.{name}: a pair named {name} already exists (copy from "
+        f"{workdir / 'src'} to {workdir / 'a'}, made with `syncoxide sync`); give this one "
+        "another name"
+    ]
 
 
 def test_a_pair_on_a_cron_waits_for_its_time_and_a_one_pass_pair_runs_once(stack, workdir):
     nightly, once = f"nightly-{workdir.name.lower()}", f"once-{workdir.name.lower()}"
     (workdir / "src").mkdir()
     (workdir / "src" / "a.txt").write_text("alpha")
-    path = pair_file(workdir, f"""\
+    path = pair_file(
+        workdir,
+        f"""\
   {nightly}:
     source: src
     destination: {workdir / "nightly"}
@@ -241,12 +279,15 @@ def test_a_pair_on_a_cron_waits_for_its_time_and_a_one_pass_pair_runs_once(stack
   {once}:
     source: src
     destination: {workdir / "once"}
-""")
+""",
+    )
     planned = syncoxide(stack, "policy", "plan", str(path), "--json")
     assert planned.code == 0, planned.stderr
     details = {c["name"]: (c["action"], c["detail"]) for c in planned.json}
-    assert details[nightly] == ("create", f"copy {workdir / 'src'} -> {workdir / 'nightly'} cron 0 3 * * * "
-                                          "(Europe/Berlin)")
+    assert details[nightly] == (
+        "create",
+        f"copy {workdir / 'src'} -> {workdir / 'nightly'} cron 0 3 * * * (Europe/Berlin)",
+    )
     assert details[once] == ("create", f"copy {workdir / 'src'} -> {workdir / 'once'} once")
     before = datetime.now(UTC)
     assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
@@ -273,24 +314,39 @@ def test_a_pair_on_a_cron_waits_for_its_time_and_a_one_pass_pair_runs_once(stack
     assert syncoxide(stack, "policy", "apply", str(pair_file(workdir, "  {}\n")), "--yes").code == 0
 
 
-@pytest.mark.parametrize("schedule, line, field, message", [
-    ('    cron: "0 25 * * *"\n', 5, "cron", "'0 25 * * *': hour 25 is not in 0-23"),
-    ('    cron: "0 3 * *"\n', 5, "cron", "'0 3 * *': needs five fields (minute hour day-of-month month day-of-week), "
-                                       "or @hourly, @daily, @weekly, @monthly, @yearly"),
-    ('    every: 1h\n    cron: "@daily"\n', 6, "cron", "give every or cron, not both"),
-    ('    cron: "@daily"\n    time_zone: Mars/Olympus\n', 6, "time_zone",
-     "time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)"),
-    ("    every: 1h\n    time_zone: Europe/Berlin\n", 6, "time_zone", "it is the time zone of cron; give cron too"),
-    ("    backup_dir: ../old\n", 5, "backup_dir", "'../old' must stay inside the side it changes (no '..')"),
-    ("    backup_keep: 30d\n", 5, "backup_keep", "it prunes backup_dir's folder: give backup_dir too"),
-])
+@pytest.mark.parametrize(
+    "schedule, line, field, message",
+    [
+        ('    cron: "0 25 * * *"\n', 5, "cron", "'0 25 * * *': hour 25 is not in 0-23"),
+        (
+            '    cron: "0 3 * *"\n',
+            5,
+            "cron",
+            "'0 3 * *': needs five fields (minute hour day-of-month month day-of-week), "
+            "or @hourly, @daily, @weekly, @monthly, @yearly",
+        ),
+        ('    every: 1h\n    cron: "@daily"\n', 6, "cron", "give every or cron, not both"),
+        (
+            '    cron: "@daily"\n    time_zone: Mars/Olympus\n',
+            6,
+            "time_zone",
+            "time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)",
+        ),
+        ("    every: 1h\n    time_zone: Europe/Berlin\n", 6, "time_zone", "it is the time zone of cron; give cron too"),
+        ("    backup_dir: ../old\n", 5, "backup_dir", "'../old' must stay inside the side it changes (no '..')"),
+        ("    backup_keep: 30d\n", 5, "backup_keep", "it prunes backup_dir's folder: give backup_dir too"),
+    ],
+)
 def test_a_bad_schedule_or_backup_dir_names_file_line_pair_and_field(stack, workdir, schedule, line, field, message):
     name = f"when-{workdir.name.lower()}"
-    path = pair_file(workdir, f"""\
+    path = pair_file(
+        workdir,
+        f"""\
   {name}:
     source: {workdir}
     destination: {workdir / "dst"}
-{schedule}""")
+{schedule}""",
+    )
     result = syncoxide(stack, "policy", "plan", str(path))
     assert result.code == 1
     assert result.error_lines == [f"error: policies.yaml:{line} sync.{name}.{field}: {message}"]

@@ -27,8 +27,11 @@ QUEUE = "sync-e2e"
 
 
 def _request(src: Path, dst: Path) -> SyncRequest:
-    return SyncRequest(source=ProviderSpec(kind="local", location=str(src)),
-                       destination=ProviderSpec(kind="local", location=str(dst)), mode=Mode.sync)
+    return SyncRequest(
+        source=ProviderSpec(kind="local", location=str(src)),
+        destination=ProviderSpec(kind="local", location=str(dst)),
+        mode=Mode.sync,
+    )
 
 
 async def _scenario(settings, src: Path, dst: Path) -> None:
@@ -36,18 +39,30 @@ async def _scenario(settings, src: Path, dst: Path) -> None:
     executor = ThreadPoolExecutor(4)
     activities = SyncActivities(settings)
     workflows = Worker(client, task_queue=QUEUE, workflows=[SyncWorkflow], activity_executor=executor)
-    engine = Worker(client, task_queue=f"{QUEUE}-engine", activities=[activities.sync_run], activity_executor=executor,
-                    max_heartbeat_throttle_interval=timedelta(seconds=1))
+    engine = Worker(
+        client,
+        task_queue=f"{QUEUE}-engine",
+        activities=[activities.sync_run],
+        activity_executor=executor,
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
+    )
     async with workflows, engine:
-        once = await client.execute_workflow(SyncWorkflow.run, SyncWorkflowInput(request=_request(src, dst)),
-                                             id=f"sync-once-{time.time_ns()}", task_queue=QUEUE,
-                                             result_type=SyncSummary)
+        once = await client.execute_workflow(
+            SyncWorkflow.run,
+            SyncWorkflowInput(request=_request(src, dst)),
+            id=f"sync-once-{time.time_ns()}",
+            task_queue=QUEUE,
+            result_type=SyncSummary,
+        )
         assert once.transferred_files == 2 and once.errors == []
         assert (dst / "a.txt").read_bytes() == b"alpha"
 
         handle = await client.start_workflow(
-            SyncWorkflow.run, SyncWorkflowInput(request=_request(src, dst), interval_s=3600),
-            id=f"sync-loop-{time.time_ns()}", task_queue=QUEUE)
+            SyncWorkflow.run,
+            SyncWorkflowInput(request=_request(src, dst), interval_s=3600),
+            id=f"sync-loop-{time.time_ns()}",
+            task_queue=QUEUE,
+        )
         status = await _wait(handle, lambda s: s["runs"] == 1 and s["phase"] == "waiting")
         assert status["last"]["planned"] == {}
         await handle.signal(SyncWorkflow.pause)

@@ -71,9 +71,19 @@ def test_a_keyless_client_run_as_another_user_gets_nothing_run(stack, workdir):
     marker = workdir / "pwned"
     workflow_id = f"attack-{workdir.name}"
     done = subprocess.run(
-        [*python_for_nobody(), "-c", ATTACK, stack.settings.temporal_target, stack.settings.task_queue,
-         workflow_id, str(marker)], capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            *python_for_nobody(),
+            "-c",
+            ATTACK,
+            stack.settings.temporal_target,
+            stack.settings.task_queue,
+            workflow_id,
+            str(marker),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     started = time.monotonic()
     cause, events = refusal(stack, workflow_id)
@@ -92,10 +102,24 @@ def test_the_temporal_cli_without_the_key_gets_nothing_run(stack, workdir):
     ]:
         workflow_id = f"cli-attack-{workflow_type}-{workdir.name}"
         done = subprocess.run(
-            [stack.settings.tools.temporal, "workflow", "start", "--address", stack.settings.temporal_target,
-             "--task-queue", stack.settings.task_queue, "--type", workflow_type, "--workflow-id", workflow_id,
-             *payload], capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                stack.settings.tools.temporal,
+                "workflow",
+                "start",
+                "--address",
+                stack.settings.temporal_target,
+                "--task-queue",
+                stack.settings.task_queue,
+                "--type",
+                workflow_type,
+                "--workflow-id",
+                workflow_id,
+                *payload,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         cause, events = refusal(stack, workflow_id)
         assert "payload not authenticated" in cause, cause
@@ -108,8 +132,10 @@ def test_the_temporal_cli_without_the_key_gets_nothing_run(stack, workdir):
 def codec_server(stack):
     ensure_token_file(stack.settings)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "syncoxide", "codec-server", "--port", str(port)],
-                            env={**stack.env, "SYNCOXIDE_CODEC_PORT": str(port)})  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncoxide", "codec-server", "--port", str(port)],
+        env={**stack.env, "SYNCOXIDE_CODEC_PORT": str(port)},
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -128,8 +154,19 @@ def restic_repository(stack, workdir: Path, name: str, passphrase: str) -> str:
     """A restic repository in ``workdir`` (its folder and passphrase file named after it), registered."""
     (workdir / f"{name}-pass").write_text(passphrase + "\n")
     repo = f"{name}-{workdir.name}"
-    init = syncoxide(stack, "repo", "init", "--engine", "restic", "--repo", str(workdir / f"{name}-vault"),
-                     "--name", repo, "--passphrase-file", str(workdir / f"{name}-pass"))  # fmt: skip
+    init = syncoxide(
+        stack,
+        "repo",
+        "init",
+        "--engine",
+        "restic",
+        "--repo",
+        str(workdir / f"{name}-vault"),
+        "--name",
+        repo,
+        "--passphrase-file",
+        str(workdir / f"{name}-pass"),
+    )
     assert init.code == 0, init.stderr
     return repo
 
@@ -154,16 +191,27 @@ def readable(node) -> list[str]:
 def show(stack, workflow_id: str, *codec: str) -> str:
     """`temporal workflow show --output json` as everything in it reads (payloads decoded from base64)."""
     done = subprocess.run(
-        [stack.settings.tools.temporal, "workflow", "show", "--address", stack.settings.temporal_target,
-         "--workflow-id", workflow_id, "--output", "json", *codec], capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            stack.settings.tools.temporal,
+            "workflow",
+            "show",
+            "--address",
+            stack.settings.temporal_target,
+            "--workflow-id",
+            workflow_id,
+            "--output",
+            "json",
+            *codec,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return "\n".join(readable(json.loads(done.stdout)))
 
 
-def test_histories_show_no_paths_commands_or_names_and_decode_through_the_codec_server(
-    stack, workdir, codec_server
-):
+def test_histories_show_no_paths_commands_or_names_and_decode_through_the_codec_server(stack, workdir, codec_server):
     private = "private-plan-7Q2"
     source = workdir / "src"
     source.mkdir()
@@ -171,8 +219,17 @@ def test_histories_show_no_paths_commands_or_names_and_decode_through_the_codec_
     repo = restic_repository(stack, workdir, "own", "hunter2 hunter2")
     backup = syncoxide(stack, "backup", "--repo", repo, "--source", str(source), "--json")
     assert backup.code == 0, backup.stderr
-    stream = syncoxide(stack, "backup", "--repo", repo, "--stream-command", f"echo {private}-command",
-                       "--stream-name", f"{private}.dump", "--json")  # fmt: skip
+    stream = syncoxide(
+        stack,
+        "backup",
+        "--repo",
+        repo,
+        "--stream-command",
+        f"echo {private}-command",
+        "--stream-name",
+        f"{private}.dump",
+        "--json",
+    )
     assert stream.code == 0, stream.stderr
     sync = syncoxide(stack, "sync", "start", str(source), str(workdir / "mirror"), "--json")
     assert sync.code == 0, sync.stderr
@@ -183,8 +240,10 @@ def test_histories_show_no_paths_commands_or_names_and_decode_through_the_codec_
     assert syncoxide(stack, "policy", "apply", str(path), "--yes").code == 0
     policy = f"docs-{workdir.name.lower()}"
     assert syncoxide(stack, "policy", "trigger", policy).code == 0
-    hooked = wait_for(lambda: [r for r in policy_runs(stack, policy) if r.kind == "backup" and r.finished_at],
-                      what="the policy's backup")[0]  # fmt: skip
+    hooked = wait_for(
+        lambda: [r for r in policy_runs(stack, policy) if r.kind == "backup" and r.finished_at],
+        what="the policy's backup",
+    )[0]
 
     runs = [backup.json["run_id"], stream.json["run_id"], sync.json["workflow_id"], hooked.id]
     url, token = codec_server
@@ -196,10 +255,25 @@ def test_histories_show_no_paths_commands_or_names_and_decode_through_the_codec_
         assert str(workdir) in decoded, f"the codec server did not decode {run}"
         assert "hunter2" not in decoded  # secrets are references, even inside the seal
     refused = subprocess.run(
-        [stack.settings.tools.temporal, "workflow", "show", "--address", stack.settings.temporal_target,
-         "--workflow-id", runs[0], "--output", "json", "--codec-endpoint", url, "--codec-auth", "Bearer guess"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            stack.settings.tools.temporal,
+            "workflow",
+            "show",
+            "--address",
+            stack.settings.temporal_target,
+            "--workflow-id",
+            runs[0],
+            "--output",
+            "json",
+            "--codec-endpoint",
+            url,
+            "--codec-auth",
+            "Bearer guess",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert str(workdir) not in "\n".join(readable(json.loads(refused.stdout or "{}")))
 
 
@@ -262,11 +336,16 @@ def test_a_schedule_made_before_the_codec_is_sealed_again_by_keys_reseal(stack, 
 
     async def legacy_schedule() -> str:
         legacy = await Client.connect(stack.settings.temporal_target, data_converter=pydantic_data_converter)
-        await legacy.create_schedule(schedule_id, Schedule(
-            action=ScheduleActionStartWorkflow("HealthWorkflow", {}, id=f"legacy-{workdir.name}",
-                                               task_queue=stack.settings.task_queue),
-            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(days=365))]),
-            state=ScheduleState(paused=True)))  # fmt: skip
+        await legacy.create_schedule(
+            schedule_id,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    "HealthWorkflow", {}, id=f"legacy-{workdir.name}", task_queue=stack.settings.task_queue
+                ),
+                spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(days=365))]),
+                state=ScheduleState(paused=True),
+            ),
+        )
         return await last_run(await temporal.connect(stack.settings))
 
     refused_run = asyncio.run(legacy_schedule())

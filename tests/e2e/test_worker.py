@@ -75,9 +75,7 @@ def test_sigterm_mid_backup_then_another_worker_finishes(stack, workdir):
 
         async def finish() -> BackupResult:
             client = await temporal.connect(settings)
-            return await asyncio.wait_for(
-                temporal.wait(client.get_workflow_handle(run_id), BackupResult), timeout=300
-            )
+            return await asyncio.wait_for(temporal.wait(client.get_workflow_handle(run_id), BackupResult), timeout=300)
 
         result = asyncio.run(finish())
     finally:

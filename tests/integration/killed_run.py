@@ -33,8 +33,12 @@ def checkpoint(settings: Settings, pair: str) -> int:
 
 def kill_when(settings: Settings, request: SyncRequest, reached: Callable[[], bool], timeout_s: float = 60) -> None:
     """Run ``request`` in a child process and kill it as soon as ``reached()`` says so."""
-    env = {**os.environ, "SYNCOXIDE_HOME": str(settings.home), "SYNCOXIDE_DATABASE_URL": settings.database_url,
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "SYNCOXIDE_HOME": str(settings.home),
+        "SYNCOXIDE_DATABASE_URL": settings.database_url,
+        "PYTHONPATH": str(ROOT),
+    }
     child = subprocess.Popen([sys.executable, "-c", RUNNER, request.model_dump_json()], env=env, cwd=ROOT)
     deadline = time.monotonic() + timeout_s
     try:

@@ -113,9 +113,15 @@ def make_side(request: pytest.FixtureRequest, scratch: Path, sync_settings: Sett
             root = s3.root / S3_BUCKET / unique
             root.mkdir(parents=True)
             spec = ProviderSpec(
-                kind="s3", location=f"s3://{S3_BUCKET}/{unique}",
-                options={"endpoint_url": s3.url, "region": "us-east-1", "addressing_style": "path",
-                         "multipart_threshold": 5 * 1024 * 1024, "multipart_chunksize": 5 * 1024 * 1024},
+                kind="s3",
+                location=f"s3://{S3_BUCKET}/{unique}",
+                options={
+                    "endpoint_url": s3.url,
+                    "region": "us-east-1",
+                    "addressing_style": "path",
+                    "multipart_threshold": 5 * 1024 * 1024,
+                    "multipart_chunksize": 5 * 1024 * 1024,
+                },
                 secrets={"access_key_id": f"env:{S3_ACCESS_KEY_ENV}", "secret_access_key": f"env:{S3_SECRET_ENV}"},
             )
             os.environ[S3_ACCESS_KEY_ENV] = S3_ACCESS_KEY

@@ -30,13 +30,20 @@ def test_the_adversarial_tree_round_trips(stack, workdir, kind):
         engine = open_engine(stack.settings, kind, str(workdir / "repo"), "pw")
         engine.init()
         snapshot, stats = engine.backup([str(made.root)], snapshot_name="adversarial")
-        repository = Repository(id="a", name="a", engine=kind, location=engine.location,
-                                passphrase=SecretRef(kind="env", value=PASSPHRASE_ENV))  # fmt: skip
-        request = RestoreRequest(repository_id="a", snapshot_id=snapshot, target=str(workdir / "out"),
-                                 overwrite=Overwrite.never)  # fmt: skip
+        repository = Repository(
+            id="a",
+            name="a",
+            engine=kind,
+            location=engine.location,
+            passphrase=SecretRef(kind="env", value=PASSPHRASE_ENV),
+        )
+        request = RestoreRequest(
+            repository_id="a", snapshot_id=snapshot, target=str(workdir / "out"), overwrite=Overwrite.never
+        )
         try:
-            outcome = operations.restore(stack.settings, repository, request, run_id="adv", progress=lambda _: None,
-                                         cancelled=lambda: False)  # fmt: skip
+            outcome = operations.restore(
+                stack.settings, repository, request, run_id="adv", progress=lambda _: None, cancelled=lambda: False
+            )
             problems: list[str] = [] if outcome.report.ok else outcome.report.problems
         except VerificationFailed as failed:
             problems = [str(failed)]
@@ -76,13 +83,19 @@ def test_one_path_whose_name_is_not_utf8_restores_as_the_catalog_names_it(stack,
     engine = open_engine(stack.settings, Engine.restic, str(workdir / "repo"), "pw")
     engine.init()
     snapshot, _ = engine.backup([str(made.root)], snapshot_name="one")
-    repository = Repository(id="a", name="a", engine=Engine.restic, location=engine.location,
-                            passphrase=SecretRef(kind="env", value=PASSPHRASE_ENV))  # fmt: skip
+    repository = Repository(
+        id="a",
+        name="a",
+        engine=Engine.restic,
+        location=engine.location,
+        passphrase=SecretRef(kind="env", value=PASSPHRASE_ENV),
+    )
     picked = names.stored(os.path.join(os.fsencode(made.root), NON_UTF8))
     request = RestoreRequest(repository_id="a", snapshot_id=snapshot, target=str(workdir / "out"), paths=[picked])
     request.model_dump_json()  # a payload can carry it
-    outcome = operations.restore(stack.settings, repository, request, run_id="one", progress=lambda _: None,
-                                 cancelled=lambda: False)  # fmt: skip
+    outcome = operations.restore(
+        stack.settings, repository, request, run_id="one", progress=lambda _: None, cancelled=lambda: False
+    )
     assert outcome.report.ok, outcome.report.problems
     back = os.path.join(os.fsencode(workdir / "out"), os.fsencode(made.root).lstrip(b"/"), NON_UTF8)
     with open(back, "rb") as restored:

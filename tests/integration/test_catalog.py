@@ -62,8 +62,12 @@ def test_scan_records_every_entry_with_derived_columns(settings, workdir):
     assert set(rows) == {str(root)} | {str(p) for p in root.rglob("*")}
     pdf = rows[str(root / "docs" / "taxes" / "2025.pdf")]
     assert (pdf["name"], pdf["parent"], pdf["extension"], pdf["type"], pdf["mime"]) == (
-        "2025.pdf", str(root / "docs" / "taxes"), "pdf", "file", "application/pdf"
-    )  # fmt: skip
+        "2025.pdf",
+        str(root / "docs" / "taxes"),
+        "pdf",
+        "file",
+        "application/pdf",
+    )
     assert pdf["size"] == 1300 and pdf["mtime_ns"] == os.stat(root / "docs" / "taxes" / "2025.pdf").st_mtime_ns
     assert rows[str(root / "docs" / "notes.TXT")]["extension"] == "txt"
     assert rows[str(root / ".bashrc")]["extension"] == ""
@@ -117,8 +121,9 @@ def test_a_scan_leaves_out_the_source_excludes_and_the_cleanup_trash(settings, w
     (root / ".syncoxide-trash" / "plan-1").mkdir(parents=True)
     (root / ".syncoxide-trash" / "plan-1" / "moved.txt").write_text("trash")
     with open_store(settings) as conn:
-        source = manifest.add_source(conn, name=f"x-{time.time_ns()}", root=str(root),
-                                     excludes=["node_modules", "*.pdf"], hashes=[])  # fmt: skip
+        source = manifest.add_source(
+            conn, name=f"x-{time.time_ns()}", root=str(root), excludes=["node_modules", "*.pdf"], hashes=[]
+        )
     summary = updates.scan_source(settings, source)
     assert (summary.files, summary.dirs, summary.errors) == (4, 5, 0)
     with CatalogReader.open(settings) as reader:
@@ -162,8 +167,9 @@ def _repository(settings, workdir: Path, engine: Engine) -> tuple[Repository, ob
     location = workdir / f"repo-{engine.value}"
     operations.init_repository(settings, engine, str(location), ref)
     with open_store(settings) as conn:
-        repository = repositories.add(conn, name=f"cat-{engine.value}-{time.time_ns()}", engine=engine,
-                                      location=str(location), passphrase=ref)  # fmt: skip
+        repository = repositories.add(
+            conn, name=f"cat-{engine.value}-{time.time_ns()}", engine=engine, location=str(location), passphrase=ref
+        )
     return repository, open_engine(settings, engine, str(location), "catalog-test")
 
 
@@ -249,11 +255,14 @@ def test_a_catalog_in_an_s3_bucket_answers_the_same(stack, workdir, s3_server):
     from tests.servers import S3_ACCESS_KEY, S3_BUCKET, S3_SECRET_KEY
 
     os.environ["SXT_CATALOG_S3_KEY"], os.environ["SXT_CATALOG_S3_SECRET"] = S3_ACCESS_KEY, S3_SECRET_KEY
-    settings = stack.settings.model_copy(update={
-        "database_url": _fresh_database(stack.settings),  # a manifest of its own: the other tests' parts are local
-        "catalog_location": f"s3://{S3_BUCKET}/catalog-{time.time_ns()}?endpoint_override={s3_server.url}",
-        "catalog_s3_access_key": "env:SXT_CATALOG_S3_KEY", "catalog_s3_secret_key": "env:SXT_CATALOG_S3_SECRET",
-    })  # fmt: skip
+    settings = stack.settings.model_copy(
+        update={
+            "database_url": _fresh_database(stack.settings),  # a manifest of its own: the other tests' parts are local
+            "catalog_location": f"s3://{S3_BUCKET}/catalog-{time.time_ns()}?endpoint_override={s3_server.url}",
+            "catalog_s3_access_key": "env:SXT_CATALOG_S3_KEY",
+            "catalog_s3_secret_key": "env:SXT_CATALOG_S3_SECRET",
+        }
+    )
     root = make_tree(workdir / "tree")
     source = add_source(settings, root, f"s3-{time.time_ns()}", hashes=["sha1"])
     assert updates.scan_source(settings, source).hashed == 5

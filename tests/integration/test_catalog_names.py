@@ -28,8 +28,12 @@ def _under(root: Path, stored_paths: list[str]) -> set[bytes]:
 
 def _restic_ls_text(engine, snapshot: str) -> bytes:
     """`restic ls` as a person runs it (no --json): each path as raw bytes on a line of its own."""
-    env = {**os.environ, "RESTIC_REPOSITORY": engine.location, "RESTIC_PASSWORD": "catalog-test", "RESTIC_CACHE_DIR":
-           str(engine.state_dir / "restic-cache")}  # fmt: skip
+    env = {
+        **os.environ,
+        "RESTIC_REPOSITORY": engine.location,
+        "RESTIC_PASSWORD": "catalog-test",
+        "RESTIC_CACHE_DIR": str(engine.state_dir / "restic-cache"),
+    }
     done = subprocess.run([engine.binary, "ls", "--quiet", snapshot], env=env, capture_output=True, check=True)
     return done.stdout
 
@@ -48,8 +52,11 @@ def odd_restic(stack, tmp_path_factory):
     snapshot, _ = engine.backup([str(made.root)], snapshot_name="odd", options=BackupOptions())
     assert updates.ingest_repository(stack.settings, repository, engine).ingested == [snapshot]
     with CatalogReader.open(stack.settings) as reader:
-        rows = reader.rows("SELECT path, parent, name, type, link_target FROM snapshot_entries"
-                           " WHERE repository_id = ? AND snapshot_id = ?", [repository.id, snapshot])  # fmt: skip
+        rows = reader.rows(
+            "SELECT path, parent, name, type, link_target FROM snapshot_entries"
+            " WHERE repository_id = ? AND snapshot_id = ?",
+            [repository.id, snapshot],
+        )
     yield {"made": made, "repository": repository, "engine": engine, "snapshot": snapshot, "rows": rows}
     made.close()
 
@@ -97,8 +104,9 @@ def test_scan_stores_every_name_exactly(stack, workdir):
         summary = updates.scan_source(stack.settings, source)
         assert summary.errors == 0
         with CatalogReader.open(stack.settings) as reader:
-            rows = reader.rows("SELECT path, type, link_target, xxh3 FROM scan_entries WHERE source_id = ?",
-                               [source.id])  # fmt: skip
+            rows = reader.rows(
+                "SELECT path, type, link_target, xxh3 FROM scan_entries WHERE source_id = ?", [source.id]
+            )
         assert _under(made.root, [r["path"] for r in rows]) == set(adversarial.entries(made.root))
         top = os.fsencode(made.root)
         by_path = {names.to_bytes(r["path"]): r for r in rows}

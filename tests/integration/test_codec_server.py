@@ -34,8 +34,9 @@ class Codec:
             return refused.code, dict(refused.headers), refused.read()
 
     def call(self, op: str, payloads: list[dict], **headers: str) -> tuple[int, dict]:
-        status, _, body = self.post(f"/{op}", json.dumps({"payloads": payloads}).encode(),
-                                    {"Content-Type": "application/json", **headers})  # fmt: skip
+        status, _, body = self.post(
+            f"/{op}", json.dumps({"payloads": payloads}).encode(), {"Content-Type": "application/json", **headers}
+        )
         return status, json.loads(body)
 
 
@@ -45,8 +46,12 @@ def codec(tmp_path_factory) -> Iterator[Codec]:
     ensure_key_file(home / "payload.keys")
     (home / "codec.token").write_text(TOKEN + "\n")
     port, ui_port = free_port(), free_port()
-    env = {**os.environ, "SYNCOXIDE_HOME": str(home), "SYNCOXIDE_CODEC_PORT": str(port),
-           "SYNCOXIDE_TEMPORAL_UI_PORT": str(ui_port)}  # fmt: skip
+    env = {
+        **os.environ,
+        "SYNCOXIDE_HOME": str(home),
+        "SYNCOXIDE_CODEC_PORT": str(port),
+        "SYNCOXIDE_TEMPORAL_UI_PORT": str(ui_port),
+    }
     proc = subprocess.Popen([sys.executable, "-m", "syncoxide", "codec-server"], env=env, stderr=subprocess.PIPE)
     server = Codec(port, ui_port)
     deadline = time.monotonic() + 30
@@ -106,9 +111,15 @@ def test_a_forged_sealed_payload_is_refused(codec):
 
 def test_cors_answers_the_web_ui_origin_only(codec):
     def preflight(origin: str) -> dict:
-        request = urllib.request.Request(codec.url + "/decode", method="OPTIONS", headers={
-            "Origin": origin, "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type,x-namespace"})  # fmt: skip
+        request = urllib.request.Request(
+            codec.url + "/decode",
+            method="OPTIONS",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type,x-namespace",
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
                 return {"status": answer.status, **{k.lower(): v for k, v in answer.headers.items()}}
@@ -124,22 +135,25 @@ def test_cors_answers_the_web_ui_origin_only(codec):
 
 def test_a_dns_rebinding_host_header_is_refused(codec):
     _, sealed = codec.call("encode", [PLAIN], Authorization=BEARER)
-    status, _, _ = codec.post("/decode", json.dumps(sealed).encode(),
-                              {"Host": f"evil.example:{codec.url.rsplit(':', 1)[1]}", "Authorization": BEARER})
+    status, _, _ = codec.post(
+        "/decode",
+        json.dumps(sealed).encode(),
+        {"Host": f"evil.example:{codec.url.rsplit(':', 1)[1]}", "Authorization": BEARER},
+    )
     assert status == 400
 
 
 def test_a_browser_session_opens_with_the_token_once(codec):
     status, _, _ = codec.post("/session", b"token=not-it", {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 401
-    status, headers, _ = codec.post("/session", f"token={TOKEN}".encode(),
-                                    {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    status, headers, _ = codec.post(
+        "/session", f"token={TOKEN}".encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert status == 200
     cookie = headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and TOKEN not in cookie
     _, sealed = codec.call("encode", [PLAIN], Authorization=BEARER)
-    status, opened = codec.call("decode", sealed["payloads"], Cookie=cookie.split(";", 1)[0],
-                                Origin=codec.ui_origin)  # fmt: skip
+    status, opened = codec.call("decode", sealed["payloads"], Cookie=cookie.split(";", 1)[0], Origin=codec.ui_origin)
     assert status == 200 and opened["payloads"] == [PLAIN]
     status, _ = codec.call("decode", sealed["payloads"], Cookie="syncoxide_codec=made-up")
     assert status == 401
@@ -153,9 +167,13 @@ def test_repeated_failures_from_one_address_are_stopped(codec):
 
 
 def test_beyond_loopback_without_tls_is_refused(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "syncoxide", "codec-server", "--host", "0.0.0.0"],
-                          env={**os.environ, "SYNCOXIDE_HOME": str(tmp_path)}, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "syncoxide", "codec-server", "--host", "0.0.0.0"],
+        env={**os.environ, "SYNCOXIDE_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     refusal = "error: --host 0.0.0.0 is beyond loopback: give --tls-cert and --tls-key"
     assert done.stderr.strip().splitlines() == [refusal]

@@ -13,7 +13,7 @@ from syncoxide.config import Settings
 from syncoxide.engines import open_engine
 from syncoxide.models import Engine, StreamSource
 
-SHOW = "echo \"passphrase=[$RESTIC_PASSWORD$BORG_PASSPHRASE] repository=[$RESTIC_REPOSITORY]\"; env"
+SHOW = 'echo "passphrase=[$RESTIC_PASSWORD$BORG_PASSPHRASE] repository=[$RESTIC_REPOSITORY]"; env'
 
 
 @pytest.mark.parametrize("kind", [Engine.borg, Engine.restic], ids=lambda e: e.value)

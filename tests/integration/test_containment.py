@@ -64,12 +64,15 @@ def outside(workdir: Path) -> Path:
 
 
 def restore(stack, repo: BackupEngine, kind: Engine, snapshot: str, target: Path, run_id: str, paths: list[str]):
-    repository = Repository(id="c", name="c", engine=kind, location=repo.location,
-                            passphrase=SecretRef(kind="env", value=PASSPHRASE_ENV))  # fmt: skip
-    request = RestoreRequest(repository_id="c", snapshot_id=snapshot, target=str(target), paths=paths,
-                             overwrite=Overwrite.always)  # fmt: skip
-    return operations.restore(stack.settings, repository, request, run_id=run_id, progress=lambda _: None,
-                              cancelled=lambda: False)  # fmt: skip
+    repository = Repository(
+        id="c", name="c", engine=kind, location=repo.location, passphrase=SecretRef(kind="env", value=PASSPHRASE_ENV)
+    )
+    request = RestoreRequest(
+        repository_id="c", snapshot_id=snapshot, target=str(target), paths=paths, overwrite=Overwrite.always
+    )
+    return operations.restore(
+        stack.settings, repository, request, run_id=run_id, progress=lambda _: None, cancelled=lambda: False
+    )
 
 
 def test_a_symlink_planted_in_the_target_is_not_written_through(stack, workdir, kind, repo):
@@ -215,7 +218,9 @@ def test_junk_and_large_old_items_carry_their_hash_and_a_changed_content_is_skip
     plan = _plan(stack.settings, root, duplicates=False, large_old=True, min_size=4096, older_than_days=30)
     items = {Path(i.path).name: i for i in _items(stack.settings, plan)}
     assert {n: (i.reason, i.hash_kind, bool(i.hash)) for n, i in items.items()} == {
-        "scratch.tmp": ("junk", "xxh3", True), "old.iso": ("large and old", "xxh3", True)}  # fmt: skip
+        "scratch.tmp": ("junk", "xxh3", True),
+        "old.iso": ("large and old", "xxh3", True),
+    }
     with open(root / "old.iso", "r+b") as data:  # same size, same mtime, other bytes
         data.write(b"J")
     os.utime(root / "old.iso", (1_000_000_000, 1_000_000_000))

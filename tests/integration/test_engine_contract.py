@@ -255,8 +255,14 @@ def test_restore_policies_and_strip_components(stack, workdir, kind, repo, src):
     os.utime(target / "docs" / "b.txt", (1_000_000_000, 1_000_000_000))
 
     def run(policy: Overwrite, run_id: str):
-        request = RestoreRequest(repository_id="x", snapshot_id=snapshot, target=str(target),
-                                 paths=[str(src / "docs")], strip_components=strip, overwrite=policy)  # fmt: skip
+        request = RestoreRequest(
+            repository_id="x",
+            snapshot_id=snapshot,
+            target=str(target),
+            paths=[str(src / "docs")],
+            strip_components=strip,
+            overwrite=policy,
+        )
         return operations.restore(
             stack.settings, repository, request, run_id=run_id, progress=lambda p: None, cancelled=lambda: False
         )

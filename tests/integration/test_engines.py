@@ -36,9 +36,7 @@ def test_excludes_listing_and_retry_of_a_finished_backup(stack, workdir, engine_
     (src / "drop.tmp").write_text("drop")
     repo = open_engine(stack.settings, engine_kind, str(workdir / "repo"), "pw")
     repo.init()
-    snapshot, stats = repo.backup(
-        [str(src)], snapshot_name="run-1", options=BackupOptions(excludes=["*.tmp", "cache"])
-    )
+    snapshot, stats = repo.backup([str(src)], snapshot_name="run-1", options=BackupOptions(excludes=["*.tmp", "cache"]))
     names = {Path(r.path).name: r for r in repo.list_files(snapshot) if r.path.startswith(str(src))}
     assert "keep.txt" in names and "drop.tmp" not in names and "cache" not in names
     assert names["keep.txt"].type == FileType.file and names["keep.txt"].size == 4

@@ -70,6 +70,7 @@ def case_builder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
     def build(kind: str) -> Case:
         if kind == "local":
+
             def make(name: str) -> ProviderSpec:
                 (base / "local" / name).mkdir(parents=True)
                 return ProviderSpec(kind="local", location=str(base / "local" / name))
@@ -92,16 +93,29 @@ def case_builder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                     kind="sftp", location=f"{url}{base}", options={**options, "key_file": str(stranger)}
                 )
 
-            return Case(kind, make, bad, lambda: ProviderSpec(kind="sftp", location=f"{url}{base}/nowhere",
-                                                               options=options))
+            return Case(
+                kind, make, bad, lambda: ProviderSpec(kind="sftp", location=f"{url}{base}/nowhere", options=options)
+            )
         if kind == "s3":
             server = request.getfixturevalue("s3_server")
-            options = {"endpoint_url": server.url, "region": "us-east-1", "addressing_style": "path",
-                       "multipart_threshold": 5 * MIB, "multipart_chunksize": 5 * MIB}
+            options = {
+                "endpoint_url": server.url,
+                "region": "us-east-1",
+                "addressing_style": "path",
+                "multipart_threshold": 5 * MIB,
+                "multipart_chunksize": 5 * MIB,
+            }
 
             def spec(location: str, secret_env: str = S3_SECRET_ENV) -> ProviderSpec:
-                return ProviderSpec(kind="s3", location=location, options=options, secrets={
-                    "access_key_id": f"command:echo {S3_ACCESS_KEY}", "secret_access_key": f"env:{secret_env}"})
+                return ProviderSpec(
+                    kind="s3",
+                    location=location,
+                    options=options,
+                    secrets={
+                        "access_key_id": f"command:echo {S3_ACCESS_KEY}",
+                        "secret_access_key": f"env:{secret_env}",
+                    },
+                )
 
             def bad() -> ProviderSpec:
                 os.environ["SYNCOXIDE_TEST_WRONG"] = WRONG_SECRET
@@ -113,8 +127,9 @@ def case_builder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             options = {"user": WEBDAV_USER, "etag_hash": "md5"}
 
             def spec(location: str, env: str = WEBDAV_PASSWORD_ENV) -> ProviderSpec:
-                return ProviderSpec(kind="webdav", location=location, options=options,
-                                    secrets={"password": f"env:{env}"})
+                return ProviderSpec(
+                    kind="webdav", location=location, options=options, secrets={"password": f"env:{env}"}
+                )
 
             def make(name: str) -> ProviderSpec:
                 # through the server: it caches directory listings, so one made on disk may not show
@@ -134,15 +149,23 @@ def case_builder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                 (base / "rclone" / name).mkdir(parents=True)
                 return ProviderSpec(kind="rclone", location=f"locroot:{name}", options={"config": str(conf)})
 
-            return Case(kind, make, None, lambda: ProviderSpec(kind="rclone", location="locroot:nowhere",
-                                                               options={"config": str(conf)}))
+            return Case(
+                kind,
+                make,
+                None,
+                lambda: ProviderSpec(kind="rclone", location="locroot:nowhere", options={"config": str(conf)}),
+            )
         if kind == "rclone-s3":
             server = request.getfixturevalue("s3_server")
             conf = _rclone_conf(base / "rclone-s3.conf", base / "rclone", server)
 
             def spec(location: str, env: str = S3_SECRET_ENV) -> ProviderSpec:
-                return ProviderSpec(kind="rclone", location=location, options={"config": str(conf)},
-                                    secrets={"secret_access_key": f"env:{env}"})
+                return ProviderSpec(
+                    kind="rclone",
+                    location=location,
+                    options={"config": str(conf)},
+                    secrets={"secret_access_key": f"env:{env}"},
+                )
 
             def bad() -> ProviderSpec:
                 os.environ["SYNCOXIDE_TEST_WRONG"] = WRONG_SECRET

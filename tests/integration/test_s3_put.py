@@ -27,10 +27,12 @@ WHEN = datetime(2024, 5, 3, 8, 0, 0, 123456, tzinfo=UTC)
 @pytest.fixture
 def s3(s3_server: HttpServer, provider_settings: Settings) -> Iterator[S3Provider]:
     os.environ[SECRET_ENV] = S3_SECRET_KEY
-    spec = ProviderSpec(kind="s3", location=f"s3://{S3_BUCKET}/put-{secrets.token_hex(4)}",
-                        options={"endpoint_url": s3_server.url, "region": "us-east-1", "addressing_style": "path"},
-                        secrets={"access_key_id": f"command:echo {S3_ACCESS_KEY}",
-                                 "secret_access_key": f"env:{SECRET_ENV}"})
+    spec = ProviderSpec(
+        kind="s3",
+        location=f"s3://{S3_BUCKET}/put-{secrets.token_hex(4)}",
+        options={"endpoint_url": s3_server.url, "region": "us-east-1", "addressing_style": "path"},
+        secrets={"access_key_id": f"command:echo {S3_ACCESS_KEY}", "secret_access_key": f"env:{SECRET_ENV}"},
+    )
     with open_provider(spec, provider_settings) as provider:
         assert isinstance(provider, S3Provider)
         yield provider

@@ -35,14 +35,21 @@ def root(tmp_path: Path) -> Path:
 def _spec(sftp_server, root: Path, **options: object) -> ProviderSpec:
     secrets = options.pop("secrets", {})
     merged = {"key_file": str(sftp_server.key_file), "known_hosts": str(sftp_server.known_hosts), **options}
-    return ProviderSpec(kind="sftp", location=f"sftp://{sftp_server.ssh.user}@127.0.0.1:{sftp_server.ssh.port}{root}",
-                        options=merged, secrets=secrets)  # type: ignore[arg-type]
+    return ProviderSpec(
+        kind="sftp",
+        location=f"sftp://{sftp_server.ssh.user}@127.0.0.1:{sftp_server.ssh.port}{root}",
+        options=merged,
+        secrets=secrets,
+    )  # type: ignore[arg-type]
 
 
 def _ssh_children(besides: set[int] | None = None) -> list[psutil.Process]:
     """ssh processes started by this process (the session's worker may run some of its own: pass their pids)."""
-    return [child for child in psutil.Process().children(recursive=True)
-            if child.name() == "ssh" and child.pid not in (besides or set())]
+    return [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if child.name() == "ssh" and child.pid not in (besides or set())
+    ]
 
 
 def _ssh_pids() -> set[int]:
@@ -57,8 +64,9 @@ def _protected_key(sftp_server, tmp_path: Path, passphrase: str) -> Path:
     return key
 
 
-def test_a_key_with_a_passphrase_connects_through_askpass(provider_settings: Settings, sftp_server, root: Path,
-                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_with_a_passphrase_connects_through_askpass(
+    provider_settings: Settings, sftp_server, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = _ssh_pids()
     key = _protected_key(sftp_server, tmp_path, "correct horse battery")
     monkeypatch.setenv(PASSPHRASE_ENV, "correct horse battery")
@@ -86,13 +94,16 @@ def test_the_askpass_script_answers_a_password_prompt_and_a_passphrase_prompt(tm
     script.write_text(ASKPASS)
     script.chmod(0o700)
     env = {**os.environ, "SYNCOXIDE_SSH_PASSWORD": "pw 1", "SYNCOXIDE_SSH_KEY_PASSPHRASE": "pp 2"}
-    said = [subprocess.run([str(script), prompt], env=env, capture_output=True, text=True, check=True).stdout
-            for prompt in ("me@host's password: ", "Enter passphrase for key '/k': ", "Password: ")]
+    said = [
+        subprocess.run([str(script), prompt], env=env, capture_output=True, text=True, check=True).stdout
+        for prompt in ("me@host's password: ", "Enter passphrase for key '/k': ", "Password: ")
+    ]
     assert said == ["pw 1\n", "pp 2\n", "pw 1\n"]
 
 
-def test_an_unknown_or_changed_host_key_is_refused(provider_settings: Settings, sftp_server, root: Path,
-                                                   tmp_path: Path) -> None:
+def test_an_unknown_or_changed_host_key_is_refused(
+    provider_settings: Settings, sftp_server, root: Path, tmp_path: Path
+) -> None:
     before = _ssh_pids()
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
@@ -117,8 +128,9 @@ def test_no_server_is_a_transient_one_line_error(provider_settings: Settings, sf
     assert "\n" not in str(info.value)
 
 
-def test_a_killed_ssh_process_is_a_transient_error_and_close_leaves_nothing(provider_settings: Settings,
-                                                                           sftp_server, root: Path) -> None:
+def test_a_killed_ssh_process_is_a_transient_error_and_close_leaves_nothing(
+    provider_settings: Settings, sftp_server, root: Path
+) -> None:
     before = _ssh_pids()
     provider = open_provider(_spec(sftp_server, root), provider_settings)
     (ssh,) = _ssh_children(besides=before)
@@ -130,8 +142,9 @@ def test_a_killed_ssh_process_is_a_transient_error_and_close_leaves_nothing(prov
     assert not _ssh_children(besides=before)
 
 
-def test_md5sum_runs_on_the_server_over_the_same_connection(provider_settings: Settings, sftp_server,
-                                                           root: Path) -> None:
+def test_md5sum_runs_on_the_server_over_the_same_connection(
+    provider_settings: Settings, sftp_server, root: Path
+) -> None:
     before = _ssh_pids()
     data = os.urandom(3 * 1024 * 1024)
     (root / "big.bin").write_bytes(data)
@@ -145,8 +158,9 @@ def test_md5sum_runs_on_the_server_over_the_same_connection(provider_settings: S
     assert not _ssh_children(besides=before)
 
 
-def test_a_provider_nobody_closes_ends_its_ssh_when_collected(provider_settings: Settings, sftp_server,
-                                                              root: Path) -> None:
+def test_a_provider_nobody_closes_ends_its_ssh_when_collected(
+    provider_settings: Settings, sftp_server, root: Path
+) -> None:
     before = _ssh_pids()
     provider = open_provider(_spec(sftp_server, root), provider_settings)
     provider.write("a.txt", io.BytesIO(b"a"))

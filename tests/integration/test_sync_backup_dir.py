@@ -100,7 +100,9 @@ def test_backup_keep_prunes_run_folders_older_than_it_and_nothing_else(sync_sett
     result = run_sync(sync_settings, request(src, dst, Mode.sync, backup_keep_s=86400))
     assert result.errors == [] and result.backups_pruned == 1
     assert sorted(p for p in dst.files() if p.startswith(".versions/")) == [
-        f".versions/{recent}/recent.txt", ".versions/mine/notes.txt"]
+        f".versions/{recent}/recent.txt",
+        ".versions/mine/notes.txt",
+    ]
     if kind != "s3":  # an object store has no folders to remove
         assert not (dst.root / ".versions" / "2020-01-01T000000.000Z").exists()
     assert run_sync(sync_settings, request(src, dst, Mode.sync, backup_keep_s=86400)).backups_pruned == 0
@@ -114,14 +116,21 @@ def test_backup_keep_needs_a_backup_dir():
         inputs.sync_options(backup_keep="30d")
 
 
-@pytest.mark.parametrize("value, message", [
-    ("../elsewhere", "--backup-dir '../elsewhere' must stay inside the side it changes (no '..')"),
-    ("/", "--backup-dir '/': give a folder name at the root of the side it changes, e.g. .versions"),
-    ("/tmp/versions", "--backup-dir '/tmp/versions': give a folder name at the root of the side it changes, e.g. "
-                      ".versions"),
-    ("photos/.versions", "--backup-dir 'photos/.versions': give a folder name at the root of the side it changes, "
-                         "e.g. .versions"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("../elsewhere", "--backup-dir '../elsewhere' must stay inside the side it changes (no '..')"),
+        ("/", "--backup-dir '/': give a folder name at the root of the side it changes, e.g. .versions"),
+        (
+            "/tmp/versions",
+            "--backup-dir '/tmp/versions': give a folder name at the root of the side it changes, e.g. .versions",
+        ),
+        (
+            "photos/.versions",
+            "--backup-dir 'photos/.versions': give a folder name at the root of the side it changes, e.g. .versions",
+        ),
+    ],
+)
 def test_a_backup_dir_outside_the_side_is_refused(value, message):
     from syncoxide.errors import InvalidInput
     from syncoxide.sync import inputs

@@ -81,12 +81,15 @@ def test_the_conflict_matrix_with_newer_wins(sync_settings, pair):
     assert again.plan.actions == [], again.plan.actions
 
 
-@pytest.mark.parametrize("policy,expected", [
-    (ConflictPolicy.newer, b"path2: newer, smaller\n"),
-    (ConflictPolicy.larger, b"path1: older but larger, much larger\n"),
-    (ConflictPolicy.path1, b"path1: older but larger, much larger\n"),
-    (ConflictPolicy.path2, b"path2: newer, smaller\n"),
-])
+@pytest.mark.parametrize(
+    "policy,expected",
+    [
+        (ConflictPolicy.newer, b"path2: newer, smaller\n"),
+        (ConflictPolicy.larger, b"path1: older but larger, much larger\n"),
+        (ConflictPolicy.path1, b"path1: older but larger, much larger\n"),
+        (ConflictPolicy.path2, b"path2: newer, smaller\n"),
+    ],
+)
 def test_conflict_policies_pick_the_winner(sync_settings, make_side: SideMaker, policy, expected):
     one, two = make_side("local", "one"), make_side("local", "two")
     one.write("doc.txt", b"base\n", mtime=T0)

@@ -27,16 +27,19 @@ def fresh_bucket() -> str:
     return f"made-{secrets.token_hex(4)}"
 
 
-def test_a_sync_into_a_missing_bucket_creates_it_and_a_dry_run_does_not(sync_settings, make_side: SideMaker,
-                                                                        s3_server: HttpServer):
+def test_a_sync_into_a_missing_bucket_creates_it_and_a_dry_run_does_not(
+    sync_settings, make_side: SideMaker, s3_server: HttpServer
+):
     src, s3 = make_side("local", "src"), make_side("s3", "any")
     src.write("a.txt", b"alpha")
     src.write("docs/b.txt", b"bravo")
     bucket = fresh_bucket()
     destination = bucket_spec(s3.spec, bucket, "photos/2024")
 
-    dry = run_sync(sync_settings, SyncRequest(source=src.spec, destination=destination, mode=Mode.sync,
-                                              options=SyncOptions(dry_run=True)))
+    dry = run_sync(
+        sync_settings,
+        SyncRequest(source=src.spec, destination=destination, mode=Mode.sync, options=SyncOptions(dry_run=True)),
+    )
     assert sorted(a.path for a in dry.plan.actions) == ["a.txt", "docs/b.txt"]
     assert dry.plan.destination == f"s3://{bucket}/photos/2024 (does not exist yet)"
     assert not (s3_server.root / bucket).exists()
@@ -52,12 +55,16 @@ def test_a_sync_into_a_missing_bucket_creates_it_and_a_dry_run_does_not(sync_set
     assert again.plan.actions == [] and again.errors == []
 
 
-def test_a_missing_source_bucket_is_a_one_line_error_naming_it(sync_settings, make_side: SideMaker,
-                                                               s3_server: HttpServer):
+def test_a_missing_source_bucket_is_a_one_line_error_naming_it(
+    sync_settings, make_side: SideMaker, s3_server: HttpServer
+):
     s3, dst = make_side("s3", "any"), make_side("local", "dst")
     bucket = fresh_bucket()
-    env = {**os.environ, "SYNCOXIDE_HOME": str(sync_settings.home),
-           "SYNCOXIDE_DATABASE_URL": sync_settings.database_url}
+    env = {
+        **os.environ,
+        "SYNCOXIDE_HOME": str(sync_settings.home),
+        "SYNCOXIDE_DATABASE_URL": sync_settings.database_url,
+    }
     options = [f"--src-opt={key}={value}" for key, value in s3.spec.options.items()]
     refs = [f"--src-secret={name}={ref.kind}:{ref.value}" for name, ref in s3.spec.secrets.items()]
     result = syncoxide(SimpleNamespace(env=env), "sync", "run", f"s3://{bucket}/docs", str(dst.root), *options, *refs)
@@ -66,13 +73,19 @@ def test_a_missing_source_bucket_is_a_one_line_error_naming_it(sync_settings, ma
     assert not (s3_server.root / bucket).exists()
 
 
-def test_a_bisync_side_whose_bucket_went_missing_is_not_made_anew(sync_settings, make_side: SideMaker,
-                                                                  s3_server: HttpServer):
+def test_a_bisync_side_whose_bucket_went_missing_is_not_made_anew(
+    sync_settings, make_side: SideMaker, s3_server: HttpServer
+):
     src, s3 = make_side("local", "src"), make_side("s3", "any")
     src.write("a.txt", b"alpha")
     bucket = fresh_bucket()
-    request = SyncRequest(source=src.spec, destination=bucket_spec(s3.spec, bucket), mode=Mode.bisync,
-                          pair=f"bi-{bucket}", options=SyncOptions(resync=True))
+    request = SyncRequest(
+        source=src.spec,
+        destination=bucket_spec(s3.spec, bucket),
+        mode=Mode.bisync,
+        pair=f"bi-{bucket}",
+        options=SyncOptions(resync=True),
+    )
     assert run_sync(sync_settings, request).errors == []  # the resync makes the bucket and the baseline
     assert (s3_server.root / bucket / "a.txt").read_bytes() == b"alpha"
     with open_provider(request.destination, sync_settings) as there:

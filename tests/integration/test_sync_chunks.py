@@ -49,8 +49,9 @@ class Recorder:
 
 
 @pytest.mark.parametrize("kind", ["local", "sftp"])
-def test_a_large_file_moves_in_parallel_chunks_and_lands_verified(sync_settings, make_side: SideMaker, kind,
-                                                                 monkeypatch: pytest.MonkeyPatch):
+def test_a_large_file_moves_in_parallel_chunks_and_lands_verified(
+    sync_settings, make_side: SideMaker, kind, monkeypatch: pytest.MonkeyPatch
+):
     src, dst = make_side("local", "src"), make_side(kind, "dst")
     data = os.urandom(23 * MIB + 7)
     src.write("big.bin", data, mtime=1_700_000_000)
@@ -66,14 +67,15 @@ def test_a_large_file_moves_in_parallel_chunks_and_lands_verified(sync_settings,
     if kind == "sftp":
         assert chunks.most >= 2  # side by side (a local chunk can be written before the next is read)
     with open_store(sync_settings) as conn:
-        state, _ = store.load_state(conn, pair_id(request))
-    assert state["big.bin"][6] == hashlib.md5(data).hexdigest()  # the destination side's MD5, as verified
+        state = store.PgStateStore(conn).load_state(pair_id(request)).files
+    assert state["big.bin"].path2.md5 == hashlib.md5(data).hexdigest()  # the destination side's MD5, as verified
     assert run_sync(sync_settings, request).plan.actions == []
 
 
 @pytest.mark.parametrize("kind", ["local", "sftp"])
-def test_a_resume_over_a_damaged_temporary_file_publishes_nothing_and_starts_again(sync_settings,
-                                                                                  make_side: SideMaker, kind):
+def test_a_resume_over_a_damaged_temporary_file_publishes_nothing_and_starts_again(
+    sync_settings, make_side: SideMaker, kind
+):
     src, dst = make_side("local", "src"), make_side(kind, "dst")
     data = os.urandom(40 * MIB + 17)
     src.write("big.bin", data)

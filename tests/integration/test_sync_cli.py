@@ -64,12 +64,33 @@ def test_run_with_a_backup_dir_keeps_what_it_deletes_and_check_leaves_the_folder
     src, dst = make_side("local", "src"), make_side("local", "dst")
     src.write("a.txt", b"a")
     dst.write("old.txt", b"only here")
-    dry = cli("sync", "run", str(src.root), str(dst.root), "--mode", "sync", "--backup-dir", ".versions",
-              "--max-delete", "none", "--dry-run")
+    dry = cli(
+        "sync",
+        "run",
+        str(src.root),
+        str(dst.root),
+        "--mode",
+        "sync",
+        "--backup-dir",
+        ".versions",
+        "--max-delete",
+        "none",
+        "--dry-run",
+    )
     assert dry.exit_code == 0, dry.output
     assert "what is deleted or replaced is moved to .versions/<the run's time>" in dry.output
-    done = cli("sync", "run", str(src.root), str(dst.root), "--mode", "sync", "--backup-dir", ".versions/",
-               "--max-delete", "none")
+    done = cli(
+        "sync",
+        "run",
+        str(src.root),
+        str(dst.root),
+        "--mode",
+        "sync",
+        "--backup-dir",
+        ".versions/",
+        "--max-delete",
+        "none",
+    )
     assert done.exit_code == 0, done.output
     assert "1 deleted (1 old files kept in .versions)" in done.output
     (held,) = (dst.root / ".versions").rglob("old.txt")

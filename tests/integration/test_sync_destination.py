@@ -32,8 +32,10 @@ def test_a_missing_destination_folder_is_created(sync_settings, make_side: SideM
     src.write("docs/b.txt", b"bravo")
     parent = place.make(f"dest-{src.root.name}")
     destination = below(parent, "new folder/deeper")
-    dry = run_sync(sync_settings, SyncRequest(source=src.spec, destination=destination, mode=Mode.sync,
-                                              options=SyncOptions(dry_run=True)))
+    dry = run_sync(
+        sync_settings,
+        SyncRequest(source=src.spec, destination=destination, mode=Mode.sync, options=SyncOptions(dry_run=True)),
+    )
     assert sorted(a.path for a in dry.plan.actions if a.kind.value == "copy") == ["a.txt", "docs/b.txt"]
     with open_provider(parent, sync_settings) as there:
         assert not there.exists("new folder")
@@ -44,15 +46,19 @@ def test_a_missing_destination_folder_is_created(sync_settings, make_side: SideM
         assert provider.read_bytes("a.txt") == b"alpha" and provider.read_bytes("docs/b.txt") == b"bravo"
 
 
-def test_bisync_does_not_recreate_a_side_that_went_missing(sync_settings, make_side: SideMaker, place: Case,
-                                                           kind: str):
+def test_bisync_does_not_recreate_a_side_that_went_missing(sync_settings, make_side: SideMaker, place: Case, kind: str):
     if kind in ("s3", "rclone-s3"):
         pytest.skip("an S3 prefix is never missing: it is there as soon as a key is")
     src = make_side("local", "src")
     src.write("a.txt", b"alpha")
     parent = place.make(f"bi-{src.root.name}")
-    request = SyncRequest(source=src.spec, destination=below(parent, "gone"), mode=Mode.bisync,
-                          pair=f"bi-{src.root.name}-{kind}", options=SyncOptions(resync=True))
+    request = SyncRequest(
+        source=src.spec,
+        destination=below(parent, "gone"),
+        mode=Mode.bisync,
+        pair=f"bi-{src.root.name}-{kind}",
+        options=SyncOptions(resync=True),
+    )
     assert run_sync(sync_settings, request).errors == []
     with open_provider(parent, sync_settings) as provider:
         provider.delete("gone/a.txt")

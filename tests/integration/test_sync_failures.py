@@ -35,8 +35,9 @@ def tiny_fs(scratch: Path) -> Iterator[Callable[[str], Path]]:
     def mount(size: str, more: str = "") -> Path:
         where = scratch / f"tiny-{len(mounts)}"
         where.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}{more}", "tmpfs", str(where)],
-                              capture_output=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}{more}", "tmpfs", str(where)], capture_output=True
+        )
         if done.returncode != 0:
             pytest.fail(f"cannot mount a tmpfs (tests run as root): {done.stderr.decode().strip()}")
         mounts.append(where)
@@ -78,7 +79,8 @@ FILL_UPS = {
 @pytest.mark.parametrize("how", FILL_UPS)
 @pytest.mark.parametrize("kind", ["local", "sftp"])
 def test_a_destination_that_fills_up_ends_with_a_clear_error_and_nothing_lost(
-        sync_settings, make_side: SideMaker, tiny_fs: Callable[[str], Path], kind: str, how: str):
+    sync_settings, make_side: SideMaker, tiny_fs: Callable[[str], Path], kind: str, how: str
+):
     size, report_size, options = FILL_UPS[how]
     mount = tiny_fs(size)
     src, dst = make_side("local", "src"), side_on(make_side, kind, mount)
@@ -115,8 +117,9 @@ def test_a_destination_that_fills_up_ends_with_a_clear_error_and_nothing_lost(
         assert store.open_actions(conn, pair_id(request)) == []
 
 
-def test_an_sftp_write_to_a_full_disk_says_so_and_leaves_the_old_file(sync_settings, make_side: SideMaker,
-                                                                      tiny_fs: Callable[[str], Path]):
+def test_an_sftp_write_to_a_full_disk_says_so_and_leaves_the_old_file(
+    sync_settings, make_side: SideMaker, tiny_fs: Callable[[str], Path]
+):
     mount = tiny_fs("1m")
     side = side_on(make_side, "sftp", mount)
     side.write("doc.txt", b"the old one\n")
@@ -127,46 +130,57 @@ def test_an_sftp_write_to_a_full_disk_says_so_and_leaves_the_old_file(sync_setti
 
 
 @pytest.mark.parametrize("kind", ["local", "sftp"])
-def test_a_replacement_that_does_not_fit_puts_the_kept_old_file_back(sync_settings, make_side: SideMaker,
-                                                                     tiny_fs: Callable[[str], Path], kind: str):
+def test_a_replacement_that_does_not_fit_puts_the_kept_old_file_back(
+    sync_settings, make_side: SideMaker, tiny_fs: Callable[[str], Path], kind: str
+):
     mount = tiny_fs("1m")
     src, dst = make_side("local", "src"), side_on(make_side, kind, mount)
     dst.write("report.txt", b"the old report\n", mtime=ts("2024-01-01T00:00:00"))
     src.write("report.txt", os.urandom(3 * MIB), mtime=ts("2024-02-01T00:00:00"))
-    request = SyncRequest(source=src.spec, destination=dst.spec, mode=Mode.sync,
-                          options=SyncOptions(backup_dir=".versions"))
+    request = SyncRequest(
+        source=src.spec, destination=dst.spec, mode=Mode.sync, options=SyncOptions(backup_dir=".versions")
+    )
     result = run_sync(sync_settings, request)
     assert result.failed == 1 and result.backed_up == 0 and "no space left" in result.errors[0]
     assert dst.read("report.txt") == b"the old report\n"  # moved aside for the new one, then back
     assert [p for p in (mount / ".versions").rglob("*") if p.is_file()] == [] and temporaries(mount) == []
 
 
-def test_an_sftp_server_out_of_inodes_is_a_full_disk_too(sync_settings, make_side: SideMaker,
-                                                         tiny_fs: Callable[[str, str], Path]):
+def test_an_sftp_server_out_of_inodes_is_a_full_disk_too(
+    sync_settings, make_side: SideMaker, tiny_fs: Callable[[str, str], Path]
+):
     mount = tiny_fs("64m", ",nr_inodes=2")  # the root directory and one file
     side = side_on(make_side, "sftp", mount)
     side.write("doc.txt", b"the old one\n")
-    refused = (r"doc.txt: no space left on the destination \(the SFTP server refused a write \('Failure'\) with no "
-               r"inodes free on its filesystem \(too many files\)\)")
+    refused = (
+        r"doc.txt: no space left on the destination \(the SFTP server refused a write \('Failure'\) with no "
+        r"inodes free on its filesystem \(too many files\)\)"
+    )
     with open_provider(side.spec, sync_settings) as provider, pytest.raises(NoSpace, match=refused):
         provider.write_bytes("doc.txt", b"the new one\n")
     assert side.read("doc.txt") == b"the old one\n" and temporaries(mount) == []
 
 
 def test_an_sftp_destination_remounted_read_only_says_so_and_keeps_what_it_has(
-        sync_settings, make_side: SideMaker, tiny_fs: Callable[[str], Path]):
+    sync_settings, make_side: SideMaker, tiny_fs: Callable[[str], Path]
+):
     mount = tiny_fs("8m")
     src, dst = make_side("local", "src"), side_on(make_side, "sftp", mount)
     dst.write("report.txt", b"the old report\n", mtime=ts("2024-01-01T00:00:00"))
     src.write("report.txt", b"the new report\n", mtime=ts("2024-02-01T00:00:00"))
     src.write("big.bin", os.urandom(6 * MIB))
     subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)  # as a NAS does after disk errors
-    request = SyncRequest(source=src.spec, destination=dst.spec, mode=Mode.sync,
-                          options=SyncOptions(large_file=4 * MIB, chunk_size=5 * MIB))
+    request = SyncRequest(
+        source=src.spec,
+        destination=dst.spec,
+        mode=Mode.sync,
+        options=SyncOptions(large_file=4 * MIB, chunk_size=5 * MIB),
+    )
     result = run_sync(sync_settings, request)
     assert result.failed == 2 and sorted(e.split(":")[0] for e in result.errors) == ["big.bin", "report.txt"]
-    assert all(e.endswith("the SFTP server refused a write ('Failure'): its filesystem is read-only")
-               for e in result.errors), result.errors
+    assert all(
+        e.endswith("the SFTP server refused a write ('Failure'): its filesystem is read-only") for e in result.errors
+    ), result.errors
     assert dst.read("report.txt") == b"the old report\n" and temporaries(mount) == []
 
 

@@ -33,8 +33,12 @@ def webdav_side(webdav_server: HttpServer) -> tuple[ProviderSpec, Path]:
     name = f"dst-{secrets.token_hex(4)}"
     made = requests.request("MKCOL", f"{webdav_server.url}/{name}/", auth=(WEBDAV_USER, WEBDAV_PASSWORD))
     assert made.status_code == 201
-    spec = ProviderSpec(kind="webdav", location=f"{webdav_server.url}/{name}",
-                        options={"user": WEBDAV_USER, "etag_hash": "md5"}, secrets={"password": f"env:{PASSWORD_ENV}"})
+    spec = ProviderSpec(
+        kind="webdav",
+        location=f"{webdav_server.url}/{name}",
+        options={"user": WEBDAV_USER, "etag_hash": "md5"},
+        secrets={"password": f"env:{PASSWORD_ENV}"},
+    )
     return spec, webdav_server.root / name
 
 
@@ -44,8 +48,9 @@ def test_files_land_verified_with_no_temporary_left(sync_settings, make_side: Si
     data = os.urandom(9 * MIB + 3)
     src.write("big.bin", data, mtime=1_700_000_000)
     src.write("d/small.txt", b"small\n")
-    request = SyncRequest(source=src.spec, destination=spec, mode=Mode.copy,
-                          options=SyncOptions(large_file=8 * MIB, chunk_size=5 * MIB))
+    request = SyncRequest(
+        source=src.spec, destination=spec, mode=Mode.copy, options=SyncOptions(large_file=8 * MIB, chunk_size=5 * MIB)
+    )
     result = run_sync(sync_settings, request)
     assert result.errors == []
     assert (root / "big.bin").read_bytes() == data and (root / "d/small.txt").read_bytes() == b"small\n"
@@ -54,8 +59,9 @@ def test_files_land_verified_with_no_temporary_left(sync_settings, make_side: Si
     assert run_sync(sync_settings, request).plan.actions == []
 
 
-def test_what_a_killed_transfer_left_is_removed_and_the_file_sent_whole(sync_settings, make_side: SideMaker,
-                                                                      webdav_side):
+def test_what_a_killed_transfer_left_is_removed_and_the_file_sent_whole(
+    sync_settings, make_side: SideMaker, webdav_side
+):
     spec, root = webdav_side
     src = make_side("local", "src")
     data = os.urandom(40 * MIB + 17)

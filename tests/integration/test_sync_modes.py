@@ -61,7 +61,8 @@ def test_copy_arrives_verified_and_a_second_run_sends_nothing(sync_settings, mak
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_sync_deletes_extraneous_files_and_the_guard_stops_before_anything_changes(
-        sync_settings, make_side: SideMaker, kind):
+    sync_settings, make_side: SideMaker, kind
+):
     src, dst = make_side("local", "src"), make_side(kind, "dst")
     files = tree(src)
     run_sync(sync_settings, request(src, dst, Mode.sync))

@@ -24,8 +24,9 @@ from tests.integration.sync_helpers import *  # noqa: F403 - fixtures
 from tests.integration.sync_helpers import SideMaker, SyncSide, ts
 from tests.integration.test_provider_contract import case_builder  # noqa: F401,F811 - the fixture
 
-T0, T1, T2, T3 = (ts(t) for t in ("2024-05-01T08:00:00", "2024-05-02T08:00:00", "2024-05-03T08:00:00",
-                                  "2024-05-04T08:00:00"))
+T0, T1, T2, T3 = (
+    ts(t) for t in ("2024-05-01T08:00:00", "2024-05-02T08:00:00", "2024-05-03T08:00:00", "2024-05-04T08:00:00")
+)
 CONFLICT = re.compile(r"\.conflict-\d{8}T\d{6}Z-path[12]")
 LEAF = b"dir-\xff\xfe-back\\slash/inner \\ new\nline/leaf-\x80.bin"
 
@@ -162,8 +163,8 @@ def test_checksum_sees_a_content_change_with_the_same_size_and_time(sync_setting
         side.write("same-size.txt", b"AAAA\n", mtime=T0)
     bisync(sync_settings, one, two, resync=True, checksum=True)
     with open_store(sync_settings) as conn:
-        state, _ = store.load_state(conn, pair_id(request(one, two)))
-    assert state["same-size.txt"][3] and state["same-size.txt"][6]  # the resync stored both hashes
+        state = store.PgStateStore(conn).load_state(pair_id(request(one, two))).files
+    assert state["same-size.txt"].path1.md5 and state["same-size.txt"].path2.md5  # the resync stored both hashes
     one.write("same-size.txt", b"BBBB\n", mtime=T0)  # same size, same time
     assert bisync(sync_settings, one, two).plan.actions == []  # by size and time: nothing to see
     bisync(sync_settings, one, two, checksum=True)
@@ -239,8 +240,9 @@ def test_nfc_and_nfd_forms_of_a_name_are_one_name(sync_settings, make_side, mode
     one, two = make_side("local", "one"), make_side("local", "two")
     one.write(f"{nfc}.txt", b"new text\n", mtime=T2)
     one.write(f"{nfc}/inside.txt", b"inside\n", mtime=T2)
-    two.write(f"{nfd}.txt", b"old text\n" if mode is Mode.sync else b"new text\n", mtime=T1 if mode is Mode.sync
-              else T2)
+    two.write(
+        f"{nfd}.txt", b"old text\n" if mode is Mode.sync else b"new text\n", mtime=T1 if mode is Mode.sync else T2
+    )
     two.write(f"{nfd}/inside.txt", b"inside\n", mtime=T2)
     options = {"resync": True} if mode is Mode.bisync else {}
     result = run_sync(sync_settings, request(one, two, mode, **options))
@@ -275,8 +277,9 @@ def test_names_are_bytes_through_every_mode(sync_settings, make_side, kind):
             result = run_sync(sync_settings, request(src, dst, mode, **options))
             assert result.errors == [], result.errors
             assert {line.split(":")[0] for line in result.plan.skipped} >= {FIFO.decode(), SOCKET.decode()}
-            problems = compare_bytes_trees(src.root, dst.root, skip=skip, links=False,
-                                           mtime_within_ns=1000 if kind == "local" else 10**9)
+            problems = compare_bytes_trees(
+                src.root, dst.root, skip=skip, links=False, mtime_within_ns=1000 if kind == "local" else 10**9
+            )
             assert problems == [], problems
             again = run_sync(sync_settings, request(src, dst, mode))
             assert again.errors == [] and [a for a in again.plan.actions if a.kind.value != "mkdir"] == []
@@ -334,21 +337,22 @@ def test_permission_bits_are_kept_and_never_widened(sync_settings, make_side, ki
 def test_a_killed_run_is_shown_as_interrupted_and_the_next_one_resumes_it(sync_settings, make_side):
     src, dst = make_side("local", "src"), make_side("local", "dst")
     src.write("big.bin", os.urandom(64 * 1024 * 1024))
-    req = request(src, dst, Mode.copy, bwlimit=4 * 1024 * 1024, large_file=16 * 1024 * 1024,
-                  chunk_size=8 * 1024 * 1024)
+    req = request(src, dst, Mode.copy, bwlimit=4 * 1024 * 1024, large_file=16 * 1024 * 1024, chunk_size=8 * 1024 * 1024)
     pair = pair_id(req)
 
     def running() -> bool:
         with open_store(sync_settings) as conn:
-            return any(r["status"] == "running" for r in store.recent_runs(conn, pair)) and \
-                bool(store.open_actions(conn, pair))
+            return any(r["status"] == "running" for r in store.recent_runs(conn, pair)) and bool(
+                store.open_actions(conn, pair)
+            )
 
     kill_when(sync_settings, req, running)
     with open_store(sync_settings) as conn:
         assert [r["status"] for r in store.recent_runs(conn, pair)] == ["interrupted"]
         assert [p["last_status"] for p in store.pairs_with_last_run(conn) if p["id"] == pair] == ["interrupted"]
-    result = run_sync(sync_settings, req.model_copy(update={"options": req.options.model_copy(
-        update={"bwlimit": None})}))
+    result = run_sync(
+        sync_settings, req.model_copy(update={"options": req.options.model_copy(update={"bwlimit": None})})
+    )
     assert result.errors == [] and result.resumes == 1
     assert dst.read("big.bin") == src.read("big.bin")
     assert Path(dst.root / "big.bin").stat().st_size == 64 * 1024 * 1024
@@ -364,8 +368,9 @@ def test_names_round_trip_through_an_object_store(sync_settings, make_side):
             result = run_sync(sync_settings, request(one, two, Mode.sync))
             assert result.errors == [], result.errors
         empty = {b"empty-dir", b"nested-empty", b"nested-empty/deeper"}  # an object store has no empty folders
-        problems = compare_bytes_trees(src.root, back.root, skip=set(made.special) | empty, links=False, mode=False,
-                                       mtime_within_ns=10**6)
+        problems = compare_bytes_trees(
+            src.root, back.root, skip=set(made.special) | empty, links=False, mode=False, mtime_within_ns=10**6
+        )
         assert problems == [], problems
     finally:
         made.close()
@@ -392,8 +397,9 @@ def test_names_round_trip_through_webdav_and_rclone_remotes(sync_settings, make_
             result = run_sync(sync_settings, req)
             assert result.errors == [], result.errors
         empty = {b"empty-dir", b"nested-empty", b"nested-empty/deeper"} if kind == "rclone-s3" else set()
-        problems = compare_bytes_trees(src.root, back.root, skip=set(made.special) | empty, links=False, mode=False,
-                                       mtime_within_ns=10**9)
+        problems = compare_bytes_trees(
+            src.root, back.root, skip=set(made.special) | empty, links=False, mode=False, mtime_within_ns=10**9
+        )
         assert problems == [], problems
     finally:
         made.close()
@@ -424,8 +430,12 @@ def test_links_syncs_symlinks_as_symlinks_or_as_rclonelink_files(sync_settings, 
         assert middle.read("dangling.rclonelink") == b"nowhere/at/all"
     else:
         assert os.readlink(middle.root / "to-docs") == "docs"
-    for name, target in (("to-real", "docs/real.txt"), ("to-docs", "docs"), ("dangling", "nowhere/at/all"),
-                         ("absolute", "/etc/hostname")):
+    for name, target in (
+        ("to-real", "docs/real.txt"),
+        ("to-docs", "docs"),
+        ("dangling", "nowhere/at/all"),
+        ("absolute", "/etc/hostname"),
+    ):
         assert (back.root / name).is_symlink() and os.readlink(back.root / name) == target
     assert (back.root / "to-real").lstat().st_mtime_ns == 1_600_000_000_000_000_000
     assert run_sync(sync_settings, request(src, middle, Mode.sync, links=True)).plan.actions == []
@@ -488,8 +498,11 @@ def test_an_sftp_side_never_writes_below_a_symlink_anywhere_on_the_path(sync_set
     (elsewhere / "sub").mkdir(parents=True)
     (dst.root / "link").symlink_to(elsewhere)
     with open_provider(dst.spec, sync_settings) as provider:
-        for attempt in (lambda: provider.mkdir("link/sub"), lambda: provider.write_bytes("link/sub/evil.txt", b"x"),
-                        lambda: provider.set_mode("link", 0o777)):
+        for attempt in (
+            lambda: provider.mkdir("link/sub"),
+            lambda: provider.write_bytes("link/sub/evil.txt", b"x"),
+            lambda: provider.set_mode("link", 0o777),
+        ):
             with pytest.raises(ProviderError, match="symlink"):
                 attempt()
     assert list((elsewhere / "sub").iterdir()) == [] and stat.S_IMODE(elsewhere.stat().st_mode) != 0o777
@@ -571,25 +584,52 @@ def _touch(side: SyncSide, rel: str, when: float = T3) -> None:
 
 SCENARIOS = {
     # name: (what the user does on each side, what both sides hold after one run, conflicts)
-    "changes": (lambda one, two: (one.write("new1.txt", b"N1\n", mtime=T1), two.write("new2.txt", b"N2\n", mtime=T1),
-                                  one.write("a.txt", b"A edited\n", mtime=T2), two.delete("b.txt")),
-                {"a.txt": b"A edited\n", "dir/c.txt": b"C\n", "new1.txt": b"N1\n", "new2.txt": b"N2\n"}, 0),
-    "all_changed": (lambda one, two: [one.write(p, d + b"more\n", mtime=T2) for p, d in BASE.items()],
-                    {p: d + b"more\n" for p, d in BASE.items()}, 0),
-    "equal_change": (lambda one, two: (one.write("a.txt", b"same edit\n", mtime=T1),
-                                       two.write("a.txt", b"same edit\n", mtime=T2)),
-                     {**BASE, "a.txt": b"same edit\n"}, 0),
+    "changes": (
+        lambda one, two: (
+            one.write("new1.txt", b"N1\n", mtime=T1),
+            two.write("new2.txt", b"N2\n", mtime=T1),
+            one.write("a.txt", b"A edited\n", mtime=T2),
+            two.delete("b.txt"),
+        ),
+        {"a.txt": b"A edited\n", "dir/c.txt": b"C\n", "new1.txt": b"N1\n", "new2.txt": b"N2\n"},
+        0,
+    ),
+    "all_changed": (
+        lambda one, two: [one.write(p, d + b"more\n", mtime=T2) for p, d in BASE.items()],
+        {p: d + b"more\n" for p, d in BASE.items()},
+        0,
+    ),
+    "equal_change": (
+        lambda one, two: (one.write("a.txt", b"same edit\n", mtime=T1), two.write("a.txt", b"same edit\n", mtime=T2)),
+        {**BASE, "a.txt": b"same edit\n"},
+        0,
+    ),
     "touch_only": (lambda one, two: _touch(one, "a.txt"), BASE, 0),
-    "touch_vs_edit": (lambda one, two: (_touch(one, "a.txt"), two.write("a.txt", b"A edited on 2\n", mtime=T1)),
-                      {**BASE, "a.txt": b"A edited on 2\n"}, 0),
-    "deleted_on_both": (lambda one, two: (one.delete("a.txt"), two.delete("a.txt")),
-                        {k: v for k, v in BASE.items() if k != "a.txt"}, 0),
-    "rename": (lambda one, two: (one.root / "a.txt").rename(one.root / "renamed.txt"),
-               {"renamed.txt": b"A\n", "b.txt": b"B\n", "dir/c.txt": b"C\n"}, 0),
-    "change_beats_delete": (lambda one, two: (one.write("a.txt", b"A kept\n", mtime=T2), two.delete("a.txt")),
-                            {**BASE, "a.txt": b"A kept\n"}, 1),
-    "rmdirs": (lambda one, two: (one.delete("dir/c.txt"), (one.root / "dir").rmdir()),
-               {"a.txt": b"A\n", "b.txt": b"B\n"}, 0),
+    "touch_vs_edit": (
+        lambda one, two: (_touch(one, "a.txt"), two.write("a.txt", b"A edited on 2\n", mtime=T1)),
+        {**BASE, "a.txt": b"A edited on 2\n"},
+        0,
+    ),
+    "deleted_on_both": (
+        lambda one, two: (one.delete("a.txt"), two.delete("a.txt")),
+        {k: v for k, v in BASE.items() if k != "a.txt"},
+        0,
+    ),
+    "rename": (
+        lambda one, two: (one.root / "a.txt").rename(one.root / "renamed.txt"),
+        {"renamed.txt": b"A\n", "b.txt": b"B\n", "dir/c.txt": b"C\n"},
+        0,
+    ),
+    "change_beats_delete": (
+        lambda one, two: (one.write("a.txt", b"A kept\n", mtime=T2), two.delete("a.txt")),
+        {**BASE, "a.txt": b"A kept\n"},
+        1,
+    ),
+    "rmdirs": (
+        lambda one, two: (one.delete("dir/c.txt"), (one.root / "dir").rmdir()),
+        {"a.txt": b"A\n", "b.txt": b"B\n"},
+        0,
+    ),
 }
 
 

@@ -31,4 +31,4 @@ def test_a_no_change_run_keeps_the_state_as_it_was(sync_settings, make_side: Sid
     assert again.errors == [] and again.plan.actions == []
     assert _rows(sync_settings, pair) == before  # same rows, same row versions: nothing rewritten
     with open_store(sync_settings) as conn:
-        assert len(store.load_state(conn, pair)[0]) == 20
+        assert len(store.PgStateStore(conn).load_state(pair).files) == 20

@@ -121,15 +121,31 @@ def test_a_path_longer_than_path_max_is_recorded(tmp_path):
 
 def test_excludes_by_name_by_anchored_path_and_by_path_tail(tmp_path):
     root = tmp_path / "tree"
-    for relative in ("keep/a.txt", "keep/a.tmp", "node_modules/x/y.js", "deep/node_modules/z.js", "skip/s.txt",
-                     "deep/skip/kept.txt", "cache/c1", "deep/cache/c2", "cached/kept"):  # fmt: skip
+    for relative in (
+        "keep/a.txt",
+        "keep/a.tmp",
+        "node_modules/x/y.js",
+        "deep/node_modules/z.js",
+        "skip/s.txt",
+        "deep/skip/kept.txt",
+        "cache/c1",
+        "deep/cache/c2",
+        "cached/kept",
+    ):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(relative)
     rows, _ = walked(root, ["*.tmp", "node_modules", f"{root}/skip", "cache/*"])
     assert {str(Path(p).relative_to(root)) for p in rows if p != str(root)} == {
-        "keep", "keep/a.txt", "deep", "deep/skip", "deep/skip/kept.txt", "cache", "deep/cache", "cached",
+        "keep",
+        "keep/a.txt",
+        "deep",
+        "deep/skip",
+        "deep/skip/kept.txt",
+        "cache",
+        "deep/cache",
+        "cached",
         "cached/kept",
-    }  # fmt: skip
+    }
 
 
 def test_an_unreadable_folder_is_an_error_and_the_walk_goes_on(tmp_path):
@@ -161,8 +177,21 @@ def test_an_unreadable_folder_is_an_error_and_the_walk_goes_on(tmp_path):
 def test_find_arguments_prune_excludes_and_never_test_the_root():
     argv = walk.find_arguments("/data", ["*.tmp", "/data/skip", "a/b"], one_file_system=True)
     assert argv[:6] == ["find", "/data", "-mindepth", "1", "-xdev", "("]
-    assert argv[6:] == ["-name", "*.tmp", "-o", "-path", "/data/skip", "-o", "-path", "*/a/b", ")", "-prune", "-o",
-                        "-printf", walk.PRINTF]  # fmt: skip
+    assert argv[6:] == [
+        "-name",
+        "*.tmp",
+        "-o",
+        "-path",
+        "/data/skip",
+        "-o",
+        "-path",
+        "*/a/b",
+        ")",
+        "-prune",
+        "-o",
+        "-printf",
+        walk.PRINTF,
+    ]
 
 
 def running_finds(under: Path) -> list:
@@ -173,8 +202,11 @@ def running_finds(under: Path) -> list:
     found = []
     for child in psutil.Process().children():
         try:
-            if (child.name() == "find" and child.status() != psutil.STATUS_ZOMBIE
-                    and any(arg.startswith(str(under)) for arg in child.cmdline())):
+            if (
+                child.name() == "find"
+                and child.status() != psutil.STATUS_ZOMBIE
+                and any(arg.startswith(str(under)) for arg in child.cmdline())
+            ):
                 found.append(child)
         except psutil.NoSuchProcess:
             pass
@@ -195,7 +227,6 @@ def test_closing_the_walk_early_stops_find(tmp_path, monkeypatch):
     assert not running_finds(root)
 
 
-
 def test_a_cancelled_scan_leaves_no_part_and_no_find_behind(tmp_path, monkeypatch):
     from syncoxide.catalog.scan import walk_to_part
     from syncoxide.catalog.storage import CatalogStorage
@@ -211,8 +242,16 @@ def test_a_cancelled_scan_leaves_no_part_and_no_find_behind(tmp_path, monkeypatc
     seen = []
     owner = {"kind": "scan", "source_id": "s", "scan_id": "x"}
     with pytest.raises(Cancelled):
-        walk_to_part(storage, "scans/part.parquet", owner, str(root), excludes=[], one_file_system=False,
-                     progress=seen.append, cancelled=lambda: len(seen) >= 2)  # fmt: skip
+        walk_to_part(
+            storage,
+            "scans/part.parquet",
+            owner,
+            str(root),
+            excludes=[],
+            one_file_system=False,
+            progress=seen.append,
+            cancelled=lambda: len(seen) >= 2,
+        )
     assert len(seen) == 2 and 0 < seen[-1].files_done < 3000
     assert [p for p in (tmp_path / "catalog").rglob("*") if p.is_file()] == []
     assert not running_finds(root)

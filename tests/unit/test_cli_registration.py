@@ -22,13 +22,30 @@ from syncoxide.cli.quick.args import OneLineParser, parse
 CLI_DIR = Path(syncoxide.cli.__file__).parent
 
 TOP_LEVEL = [
-    "worker", "codec-server", "dashboard", "dashboard-password",  # services
-    "backup", "restore", "cancel", "runs",  # runs
+    "worker",
+    "codec-server",
+    "dashboard",
+    "dashboard-password",  # services
+    "backup",
+    "restore",
+    "cancel",
+    "runs",  # runs
     "demo",  # dev
-    "snapshots", "ls", "diff", "export", "forget", "check", "unlock", "db-list", "db-restore",  # repository
+    "snapshots",
+    "ls",
+    "diff",
+    "export",
+    "forget",
+    "check",
+    "unlock",
+    "db-list",
+    "db-restore",  # repository
     "status",  # policy
-    "scan", "search", "versions", "stats",  # catalog
-]  # fmt: skip
+    "scan",
+    "search",
+    "versions",
+    "stats",  # catalog
+]
 GROUPS = ["dev", "repo", "keys", "policy", "source", "catalog", "cleanup", "sync"]
 
 
@@ -51,7 +68,9 @@ def test_each_group_is_the_app_of_its_own_module_and_the_top_level_commands_join
         assert sys.modules[commands.registered_commands[0].callback.__module__].commands is commands
     registered = {id(t) for t in cli_app.COMMANDS} | {id(t) for _, t in cli_app.GROUPS}
     assert [g.typer_instance for g in cli_app.app.registered_groups] == [
-        *cli_app.COMMANDS, *(t for _, t in cli_app.GROUPS)]  # fmt: skip
+        *cli_app.COMMANDS,
+        *(t for _, t in cli_app.GROUPS),
+    ]
     assert len(registered) == len(cli_app.app.registered_groups)
     assert not cli_app.app.registered_commands  # app.py itself defines no command
 
@@ -77,11 +96,26 @@ def test_the_quick_path_loads_the_standard_library_alone() -> None:
         " syncoxide.cli.quick.scan; print(json.dumps(sorted(set(sys.modules) - before)))"
     )
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-    ours = {"syncoxide", "syncoxide.entry", "syncoxide.home", "syncoxide.fs", "syncoxide.fs.names", "syncoxide.cli",
-            "syncoxide.cli.quick", "syncoxide.cli.quick.args", "syncoxide.cli.quick.search",
-            "syncoxide.cli.quick.scan", "syncoxide.cli.quick.worker_socket"}  # fmt: skip
-    third_party = [m for m in loaded if m not in ours and m.split(".")[0].lstrip("_") not in sys.stdlib_module_names
-                   and m.split(".")[0] not in sys.stdlib_module_names]  # fmt: skip
+    ours = {
+        "syncoxide",
+        "syncoxide.entry",
+        "syncoxide.home",
+        "syncoxide.fs",
+        "syncoxide.fs.names",
+        "syncoxide.cli",
+        "syncoxide.cli.quick",
+        "syncoxide.cli.quick.args",
+        "syncoxide.cli.quick.search",
+        "syncoxide.cli.quick.scan",
+        "syncoxide.cli.quick.worker_socket",
+    }
+    third_party = [
+        m
+        for m in loaded
+        if m not in ours
+        and m.split(".")[0].lstrip("_") not in sys.stdlib_module_names
+        and m.split(".")[0] not in sys.stdlib_module_names
+    ]
     assert not third_party
     assert {m for m in loaded if m.startswith("syncoxide")} == ours
 

@@ -10,13 +10,21 @@ from syncoxide.engines.base import COMMAND_KEEPS, stream_command
 from syncoxide.errors import InvalidInput
 from syncoxide.models import StreamSource
 
-ENGINE_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/root", "RESTIC_PASSWORD": "engine-secret",
-              "RESTIC_REPOSITORY": "rest:https://u:p@host/", "RESTIC_CACHE_DIR": "/c"}  # fmt: skip
+ENGINE_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/root",
+    "RESTIC_PASSWORD": "engine-secret",
+    "RESTIC_REPOSITORY": "rest:https://u:p@host/",
+    "RESTIC_CACHE_DIR": "/c",
+}
 
 
 def test_a_stream_command_is_run_without_the_engines_variables_and_no_value_is_on_its_command_line():
-    stream = StreamSource(name="postgres/app.pgdump", command=["/opt/pg/bin/pg_dump", "--dbname", "host=db"],
-                          env={"PGPASSWORD": "db-secret"})  # fmt: skip
+    stream = StreamSource(
+        name="postgres/app.pgdump",
+        command=["/opt/pg/bin/pg_dump", "--dbname", "host=db"],
+        env={"PGPASSWORD": "db-secret"},
+    )
     argv, env = stream_command(stream, ENGINE_ENV)
     assert argv[0].endswith("/env")
     dash = argv.index("--")
@@ -42,8 +50,7 @@ def test_a_hook_gets_the_workers_environment_without_engine_secrets_or_the_repos
     monkeypatch.setenv("SXT_REPO_PASS", "the-repositorys")
     monkeypatch.setenv("SXT_WEBHOOK", "https://hooks.example/x")
     seen = tmp_path / "env.txt"
-    run_hooks("before", [f"env > {seen}"], timeout_s=30, env={"SYNCOXIDE_RUN_ID": "run-1"},
-              withhold=["SXT_REPO_PASS"])  # fmt: skip
+    run_hooks("before", [f"env > {seen}"], timeout_s=30, env={"SYNCOXIDE_RUN_ID": "run-1"}, withhold=["SXT_REPO_PASS"])
     text = seen.read_text()
     assert "in-the-worker-env" not in text and "also-there" not in text and "the-repositorys" not in text
     assert "SYNCOXIDE_RUN_ID=run-1" in text

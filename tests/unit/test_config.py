@@ -37,7 +37,10 @@ def test_an_interval_with_a_bare_m_is_refused_as_ambiguous():
     from syncoxide.models import parse_duration, parse_interval
 
     assert parse_interval("15min").total_seconds() == 900 and parse_interval("1d6h").total_seconds() == 108_000
-    with pytest.raises(InvalidValue, match=r"^interval '15m': 'm' would mean months here; write 15min for minutes"
-                                            r" or 450d for months$"):  # fmt: skip
+    with pytest.raises(
+        InvalidValue,
+        match=r"^interval '15m': 'm' would mean months here; write 15min for minutes"
+        r" or 450d for months$",
+    ):
         parse_interval("15m")
     assert parse_duration("1m").days == 30  # retention's keep_within keeps restic's meaning

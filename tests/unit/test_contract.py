@@ -14,8 +14,18 @@ from syncoxide.contract import temporal as contract
 from workers.main import WORKFLOWS, activities_on, implementations
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPORAL_CALLS = {"execute_activity", "start_activity", "start_workflow", "execute_workflow", "start_child_workflow",
-                  "execute_child_workflow", "signal", "query", "ScheduleActionStartWorkflow", "signal_with_start"}
+TEMPORAL_CALLS = {
+    "execute_activity",
+    "start_activity",
+    "start_workflow",
+    "execute_workflow",
+    "start_child_workflow",
+    "execute_child_workflow",
+    "signal",
+    "query",
+    "ScheduleActionStartWorkflow",
+    "signal_with_start",
+}
 
 
 def python_files(*folders: str) -> list[Path]:
@@ -98,6 +108,15 @@ def test_the_core_imports_no_worker_workflow_activity_dashboard_or_streamlit():
 def test_the_contract_and_the_payloads_import_nothing_that_runs():
     for path in python_files("syncoxide/contract"):
         for module in imported_modules(path):
-            assert not module.startswith(("syncoxide.orchestration", "syncoxide.store", "syncoxide.engines",
-                                          "syncoxide.backups", "syncoxide.catalog", "temporalio.client",
-                                          "temporalio.worker", "psycopg")), f"{path.name} imports {module}"
+            assert not module.startswith(
+                (
+                    "syncoxide.orchestration",
+                    "syncoxide.store",
+                    "syncoxide.engines",
+                    "syncoxide.backups",
+                    "syncoxide.catalog",
+                    "temporalio.client",
+                    "temporalio.worker",
+                    "psycopg",
+                )
+            ), f"{path.name} imports {module}"

@@ -12,9 +12,15 @@ from syncoxide.errors import InvalidInput
 
 @pytest.mark.parametrize(
     ("text", "mode"),
-    [("-rw-r--r--", 0o644), ("drwxr-xr-x", 0o755), ("-rwsr-xr-x", 0o4755), ("drwxrwxrwt", 0o1777),
-     ("-rwxr-S---", 0o2740), ("lrwxrwxrwx", 0o777)],
-)  # fmt: skip
+    [
+        ("-rw-r--r--", 0o644),
+        ("drwxr-xr-x", 0o755),
+        ("-rwsr-xr-x", 0o4755),
+        ("drwxrwxrwt", 0o1777),
+        ("-rwxr-S---", 0o2740),
+        ("lrwxrwxrwx", 0o777),
+    ],
+)
 def test_borg_mode_strings(text, mode):
     assert mode_from_string(text) == mode
 
@@ -33,8 +39,11 @@ def test_restic_times_keep_nanoseconds():
 
 def test_excludes_translate_to_each_engine():
     assert excludes.borg_args(["*.tmp", "/home/u/cache"]) == [
-        "--exclude", "sh:**/*.tmp", "--exclude", "sh:home/u/cache",
-    ]  # fmt: skip
+        "--exclude",
+        "sh:**/*.tmp",
+        "--exclude",
+        "sh:home/u/cache",
+    ]
     assert excludes.restic_args(["*.tmp"]) == ["--exclude", "*.tmp"]
     assert excludes.matches("/a/b/x.tmp", ["*.tmp"])
     assert excludes.matches("/a/cache/x", ["cache/*"])

@@ -25,9 +25,15 @@ def in_child(code: str, *, home: Path, umask: int = 0o022, env: dict[str, str] |
     script = "import json, os, sys\nfrom pathlib import Path\nfrom syncoxide.fs import modes\nmodes.go_private()\n"
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
     child_env.update({"SYNCOXIDE_HOME": str(home), **(env or {})})
-    done = subprocess.run([sys.executable, "-c", script + textwrap.dedent(code)], env=child_env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60,
-                          preexec_fn=lambda: os.umask(umask))  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script + textwrap.dedent(code)],
+        env=child_env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.umask(umask),
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -36,14 +42,17 @@ def test_go_private_sets_077_and_what_is_made_in_the_data_dir_is_private(tmp_pat
     home = tmp_path / "home"
     home.mkdir(mode=0o755)
     os.chmod(home, 0o755)
-    seen = in_child("""
+    seen = in_child(
+        """
         home = Path(os.environ["SYNCOXIDE_HOME"])
         (home / "logs").mkdir()
         (home / "logs" / "worker.log").write_text("x")
         os.system(f"touch {home}/by-a-child")
         print(json.dumps({"umask": modes.current_umask(), "user": modes.user_umask(),
                           "recorded": os.environ[modes.USER_UMASK_ENV]}))
-    """, home=home)
+    """,
+        home=home,
+    )
     assert seen == {"umask": 0o077, "user": 0o022, "recorded": "0022"}
     assert mode(home) == 0o700
     assert mode(home / "logs") == 0o700
@@ -108,7 +117,8 @@ def test_the_users_places_get_the_users_umask(tmp_path):
     kept the user's umask; the data dir's staging stays 0700."""
     dest = tmp_path / "dest"
     dest.mkdir()
-    seen = in_child(f"""
+    seen = in_child(
+        f"""
         import io
         from syncoxide.providers.local import LocalProvider
         from syncoxide.backups.placement import fresh_staging
@@ -119,7 +129,9 @@ def test_the_users_places_get_the_users_umask(tmp_path):
         staging = fresh_staging(Path({str(tmp_path / "restore" / "here")!r}), "run1")
         run_hooks("before", ["umask > {tmp_path}/hook-umask; echo > {tmp_path}/by-hook"], timeout_s=30)
         print(json.dumps({{"staging": oct(os.stat(staging).st_mode & 0o777)}}))
-    """, home=tmp_path / "home")
+    """,
+        home=tmp_path / "home",
+    )
     assert mode(dest / "a") == mode(dest / "a" / "b") == 0o755
     assert mode(dest / "a" / "b" / "file.txt") == 0o644
     assert mode(tmp_path / "restore") == mode(tmp_path / "restore" / "here") == 0o755
@@ -136,19 +148,26 @@ def test_rclone_writes_a_local_destination_with_the_users_umask(tmp_path):
         pytest.fail("rclone is not built: run `make setup`")
     dest = tmp_path / "dest"
     dest.mkdir()
-    in_child(f"""
+    in_child(
+        f"""
         import io
         from syncoxide.providers.rclone import RcloneProvider
         p = RcloneProvider("rclone", {str(rclone)!r}, {str(dest)!r}, dict(os.environ), [], [])
         p.write("a/file.txt", io.BytesIO(b"hello"), size=5)
         print("{{}}")
-    """, home=tmp_path / "home")
+    """,
+        home=tmp_path / "home",
+    )
     assert mode(dest / "a") == 0o755
     assert mode(dest / "a" / "file.txt") == 0o644
 
 
 def test_a_child_syncoxide_takes_the_recorded_umask_not_the_private_one(tmp_path):
     """The worker `dev up` starts inherits umask 077; SYNCOXIDE_USER_UMASK tells it what the user's was."""
-    seen = in_child("print(json.dumps({'user': modes.user_umask(), 'umask': modes.current_umask()}))",
-                    home=tmp_path / "none", umask=0o077, env={"SYNCOXIDE_USER_UMASK": "0002"})
+    seen = in_child(
+        "print(json.dumps({'user': modes.user_umask(), 'umask': modes.current_umask()}))",
+        home=tmp_path / "none",
+        umask=0o077,
+        env={"SYNCOXIDE_USER_UMASK": "0002"},
+    )
     assert seen == {"user": 0o002, "umask": 0o077}

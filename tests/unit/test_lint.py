@@ -1,4 +1,4 @@
-"""The house rule: ruff-clean."""
+"""The house rules: ruff-clean and ruff-formatted."""
 
 from __future__ import annotations
 
@@ -11,4 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_ruff_is_clean():
     done = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ruff_format_is_clean():
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", str(ROOT)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -29,7 +29,7 @@ REFUSED = [
     ("webdav", f"http://ann:{SECRET}@[::1]:8080/dav"),
     ("rclone", f"gdrive,pass={SECRET}:photos"),
     ("rclone", f":s3,access_key_id=AKIA,secret_access_key={SECRET}:bucket/x"),
-    ("rclone", f":sftp,host=h,pass=\"a:{SECRET}\":path"),
+    ("rclone", f':sftp,host=h,pass="a:{SECRET}":path'),
     ("borg", f"ssh://ann:{SECRET}@backup.example.net:22/./repo"),
     ("restic", f"rest:https://ann:{SECRET}@backup.example.net:8000/repo"),
     ("restic", f"sftp://ann:{SECRET}@backup.example.net//srv/repo"),
@@ -90,8 +90,9 @@ def test_provider_spec_refuses_and_pydantic_does_not_repeat_the_input(kind: str,
         ProviderSpec(kind=kind, location=location)
     assert SECRET not in str(info.value)  # pydantic leaves input_value out
     with pytest.raises(ValidationError) as nested:
-        SyncRequest.model_validate({"source": {"kind": kind, "location": location},
-                                    "destination": {"kind": "local", "location": "/tmp/x"}})
+        SyncRequest.model_validate(
+            {"source": {"kind": kind, "location": location}, "destination": {"kind": "local", "location": "/tmp/x"}}
+        )
     assert SECRET not in str(nested.value)
 
 
@@ -101,10 +102,17 @@ def test_a_url_option_with_a_password_is_refused() -> None:
     assert SECRET not in str(info.value) and "options.endpoint_url" in str(info.value)
 
 
-@pytest.mark.parametrize("side", [
-    f"sftp://ann:{SECRET}@h/x", f"s3://K:{SECRET}@bucket", f"webdav:https://ann:{SECRET}@h/d",
-    f"https://ann:{SECRET}@h/d", f"rclone:remote,pass={SECRET}:x", f"ftp://ann:{SECRET}@h/x",
-])
+@pytest.mark.parametrize(
+    "side",
+    [
+        f"sftp://ann:{SECRET}@h/x",
+        f"s3://K:{SECRET}@bucket",
+        f"webdav:https://ann:{SECRET}@h/d",
+        f"https://ann:{SECRET}@h/d",
+        f"rclone:remote,pass={SECRET}:x",
+        f"ftp://ann:{SECRET}@h/x",
+    ],
+)
 def test_a_sync_side_with_a_secret_is_one_line_without_it(side: str) -> None:
     with pytest.raises(InvalidInput) as info:
         inputs.parse_side(side)
@@ -146,5 +154,4 @@ sync:
     problems = info.value.problems
     assert SECRET not in str(info.value)
     assert any(p.startswith("p.yaml:4 repositories.vault.location: the URL holds a password") for p in problems)
-    assert any(p.startswith("p.yaml:9 sync.photos.destination: the URL holds a password")
-               for p in problems), problems
+    assert any(p.startswith("p.yaml:9 sync.photos.destination: the URL holds a password") for p in problems), problems

@@ -16,9 +16,22 @@ from syncoxide.errors import InvalidInput
 from syncoxide.fs import names
 from tests import adversarial
 
-ODD = [adversarial.NON_UTF8, adversarial.BACKSLASH, adversarial.NEWLINE, adversarial.CONTROL, adversarial.DASH,
-       adversarial.LONG, adversarial.NFC, adversarial.NFD, b"dir-\xff\xfe-back\\slash", b"leaf-\x80.bin",
-       "reserved-\U0010fe80-\U0010feff".encode(), b"\xf4\x8f\xba", b"\xe2\x80\xae-rtl", b"%_*?[x]"]  # fmt: skip
+ODD = [
+    adversarial.NON_UTF8,
+    adversarial.BACKSLASH,
+    adversarial.NEWLINE,
+    adversarial.CONTROL,
+    adversarial.DASH,
+    adversarial.LONG,
+    adversarial.NFC,
+    adversarial.NFD,
+    b"dir-\xff\xfe-back\\slash",
+    b"leaf-\x80.bin",
+    "reserved-\U0010fe80-\U0010feff".encode(),
+    b"\xf4\x8f\xba",
+    b"\xe2\x80\xae-rtl",
+    b"%_*?[x]",
+]
 
 
 @pytest.mark.parametrize("raw", ODD, ids=adversarial.show)
@@ -74,8 +87,11 @@ def test_restic_go_quoted_names_decode_to_their_bytes():
 def test_listing_paths_with_replacement_characters_are_put_right_from_their_folders_trees():
     """Two folders whose names differ only in bytes that are not UTF-8 print alike in `restic ls --json`."""
     fe, ff = os.fsdecode(b"/r/\xfe"), os.fsdecode(b"/r/\xff")
-    trees = {"/r": [{"name": "\\xfe"}, {"name": "\\xff"}, {"name": "ok"}],
-             fe: [{"name": "a\\x80"}], ff: [{"name": "a\\x81"}, {"name": "b"}]}  # fmt: skip
+    trees = {
+        "/r": [{"name": "\\xfe"}, {"name": "\\xff"}, {"name": "ok"}],
+        fe: [{"name": "a\\x80"}],
+        ff: [{"name": "a\\x81"}, {"name": "b"}],
+    }
     asked: list[str] = []
 
     def tree_of(folder: str) -> list[dict]:
@@ -83,23 +99,42 @@ def test_listing_paths_with_replacement_characters_are_put_right_from_their_fold
         return trees[folder]
 
     exact = ExactPaths(tree_of)
-    printed = [("/r", True), ("/r/\ufffd", True), ("/r/\ufffd/a\ufffd", False), ("/r/\ufffd", True),
-               ("/r/\ufffd/a\ufffd", False), ("/r/\ufffd/b", False), ("/r/ok", False), ("/s", False)]  # fmt: skip
+    printed = [
+        ("/r", True),
+        ("/r/\ufffd", True),
+        ("/r/\ufffd/a\ufffd", False),
+        ("/r/\ufffd", True),
+        ("/r/\ufffd/a\ufffd", False),
+        ("/r/\ufffd/b", False),
+        ("/r/ok", False),
+        ("/s", False),
+    ]
     got = [exact.exact(path, is_dir) if "\ufffd" in path or exact.active else path for path, is_dir in printed]
-    assert got == ["/r", "/r/\udcfe", "/r/\udcfe/a\udc80", "/r/\udcff", "/r/\udcff/a\udc81", "/r/\udcff/b", "/r/ok",
-                   "/s"]  # fmt: skip
+    assert got == [
+        "/r",
+        "/r/\udcfe",
+        "/r/\udcfe/a\udc80",
+        "/r/\udcff",
+        "/r/\udcff/a\udc81",
+        "/r/\udcff/b",
+        "/r/ok",
+        "/s",
+    ]
     assert asked == ["/r", "/r/\udcfe", "/r/\udcff"]
 
 
-@pytest.mark.parametrize(("glob", "matches", "misses"), [
-    ("hard-*", ["hard-a", "HARD-B", "hard-"], ["a-hard-b", "hard"]),
-    ("?.txt", ["a.txt"], ["ab.txt", ".txt"]),
-    ("[ab]*", ["apple", "Banana"], ["cherry"]),
-    ("[!ab]*", ["cherry"], ["apple"]),
-    ("new*line", ["new\nline"], ["newline!"]),
-    ("a\\*b", ["a*b"], ["axb"]),
-    ("x[]]y", ["x]y"], ["xy"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("glob", "matches", "misses"),
+    [
+        ("hard-*", ["hard-a", "HARD-B", "hard-"], ["a-hard-b", "hard"]),
+        ("?.txt", ["a.txt"], ["ab.txt", ".txt"]),
+        ("[ab]*", ["apple", "Banana"], ["cherry"]),
+        ("[!ab]*", ["cherry"], ["apple"]),
+        ("new*line", ["new\nline"], ["newline!"]),
+        ("a\\*b", ["a*b"], ["axb"]),
+        ("x[]]y", ["x]y"], ["xy"]),
+    ],
+)
 def test_globs_match_whole_names_in_any_case(glob, matches, misses):
     assert is_glob(glob)
     pattern = re.compile(glob_to_regex(glob).replace("(?is)", ""), re.IGNORECASE | re.DOTALL)

@@ -33,9 +33,21 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SCHEMA = reference.json_schema()
 DEFS = SCHEMA["$defs"]
-MODELS: dict[str, type[BaseModel]] = {m.__name__: m for m in (
-    PolicyFile, RepositorySpec, Retention, CheckCadence, SourceSpec, PolicySpec, ScheduleSpec, HooksSpec, NotifySpec,
-    SyncPairSpec)}  # fmt: skip
+MODELS: dict[str, type[BaseModel]] = {
+    m.__name__: m
+    for m in (
+        PolicyFile,
+        RepositorySpec,
+        Retention,
+        CheckCadence,
+        SourceSpec,
+        PolicySpec,
+        ScheduleSpec,
+        HooksSpec,
+        NotifySpec,
+        SyncPairSpec,
+    )
+}
 DROP = object()
 BASE: dict[str, dict[str, Any]] = {
     "RepositorySpec": {"engine": "borg", "location": "/srv/borg", "passphrase": "env:PASSPHRASE"},
@@ -69,8 +81,9 @@ def validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
 def test_the_checked_in_reference_and_schema_are_what_the_models_make():
     for path, text in reference.outputs(DOCS).items():
         assert path.is_file(), f"{path.relative_to(ROOT)} is missing: run {reference.REGENERATE}"
-        assert path.read_text(encoding="utf-8") == text, \
+        assert path.read_text(encoding="utf-8") == text, (
             f"{path.relative_to(ROOT)} is stale (the policy models changed): run {reference.REGENERATE}"
+        )
     assert reference.main(["--check"]) == 0
 
 
@@ -95,8 +108,9 @@ def test_the_schema_is_a_2020_12_schema_of_the_whole_file():
 
 
 def test_every_field_has_a_description_and_an_example():
-    missing = [f"{model}.{field}" for model, field, prop in fields()
-               if not prop.get("description") or not prop.get("examples")]
+    missing = [
+        f"{model}.{field}" for model, field, prop in fields() if not prop.get("description") or not prop.get("examples")
+    ]
     assert not missing, f"give these fields description= and examples=[...] in their Field: {missing}"
     assert len(fields()) >= 80
 
@@ -145,17 +159,30 @@ def test_the_policy_files_in_the_docs_are_valid_by_the_schema():
         PolicyFile.model_validate(document)  # (and the file's reader agrees)
 
 
-@pytest.mark.parametrize("document, where", [
-    ({"repositories": {"nas": {"engine": "borg", "location": "/srv", "passphrase": "hunter2"}}},
-     "repositories.nas.passphrase"),
-    ({"sources": {"Home": {"paths": ["/home"]}}}, "sources"),
-    ({"sources": {"home": {"paths": ["home"]}}}, "sources.home.paths.0"),
-    ({"policies": {"p": {"source": "s", "repository": "r", "schedule": {"every": "1h"}, "colour": "red"}}},
-     "policies.p"),
-    ({"sync": {"x": {"source": "/a", "destination": "/b", "transfers": 0}}}, "sync.x.transfers"),
-    ({"sync": {"x": {"source": "/a", "destination": "s3://b", "destination_secrets": {"access_key_id": "AKIA"}}}},
-     "sync.x.destination_secrets.access_key_id"),
-])
+@pytest.mark.parametrize(
+    "document, where",
+    [
+        (
+            {"repositories": {"nas": {"engine": "borg", "location": "/srv", "passphrase": "hunter2"}}},
+            "repositories.nas.passphrase",
+        ),
+        ({"sources": {"Home": {"paths": ["/home"]}}}, "sources"),
+        ({"sources": {"home": {"paths": ["home"]}}}, "sources.home.paths.0"),
+        (
+            {"policies": {"p": {"source": "s", "repository": "r", "schedule": {"every": "1h"}, "colour": "red"}}},
+            "policies.p",
+        ),
+        ({"sync": {"x": {"source": "/a", "destination": "/b", "transfers": 0}}}, "sync.x.transfers"),
+        (
+            {
+                "sync": {
+                    "x": {"source": "/a", "destination": "s3://b", "destination_secrets": {"access_key_id": "AKIA"}}
+                }
+            },
+            "sync.x.destination_secrets.access_key_id",
+        ),
+    ],
+)
 def test_an_editor_sees_what_the_reader_refuses(document, where):
     errors = list(validator(SCHEMA).iter_errors(document))
     assert [".".join(map(str, e.absolute_path)) for e in errors] == [where]

@@ -36,17 +36,29 @@ def line_of(tmp_path, field: str) -> int:
     return next(number for number, line in enumerate(lines, 1) if line.strip().startswith(f"{field}:"))
 
 
-@pytest.mark.parametrize("schedule, message", [
-    ('cron: "0 25 * * *"', "cron: '0 25 * * *': hour 25 is not in 0-23"),
-    ('cron: "0 3 * *"', "cron: '0 3 * *': needs five fields (minute hour day-of-month month day-of-week), or @hourly,"
-                        " @daily, @weekly, @monthly, @yearly"),
-    ('cron: "0 3 ? * fri#1"', "cron: '0 3 ? * fri#1': L, W, # and ? are for sync pairs; a Temporal Schedule does "
-                              "not take them"),
-    ('cron: "0 3 L * *"', "cron: '0 3 L * *': L, W, # and ? are for sync pairs; a Temporal Schedule does not take "
-                          "them"),
-    ('{cron: "0 3 * * *", time_zone: Mars/Olympus}', "time_zone: time zone 'Mars/Olympus' is not known (say e.g. UTC"
-                                                    " or Europe/Berlin)"),
-])
+@pytest.mark.parametrize(
+    "schedule, message",
+    [
+        ('cron: "0 25 * * *"', "cron: '0 25 * * *': hour 25 is not in 0-23"),
+        (
+            'cron: "0 3 * *"',
+            "cron: '0 3 * *': needs five fields (minute hour day-of-month month day-of-week), or @hourly,"
+            " @daily, @weekly, @monthly, @yearly",
+        ),
+        (
+            'cron: "0 3 ? * fri#1"',
+            "cron: '0 3 ? * fri#1': L, W, # and ? are for sync pairs; a Temporal Schedule does not take them",
+        ),
+        (
+            'cron: "0 3 L * *"',
+            "cron: '0 3 L * *': L, W, # and ? are for sync pairs; a Temporal Schedule does not take them",
+        ),
+        (
+            '{cron: "0 3 * * *", time_zone: Mars/Olympus}',
+            "time_zone: time zone 'Mars/Olympus' is not known (say e.g. UTC or Europe/Berlin)",
+        ),
+    ],
+)
 def test_a_schedule_temporal_would_refuse_is_one_line_naming_file_line_and_field(tmp_path, schedule, message):
     assert_refused(tmp_path, schedule, message)
 
@@ -66,23 +78,36 @@ def test_a_schedule_temporal_takes_loads(tmp_path, schedule):
     assert load_with(tmp_path, schedule).policies["home-nightly"].schedule is not None
 
 
-@pytest.mark.parametrize("schedule, message", [
-    ("every: 0s", "every: interval '0s': must be at least 1s (Temporal refuses a shorter one)"),
-    ("every: 0d0h", "every: interval '0d0h': must be at least 1s (Temporal refuses a shorter one)"),
-    ("every: -1d", "every: duration '-1d': use numbers with y, m, w, d, h, min, s (e.g. 7d, 1m2w, 15min)"),
-    ("every: 101y", "every: interval '101y': at most 100y (Temporal never fires a longer one)"),
-    ("every: 99999999999999999999d", "every: duration '99999999999999999999d': too long to be a duration"),
-    ("{every: 1d, jitter: 200y}", "jitter: duration '200y': at most 100y for a schedule"),
-])
+@pytest.mark.parametrize(
+    "schedule, message",
+    [
+        ("every: 0s", "every: interval '0s': must be at least 1s (Temporal refuses a shorter one)"),
+        ("every: 0d0h", "every: interval '0d0h': must be at least 1s (Temporal refuses a shorter one)"),
+        ("every: -1d", "every: duration '-1d': use numbers with y, m, w, d, h, min, s (e.g. 7d, 1m2w, 15min)"),
+        ("every: 101y", "every: interval '101y': at most 100y (Temporal never fires a longer one)"),
+        ("every: 99999999999999999999d", "every: duration '99999999999999999999d': too long to be a duration"),
+        ("{every: 1d, jitter: 200y}", "jitter: duration '200y': at most 100y for a schedule"),
+    ],
+)
 def test_an_interval_temporal_would_refuse_is_refused_when_the_file_is_read(tmp_path, schedule, message):
     assert_refused(tmp_path, schedule, message)
 
 
-@pytest.mark.parametrize("extra, field, message", [
-    ("    catchup_window: 1000y\n", "policies.home-nightly.catchup_window", "duration '1000y': at most 100y for a "
-                                                                          "schedule"),
-    ("    grace: 9999999999d\n", "policies.home-nightly.grace", "duration '9999999999d': too long to be a duration"),
-])
+@pytest.mark.parametrize(
+    "extra, field, message",
+    [
+        (
+            "    catchup_window: 1000y\n",
+            "policies.home-nightly.catchup_window",
+            "duration '1000y': at most 100y for a schedule",
+        ),
+        (
+            "    grace: 9999999999d\n",
+            "policies.home-nightly.grace",
+            "duration '9999999999d': too long to be a duration",
+        ),
+    ],
+)
 def test_a_policy_span_beyond_a_schedule_is_refused(tmp_path, extra, field, message):
     path = tmp_path / "policies.yaml"
     path.write_text(FILE.format(schedule="every: 1d") + extra)

@@ -30,11 +30,25 @@ def unconnected(kind: str, tmp_path: Path) -> Provider:
     if kind == "sftp":
         return SftpProvider("sftp://host:22/root", connection=None, session=None, root="/root")  # type: ignore[arg-type]
     if kind == "s3":
-        return S3Provider("s3://bucket", client=None, bucket="bucket", prefix="", transfer=None,  # type: ignore[arg-type]
-                          secrets=[])
+        return S3Provider(
+            "s3://bucket",
+            client=None,
+            bucket="bucket",
+            prefix="",
+            transfer=None,  # type: ignore[arg-type]
+            secrets=[],
+        )
     if kind == "webdav":
-        return WebdavProvider("https://host/dav", requests.Session(), "https://host", "/dav", etag_hash=None,
-                              oc_mtime=True, timeout=1, secrets=[])
+        return WebdavProvider(
+            "https://host/dav",
+            requests.Session(),
+            "https://host",
+            "/dav",
+            etag_hash=None,
+            oc_mtime=True,
+            timeout=1,
+            secrets=[],
+        )
     return RcloneProvider("remote:", "rclone", "remote:", {}, [], [])
 
 
@@ -52,8 +66,7 @@ FEATURES = {
 def test_each_provider_declares_its_features(kind: str, tmp_path: Path):
     provider = unconnected(kind, tmp_path)
     files, uploads, server = provider.temp_file_writer(), provider.multipart_writer(), provider.server_md5()
-    declared = (files is not None, uploads is not None, server is not None,
-                provider.capabilities.connection_per_thread)
+    declared = (files is not None, uploads is not None, server is not None, provider.capabilities.connection_per_thread)
     assert declared == FEATURES[kind]
     for feature, protocol in ((files, TempFileWriter), (uploads, MultipartWriter), (server, ServerMd5)):
         assert feature is None or isinstance(feature, protocol)
@@ -77,13 +90,13 @@ class Client:
         def call(**kwargs: Any) -> dict[str, Any]:
             self.calls.append((name, kwargs))
             return {"UploadId": "u1", "ETag": '"ABC"', "Parts": [{"PartNumber": 1, "ETag": '"abc"'}]}
+
         return call
 
 
 def test_the_s3_multipart_writer_keeps_the_mtime_as_metadata_and_sends_each_parts_md5():
     client = Client()
-    provider = S3Provider("s3://bucket/pre", client=client, bucket="bucket", prefix="pre",
-                          transfer=None, secrets=[])  # type: ignore[arg-type]
+    provider = S3Provider("s3://bucket/pre", client=client, bucket="bucket", prefix="pre", transfer=None, secrets=[])  # type: ignore[arg-type]
     uploads = provider.multipart_writer()
     when = datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=UTC)
     assert uploads.start("a/b.bin", when) == "u1"
@@ -92,8 +105,13 @@ def test_the_s3_multipart_writer_keeps_the_mtime_as_metadata_and_sends_each_part
     assert uploads.complete("a/b.bin", "u1", [(1, "abc")]) == "abc"
     uploads.abort("a/b.bin", "u1")
     names = [name for name, _ in client.calls]
-    assert names == ["create_multipart_upload", "list_parts", "upload_part", "complete_multipart_upload",
-                     "abort_multipart_upload"]
+    assert names == [
+        "create_multipart_upload",
+        "list_parts",
+        "upload_part",
+        "complete_multipart_upload",
+        "abort_multipart_upload",
+    ]
     assert all(kwargs["Key"] == "pre/a/b.bin" and kwargs["Bucket"] == "bucket" for _, kwargs in client.calls)
     assert client.calls[0][1]["Metadata"] == {"mtime": f"{int(when.timestamp())}.500000000"}
     assert client.calls[2][1]["ContentMD5"] == "jXd/OF09/siBXSD3SWAm3A=="
@@ -102,8 +120,10 @@ def test_the_s3_multipart_writer_keeps_the_mtime_as_metadata_and_sends_each_part
 
 # -- the rule, read from the sync layer's source ----------------------------------------------------------------
 
+
 def kind_questions(tree: ast.AST) -> list[str]:
     """Every comparison of a ``.kind`` attribute with string constants (``x.kind == "s3"``, ``in ("local", ...)``)."""
+
     def strings(node: ast.expr) -> bool:
         items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
         return bool(items) and all(isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items)
@@ -120,8 +140,12 @@ def kind_questions(tree: ast.AST) -> list[str]:
 def private_reaches(tree: ast.AST) -> list[str]:
     """A private name imported from syncoxide.providers, or read off anything but ``self``, ``cls`` or a module
     (directly or through getattr/hasattr)."""
-    modules = {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-               for alias in node.names}
+    modules = {
+        alias.asname or alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
 
     def private(name: str) -> bool:
         return name.startswith("_") and not name.startswith("__")
@@ -157,8 +181,15 @@ def test_the_sync_layer_never_reaches_into_a_providers_private_names(path: Path)
 def test_the_rule_sees_what_it_is_about():
     asked = ast.parse('if dst.kind in ("local", "sftp") or src.kind != "s3": pass\nif a.kind is ActionKind.copy: pass')
     assert sorted(f.split(": ", 1)[1] for f in kind_questions(asked)) == [
-        "dst.kind in ('local', 'sftp')", "src.kind != 's3'"]
-    reached = ast.parse("import hashlib\nfrom syncoxide.providers.s3.provider import _mtime_text\n"
-                        "x: hashlib._Hash\nfail = getattr(dst, '_fail', None)\nkey = dst._key(path)\nself._lock")
+        "dst.kind in ('local', 'sftp')",
+        "src.kind != 's3'",
+    ]
+    reached = ast.parse(
+        "import hashlib\nfrom syncoxide.providers.s3.provider import _mtime_text\n"
+        "x: hashlib._Hash\nfail = getattr(dst, '_fail', None)\nkey = dst._key(path)\nself._lock"
+    )
     assert sorted(f.split(": ", 1)[1] for f in private_reaches(reached)) == [
-        "dst._key", "getattr(dst, '_fail', None)", "imports _mtime_text"]
+        "dst._key",
+        "getattr(dst, '_fail', None)",
+        "imports _mtime_text",
+    ]

@@ -30,8 +30,12 @@ def test_signature_is_botocores(base: str, key: str, token: str | None, monkeypa
     path = put._base_path + quote(key, safe="/~")
     ours = put.headers(path, body, md5, {"mtime": "1714723200.000000000"}, stamp=STAMP)
 
-    theirs = AWSRequest("PUT", f"https://{urlsplit(base).netloc}{path}", data=body, headers={
-        "Content-Length": str(len(body)), "Content-MD5": md5, "X-Amz-Meta-Mtime": "1714723200.000000000"})
+    theirs = AWSRequest(
+        "PUT",
+        f"https://{urlsplit(base).netloc}{path}",
+        data=body,
+        headers={"Content-Length": str(len(body)), "Content-MD5": md5, "X-Amz-Meta-Mtime": "1714723200.000000000"},
+    )
     theirs.context["payload_signing_enabled"] = False  # https with Content-MD5: boto3 leaves the body unsigned
     monkeypatch.setattr("botocore.auth.datetime.datetime", _Frozen)
     S3SigV4Auth(credentials, "s3", "eu-west-1").add_auth(theirs)

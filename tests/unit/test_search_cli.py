@@ -13,13 +13,34 @@ def test_options_become_the_request_the_catalog_takes(tmp_path, monkeypatch):
     from syncoxide.catalog.search_request import SearchRequest
 
     monkeypatch.chdir(tmp_path)
-    argv = ["taxes", "--ext", "pdf", "--ext", "PDF", "--min-size", "1M", "--in", "snapshots", "--repo", "home",
-            "--limit", "5", "--json"]  # fmt: skip
+    argv = [
+        "taxes",
+        "--ext",
+        "pdf",
+        "--ext",
+        "PDF",
+        "--min-size",
+        "1M",
+        "--in",
+        "snapshots",
+        "--repo",
+        "home",
+        "--limit",
+        "5",
+        "--json",
+    ]
     request, as_json = search_cli.request_from(argv)
     assert as_json is True
     parsed = SearchRequest.model_validate(request)
     assert (parsed.text, parsed.ext, parsed.min_size, parsed.where, parsed.repo, parsed.limit, parsed.cwd) == (
-        "taxes", ["pdf", "PDF"], "1M", "snapshots", ["home"], 5, str(tmp_path))  # fmt: skip
+        "taxes",
+        ["pdf", "PDF"],
+        "1M",
+        "snapshots",
+        ["home"],
+        5,
+        str(tmp_path),
+    )
     assert set(request) - {"cwd"} == set(SearchRequest.model_fields) - {"cwd"}
 
 
@@ -72,6 +93,7 @@ def test_a_worker_that_answers_a_scan_as_a_search_is_named_as_too_old(tmp_path, 
 
     threading.Thread(target=old_worker, daemon=True).start()
     assert scan_cli.quick(["somewhere", "--json"]) == 1
-    assert capsys.readouterr().err.splitlines() == ["error: the worker on this data dir does not run scans: restart"
-                                                    " it (it is older than this syncoxide)"]  # fmt: skip
+    assert capsys.readouterr().err.splitlines() == [
+        "error: the worker on this data dir does not run scans: restart it (it is older than this syncoxide)"
+    ]
     server.close()

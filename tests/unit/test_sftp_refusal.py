@@ -25,15 +25,18 @@ class Answers:
         return self.room
 
 
-@pytest.mark.parametrize("room, code", [
-    (Room(free_bytes=0, free_inodes=10, inodes=100, read_only=False), errno.ENOSPC),
-    (Room(free_bytes=5 * GIB, free_inodes=0, inodes=100, read_only=False), errno.ENOSPC),
-    (Room(free_bytes=5 * GIB, free_inodes=10, inodes=100, read_only=True), errno.EROFS),
-    # btrfs, vfat and many FUSE filesystems count no inodes at all: 0 of 0 is not a full inode table
-    (Room(free_bytes=5 * GIB, free_inodes=0, inodes=0, read_only=False), None),
-    (Room(free_bytes=5 * GIB, free_inodes=10, inodes=100, read_only=False), None),  # a quota, say: unknown
-    (None, None),  # no statvfs@openssh.com
-])
+@pytest.mark.parametrize(
+    "room, code",
+    [
+        (Room(free_bytes=0, free_inodes=10, inodes=100, read_only=False), errno.ENOSPC),
+        (Room(free_bytes=5 * GIB, free_inodes=0, inodes=100, read_only=False), errno.ENOSPC),
+        (Room(free_bytes=5 * GIB, free_inodes=10, inodes=100, read_only=True), errno.EROFS),
+        # btrfs, vfat and many FUSE filesystems count no inodes at all: 0 of 0 is not a full inode table
+        (Room(free_bytes=5 * GIB, free_inodes=0, inodes=0, read_only=False), None),
+        (Room(free_bytes=5 * GIB, free_inodes=10, inodes=100, read_only=False), None),  # a quota, say: unknown
+        (None, None),  # no statvfs@openssh.com
+    ],
+)
 def test_a_failure_is_explained_only_where_the_filesystem_says_why(room, code):
     found = refusal(Answers(room), SftpError(wire.FAILURE, "Failure"), "/srv/x")  # type: ignore[arg-type]
     assert (found.errno if found else None) == code

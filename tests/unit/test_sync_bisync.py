@@ -48,8 +48,10 @@ class Pair:
 
     def sides(self) -> Sides:
         providers = {side: LocalProvider(root) for side, root in self.roots.items()}
-        return Sides(providers=providers,  # type: ignore[arg-type]
-                     listings={side: list_side(p, FileFilter(Filters(), NOW)) for side, p in providers.items()})
+        return Sides(
+            providers=providers,  # type: ignore[arg-type]
+            listings={side: list_side(p, FileFilter(Filters(), NOW)) for side, p in providers.items()},
+        )
 
     def agree(self, *, hashes: bool = True) -> None:
         """Take the baseline from both sides as they are now (``hashes``: with each side's MD5, as a verified
@@ -58,18 +60,23 @@ class Pair:
         one, two = listings[P1], listings[P2]
         md5 = {side: self._md5(side) if hashes else {} for side in (P1, P2)}
         self.baseline = PairState(
-            {p: FileState.of(one.files[p], two.files[p], md5[P1].get(p), md5[P2].get(p))
-             for p in set(one.files) & set(two.files)},
-            frozenset(one.dirs & two.dirs))
+            {
+                p: FileState.of(one.files[p], two.files[p], md5[P1].get(p), md5[P2].get(p))
+                for p in set(one.files) & set(two.files)
+            },
+            frozenset(one.dirs & two.dirs),
+        )
 
     def _md5(self, side: Side) -> dict[str, str]:
         root = self.roots[side]
-        return {p.relative_to(root).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
-                for p in root.rglob("*") if p.is_file()}
+        return {
+            p.relative_to(root).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
+            for p in root.rglob("*")
+            if p.is_file()
+        }
 
     def plan(self, *, resync: bool = False, **options: object) -> Plan:
-        return plan_bisync("pair", self.sides(), self.baseline, options=SyncOptions(**options), now=NOW,
-                           resync=resync)
+        return plan_bisync("pair", self.sides(), self.baseline, options=SyncOptions(**options), now=NOW, resync=resync)
 
 
 def actions(plan: Plan) -> list[tuple[str, str, str]]:
@@ -178,16 +185,24 @@ def both_edited(pair: Pair) -> None:
     pair.write(P2, "a.txt", b"path2: newer, smaller\n", mtime=T2)
 
 
-@pytest.mark.parametrize("policy,winner", [
-    (ConflictPolicy.newer, P2), (ConflictPolicy.larger, P1), (ConflictPolicy.path1, P1), (ConflictPolicy.path2, P2),
-])
+@pytest.mark.parametrize(
+    "policy,winner",
+    [
+        (ConflictPolicy.newer, P2),
+        (ConflictPolicy.larger, P1),
+        (ConflictPolicy.path1, P1),
+        (ConflictPolicy.path2, P2),
+    ],
+)
 def test_the_policy_picks_the_winner_and_discard_lets_it_replace_the_loser(pair: Pair, policy, winner):
     both_edited(pair)
     plan = pair.plan(conflict=policy, conflict_loser=ConflictLoser.discard)
     loser = Side.path2 if winner is P1 else P1
     assert [(a.kind.value, a.path, a.side) for a in plan.actions] == [("update", "a.txt", loser)]
-    assert plan.conflicts == [f"a.txt: changed on path1, changed on path2; {winner.value} wins ({policy.value}), "
-                              f"{loser.value}'s version is discarded (conflict-loser discard)"]
+    assert plan.conflicts == [
+        f"a.txt: changed on path1, changed on path2; {winner.value} wins ({policy.value}), "
+        f"{loser.value}'s version is discarded (conflict-loser discard)"
+    ]
 
 
 def test_newer_breaks_a_tie_for_path1_and_larger_falls_back_to_newer(pair: Pair):
@@ -196,7 +211,8 @@ def test_newer_breaks_a_tie_for_path1_and_larger_falls_back_to_newer(pair: Pair)
     assert actions(pair.plan(conflict_loser=ConflictLoser.discard)) == [("update", "a.txt", "path2")]
     pair.write(P2, "a.txt", b"two\n", mtime=T2)
     assert actions(pair.plan(conflict=ConflictPolicy.larger, conflict_loser=ConflictLoser.discard)) == [
-        ("update", "a.txt", "path1")]
+        ("update", "a.txt", "path1")
+    ]
 
 
 def test_the_loser_is_kept_as_a_conflict_copy_on_both_sides(pair: Pair):
@@ -208,8 +224,9 @@ def test_the_loser_is_kept_as_a_conflict_copy_on_both_sides(pair: Pair):
         ("copy", renamed, "path2", None),  # ...and to path2 under that name
         ("copy", "a.txt", "path1", None),  # the winner takes the name on path1
     ]
-    assert plan.conflicts == [f"a.txt: changed on path1, changed on path2; path2 keeps the name, path1's version "
-                              f"is kept as {renamed}"]
+    assert plan.conflicts == [
+        f"a.txt: changed on path1, changed on path2; path2 keeps the name, path1's version is kept as {renamed}"
+    ]
 
 
 def test_with_a_backup_dir_the_loser_is_kept_there_unless_keep_both(pair: Pair):
@@ -242,8 +259,7 @@ def test_a_resync_copies_what_is_missing_and_keeps_both_of_what_differs_and_dele
 def test_a_rename_on_one_side_is_a_rename_on_the_other(pair: Pair):
     (pair.roots[P1] / "a.txt").rename(pair.roots[P1] / "renamed.txt")
     plan = pair.plan()
-    assert with_targets(plan) == [
-        ("rename", "a.txt", "path2", "renamed.txt")]
+    assert with_targets(plan) == [("rename", "a.txt", "path2", "renamed.txt")]
 
 
 def test_new_folders_are_made_and_one_deleted_goes_once_nothing_new_is_in_it(pair: Pair):
@@ -270,16 +286,22 @@ def test_a_file_replaced_by_a_folder_on_one_side_is_replaced_on_the_other(pair: 
     pair.delete(P1, "a.txt")
     pair.write(P1, "a.txt/inside.txt", b"a is a folder now\n", mtime=T1)
     plan = pair.plan()
-    assert actions(plan) == [("delete", "a.txt", "path2"), ("copy", "a.txt/inside.txt", "path2"),
-                             ("mkdir", "a.txt", "path2")]
+    assert actions(plan) == [
+        ("delete", "a.txt", "path2"),
+        ("copy", "a.txt/inside.txt", "path2"),
+        ("mkdir", "a.txt", "path2"),
+    ]
     assert plan.conflicts == []
 
 
-@pytest.mark.parametrize("path,loser,renamed", [
-    ("notes/plan.md", P1, "notes/plan.conflict-20240510T080000Z-path1.md"),
-    ("README", P2, "README.conflict-20240510T080000Z-path2"),
-    ("archive.tar.gz", P2, "archive.tar.conflict-20240510T080000Z-path2.gz"),
-    (".bashrc", P1, ".bashrc.conflict-20240510T080000Z-path1"),
-])
+@pytest.mark.parametrize(
+    "path,loser,renamed",
+    [
+        ("notes/plan.md", P1, "notes/plan.conflict-20240510T080000Z-path1.md"),
+        ("README", P2, "README.conflict-20240510T080000Z-path2"),
+        ("archive.tar.gz", P2, "archive.tar.conflict-20240510T080000Z-path2.gz"),
+        (".bashrc", P1, ".bashrc.conflict-20240510T080000Z-path1"),
+    ],
+)
 def test_a_conflict_copy_is_named_after_the_run_and_the_losing_side(path, loser, renamed):
     assert conflict_name(path, NOW, loser) == renamed

@@ -40,10 +40,18 @@ def listing(*files: Entry, dirs: tuple[str, ...] = (), specials: dict[str, str] 
     return Listing(files={e.path: e for e in files}, dirs=set(dirs), specials=specials or {})
 
 
-def plan(mode: Mode, left: Listing, right: Listing, *, state: dict[str, FileState] | None = None,
-         checksum: bool = False, dst: Place | None = None) -> tuple[Plan, set[str]]:
-    made, same = plan_one_way(mode, "pair", Place("/src"), dst or Place("/dst"), left, right, state or {},
-                              checksum=checksum)
+def plan(
+    mode: Mode,
+    left: Listing,
+    right: Listing,
+    *,
+    state: dict[str, FileState] | None = None,
+    checksum: bool = False,
+    dst: Place | None = None,
+) -> tuple[Plan, set[str]]:
+    made, same = plan_one_way(
+        mode, "pair", Place("/src"), dst or Place("/dst"), left, right, state or {}, checksum=checksum
+    )
     return made, set(same)
 
 
@@ -55,8 +63,7 @@ def decisions(made: Plan) -> list[tuple[str, str, str]]:
 
 
 def test_copy_sends_what_is_new_or_changed_and_leaves_the_rest():
-    left = listing(f("new.txt"), f("grown.txt", b"x" * 20), f("touched.txt", mtime=T1), f("same.txt"),
-                   dirs=("docs",))
+    left = listing(f("new.txt"), f("grown.txt", b"x" * 20), f("touched.txt", mtime=T1), f("same.txt"), dirs=("docs",))
     right = listing(f("grown.txt"), f("touched.txt"), f("same.txt"), f("extra.txt"))
     made, same = plan(Mode.copy, left, right)
     assert decisions(made) == [
@@ -103,7 +110,8 @@ def test_the_state_decides_from_both_listings_alone_unless_checksum():
 def test_a_state_the_listings_no_longer_agree_with_is_not_trusted():
     state = {"a": FileState("a", Signature(10, 1, None), Signature(10, 1, None))}
     assert decisions(plan(Mode.copy, listing(f("a", mtime=T1)), listing(f("a")), state=state)[0]) == [
-        ("update", "a", "modification time differs")]
+        ("update", "a", "modification time differs")
+    ]
 
 
 def test_a_change_of_permission_bits_alone_is_a_set_mode():
@@ -114,8 +122,10 @@ def test_a_change_of_permission_bits_alone_is_a_set_mode():
 def test_a_file_against_a_directory_of_its_name_is_skipped_in_copy():
     made, _ = plan(Mode.copy, listing(f("x"), dirs=("d",)), listing(f("d"), dirs=("x",)))
     assert made.actions == []
-    assert made.conflicts == ["d: a directory at the source, a file at the destination: skipped",
-                              "x: a file at the source, a directory at the destination: skipped"]
+    assert made.conflicts == [
+        "d: a directory at the source, a file at the destination: skipped",
+        "x: a file at the source, a directory at the destination: skipped",
+    ]
 
 
 def test_no_directories_are_made_where_a_side_has_none():
@@ -147,8 +157,10 @@ def test_sync_keeps_a_directory_a_source_file_needs_and_replaces_a_file_where_th
         ("delete", "kept", "not at the source"),
         ("rmdir", "d/empty", "not at the source"),
     ]
-    assert made.conflicts == ["kept: a directory at the source, a file at the destination: skipped",
-                              "kept: a directory at the source, a file at the destination: replaced"]
+    assert made.conflicts == [
+        "kept: a directory at the source, a file at the destination: skipped",
+        "kept: a directory at the source, a file at the destination: replaced",
+    ]
 
 
 # -- move ----------------------------------------------------------------------------------------------------------
@@ -173,11 +185,15 @@ def test_special_files_are_named_and_nothing_is_done_at_or_below_their_paths():
     made, _ = plan(Mode.copy, left, right)
     skip_specials(made, {Side.path1: left, Side.path2: right})
     assert [a.path for a in made.actions] == ["ok"]
-    assert made.skipped == ["fifo: a FIFO at /src, left alone", "link: a symlink at /dst, left alone",
-                            "pipe: a socket at /dst, left alone"]
+    assert made.skipped == [
+        "fifo: a FIFO at /src, left alone",
+        "link: a symlink at /dst, left alone",
+        "pipe: a socket at /dst, left alone",
+    ]
     assert made.conflicts == [
         "link/inside: a symlink or special file stands at this path on one side: copy on path2 skipped",
-        "pipe: a symlink or special file stands at this path on one side: copy on path2 skipped"]
+        "pipe: a symlink or special file stands at this path on one side: copy on path2 skipped",
+    ]
 
 
 # -- guards --------------------------------------------------------------------------------------------------------
@@ -190,8 +206,11 @@ def deleting(count: int, side: Side = Side.path2, mode: Mode = Mode.sync) -> Pla
 
 
 def test_the_max_delete_guard_trips_over_a_share_or_a_count_of_what_the_side_held():
-    with pytest.raises(GuardTripped, match=r"sync would delete 4 of 5 files \(80%\) at /dst, more than --max-delete "
-                                           r"50%: nothing was changed"):
+    with pytest.raises(
+        GuardTripped,
+        match=r"sync would delete 4 of 5 files \(80%\) at /dst, more than --max-delete "
+        r"50%: nothing was changed",
+    ):
         check_guard(deleting(4), MaxDelete(percent=50), {Side.path2: 5})
     check_guard(deleting(2), MaxDelete(percent=50), {Side.path2: 5})  # 40%
     with pytest.raises(GuardTripped, match="more than --max-delete 3"):
@@ -209,8 +228,9 @@ def test_the_guard_counts_each_side_against_its_own_files():
 
 def test_an_empty_side_that_would_empty_the_other_is_refused():
     with pytest.raises(GuardTripped, match="bisync: /src lists no files but held 7 at the baseline"):
-        check_empty(deleting(3, Side.path2, Mode.bisync), {Side.path1: 0, Side.path2: 7},
-                    {Side.path1: 7, Side.path2: 7}, None)  # whatever --max-delete says
+        check_empty(
+            deleting(3, Side.path2, Mode.bisync), {Side.path1: 0, Side.path2: 7}, {Side.path1: 7, Side.path2: 7}, None
+        )  # whatever --max-delete says
     with pytest.raises(GuardTripped, match="the source /src lists no files; it would delete all 2 at the destination"):
         check_empty(deleting(2), {Side.path1: 0, Side.path2: 2}, {Side.path1: 0, Side.path2: 2}, MaxDelete(count=10))
     check_empty(deleting(2), {Side.path1: 0, Side.path2: 2}, {Side.path1: 0, Side.path2: 2}, None)

@@ -62,24 +62,33 @@ class MemoryStore:
     def load_state(self, pair: str) -> PairState:
         return self.states.get(pair, PairState())
 
-    def save_state(self, pair: str, files: Iterable[FileState], *, baseline: bool = False,
-                   dirs: Iterable[str] = ()) -> None:
+    def save_state(
+        self, pair: str, files: Iterable[FileState], *, baseline: bool = False, dirs: Iterable[str] = ()
+    ) -> None:
         self.saves += 1
         self.states[pair] = PairState({file.path: file for file in files}, frozenset(dirs))
         if baseline:
             self.baselines.add(pair)
 
     def open_actions(self, pair: str) -> list[dict[str, Any]]:
-        return [{"run_id": run_id, "seq": seq, **row} for (run_id, seq), row in sorted(self.journal.items())
-                if row["pair"] == pair and row["state"] in OPEN]
+        return [
+            {"run_id": run_id, "seq": seq, **row}
+            for (run_id, seq), row in sorted(self.journal.items())
+            if row["pair"] == pair and row["state"] in OPEN
+        ]
 
     def write_plan(self, run_id: str, pair: str, actions: Iterable[tuple[int, dict, dict]]) -> None:
         for row in self.journal.values():
             if row["pair"] == pair and row["state"] in OPEN:
                 row["state"] = "superseded"
         for seq, action, progress in actions:
-            self.journal[(run_id, seq)] = {"pair": pair, "action": action, "state": "planned", "progress": progress,
-                                           "error": None}
+            self.journal[(run_id, seq)] = {
+                "pair": pair,
+                "action": action,
+                "state": "planned",
+                "progress": progress,
+                "error": None,
+            }
 
     def mark(self, run_id: str, seqs: list[int], state: str, error: str | None = None) -> None:
         for seq in seqs:
@@ -105,8 +114,9 @@ class Folder:
         os.utime(path, (mtime, mtime))
 
     def files(self) -> dict[str, bytes]:
-        return {p.relative_to(self.root).as_posix(): p.read_bytes() for p in sorted(self.root.rglob("*"))
-                if p.is_file()}
+        return {
+            p.relative_to(self.root).as_posix(): p.read_bytes() for p in sorted(self.root.rglob("*")) if p.is_file()
+        }
 
 
 @pytest.fixture

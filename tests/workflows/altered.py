@@ -18,8 +18,10 @@ class ReorderedBackupWorkflow:
     async def run(self, request: BackupRequest) -> BackupResult:
         run_id = workflow.info().workflow_id
         repository = await call(contract.GET_REPOSITORY, request.repository_id)
-        result = await call(contract.BACKUP_ACTIVITY,
-                            BackupActivityInput(run_id=run_id, repository=repository, request=request))  # fmt: skip
-        await call(contract.START_RUN, StartRunInput(run_id=run_id, kind=RunKind.backup,
-                                                     repository_id=request.repository_id))  # fmt: skip
+        result = await call(
+            contract.BACKUP_ACTIVITY, BackupActivityInput(run_id=run_id, repository=repository, request=request)
+        )
+        await call(
+            contract.START_RUN, StartRunInput(run_id=run_id, kind=RunKind.backup, repository_id=request.repository_id)
+        )
         return BackupResult(run_id=run_id, snapshot_id=result.snapshot_id, stats=result.stats)

@@ -110,9 +110,14 @@ class Harness:
     fakes: FakeActivities
 
     async def start(self, spec: contract.Workflow, request, *, id: str | None = None):  # noqa: A002 - Temporal's name
-        return await self.client.start_workflow(spec.name, request, id=id or f"{spec.name}-{uuid.uuid4().hex[:10]}",
-                                                task_queue=self.queue, result_type=spec.result,
-                                                execution_timeout=timedelta(minutes=2))  # fmt: skip
+        return await self.client.start_workflow(
+            spec.name,
+            request,
+            id=id or f"{spec.name}-{uuid.uuid4().hex[:10]}",
+            task_queue=self.queue,
+            result_type=spec.result,
+            execution_timeout=timedelta(minutes=2),
+        )
 
     async def execute(self, spec: contract.Workflow, request, *, id: str | None = None):  # noqa: A002
         handle = await self.start(spec, request, id=id)
@@ -132,8 +137,14 @@ async def harness(address: str, key: PayloadKey, fakes: FakeActivities | None = 
     client = await Client.connect(address, data_converter=sealed_converter(key))
     queue = f"wf-{uuid.uuid4().hex[:10]}"
     flush = {"max_heartbeat_throttle_interval": HEARTBEAT_FLUSH, "default_heartbeat_throttle_interval": HEARTBEAT_FLUSH}
-    main = Worker(client, task_queue=contract.Queue.main.on(queue), workflows=WORKFLOWS,
-                  interceptors=[RequireSealedInput()], activities=fakes.all(), **flush)  # fmt: skip
+    main = Worker(
+        client,
+        task_queue=contract.Queue.main.on(queue),
+        workflows=WORKFLOWS,
+        interceptors=[RequireSealedInput()],
+        activities=fakes.all(),
+        **flush,
+    )
     engine = Worker(client, task_queue=contract.Queue.engine.on(queue), activities=fakes.all(), **flush)
     async with main, engine:
         yield Harness(client, queue, fakes)

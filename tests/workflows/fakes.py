@@ -59,8 +59,14 @@ class Call:
 
 
 def repository(retention: Retention | None = None) -> Repository:
-    return Repository(id="repo-1", name="photos", engine=Engine.restic, location="/srv/backups/photos",
-                      passphrase=SecretRef(kind="env", value="PHOTOS_PASSPHRASE"), retention=retention)  # fmt: skip
+    return Repository(
+        id="repo-1",
+        name="photos",
+        engine=Engine.restic,
+        location="/srv/backups/photos",
+        passphrase=SecretRef(kind="env", value="PHOTOS_PASSPHRASE"),
+        retention=retention,
+    )
 
 
 def fail(message: str, kind: str = "EngineFailed") -> Callable[[Any], Any]:
@@ -90,9 +96,22 @@ class FakeActivities:
         return self
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.start_run, self.finish_run, self.get_repository, self.notify_run, self.notify_late, self.backup,
-                self.restore, self.retention, self.check, self.catalog_ingest, self.catalog_scan, self.cleanup,
-                self.run_hooks, self.sync_run]  # fmt: skip
+        return [
+            self.start_run,
+            self.finish_run,
+            self.get_repository,
+            self.notify_run,
+            self.notify_late,
+            self.backup,
+            self.restore,
+            self.retention,
+            self.check,
+            self.catalog_ingest,
+            self.catalog_scan,
+            self.cleanup,
+            self.run_hooks,
+            self.sync_run,
+        ]
 
     # what was called
 
@@ -172,8 +191,9 @@ class FakeActivities:
         return ScanSummary(scan_id="scan-1", source_id=data.source_id, files=30, dirs=4, bytes=5000)
 
     def _default_cleanup(self, data: CleanupRequest) -> CleanupResult:
-        return CleanupResult(run_id=activity.info().workflow_id or "", plan_id=data.plan_id, action=data.action,
-                             moved=3, bytes=640)  # fmt: skip
+        return CleanupResult(
+            run_id=activity.info().workflow_id or "", plan_id=data.plan_id, action=data.action, moved=3, bytes=640
+        )
 
     def _default_run_hooks(self, data: HookInput) -> int:
         return len(data.commands)

@@ -42,8 +42,9 @@ HISTORIES = Path(__file__).parent / "histories"
 
 def plain_converter() -> DataConverter:
     """The production converter without its codec: pydantic payloads, failures' attributes encoded."""
-    return dataclasses.replace(pydantic_data_converter,
-                               failure_converter_class=DefaultFailureConverterWithEncodedAttributes)  # fmt: skip
+    return dataclasses.replace(
+        pydantic_data_converter, failure_converter_class=DefaultFailureConverterWithEncodedAttributes
+    )
 
 
 def payloads_in(message: Message) -> Iterator[Payload]:
@@ -95,8 +96,12 @@ def save(path: Path, history: WorkflowHistory, scenario: str) -> None:
     if sealed:
         raise ValueError(f"{path.name}: {len(sealed)} payloads are still sealed")
     first = history.events[0].workflow_execution_started_event_attributes
-    document: dict[str, Any] = {"workflowId": history.workflow_id, "workflowType": first.workflow_type.name,
-                                "scenario": scenario, **history.to_json_dict()}  # fmt: skip
+    document: dict[str, Any] = {
+        "workflowId": history.workflow_id,
+        "workflowType": first.workflow_type.name,
+        "scenario": scenario,
+        **history.to_json_dict(),
+    }
     path.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n")
 
 

@@ -126,40 +126,73 @@ def test_restic_backups_restore_and_maintenance(stack, tmp_path, inbox):
     async def run():
         client = await temporal.connect(stack.settings)
         request = BackupRequest(repository_id=repository.id, sources=[str(root)], policy_id="rec-nightly")
-        plain = await temporal.start(client, stack.settings, RunKind.backup, repository, request,
-                                     policy_id="rec-nightly")  # fmt: skip
+        plain = await temporal.start(
+            client, stack.settings, RunKind.backup, repository, request, policy_id="rec-nightly"
+        )
         first = await closed(plain)
         await keep(client, plain.id, "backup-restic", "a restic backup of a local tree for a policy, nothing around it")
-        await keep(client, await child_done(client, plain.id), "catalog-ingest",
-                   "the catalog ingestion that backup-restic started as an abandoned child")
+        await keep(
+            client,
+            await child_done(client, plain.id),
+            "catalog-ingest",
+            "the catalog ingestion that backup-restic started as an abandoned child",
+        )
 
         (root / "docs" / "notes.md").write_text("new notes\n")
-        request = BackupRequest(repository_id=repository.id, sources=[str(root)], policy_id="rec-nightly",
-                                hooks=Hooks(before=["true"], after=["echo done"], timeout_s=30),
-                                retention=Retention(keep_last=1), notify=Notify(urls=[url], events=["success"]))
-        full = await temporal.start(client, stack.settings, RunKind.backup, repository, request,
-                                    policy_id="rec-nightly")  # fmt: skip
+        request = BackupRequest(
+            repository_id=repository.id,
+            sources=[str(root)],
+            policy_id="rec-nightly",
+            hooks=Hooks(before=["true"], after=["echo done"], timeout_s=30),
+            retention=Retention(keep_last=1),
+            notify=Notify(urls=[url], events=["success"]),
+        )
+        full = await temporal.start(
+            client, stack.settings, RunKind.backup, repository, request, policy_id="rec-nightly"
+        )
         second = await closed(full)
         assert second.retention is not None and second.retention.deleted == [first.snapshot_id], second
-        await keep(client, full.id, "backup-restic-hooks-notify-retention",
-                   "a restic backup with before/after hooks, a success notification, and the policy's own retention"
-                   " (keep last 1 of its own snapshots) deleting the earlier one")
+        await keep(
+            client,
+            full.id,
+            "backup-restic-hooks-notify-retention",
+            "a restic backup with before/after hooks, a success notification, and the policy's own retention"
+            " (keep last 1 of its own snapshots) deleting the earlier one",
+        )
         await child_done(client, full.id)
 
-        restore = await temporal.start(client, stack.settings, RunKind.restore, repository, RestoreRequest(
-            repository_id=repository.id, snapshot_id=second.snapshot_id, target=str(tmp_path / "restored"),
-            paths=[str(root / "docs")]))  # fmt: skip
+        restore = await temporal.start(
+            client,
+            stack.settings,
+            RunKind.restore,
+            repository,
+            RestoreRequest(
+                repository_id=repository.id,
+                snapshot_id=second.snapshot_id,
+                target=str(tmp_path / "restored"),
+                paths=[str(root / "docs")],
+            ),
+        )
         restored = await closed(restore)
         assert restored.verified > 0, restored
         await keep(client, restore.id, "restore-restic", "a restore of one folder of a restic snapshot, verified")
 
-        maintenance = await temporal.start(client, stack.settings, "maintenance", repository, MaintenanceRequest(
-            repository_id=repository.id, retention=Retention(keep_last=1), check="metadata"))  # fmt: skip
+        maintenance = await temporal.start(
+            client,
+            stack.settings,
+            "maintenance",
+            repository,
+            MaintenanceRequest(repository_id=repository.id, retention=Retention(keep_last=1), check="metadata"),
+        )
         result = await closed(maintenance)
         assert result.check is not None and result.check.ok, result
-        await keep(client, maintenance.id, "maintenance-retention-check",
-                   "maintenance of a restic repository: retention (keep last 1, nothing to delete), compact, then a"
-                   " metadata check; the catalog ingestion it starts")
+        await keep(
+            client,
+            maintenance.id,
+            "maintenance-retention-check",
+            "maintenance of a restic repository: retention (keep last 1, nothing to delete), compact, then a"
+            " metadata check; the catalog ingestion it starts",
+        )
         await child_done(client, maintenance.id)
 
     asyncio.run(run())
@@ -177,25 +210,47 @@ def test_borg_backups_failure_and_check(stack, tmp_path, inbox):
     async def run():
         client = await temporal.connect(stack.settings)
         for _ in range(2):
-            backup = await temporal.start(client, stack.settings, RunKind.backup, repository,
-                                          BackupRequest(repository_id=repository.id, sources=[str(root)]))
+            backup = await temporal.start(
+                client,
+                stack.settings,
+                RunKind.backup,
+                repository,
+                BackupRequest(repository_id=repository.id, sources=[str(root)]),
+            )
             result = await closed(backup)
             await child_done(client, backup.id)
         assert result.retention is not None and len(result.retention.deleted) == 1, result
-        await keep(client, backup.id, "backup-borg-repository-retention",
-                   "a borg backup followed by the repository's own retention (keep last 1) deleting the earlier one")
+        await keep(
+            client,
+            backup.id,
+            "backup-borg-repository-retention",
+            "a borg backup followed by the repository's own retention (keep last 1) deleting the earlier one",
+        )
 
-        request = BackupRequest(repository_id=repository.id, sources=[str(tmp_path / "no-such-folder")],
-                                hooks=Hooks(on_failure=["echo failed"]), notify=Notify(urls=[url]))  # fmt: skip
+        request = BackupRequest(
+            repository_id=repository.id,
+            sources=[str(tmp_path / "no-such-folder")],
+            hooks=Hooks(on_failure=["echo failed"]),
+            notify=Notify(urls=[url]),
+        )
         failed = await temporal.start(client, stack.settings, RunKind.backup, repository, request)
         failure = await closed(failed)
         assert isinstance(failure, Exception), failure
-        await keep(client, failed.id, "backup-borg-failed",
-                   "a borg backup of a folder that does not exist: recorded failed, the on_failure hook, the failure"
-                   " notification, the workflow failed")
+        await keep(
+            client,
+            failed.id,
+            "backup-borg-failed",
+            "a borg backup of a folder that does not exist: recorded failed, the on_failure hook, the failure"
+            " notification, the workflow failed",
+        )
 
-        check = await temporal.start(client, stack.settings, "maintenance", repository, MaintenanceRequest(
-            repository_id=repository.id, apply_retention=False, check="data"))  # fmt: skip
+        check = await temporal.start(
+            client,
+            stack.settings,
+            "maintenance",
+            repository,
+            MaintenanceRequest(repository_id=repository.id, apply_retention=False, check="data"),
+        )
         result = await closed(check)
         assert result.check is not None and result.check.ok and result.retention is None, result
         await keep(client, check.id, "maintenance-borg-check-data", "a data check of a borg repository alone")
@@ -239,8 +294,13 @@ def test_scan_and_cleanup(stack, tmp_path):
 def test_health(stack):
     async def run():
         client = await temporal.connect(stack.settings)
-        handle = await client.start_workflow(contract.HEALTH.name, HealthRequest(), id=temporal.new_run_id("health"),
-                                             task_queue=stack.settings.task_queue, result_type=contract.HEALTH.result)
+        handle = await client.start_workflow(
+            contract.HEALTH.name,
+            HealthRequest(),
+            id=temporal.new_run_id("health"),
+            task_queue=stack.settings.task_queue,
+            result_type=contract.HEALTH.result,
+        )
         told = await closed(handle)
         assert isinstance(told, list), told
         await keep(client, handle.id, "health", "the health run: late policies looked for (none here)")
@@ -249,9 +309,13 @@ def test_health(stack):
 
 
 def pair(src: Path, dst: Path, mode: Mode = Mode.sync, **options) -> SyncRequest:
-    return SyncRequest(source=ProviderSpec(kind="local", location=str(src)),
-                       destination=ProviderSpec(kind="local", location=str(dst)), mode=mode,
-                       pair=f"rec-{uuid.uuid4().hex[:8]}", options=SyncOptions(**options))  # fmt: skip
+    return SyncRequest(
+        source=ProviderSpec(kind="local", location=str(src)),
+        destination=ProviderSpec(kind="local", location=str(dst)),
+        mode=mode,
+        pair=f"rec-{uuid.uuid4().hex[:8]}",
+        options=SyncOptions(**options),
+    )
 
 
 def tree(root: Path) -> Path:
@@ -308,9 +372,13 @@ def test_sync_continuous_with_signals(stack, tmp_path):
         second = await until(handle, lambda s: s.runs == 2 and s.phase == "waiting", "a pass on run-now")
         assert second.last is not None and second.last.transferred_files == 1 and not second.paused, second
         await cancelled(handle)
-        await keep(client, workflow_id, "sync-continuous-signals",
-                   "a continuous bisync pair (resync on its first pass, every hour): pause, resume, pause, run-now"
-                   " (a second pass, resync off), status queries, then cancelled")
+        await keep(
+            client,
+            workflow_id,
+            "sync-continuous-signals",
+            "a continuous bisync pair (resync on its first pass, every hour): pause, resume, pause, run-now"
+            " (a second pass, resync off), status queries, then cancelled",
+        )
 
     asyncio.run(run())
 
@@ -333,9 +401,13 @@ def test_sync_continuous_with_a_failing_pass(stack, tmp_path):
         await until(handle, lambda s: s.error is None and s.runs > failed.runs, "a good pass again")
         await cancelled(handle)
         assert first.last is not None
-        await keep(client, workflow_id, "sync-continuous-failing-pass",
-                   "a continuous sync pair every second whose source is emptied (a pass refused by the guard: the"
-                   " pair keeps going with the error in its status) and filled again (the error cleared)")
+        await keep(
+            client,
+            workflow_id,
+            "sync-continuous-failing-pass",
+            "a continuous sync pair every second whose source is emptied (a pass refused by the guard: the"
+            " pair keeps going with the error in its status) and filled again (the error cleared)",
+        )
 
     asyncio.run(run())
 
@@ -348,12 +420,16 @@ def test_sync_continue_as_new(stack, tmp_path):
     async def run():
         converter = temporal.data_converter(stack.settings)
         async with await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(), data_converter=converter, port=free_port(),
-            search_attributes=temporal.SEARCH_ATTRIBUTES, dev_server_startup_timeout=timedelta(seconds=60),
+            dev_server_existing_path=temporal_binary(),
+            data_converter=converter,
+            port=free_port(),
+            search_attributes=temporal.SEARCH_ATTRIBUTES,
+            dev_server_startup_timeout=timedelta(seconds=60),
             dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=12"],
-        ) as env:  # fmt: skip
-            settings = stack.settings.model_copy(update={"temporal_address": env.client.service_client.config
-                                                         .target_host})  # fmt: skip
+        ) as env:
+            settings = stack.settings.model_copy(
+                update={"temporal_address": env.client.service_client.config.target_host}
+            )
             client = await temporal.connect(settings, worker=True)
             with executor_for(settings) as executor:
                 workers = build_workers(client, settings, executor)
@@ -377,9 +453,14 @@ def test_sync_continue_as_new(stack, tmp_path):
         runs.sort(key=lambda r: r.start_time)
         assert len(runs) >= 3 and runs[0].status == WorkflowExecutionStatus.CONTINUED_AS_NEW, runs
         for label, found in (("first", runs[0]), ("second", runs[1]), ("last", runs[-1])):
-            await keep(client, workflow_id, f"sync-continue-as-new-{label}",
-                       f"the {label} run of a continuous sync pair (every second) that continues as new after a pass"
-                       " or two: pause, run-now, cancel on the last", run_id=found.run_id)
+            await keep(
+                client,
+                workflow_id,
+                f"sync-continue-as-new-{label}",
+                f"the {label} run of a continuous sync pair (every second) that continues as new after a pass"
+                " or two: pause, run-now, cancel on the last",
+                run_id=found.run_id,
+            )
 
     asyncio.run(run())
 

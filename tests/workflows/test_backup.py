@@ -15,8 +15,9 @@ from syncoxide.models import Hooks, Notify, Retention, RunKind, RunStatus
 from tests.workflows.fakes import FakeActivities, fail, repository, until_cancelled
 from tests.workflows.helpers import eventually, exists, failure_of, ingest_child, status_of
 
-HOOKS = Hooks(before=["pg_dump app > /srv/app.sql", "sync"], after=["rm /srv/app.sql"], on_failure=["alert-ops"],
-              timeout_s=20)  # fmt: skip
+HOOKS = Hooks(
+    before=["pg_dump app > /srv/app.sql", "sync"], after=["rm /srv/app.sql"], on_failure=["alert-ops"], timeout_s=20
+)
 NOTIFY = Notify(urls=["json://localhost/hook"])
 
 
@@ -35,14 +36,25 @@ def test_a_backup_is_recorded_around_the_engine_and_its_catalog_ingestion_is_lef
     run_id, result, child = scenario(body, fakes)
     assert fakes.steps(run_id) == ["start_run backup", "backup", "finish_run succeeded"]
     started = fakes.inputs(contract.START_RUN, run_id)[0]
-    assert (started.run_id, started.kind, started.repository_id, started.policy_id) == (run_id, RunKind.backup,
-                                                                                          "repo-1", "nightly")
+    assert (started.run_id, started.kind, started.repository_id, started.policy_id) == (
+        run_id,
+        RunKind.backup,
+        "repo-1",
+        "nightly",
+    )
     assert started.details["sources"] == ["/home/ana"] and "notify" not in started.details
     engine = fakes.inputs(contract.BACKUP_ACTIVITY, run_id)[0]
     assert engine.run_id == run_id and engine.repository == fakes.repository and engine.request.sources == ["/home/ana"]
     assert fakes.inputs(contract.FINISH_RUN, run_id) == [
-        FinishRunInput(run_id=run_id, status=RunStatus.succeeded, files=12, bytes=3400, added_bytes=1200,
-                       snapshot_id="snap-1", warnings=["kept no xattrs"])  # fmt: skip
+        FinishRunInput(
+            run_id=run_id,
+            status=RunStatus.succeeded,
+            files=12,
+            bytes=3400,
+            added_bytes=1200,
+            snapshot_id="snap-1",
+            warnings=["kept no xattrs"],
+        )
     ]
     assert isinstance(result, BackupResult)
     assert (result.run_id, result.snapshot_id, result.stats.files, result.retention) == (run_id, "snap-1", 12, None)
@@ -63,8 +75,15 @@ def test_every_activity_runs_on_its_contract_queue(scenario):
     queue = scenario(body, fakes)
     by_name = {spec.name: spec for spec in contract.ACTIVITIES}
     seen = {(call.name, call.queue) for call in fakes.calls}
-    assert {name for name, _ in seen} == {"start_run", "run_hooks", "backup", "finish_run", "notify_run", "retention",
-                                          "catalog_ingest"}  # fmt: skip
+    assert {name for name, _ in seen} == {
+        "start_run",
+        "run_hooks",
+        "backup",
+        "finish_run",
+        "notify_run",
+        "retention",
+        "catalog_ingest",
+    }
     assert all(queue_name == by_name[name].queue.on(queue) for name, queue_name in seen), seen
 
 
@@ -76,8 +95,13 @@ def test_hooks_run_before_and_after_the_engine(scenario):
 
     fakes = FakeActivities()
     run_id = scenario(body, fakes)
-    assert fakes.steps(run_id) == ["start_run backup", "run_hooks before", "backup", "run_hooks after",
-                                   "finish_run succeeded"]  # fmt: skip
+    assert fakes.steps(run_id) == [
+        "start_run backup",
+        "run_hooks before",
+        "backup",
+        "run_hooks after",
+        "finish_run succeeded",
+    ]
     before, after = fakes.inputs(contract.RUN_HOOKS, run_id)
     assert (before.parent_run_id, before.repository_id, before.policy_id) == (run_id, "repo-1", "nightly")
     assert (before.commands, before.timeout_s, after.commands) == (HOOKS.before, 20, HOOKS.after)
@@ -92,17 +116,29 @@ def test_a_failed_engine_is_recorded_then_on_failure_hooks_and_a_notification_an
 
     fakes = FakeActivities().on(contract.BACKUP_ACTIVITY, fail("source /home/ana is not readable", "InvalidInput"))
     run_id, failure, ingested = scenario(body, fakes)
-    assert fakes.steps(run_id) == ["start_run backup", "run_hooks before", "backup", "finish_run failed",
-                                   "run_hooks on_failure", "notify_run failed"]  # fmt: skip
+    assert fakes.steps(run_id) == [
+        "start_run backup",
+        "run_hooks before",
+        "backup",
+        "finish_run failed",
+        "run_hooks on_failure",
+        "notify_run failed",
+    ]
     assert fakes.inputs(contract.FINISH_RUN, run_id) == [
         FinishRunInput(run_id=run_id, status=RunStatus.failed, error="source /home/ana is not readable")
     ]
     notified = fakes.inputs(contract.NOTIFY_RUN, run_id)[0]
-    assert (notified.status, notified.error, notified.notify) == (RunStatus.failed, "source /home/ana is not readable",
-                                                                  NOTIFY)  # fmt: skip
+    assert (notified.status, notified.error, notified.notify) == (
+        RunStatus.failed,
+        "source /home/ana is not readable",
+        NOTIFY,
+    )
     assert isinstance(failure, ApplicationError)
-    assert (failure.message, failure.type, failure.non_retryable) == ("source /home/ana is not readable",
-                                                                      "InvalidInput", True)  # fmt: skip
+    assert (failure.message, failure.type, failure.non_retryable) == (
+        "source /home/ana is not readable",
+        "InvalidInput",
+        True,
+    )
     assert not ingested, "a failed backup starts no catalog ingestion"
 
 
@@ -111,8 +147,9 @@ def test_a_failing_before_hook_fails_the_run_without_running_the_engine(scenario
         handle = await h.start(contract.BACKUP, request(hooks=HOOKS))
         return handle.id, await failure_of(handle)
 
-    fakes = FakeActivities().on(contract.RUN_HOOKS, lambda d: fail("hook pg_dump exited 1")(d) if d.stage == "before"
-                                else len(d.commands))  # fmt: skip
+    fakes = FakeActivities().on(
+        contract.RUN_HOOKS, lambda d: fail("hook pg_dump exited 1")(d) if d.stage == "before" else len(d.commands)
+    )
     run_id, failure = scenario(body, fakes)
     assert fakes.steps(run_id) == ["start_run backup", "run_hooks before", "finish_run failed", "run_hooks on_failure"]
     assert fakes.inputs(contract.FINISH_RUN, run_id)[0].error == "hook pg_dump exited 1"
@@ -124,11 +161,18 @@ def test_a_failing_after_hook_fails_a_backup_the_engine_made(scenario):
         handle = await h.start(contract.BACKUP, request(hooks=HOOKS))
         return handle.id, await failure_of(handle)
 
-    fakes = FakeActivities().on(contract.RUN_HOOKS, lambda d: fail("hook rm exited 2")(d) if d.stage == "after"
-                                else len(d.commands))  # fmt: skip
+    fakes = FakeActivities().on(
+        contract.RUN_HOOKS, lambda d: fail("hook rm exited 2")(d) if d.stage == "after" else len(d.commands)
+    )
     run_id, failure = scenario(body, fakes)
-    assert fakes.steps(run_id) == ["start_run backup", "run_hooks before", "backup", "run_hooks after",
-                                   "finish_run failed", "run_hooks on_failure"]  # fmt: skip
+    assert fakes.steps(run_id) == [
+        "start_run backup",
+        "run_hooks before",
+        "backup",
+        "run_hooks after",
+        "finish_run failed",
+        "run_hooks on_failure",
+    ]
     assert isinstance(failure, ApplicationError) and failure.message == "hook rm exited 2"
 
 
@@ -145,8 +189,10 @@ def test_a_failing_on_failure_hook_does_not_hide_why_the_run_failed(scenario):
     fakes = FakeActivities().on(contract.RUN_HOOKS, hooks).on(contract.BACKUP_ACTIVITY, fail("repository is full"))
     run_id, failure = scenario(body, fakes)
     assert fakes.steps(run_id)[-2:] == ["run_hooks on_failure", "notify_run failed"]
-    assert isinstance(failure, ApplicationError) and (failure.message, failure.type) == ("repository is full",
-                                                                                         "EngineFailed")  # fmt: skip
+    assert isinstance(failure, ApplicationError) and (failure.message, failure.type) == (
+        "repository is full",
+        "EngineFailed",
+    )
 
 
 @pytest.mark.parametrize("notify", [None, Notify(urls=[])], ids=["no notify", "no urls"])
@@ -206,8 +252,10 @@ def test_an_undeliverable_notification_does_not_hold_the_backup(scenario):
             await handle.terminate("the test is over")
         return status
 
-    fakes = FakeActivities().on(contract.NOTIFY_RUN, lambda d: (_ for _ in ()).throw(
-        ApplicationError("could not deliver the notification", type="NotifyFailed")))  # fmt: skip
+    fakes = FakeActivities().on(
+        contract.NOTIFY_RUN,
+        lambda d: (_ for _ in ()).throw(ApplicationError("could not deliver the notification", type="NotifyFailed")),
+    )
     status = scenario(body, fakes)
     assert len(fakes.inputs(contract.NOTIFY_RUN)) >= 2  # it was retried
     assert status == WorkflowExecutionStatus.COMPLETED
@@ -232,17 +280,31 @@ def test_retention_follows_a_successful_backup(scenario, own, repository_policy,
     fakes = FakeActivities(repository(retention=repository_policy))
     run_id, result = scenario(body, fakes)
     retention_run = f"{run_id}-retention"
-    assert fakes.steps(run_id) == ["start_run backup", "backup", "finish_run succeeded", "start_run retention",
-                                   "retention", "finish_run succeeded"]  # fmt: skip
+    assert fakes.steps(run_id) == [
+        "start_run backup",
+        "backup",
+        "finish_run succeeded",
+        "start_run retention",
+        "retention",
+        "finish_run succeeded",
+    ]
     started = fakes.inputs(contract.START_RUN, run_id)[1]
-    assert (started.run_id, started.kind, started.workflow_id, started.policy_id) == (retention_run,
-                                                                                      RunKind.retention, run_id,
-                                                                                      only_policy)  # fmt: skip
+    assert (started.run_id, started.kind, started.workflow_id, started.policy_id) == (
+        retention_run,
+        RunKind.retention,
+        run_id,
+        only_policy,
+    )
     engine = fakes.inputs(contract.RETENTION_ACTIVITY, run_id)[0]
-    assert (engine.run_id, engine.retention, engine.compact, engine.only_policy) == (retention_run, used, True,
-                                                                                      only_policy)  # fmt: skip
-    assert fakes.inputs(contract.FINISH_RUN, run_id)[1] == FinishRunInput(run_id=retention_run,
-                                                                           status=RunStatus.succeeded, files=2)
+    assert (engine.run_id, engine.retention, engine.compact, engine.only_policy) == (
+        retention_run,
+        used,
+        True,
+        only_policy,
+    )
+    assert fakes.inputs(contract.FINISH_RUN, run_id)[1] == FinishRunInput(
+        run_id=retention_run, status=RunStatus.succeeded, files=2
+    )
     assert result.retention is not None
     assert (result.retention.run_id, result.retention.deleted) == (retention_run, ["snap-0", "snap-00"])
 
@@ -279,8 +341,9 @@ def test_a_cancelled_backup_is_recorded_as_cancelled(scenario):
     steps = fakes.steps(run_id)
     assert steps[:3] == ["start_run backup", "run_hooks before", "backup"]
     assert set(steps[3:]) == {"finish_run cancelled"}, "no after or on_failure hooks, no notification"
-    assert fakes.inputs(contract.FINISH_RUN, run_id)[0] == FinishRunInput(run_id=run_id, status=RunStatus.cancelled,
-                                                                          error="cancelled")
+    assert fakes.inputs(contract.FINISH_RUN, run_id)[0] == FinishRunInput(
+        run_id=run_id, status=RunStatus.cancelled, error="cancelled"
+    )
 
 
 def test_a_cancelled_backup_is_recorded_once(scenario):

@@ -14,22 +14,36 @@ from tests.workflows.helpers import exists, failure_of, ingest_child
 
 def test_retention_then_a_check_each_recorded_as_its_own_run(scenario):
     async def body(h):
-        handle = await h.start(contract.MAINTENANCE, MaintenanceRequest(repository_id="repo-1", check="metadata",
-                                                                        compact=False))  # fmt: skip
+        handle = await h.start(
+            contract.MAINTENANCE, MaintenanceRequest(repository_id="repo-1", check="metadata", compact=False)
+        )
         result = await handle.result()
         await ingest_child(h.client, handle.id)
         return handle.id, result
 
     fakes = FakeActivities(repository(retention=Retention(keep_last=5)))
     run_id, result = scenario(body, fakes)
-    assert fakes.steps(run_id) == ["get_repository", "start_run retention", "retention", "finish_run succeeded",
-                                   "start_run check", "check", "finish_run succeeded"]  # fmt: skip
+    assert fakes.steps(run_id) == [
+        "get_repository",
+        "start_run retention",
+        "retention",
+        "finish_run succeeded",
+        "start_run check",
+        "check",
+        "finish_run succeeded",
+    ]
     assert fakes.inputs(contract.GET_REPOSITORY, run_id) == ["repo-1"]
     retention_start, check_start = fakes.inputs(contract.START_RUN, run_id)
     assert (retention_start.run_id, retention_start.kind, retention_start.workflow_id) == (
-        f"{run_id}-retention", RunKind.retention, run_id)
+        f"{run_id}-retention",
+        RunKind.retention,
+        run_id,
+    )
     assert (check_start.run_id, check_start.kind, check_start.details) == (
-        f"{run_id}-check", RunKind.check, {"verify_data": False, "subset_percent": None})
+        f"{run_id}-check",
+        RunKind.check,
+        {"verify_data": False, "subset_percent": None},
+    )
     engine = fakes.inputs(contract.RETENTION_ACTIVITY, run_id)[0]
     assert (engine.retention, engine.compact, engine.only_policy) == (Retention(keep_last=5), False, None)
     assert fakes.inputs(contract.FINISH_RUN, run_id)[0].files == 2
@@ -51,8 +65,10 @@ def test_retention_then_a_check_each_recorded_as_its_own_run(scenario):
 )
 def test_which_retention_runs(scenario, request_retention, repository_retention, apply, used):
     async def body(h):
-        handle = await h.start(contract.MAINTENANCE, MaintenanceRequest(
-            repository_id="repo-1", retention=request_retention, apply_retention=apply))  # fmt: skip
+        handle = await h.start(
+            contract.MAINTENANCE,
+            MaintenanceRequest(repository_id="repo-1", retention=request_retention, apply_retention=apply),
+        )
         result = await handle.result()
         return handle.id, result, await exists(h.client, f"{handle.id}-catalog")
 
@@ -70,8 +86,10 @@ def test_which_retention_runs(scenario, request_retention, repository_retention,
 
 def test_a_data_check_reads_the_subset_asked_for(scenario):
     async def body(h):
-        handle = await h.start(contract.MAINTENANCE, MaintenanceRequest(
-            repository_id="repo-1", apply_retention=False, check="data", subset_percent=12.5))  # fmt: skip
+        handle = await h.start(
+            contract.MAINTENANCE,
+            MaintenanceRequest(repository_id="repo-1", apply_retention=False, check="data", subset_percent=12.5),
+        )
         return handle.id, await handle.result()
 
     fakes = FakeActivities()
@@ -93,18 +111,22 @@ def test_a_check_that_finds_problems_is_recorded_failed_and_fails_the_run_as_che
     run_id, failure = scenario(body, fakes)
     message = "check (metadata) of repository photos found 2 problem(s), first: pack 3f2a: hash mismatch"
     assert fakes.steps(run_id)[-3:] == ["start_run check", "check", "finish_run failed"]
-    assert fakes.inputs(contract.FINISH_RUN, run_id)[-1] == FinishRunInput(run_id=f"{run_id}-check",
-                                                                           status=RunStatus.failed, error=message)
+    assert fakes.inputs(contract.FINISH_RUN, run_id)[-1] == FinishRunInput(
+        run_id=f"{run_id}-check", status=RunStatus.failed, error=message
+    )
     assert fakes.inputs(contract.FINISH_RUN, run_id)[0].status == RunStatus.succeeded, "the retention stands"
     assert isinstance(failure, ApplicationError) and (failure.message, failure.type) == (message, "CheckFailed")
 
 
 def test_a_check_that_cannot_run_and_a_failed_retention_fail_the_run(scenario):
     async def body(h):
-        unreachable = await h.start(contract.MAINTENANCE, MaintenanceRequest(repository_id="repo-1",
-                                                                             apply_retention=False, check="metadata"))
-        locked = await h.start(contract.MAINTENANCE, MaintenanceRequest(repository_id="repo-1", check="metadata",
-                                                                        retention=Retention(keep_last=1)))
+        unreachable = await h.start(
+            contract.MAINTENANCE, MaintenanceRequest(repository_id="repo-1", apply_retention=False, check="metadata")
+        )
+        locked = await h.start(
+            contract.MAINTENANCE,
+            MaintenanceRequest(repository_id="repo-1", check="metadata", retention=Retention(keep_last=1)),
+        )
         return unreachable.id, await failure_of(unreachable), locked.id, await failure_of(locked)
 
     fakes = FakeActivities().on(contract.CHECK_ACTIVITY, fail("wrong passphrase", "WrongPassphrase"))

@@ -47,9 +47,15 @@ def test_the_histories_cover_the_paths_that_matter():
     """Failure, cancellation and continue-as-new each happen in at least one recorded run, so the replay covers
     the branches of the workflows that handle them, not only the happy path."""
     endings = {load(path).history.events[-1].event_type for path in HISTORY_FILES}
-    wanted = {HistoryEvent.DESCRIPTOR.fields_by_name["event_type"].enum_type.values_by_name[f"EVENT_TYPE_{name}"]
-              .number for name in ("WORKFLOW_EXECUTION_COMPLETED", "WORKFLOW_EXECUTION_FAILED",
-                                   "WORKFLOW_EXECUTION_CANCELED", "WORKFLOW_EXECUTION_CONTINUED_AS_NEW")}  # fmt: skip
+    wanted = {
+        HistoryEvent.DESCRIPTOR.fields_by_name["event_type"].enum_type.values_by_name[f"EVENT_TYPE_{name}"].number
+        for name in (
+            "WORKFLOW_EXECUTION_COMPLETED",
+            "WORKFLOW_EXECUTION_FAILED",
+            "WORKFLOW_EXECUTION_CANCELED",
+            "WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
+        )
+    }
     assert wanted <= endings
 
 

@@ -26,8 +26,13 @@ from tests.workflows.helpers import eventually, failure_of, innermost, status_of
 
 
 def restore_request() -> RestoreRequest:
-    return RestoreRequest(repository_id="repo-1", snapshot_id="snap-7", target="/srv/restore",
-                          paths=["/home/ana/docs"], overwrite=Overwrite.if_newer)  # fmt: skip
+    return RestoreRequest(
+        repository_id="repo-1",
+        snapshot_id="snap-7",
+        target="/srv/restore",
+        paths=["/home/ana/docs"],
+        overwrite=Overwrite.if_newer,
+    )
 
 
 def test_a_restore_is_recorded_around_the_engine(scenario):
@@ -39,12 +44,17 @@ def test_a_restore_is_recorded_around_the_engine(scenario):
     run_id, result = scenario(body, fakes)
     assert fakes.steps(run_id) == ["start_run restore", "restore", "finish_run succeeded"]
     started = fakes.inputs(contract.START_RUN, run_id)[0]
-    assert started.details == {"snapshot_id": "snap-7", "target": "/srv/restore", "paths": ["/home/ana/docs"],
-                               "overwrite": "if-newer"}  # fmt: skip
+    assert started.details == {
+        "snapshot_id": "snap-7",
+        "target": "/srv/restore",
+        "paths": ["/home/ana/docs"],
+        "overwrite": "if-newer",
+    }
     engine = fakes.inputs(contract.RESTORE_ACTIVITY, run_id)[0]
     assert engine.repository == fakes.repository and engine.request == restore_request()
     assert fakes.inputs(contract.FINISH_RUN, run_id)[0] == FinishRunInput(
-        run_id=run_id, status=RunStatus.succeeded, files=4, bytes=900, snapshot_id="snap-7")
+        run_id=run_id, status=RunStatus.succeeded, files=4, bytes=900, snapshot_id="snap-7"
+    )
     assert (result.run_id, result.snapshot_id, result.target) == (run_id, "snap-7", "/srv/restore")
     assert (result.files, result.bytes, result.verified, result.kept) == (4, 900, 4, 1)
 
@@ -59,8 +69,7 @@ def test_a_restore_that_fails_verification_is_recorded_failed_and_fails_with_its
     run_id, failure = scenario(body, fakes)
     assert fakes.steps(run_id) == ["start_run restore", "restore", "finish_run failed"]
     assert fakes.inputs(contract.FINISH_RUN, run_id)[0].error == message
-    assert isinstance(failure, ApplicationError) and (failure.message, failure.type) == (message,
-                                                                                         "VerificationFailed")
+    assert isinstance(failure, ApplicationError) and (failure.message, failure.type) == (message, "VerificationFailed")
 
 
 def test_a_run_whose_repository_is_unknown_fails_before_any_engine_work(scenario):
@@ -87,8 +96,10 @@ def test_a_bookkeeping_error_of_a_non_retryable_type_is_not_retried(scenario):
     run_id, failure = scenario(body, fakes)
     assert [c.attempt for c in fakes.of(run_id)] == [1]
     cause = innermost(failure)
-    assert isinstance(cause, ApplicationError) and (cause.message, cause.type) == ("no repository with id repo-1",
-                                                                                   "NotFound")  # fmt: skip
+    assert isinstance(cause, ApplicationError) and (cause.message, cause.type) == (
+        "no repository with id repo-1",
+        "NotFound",
+    )
 
 
 def test_a_transient_bookkeeping_error_is_retried(scenario):
@@ -110,8 +121,9 @@ def test_a_transient_bookkeeping_error_is_retried(scenario):
 
 def test_catalog_ingestion_records_its_entries(scenario):
     async def body(h):
-        handle = await h.start(contract.CATALOG_INGEST, CatalogIngestRequest(repository_id="repo-1",
-                                                                            snapshot_ids=["snap-3"]))  # fmt: skip
+        handle = await h.start(
+            contract.CATALOG_INGEST, CatalogIngestRequest(repository_id="repo-1", snapshot_ids=["snap-3"])
+        )
         return handle.id, await handle.result()
 
     fakes = FakeActivities()
@@ -119,8 +131,9 @@ def test_catalog_ingestion_records_its_entries(scenario):
     assert fakes.steps(run_id) == ["start_run catalog", "catalog_ingest", "finish_run succeeded"]
     assert fakes.inputs(contract.START_RUN, run_id)[0].details == {"snapshot_ids": ["snap-3"]}
     assert fakes.inputs(contract.CATALOG_INGEST_ACTIVITY, run_id)[0].request.snapshot_ids == ["snap-3"]
-    assert fakes.inputs(contract.FINISH_RUN, run_id)[0] == FinishRunInput(run_id=run_id, status=RunStatus.succeeded,
-                                                                          files=77)
+    assert fakes.inputs(contract.FINISH_RUN, run_id)[0] == FinishRunInput(
+        run_id=run_id, status=RunStatus.succeeded, files=77
+    )
     assert summary.ingested == ["snap-1"]
 
 
@@ -134,20 +147,31 @@ def test_a_scan_is_a_run_on_a_source_and_says_what_it_could_not_read(scenario):
     def scan(data):
         if data.source_id == "src-1":
             return ScanSummary(scan_id="scan-1", source_id="src-1", files=30, bytes=5000)
-        return ScanSummary(scan_id="scan-2", source_id="src-2", files=8, bytes=80, errors=2,
-                           error_sample=["/home/ana/.private: Permission denied", "/home/ana/x: Permission denied"])
+        return ScanSummary(
+            scan_id="scan-2",
+            source_id="src-2",
+            files=8,
+            bytes=80,
+            errors=2,
+            error_sample=["/home/ana/.private: Permission denied", "/home/ana/x: Permission denied"],
+        )
 
     fakes = FakeActivities().on(contract.CATALOG_SCAN_ACTIVITY, scan)
     clean, partial, summary = scenario(body, fakes)
     assert fakes.steps(clean) == ["start_run scan", "catalog_scan", "finish_run succeeded"]
     started = fakes.inputs(contract.START_RUN, clean)[0]
-    assert (started.kind, started.repository_id, started.details) == (RunKind.scan, None, {
-        "source_id": "src-1", "one_file_system": True})  # fmt: skip
+    assert (started.kind, started.repository_id, started.details) == (
+        RunKind.scan,
+        None,
+        {"source_id": "src-1", "one_file_system": True},
+    )
     assert fakes.inputs(contract.CATALOG_SCAN_ACTIVITY, clean)[0].one_file_system is True
-    assert fakes.inputs(contract.FINISH_RUN, clean)[0] == FinishRunInput(run_id=clean, status=RunStatus.succeeded,
-                                                                         files=30, bytes=5000)
+    assert fakes.inputs(contract.FINISH_RUN, clean)[0] == FinishRunInput(
+        run_id=clean, status=RunStatus.succeeded, files=30, bytes=5000
+    )
     assert fakes.inputs(contract.FINISH_RUN, partial)[0].error == (
-        "2 unreadable entries, first: /home/ana/.private: Permission denied")
+        "2 unreadable entries, first: /home/ana/.private: Permission denied"
+    )
     assert fakes.inputs(contract.FINISH_RUN, partial)[0].status == RunStatus.succeeded and summary.errors == 2
 
 
@@ -171,11 +195,15 @@ def test_a_cleanup_is_recorded_with_what_it_moved(scenario):
     run_id, result = scenario(body, fakes)
     assert fakes.steps(run_id) == ["start_run cleanup", "cleanup", "finish_run succeeded"]
     started = fakes.inputs(contract.START_RUN, run_id)[0]
-    assert (started.kind, started.repository_id, started.details) == (RunKind.cleanup, None,
-                                                                      {"plan_id": "plan-9", "action": "undo"})
+    assert (started.kind, started.repository_id, started.details) == (
+        RunKind.cleanup,
+        None,
+        {"plan_id": "plan-9", "action": "undo"},
+    )
     assert fakes.inputs(contract.CLEANUP_ACTIVITY, run_id) == [CleanupRequest(plan_id="plan-9", action="undo")]
-    assert fakes.inputs(contract.FINISH_RUN, run_id)[0] == FinishRunInput(run_id=run_id, status=RunStatus.succeeded,
-                                                                          files=3, bytes=640)
+    assert fakes.inputs(contract.FINISH_RUN, run_id)[0] == FinishRunInput(
+        run_id=run_id, status=RunStatus.succeeded, files=3, bytes=640
+    )
     assert (result.plan_id, result.moved) == ("plan-9", 3)
 
 
@@ -191,15 +219,18 @@ def test_health_returns_what_it_notified(scenario):
     assert not fakes.calls[0].queue.endswith("-engine")
 
 
-def test_a_workflow_started_without_its_input_or_unsealed_is_refused_before_it_does_anything(scenario,
-                                                                                           temporal_address):
+def test_a_workflow_started_without_its_input_or_unsealed_is_refused_before_it_does_anything(
+    scenario, temporal_address
+):
     async def body(h):
-        bare = await h.client.start_workflow(contract.HEALTH.name, id=f"bare-{uuid.uuid4().hex[:8]}",
-                                             task_queue=h.queue)  # fmt: skip
+        bare = await h.client.start_workflow(
+            contract.HEALTH.name, id=f"bare-{uuid.uuid4().hex[:8]}", task_queue=h.queue
+        )
         refused_bare = await failure_of(bare)
         plain = await Client.connect(temporal_address, data_converter=dataclasses.replace(pydantic_data_converter))
-        unsealed = await plain.start_workflow(contract.HEALTH.name, HealthRequest(), id=f"plain-{uuid.uuid4().hex[:8]}",
-                                              task_queue=h.queue)  # fmt: skip
+        unsealed = await plain.start_workflow(
+            contract.HEALTH.name, HealthRequest(), id=f"plain-{uuid.uuid4().hex[:8]}", task_queue=h.queue
+        )
         refused = await failure_of(unsealed)
         assert refused.message == "Encoded failure", "the refusal is sealed too: a client without the key reads nothing"
         return refused_bare, await failure_of(h.client.get_workflow_handle(unsealed.id))

@@ -20,9 +20,12 @@ from tests.workflows.helpers import eventually, failure_of, status_of
 
 
 def pair(mode: Mode = Mode.sync, **options) -> SyncRequest:
-    return SyncRequest(source=ProviderSpec(kind="local", location="/home/ana/docs"),
-                       destination=ProviderSpec(kind="local", location="/mnt/nas/docs"), mode=mode,
-                       options=SyncOptions(**options))  # fmt: skip
+    return SyncRequest(
+        source=ProviderSpec(kind="local", location="/home/ana/docs"),
+        destination=ProviderSpec(kind="local", location="/mnt/nas/docs"),
+        mode=mode,
+        options=SyncOptions(**options),
+    )
 
 
 async def status(handle: WorkflowHandle) -> SyncStatus:
@@ -61,8 +64,9 @@ def test_a_one_shot_pair_whose_pass_fails_fails_with_its_message(scenario):
         handle = await h.start(contract.SYNC, SyncWorkflowInput(request=pair()))
         return await failure_of(handle)
 
-    fakes = FakeActivities().on(contract.SYNC_PASS, fail("deleting 80% of the destination: over max-delete",
-                                                         "GuardTripped"))  # fmt: skip
+    fakes = FakeActivities().on(
+        contract.SYNC_PASS, fail("deleting 80% of the destination: over max-delete", "GuardTripped")
+    )
     failure = scenario(body, fakes)
     cause = failure.cause
     assert isinstance(cause, ApplicationError)

@@ -57,7 +57,8 @@ def test_a_continuous_pair_continues_as_new_carrying_its_state(eager_server: str
     assert carried.request == pair() and carried.interval_s == 1
     pass_ids = [d.run_id for d in fakes.inputs(contract.SYNC_PASS, started.id)]
     assert pass_ids == [f"{started.id}-{first_run[:8]}-{n}" for n in range(1, len(pass_ids) + 1)], (
-        "every run numbers its passes on from the first execution's")
+        "every run numbers its passes on from the first execution's"
+    )
     assert after.last is not None and after.last.run_id == pass_ids[-1] and not after.paused
 
 

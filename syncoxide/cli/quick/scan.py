@@ -19,11 +19,18 @@ from syncoxide.fs import names
 
 
 def parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="syncoxide scan", description="Walk a source into the catalog (CatalogScanWorkflow): "
-                "entries, sizes, times, hashes if configured.")  # fmt: skip
+    p = OneLineParser(
+        prog="syncoxide scan",
+        description="Walk a source into the catalog (CatalogScanWorkflow): "
+        "entries, sizes, times, hashes if configured.",
+    )
     p.add_argument("source", help="A source's name, or a folder (registered on first scan).")
-    p.add_argument("--one-file-system", action=argparse.BooleanOptionalAction, default=False,
-                   help="Do not cross into other file systems.")  # fmt: skip
+    p.add_argument(
+        "--one-file-system",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Do not cross into other file systems.",
+    )
     p.add_argument("--json", dest="as_json", action="store_true", help="Print the summary as JSON.")
     return p
 
@@ -42,8 +49,10 @@ def show(summary: dict, source_name: str, as_json: bool) -> None:
 
     hashed, reused = summary["hashed"], summary["reused"]
     hashes = f"; hashed {hashed}, reused {reused}" if hashed or reused else ""
-    print(f"scanned {source_name}: {summary['files']} files, {summary['dirs']} folders, {human_size(summary['bytes'])}"
-          f" in {summary['duration_s']:.1f}s{hashes}")  # fmt: skip
+    print(
+        f"scanned {source_name}: {summary['files']} files, {summary['dirs']} folders, {human_size(summary['bytes'])}"
+        f" in {summary['duration_s']:.1f}s{hashes}"
+    )
     if summary["errors"]:
         example = names.shown(summary["error_sample"][0])
         print(f"{summary['errors']} entries could not be read, e.g. {example}", file=sys.stderr)
@@ -101,8 +110,10 @@ def quick(argv: list[str]) -> int | None:
                 break
             else:  # a worker from before scans went through it answers as if asked to search
                 bar.close()
-                reply = {"error": "the worker on this data dir does not run scans: restart it (it is older than"
-                                  " this syncoxide)"}  # fmt: skip
+                reply = {
+                    "error": "the worker on this data dir does not run scans: restart it (it is older than"
+                    " this syncoxide)"
+                }
                 break
     return worker_socket.answered(reply, lambda answer: show(answer["result"], answer["source"], as_json))
 

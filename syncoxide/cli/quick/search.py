@@ -19,10 +19,16 @@ NAME_OPTIONS = ("text", "glob", "regex", "path")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="syncoxide search", description="Find files across every source and every snapshot, "
-                "and where each one lives.")  # fmt: skip
-    p.add_argument("text", nargs="?", help="Part of the name, or a glob on the whole name when it holds * ? or [ "
-                   "(quote it); any case, NFC and NFD spellings alike.")
+    p = OneLineParser(
+        prog="syncoxide search",
+        description="Find files across every source and every snapshot, and where each one lives.",
+    )
+    p.add_argument(
+        "text",
+        nargs="?",
+        help="Part of the name, or a glob on the whole name when it holds * ? or [ "
+        "(quote it); any case, NFC and NFD spellings alike.",
+    )
     p.add_argument("--glob", help="Shell glob on the name (on the path with a /).")
     p.add_argument("--regex", help="Regular expression searched in the path.")
     p.add_argument("--path", help="Only under this path.")

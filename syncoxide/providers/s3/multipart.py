@@ -18,8 +18,14 @@ def _unquoted(etag: str) -> str:
 class S3Uploads:
     errors = S3_ERRORS
 
-    def __init__(self, client: Any, bucket: str, key: Callable[[str], str],
-                 put: Callable[[str, bytes, bytes, datetime], str], failure: Callable[..., Exception]):
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        key: Callable[[str], str],
+        put: Callable[[str, bytes, bytes, datetime], str],
+        failure: Callable[..., Exception],
+    ):
         self._client = client
         self._bucket = bucket
         self._key = key
@@ -27,8 +33,9 @@ class S3Uploads:
         self._failure = failure
 
     def start(self, path: str, mtime: datetime) -> str:
-        answer = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key(path),
-                                                      Metadata={"mtime": mtime_text(mtime)})
+        answer = self._client.create_multipart_upload(
+            Bucket=self._bucket, Key=self._key(path), Metadata={"mtime": mtime_text(mtime)}
+        )
         return str(answer["UploadId"])
 
     def listed_parts(self, path: str, upload_id: str) -> dict[int, str]:
@@ -36,13 +43,21 @@ class S3Uploads:
         return {p["PartNumber"]: p["ETag"].strip('"') for p in listed.get("Parts", [])}
 
     def upload_part(self, path: str, upload_id: str, number: int, body: bytes, md5: bytes) -> str:
-        answer = self._client.upload_part(Bucket=self._bucket, Key=self._key(path), UploadId=upload_id,
-                                          PartNumber=number, Body=body, ContentMD5=base64.b64encode(md5).decode())
+        answer = self._client.upload_part(
+            Bucket=self._bucket,
+            Key=self._key(path),
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body,
+            ContentMD5=base64.b64encode(md5).decode(),
+        )
         return _unquoted(answer["ETag"])
 
     def complete(self, path: str, upload_id: str, parts: list[tuple[int, str]]) -> str:
         answer = self._client.complete_multipart_upload(
-            Bucket=self._bucket, Key=self._key(path), UploadId=upload_id,
+            Bucket=self._bucket,
+            Key=self._key(path),
+            UploadId=upload_id,
             MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e}"'} for n, e in parts]},
         )
         return _unquoted(answer.get("ETag", ""))

@@ -79,8 +79,12 @@ def _md5(etag: str | None) -> dict[str, str]:
 
 
 CAPABILITIES = Capabilities(
-    hashes=frozenset({"md5"}), server_side_copy=True, set_mtime=True, mtime_precision=1e-3,
-    directories=False, listed_mtime=False,
+    hashes=frozenset({"md5"}),
+    server_side_copy=True,
+    set_mtime=True,
+    mtime_precision=1e-3,
+    directories=False,
+    listed_mtime=False,
 )
 
 
@@ -88,8 +92,16 @@ class S3Provider(Provider):
     kind = "s3"
     capabilities = CAPABILITIES
 
-    def __init__(self, display: str, client: Any, bucket: str, prefix: str, transfer: TransferConfig,
-                 secrets: list[str], signed_put: SignedPut | None = None):
+    def __init__(
+        self,
+        display: str,
+        client: Any,
+        bucket: str,
+        prefix: str,
+        transfer: TransferConfig,
+        secrets: list[str],
+        signed_put: SignedPut | None = None,
+    ):
         super().__init__(display)
         self._client = client
         self.bucket = bucket
@@ -212,8 +224,15 @@ class S3Provider(Provider):
             raise self._fail(exc, clean) from None
         return RangeReader(response["Body"], length)  # type: ignore[return-value]
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
-              in_place: bool = False) -> Entry:
+    def write(
+        self,
+        path: str,
+        source: Readable,
+        *,
+        size: int | None = None,
+        mtime: datetime | None = None,
+        in_place: bool = False,
+    ) -> Entry:
         clean = paths.clean(path)
         tracked = TrackedSource(source)
         metadata = {"mtime": mtime_text(mtime or datetime.now(UTC))}
@@ -239,7 +258,8 @@ class S3Provider(Provider):
 
         def with_boto3() -> dict[str, Any]:
             return self._client.put_object(  # type: ignore[no-any-return]
-                Bucket=self.bucket, Key=key, Body=body, ContentMD5=md5_b64, Metadata=metadata)
+                Bucket=self.bucket, Key=key, Body=body, ContentMD5=md5_b64, Metadata=metadata
+            )
 
         try:
             if self._signed_put is None:
@@ -282,8 +302,9 @@ class S3Provider(Provider):
             raise ObjectNotFound(f"{self.display}: {s} not found")
         try:
             # managed copy: CopyObject, or UploadPartCopy parts for objects over the threshold
-            self._client.copy({"Bucket": self.bucket, "Key": self._key(s)}, self.bucket, self._key(d),
-                              Config=self._transfer)
+            self._client.copy(
+                {"Bucket": self.bucket, "Key": self._key(s)}, self.bucket, self._key(d), Config=self._transfer
+            )
         except S3_ERRORS as exc:
             raise self._fail(exc, s) from None
 
@@ -302,16 +323,18 @@ class S3Provider(Provider):
         extra.update(Metadata=metadata, MetadataDirective="REPLACE")
         try:
             # a copy onto itself with new metadata; managed, so objects over 5 GB copy in parts
-            self._client.copy({"Bucket": self.bucket, "Key": key}, self.bucket, key, ExtraArgs=extra,
-                              Config=self._transfer)
+            self._client.copy(
+                {"Bucket": self.bucket, "Key": key}, self.bucket, key, ExtraArgs=extra, Config=self._transfer
+            )
         except S3_ERRORS as exc:
             raise self._fail(exc, clean) from None
 
     def create_bucket(self, region: str | None) -> None:
         """CreateBucket (in ``region``, where that is not the default us-east-1); one that is there already, made
         by a run at the same moment, is fine."""
-        extra = {"CreateBucketConfiguration": {"LocationConstraint": region}} if region and region != "us-east-1" \
-            else {}
+        extra = (
+            {"CreateBucketConfiguration": {"LocationConstraint": region}} if region and region != "us-east-1" else {}
+        )
         try:
             self._client.create_bucket(Bucket=self.bucket, **extra)
         except botocore.exceptions.ClientError as exc:
@@ -396,11 +419,19 @@ def _provider(spec: ProviderSpec) -> S3Provider:
     verify = options.flag(spec, "verify_tls", True)
     with _SESSION_LOCK:
         session = _session(explicit=key_id is not None)
-        client = session.client("s3", endpoint_url=options.text(spec, "endpoint_url"),
-                                region_name=options.text(spec, "region"), aws_access_key_id=key_id,
-                                aws_secret_access_key=secret, aws_session_token=token, verify=verify, config=config)
-    credentials = botocore.credentials.Credentials(key_id, secret, token) if key_id and secret \
-        else session.get_credentials()
+        client = session.client(
+            "s3",
+            endpoint_url=options.text(spec, "endpoint_url"),
+            region_name=options.text(spec, "region"),
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            verify=verify,
+            config=config,
+        )
+    credentials = (
+        botocore.credentials.Credentials(key_id, secret, token) if key_id and secret else session.get_credentials()
+    )
     chunk = int(options.number(spec, "multipart_chunksize", 16 * MIB))
     transfer = TransferConfig(
         multipart_threshold=int(options.number(spec, "multipart_threshold", 64 * MIB)),
@@ -418,8 +449,9 @@ def connect(spec: ProviderSpec, settings: Settings) -> S3Provider:
     """The provider for ``spec``; ProviderNotFound (naming the bucket) when the bucket does not exist."""
     provider = _provider(spec)
     try:
-        provider._client.list_objects_v2(Bucket=provider.bucket, Prefix=f"{provider.prefix}/" if provider.prefix
-                                         else "", MaxKeys=1)
+        provider._client.list_objects_v2(
+            Bucket=provider.bucket, Prefix=f"{provider.prefix}/" if provider.prefix else "", MaxKeys=1
+        )
     except S3_ERRORS as exc:
         provider.close()
         raise provider._fail(exc, "") from None

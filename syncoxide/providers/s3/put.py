@@ -37,8 +37,9 @@ def _hmac(key: bytes, text: str) -> bytes:
 
 
 class SignedPut:
-    def __init__(self, base_url: str, region: str, service: str, credentials: Any, *, verify: bool | str,
-                 timeout: float):
+    def __init__(
+        self, base_url: str, region: str, service: str, credentials: Any, *, verify: bool | str, timeout: float
+    ):
         parts = urlsplit(base_url)
         self._host = parts.netloc
         self._base_path = parts.path  # ends with "/": "/bucket/" (path style) or "/" (virtual hosted)
@@ -54,8 +55,9 @@ class SignedPut:
         self.enabled = True
 
     @classmethod
-    def for_client(cls, client: Any, bucket: str, credentials: Any, *, verify: bool | str,
-                   timeout: float) -> SignedPut | None:
+    def for_client(
+        cls, client: Any, bucket: str, credentials: Any, *, verify: bool | str, timeout: float
+    ) -> SignedPut | None:
         """Learn endpoint and signing scope from a presigned URL; None where that cannot be done."""
         if credentials is None:
             return None
@@ -75,18 +77,23 @@ class SignedPut:
     def _signing_key(self, secret: str, day: str) -> bytes:
         key = self._keys.get((secret, day))
         if key is None:
-            key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret}".encode(), day), self._region), self._service),
-                        "aws4_request")
+            key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret}".encode(), day), self._region), self._service), "aws4_request")
             self._keys = {(secret, day): key}
         return key
 
-    def headers(self, path: str, body: bytes, md5_b64: str, metadata: dict[str, str],
-                stamp: str | None = None) -> dict[str, str]:
+    def headers(
+        self, path: str, body: bytes, md5_b64: str, metadata: dict[str, str], stamp: str | None = None
+    ) -> dict[str, str]:
         """The signed headers of a PUT of ``body`` to ``path`` (already URL-encoded), at ``stamp`` (default now)."""
         frozen = self._credentials.get_frozen_credentials()
         stamp = stamp or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        headers = {"content-length": str(len(body)), "content-md5": md5_b64, "host": self._host,
-                   "x-amz-content-sha256": UNSIGNED, "x-amz-date": stamp}
+        headers = {
+            "content-length": str(len(body)),
+            "content-md5": md5_b64,
+            "host": self._host,
+            "x-amz-content-sha256": UNSIGNED,
+            "x-amz-date": stamp,
+        }
         for name, value in metadata.items():
             headers[f"x-amz-meta-{name.lower()}"] = value
         if frozen.token:
@@ -96,10 +103,12 @@ class SignedPut:
         canonical = "\n".join(["PUT", path, "", *(f"{n}:{headers[n].strip()}" for n in names), "", signed, UNSIGNED])
         scope = f"{stamp[:8]}/{self._scope_tail}"
         to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        signature = hmac.new(self._signing_key(frozen.secret_key, stamp[:8]), to_sign.encode(),
-                             hashlib.sha256).hexdigest()
-        headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, "
-                                    f"SignedHeaders={signed}, Signature={signature}")
+        signature = hmac.new(
+            self._signing_key(frozen.secret_key, stamp[:8]), to_sign.encode(), hashlib.sha256
+        ).hexdigest()
+        headers["authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
+        )
         return headers
 
     def _connection(self) -> http.client.HTTPConnection:
@@ -128,8 +137,9 @@ class SignedPut:
             connection.close()
         return response.status, response.getheader("ETag", ""), answer
 
-    def put(self, key: str, body: bytes, md5_b64: str, metadata: dict[str, str],
-            fallback: Callable[[], dict[str, Any]]) -> str:
+    def put(
+        self, key: str, body: bytes, md5_b64: str, metadata: dict[str, str], fallback: Callable[[], dict[str, Any]]
+    ) -> str:
         """Store ``body`` at ``key``; returns the ETag as the server gave it."""
         if self.enabled:
             try:

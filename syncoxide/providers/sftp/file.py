@@ -54,7 +54,7 @@ class RemoteFile:
         self._forget_reads()
         view, step = memoryview(data), self.request_size
         for start in range(0, len(data), step):
-            chunk = view[start:start + step]
+            chunk = view[start : start + step]
             self._pipelined(self.session.send(wire.WRITE, self._quoted, u64(self._pos), u32(len(chunk)), chunk))
             self._pos += len(chunk)
         return len(data)
@@ -119,7 +119,7 @@ class RemoteFile:
                 self._buffer, self._buffer_at = self._next_data(want), 0
                 if not self._buffer:
                     break
-            piece = self._buffer[self._buffer_at:self._buffer_at + want]
+            piece = self._buffer[self._buffer_at : self._buffer_at + want]
             self._buffer_at += len(piece)
             self._pos += len(piece)
             want -= len(piece)
@@ -168,4 +168,3 @@ class RemoteFile:
             self.closed = True
             self._forget_reads()
             self.session.send(wire.CLOSE, self._quoted)
-

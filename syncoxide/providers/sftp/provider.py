@@ -60,8 +60,15 @@ MD5_TIMEOUT = 3600
 
 class SftpProvider(Provider):
     kind = "sftp"
-    capabilities = Capabilities(hashes=frozenset(), server_side_copy=False, set_mtime=True, mtime_precision=1.0,
-                                modes=True, metadata=frozenset({"owner"}), connection_per_thread=True)
+    capabilities = Capabilities(
+        hashes=frozenset(),
+        server_side_copy=False,
+        set_mtime=True,
+        mtime_precision=1.0,
+        modes=True,
+        metadata=frozenset({"owner"}),
+        connection_per_thread=True,
+    )
 
     def __init__(self, display: str, connection: SshConnection, session: SftpSession, root: str):
         super().__init__(display)
@@ -114,9 +121,14 @@ class SftpProvider(Provider):
     def _entry(path: str, attrs: Attrs) -> Entry:
         is_dir = statmod.S_ISDIR(attrs.mode or 0)
         mode = attrs.mode
-        return Entry(path=path, size=0 if is_dir else attrs.size or 0, mtime=utc(attrs.mtime or 0), is_dir=is_dir,
-                     mode=statmod.S_IMODE(mode) if mode is not None else None,
-                     special=special_kind(mode) if mode is not None else None)
+        return Entry(
+            path=path,
+            size=0 if is_dir else attrs.size or 0,
+            mtime=utc(attrs.mtime or 0),
+            is_dir=is_dir,
+            mode=statmod.S_IMODE(mode) if mode is not None else None,
+            special=special_kind(mode) if mode is not None else None,
+        )
 
     def list(self, path: str = "", *, specials: list[Entry] | None = None) -> Iterator[Entry]:
         start = paths.clean(path)
@@ -192,8 +204,15 @@ class SftpProvider(Provider):
         if statmod.S_ISLNK(self.session.lstat(self._abs(clean)).mode or 0):
             raise ProviderError(f"{self.display}: {names.shown(clean)} is a symlink: not followed")
 
-    def write(self, path: str, source: Readable, *, size: int | None = None, mtime: datetime | None = None,
-              in_place: bool = False) -> Entry:
+    def write(
+        self,
+        path: str,
+        source: Readable,
+        *,
+        size: int | None = None,
+        mtime: datetime | None = None,
+        in_place: bool = False,
+    ) -> Entry:
         clean = paths.clean(path)
         temp = self._abs(temp_name(clean))
         tracked = TrackedSource(source)
@@ -324,9 +343,14 @@ def connect(spec: ProviderSpec, settings: Settings) -> SftpProvider:
     if key_file is not None:
         check_key(key_file, key_passphrase)
     target = SshTarget(
-        host=url.hostname, port=port, user=user, display=display, key_file=key_file,
+        host=url.hostname,
+        port=port,
+        user=user,
+        display=display,
+        key_file=key_file,
         known_hosts=Path(options.text(spec, "known_hosts") or "~/.ssh/known_hosts").expanduser(),
-        password=options.secret(spec, "password"), key_passphrase=key_passphrase,
+        password=options.secret(spec, "password"),
+        key_passphrase=key_passphrase,
         timeout=options.number(spec, "timeout", 30),
     )
     connection = SshConnection(target)

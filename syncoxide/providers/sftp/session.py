@@ -26,6 +26,7 @@ ST_RDONLY = 0x1
 @dataclass(frozen=True)
 class Room:
     """A filesystem's room for an unprivileged user, as statvfs@openssh.com says it."""
+
     free_bytes: int
     free_inodes: int
     inodes: int

@@ -83,8 +83,8 @@ def _encrypted(text: str) -> bool:
     magic = b"openssh-key-v1\0"
     if not blob.startswith(magic):
         return False
-    size = int.from_bytes(blob[len(magic):len(magic) + 4], "big")
-    return blob[len(magic) + 4:len(magic) + 4 + size] != b"none"
+    size = int.from_bytes(blob[len(magic) : len(magic) + 4], "big")
+    return blob[len(magic) + 4 : len(magic) + 4 + size] != b"none"
 
 
 class SshConnection:
@@ -99,38 +99,86 @@ class SshConnection:
             askpass = self._dir / "askpass"
             askpass.write_text(ASKPASS)
             askpass.chmod(0o700)
-            env.update(SSH_ASKPASS=str(askpass), SSH_ASKPASS_REQUIRE="force",
-                       SYNCOXIDE_SSH_PASSWORD=target.password or "",
-                       SYNCOXIDE_SSH_KEY_PASSPHRASE=target.key_passphrase or "")
+            env.update(
+                SSH_ASKPASS=str(askpass),
+                SSH_ASKPASS_REQUIRE="force",
+                SYNCOXIDE_SSH_PASSWORD=target.password or "",
+                SYNCOXIDE_SSH_KEY_PASSPHRASE=target.key_passphrase or "",
+            )
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the connection
         argv = [_ssh(), *self._options(master=True), "-s", target.host, "sftp"]
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                                        env=env, start_new_session=True)
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env, start_new_session=True
+        )
         self._finalizer = weakref.finalize(self, _shut, self.process, self._stderr, self._dir)
         _widen(self.process.stdout)
 
     def _options(self, master: bool) -> list[str]:
         target = self.target
         options = [
-            "-F", "none", "-p", str(target.port), "-o", f"UserKnownHostsFile={target.known_hosts}",
-            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "CheckHostIP=no",
-            "-o", f"ConnectTimeout={max(1, round(target.timeout))}", "-o", "ServerAliveInterval=15",
-            "-o", "ServerAliveCountMax=4", "-o", f"Ciphers={PREFERRED_CIPHERS}",
-            "-o", f"KexAlgorithms={PREFERRED_KEX}", "-o", "Compression=no",
-            "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes",
-            "-o", "NumberOfPasswordPrompts=1", "-o", "LogLevel=ERROR", "-o", f"ControlPath={self.control}",
-            "-o", f"ControlMaster={'yes' if master else 'no'}",
+            "-F",
+            "none",
+            "-p",
+            str(target.port),
+            "-o",
+            f"UserKnownHostsFile={target.known_hosts}",
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "CheckHostIP=no",
+            "-o",
+            f"ConnectTimeout={max(1, round(target.timeout))}",
+            "-o",
+            "ServerAliveInterval=15",
+            "-o",
+            "ServerAliveCountMax=4",
+            "-o",
+            f"Ciphers={PREFERRED_CIPHERS}",
+            "-o",
+            f"KexAlgorithms={PREFERRED_KEX}",
+            "-o",
+            "Compression=no",
+            "-o",
+            "ForwardAgent=no",
+            "-o",
+            "ForwardX11=no",
+            "-o",
+            "ClearAllForwardings=yes",
+            "-o",
+            "NumberOfPasswordPrompts=1",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            f"ControlPath={self.control}",
+            "-o",
+            f"ControlMaster={'yes' if master else 'no'}",
         ]
         if target.user:
             options += ["-l", target.user]
         secret_given = target.password is not None or target.key_passphrase is not None
         options += ["-o", f"BatchMode={'no' if secret_given and master else 'yes'}"]
         if target.key_file is not None:
-            options += ["-i", str(target.key_file), "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
-                        "-o", "PreferredAuthentications=publickey"]
+            options += [
+                "-i",
+                str(target.key_file),
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "IdentityAgent=none",
+                "-o",
+                "PreferredAuthentications=publickey",
+            ]
         elif target.password is not None:
-            options += ["-o", "PubkeyAuthentication=no", "-o", "IdentityAgent=none",
-                        "-o", "PreferredAuthentications=password,keyboard-interactive"]
+            options += [
+                "-o",
+                "PubkeyAuthentication=no",
+                "-o",
+                "IdentityAgent=none",
+                "-o",
+                "PreferredAuthentications=password,keyboard-interactive",
+            ]
         return options
 
     @property

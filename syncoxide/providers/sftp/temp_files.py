@@ -15,8 +15,13 @@ from syncoxide.providers.sftp.session import SftpSession
 
 
 class SftpTempFiles:
-    def __init__(self, session: SftpSession, absolute: Callable[[str], str],
-                 explain: Callable[[BaseException, str], BaseException], failure: Callable[[Any, str], Exception]):
+    def __init__(
+        self,
+        session: SftpSession,
+        absolute: Callable[[str], str],
+        explain: Callable[[BaseException, str], BaseException],
+        failure: Callable[[Any, str], Exception],
+    ):
         self._session = session
         self._abs = absolute
         self._explain = explain

@@ -16,9 +16,17 @@ STATUS, HANDLE, DATA, NAME, ATTRS = 101, 102, 103, 104, 105
 EXTENDED, EXTENDED_REPLY = 200, 201
 
 OK, EOF, NO_SUCH_FILE, PERMISSION_DENIED, FAILURE = 0, 1, 2, 3, 4
-STATUS_TEXT = {OK: "OK", EOF: "end of file", NO_SUCH_FILE: "No such file", PERMISSION_DENIED: "Permission denied",
-               FAILURE: "Failure", 5: "Bad message", 6: "No connection", 7: "Connection lost",
-               8: "Operation unsupported"}
+STATUS_TEXT = {
+    OK: "OK",
+    EOF: "end of file",
+    NO_SUCH_FILE: "No such file",
+    PERMISSION_DENIED: "Permission denied",
+    FAILURE: "Failure",
+    5: "Bad message",
+    6: "No connection",
+    7: "Connection lost",
+    8: "Operation unsupported",
+}
 STATUS_ERRNO = {NO_SUCH_FILE: errno.ENOENT, PERMISSION_DENIED: errno.EACCES}
 
 OPEN_FLAGS = {"rb": 0x01, "wb": 0x02 | 0x08 | 0x10, "w+b": 0x01 | 0x02 | 0x08 | 0x10, "r+b": 0x01 | 0x02}
@@ -109,7 +117,7 @@ class Reader:
 
     def string(self) -> bytes:
         size = self.u32()
-        value = self.data[self.at:self.at + size]
+        value = self.data[self.at : self.at + size]
         self.at += size
         return value
 
