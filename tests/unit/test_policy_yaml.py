@@ -139,7 +139,7 @@ def test_a_misspelt_retention_rule_is_refused_not_read_as_keep_everything(tmp_pa
 
 
 def test_a_hook_runs_for_five_minutes_unless_told_otherwise() -> None:
-    from syncoxide.policies.schema import HooksSpec
     from syncoxide.models import parse_duration
+    from syncoxide.policies.schema import HooksSpec
 
     assert parse_duration(HooksSpec().timeout).total_seconds() == 300
