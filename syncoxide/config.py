@@ -45,6 +45,20 @@ class Settings(BaseSettings):
     codec_token: str | None = Field(
         default=None, description="secret reference to the codec bearer token (default file:<home>/codec.token)"
     )
+    api_port: int = Field(default=8235, description="where `syncoxide serve` (the REST API) listens")
+    api_address: str = Field(
+        default="127.0.0.1", description="the API's listen address; beyond loopback it needs TLS or a proxy"
+    )
+    api_tls_cert: Path | None = Field(default=None, description="the API's TLS certificate chain (PEM file)")
+    api_tls_key: Path | None = Field(default=None, description="the API's TLS private key (PEM file)")
+    api_trusted_proxy: str | None = Field(
+        default=None,
+        description="the one address whose X-Forwarded-For/-Proto the API believes (with --insecure-behind-proxy)",
+    )
+    api_token_key: str | None = Field(
+        default=None,
+        description="secret reference to the key API token hashes are made with (default file:<home>/api-token.key)",
+    )
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded server under the data dir"
     )

@@ -16,7 +16,6 @@ import hmac
 import html
 import secrets
 import time
-from collections import defaultdict, deque
 from collections.abc import Sequence
 from urllib.parse import parse_qs
 
@@ -31,6 +30,7 @@ from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
 from syncoxide.orchestration.codec import ENCODING, EncryptionCodec, PayloadNotAuthenticated
+from syncoxide.server.failures import FailureThrottle
 
 COOKIE = "syncoxide_codec"
 SESSION_S = 12 * 3600
@@ -54,19 +54,13 @@ class _Guard:
     def __init__(self, token: str):
         self._token = hashlib.sha256(token.encode()).digest()
         self._sessions: dict[bytes, float] = {}
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent_failures(self, address: str) -> deque[float]:
-        failures = self._failures[address]
-        while failures and failures[0] < time.monotonic() - FAILURE_WINDOW_S:
-            failures.popleft()
-        return failures
+        self._failures = FailureThrottle(FAILURES_ALLOWED, FAILURE_WINDOW_S)
 
     def blocked(self, address: str) -> bool:
-        return len(self._recent_failures(address)) >= FAILURES_ALLOWED
+        return self._failures.blocked(address)
 
     def failed(self, address: str) -> None:
-        self._recent_failures(address).append(time.monotonic())
+        self._failures.failed(address)
 
     def token_ok(self, given: str) -> bool:
         return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), self._token)
