@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from syncoxide.cli import catalog, cleanup, dev, keys, policy, repository, runs, services, source, sync
+from syncoxide.cli import catalog, cleanup, dev, keys, policy, repository, runs, services, source, sync, tokens
 from syncoxide.cli.common import err
 from syncoxide.errors import SyncoxideError
 
@@ -43,6 +43,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("catalog", catalog.app),
     ("cleanup", cleanup.app),
     ("sync", sync.app),
+    ("token", tokens.app),
 )
 
 for _commands in COMMANDS:

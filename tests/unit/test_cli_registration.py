@@ -46,7 +46,7 @@ TOP_LEVEL = [
     "versions",
     "stats",  # catalog
 ]
-GROUPS = ["dev", "repo", "keys", "policy", "source", "catalog", "cleanup", "sync"]
+GROUPS = ["dev", "repo", "keys", "policy", "source", "catalog", "cleanup", "sync", "token"]
 
 
 def test_the_root_lists_the_top_level_commands_then_the_groups_in_their_order() -> None:
