@@ -17,9 +17,8 @@ from dashboard.common import (
     show_error,
     temporal_client,
 )
-from dashboard.gather import sync_status
 from syncoxide.errors import SyncoxideError
-from syncoxide.orchestration import sync_client
+from syncoxide.orchestration import sync_client, sync_status
 from syncoxide.store import open_store
 from syncoxide.store import sync as store
 

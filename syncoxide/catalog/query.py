@@ -8,6 +8,7 @@ Views every query builds on:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -75,6 +76,7 @@ class SearchFilter(BaseModel):
     glob: str | None = Field(None, description="shell glob on the name (on the path when it holds a /)")
     regex: str | None = Field(None, description="regular expression searched in the path")
     path_prefix: str | None = None
+    from_path: str | None = Field(None, description="only paths at or after this one in path order (paging)")
     extensions: list[str] = Field(default_factory=list)
     type: str | None = Field(None, description="file, dir, symlink or other")
     min_size: int | None = None
@@ -105,6 +107,9 @@ class SearchFilter(BaseModel):
             prefix = self.path_prefix.rstrip("/") or "/"
             sql.append("(path = ? OR starts_with(path, ?))")
             args += [prefix, prefix if prefix == "/" else prefix + "/"]
+        if self.from_path is not None:
+            sql.append("path >= ?")
+            args.append(self.from_path)
         if self.extensions:
             sql.append(f"extension IN ({', '.join('?' for _ in self.extensions)})")
             args += [e.lower().lstrip(".") for e in self.extensions]
@@ -257,7 +262,7 @@ class CatalogReader:
 
     # -- versions -----------------------------------------------------------------------------
 
-    def versions(self, path: str, repository_ids: list[str] = ()) -> list[Version]:  # type: ignore[assignment]
+    def versions(self, path: str, repository_ids: Sequence[str] = ()) -> list[Version]:
         """Every snapshot that holds ``path`` (or could have: it covers the path) and what changed."""
         path = path.rstrip("/") or "/"
         scope, scope_args = _in("repository_id", list(repository_ids))

@@ -11,13 +11,16 @@ import atexit
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeGuard
 
 import typer
 
 from syncoxide.cli import catalog, cleanup, dev, keys, policy, repository, runs, services, source, sync, tokens
 from syncoxide.cli.common import err
 from syncoxide.errors import SyncoxideError
+
+if TYPE_CHECKING:
+    from temporalio.service import RPCError
 
 app = typer.Typer(
     help="syncoxide: encrypted, deduplicated backups orchestrated by Temporal.",
@@ -27,7 +30,7 @@ app = typer.Typer(
 )
 
 COMMANDS: tuple[typer.Typer, ...] = (
-    services.commands,  # worker, codec-server, dashboard, dashboard-password
+    services.commands,  # worker, codec-server, serve, dashboard, dashboard-password
     runs.commands,  # backup, restore, cancel, runs
     dev.commands,  # demo
     repository.commands,  # snapshots, ls, diff, export, forget, check, unlock, db-list, db-restore
@@ -91,7 +94,7 @@ def main() -> None:
     _exit(code if isinstance(code, int) else 0)
 
 
-def _is_rpc_error(exc: BaseException) -> bool:
+def _is_rpc_error(exc: BaseException) -> TypeGuard[RPCError]:
     """An RPCError of Temporal's SDK, without importing the SDK for commands that never loaded it."""
     service = sys.modules.get("temporalio.service")
     return service is not None and isinstance(exc, service.RPCError)

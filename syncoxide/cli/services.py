@@ -1,4 +1,4 @@
-"""`syncoxide worker|codec-server|dashboard|dashboard-password`: the long-running processes, in the foreground."""
+"""`syncoxide worker|codec-server|serve|dashboard|dashboard-password`: the long-running processes, in the foreground."""
 
 from __future__ import annotations
 
@@ -54,6 +54,36 @@ def codec_server(
         public_names=public_name,
         tls_cert=tls_cert,
         tls_key=tls_key,
+    )
+
+
+@commands.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default SYNCOXIDE_API_ADDRESS, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default SYNCOXIDE_API_PORT, 8235).")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate chain (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    insecure_behind_proxy: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-behind-proxy",
+            help="Plain HTTP beyond loopback, for a TLS proxy at SYNCOXIDE_API_TRUSTED_PROXY (whose X-Forwarded-* "
+            "headers are believed).",
+        ),
+    ] = False,
+) -> None:
+    """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) in the foreground, behind API tokens."""
+    from syncoxide.api.serve import serve as serve_api
+
+    serve_api(
+        settings(),
+        host=host,
+        port=port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        insecure_behind_proxy=insecure_behind_proxy,
     )
 
 

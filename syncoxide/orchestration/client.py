@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.runtime import Runtime
@@ -104,17 +104,23 @@ async def start(
     *,
     policy_id: str | None = None,
     source_id: str | None = None,
+    run_id: str | None = None,
+    memo: dict[str, str] | None = None,
 ) -> WorkflowHandle:
-    """Start the workflow for ``kind``; its id is the run id, its search attributes say what it is."""
+    """Start the workflow for ``kind``; its id is the run id, its search attributes say what it is. A run id
+    chosen by the caller (an API idempotency key's) is never reused, even after that run ended:
+    WorkflowAlreadyStartedError says it was started before."""
     spec = contract.WORKFLOW_FOR_RUN[kind]
     return await client.start_workflow(
         spec.name,
         request,
-        id=new_run_id(kind),
+        id=run_id or new_run_id(kind),
         task_queue=settings.task_queue,
         result_type=spec.result,
         search_attributes=search_attributes(kind, repository, policy_id, source_id),
         execution_timeout=spec.execution_timeout,
+        memo=memo,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE if run_id else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
 
 
@@ -177,8 +183,8 @@ async def poll(client: Client, run_id: str) -> RunState:
         result = await handle.result()
     except WorkflowFailureError as exc:
         cause = exc.cause
-        while getattr(cause, "cause", None) is not None and not isinstance(cause, ApplicationError):
-            cause = cause.cause
+        while (deeper := getattr(cause, "cause", None)) is not None and not isinstance(cause, ApplicationError):
+            cause = deeper
         if isinstance(cause, CancelledError) or description.status == WorkflowExecutionStatus.CANCELED:
             return RunState(status="cancelled", error="cancelled")
         return RunState(status="failed", error=getattr(cause, "message", None) or str(cause or exc))
@@ -213,8 +219,8 @@ async def wait(handle: WorkflowHandle, result_type: type[R], on_progress: Progre
         result = outcome.result()
     except WorkflowFailureError as exc:
         cause = exc.cause
-        while getattr(cause, "cause", None) is not None and not isinstance(cause, ApplicationError):
-            cause = cause.cause
+        while (deeper := getattr(cause, "cause", None)) is not None and not isinstance(cause, ApplicationError):
+            cause = deeper
         if isinstance(cause, CancelledError):
             raise RunCancelled(f"run {handle.id} was cancelled") from None
         if isinstance(cause, ApplicationError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from syncoxide.fs.private import create_private
 from syncoxide.orchestration.codec import EncryptionCodec
 from syncoxide.orchestration.payload_keys import PayloadKey, load_keys
 from syncoxide.secrets import SecretRef
+from syncoxide.server.listen import check_listen, is_loopback
 
 
 def token_file(settings: Settings) -> Path:
@@ -48,15 +48,6 @@ def ui_origins(settings: Settings) -> list[str]:
     return [f"http://127.0.0.1:{settings.temporal_ui_port}", f"http://localhost:{settings.temporal_ui_port}"]
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def serve(
     settings: Settings,
     *,
@@ -71,10 +62,9 @@ def serve(
 
     from syncoxide.server.codec_endpoints import codec_app
 
-    if not _loopback(host) and not (tls_cert and tls_key):
-        raise InvalidInput(f"--host {host} is beyond loopback: give --tls-cert and --tls-key")
+    check_listen(host, tls_cert, tls_key)
     port = port or settings.codec_port
-    hosts = ["127.0.0.1", "localhost", "::1", *(public_names or []), *([] if _loopback(host) else [host])]
+    hosts = ["127.0.0.1", "localhost", "::1", *(public_names or []), *([] if is_loopback(host) else [host])]
 
     def keys() -> list[PayloadKey]:
         return load_keys(settings.payload_keys, settings.home)

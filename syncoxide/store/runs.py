@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -83,17 +85,26 @@ def recent(
     policy_id: str | None = None,
     kind: RunKind | None = None,
     kinds: list[RunKind] | None = None,
+    statuses: list[RunStatus] | None = None,
+    before: tuple[datetime, str] | None = None,
 ) -> list[Run]:
-    """Newest first, optionally only one repository's, one policy's or some kinds'."""
+    """Newest first, optionally only one repository's, one policy's, some kinds' or statuses', and only those
+    older than ``before`` (a run's started_at and id: the keyset a page of runs ends at)."""
     filters = {"repository_id": repository_id, "policy_id": policy_id, "kind": kind.value if kind else None}
     clauses = [f"{column} = %s" for column, value in filters.items() if value is not None]
     params: list = [value for value in filters.values() if value is not None]
     if kinds:
         clauses.append("kind = ANY(%s)")
         params.append([k.value for k in kinds])
+    if statuses:
+        clauses.append("status = ANY(%s)")
+        params.append([s.value for s in statuses])
+    if before is not None:
+        clauses.append("(started_at, id) < (%s, %s)")
+        params.extend(before)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
-            f"SELECT {_COLUMNS} FROM runs {where} ORDER BY started_at DESC LIMIT %s", [*params, limit]
+            f"SELECT {_COLUMNS} FROM runs {where} ORDER BY started_at DESC, id DESC LIMIT %s", [*params, limit]
         ).fetchall()
     return [Run(**r) for r in rows]

@@ -24,6 +24,7 @@ CLI_DIR = Path(syncoxide.cli.__file__).parent
 TOP_LEVEL = [
     "worker",
     "codec-server",
+    "serve",
     "dashboard",
     "dashboard-password",  # services
     "backup",

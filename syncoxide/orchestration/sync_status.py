@@ -1,6 +1,6 @@
 """What there is to know about sync pairs at a glance: each pair's mode and sides (PostgreSQL), whether
 its SyncWorkflow runs and where it is (the status query, the running pass's heartbeat), and its latest
-run. The dashboard's Sync page shows this.
+run. The dashboard's Sync page and the API's /api/v1/sync/pairs show this.
 """
 
 from __future__ import annotations

@@ -1,0 +1,402 @@
+"""The REST API on the real stack: `syncoxide serve` as a subprocess (uvicorn on loopback) in front of the
+test stack's Temporal, worker, PostgreSQL and engines, reached over HTTP by a client that knows it only
+through its OpenAPI schema (api_client.py)."""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from syncoxide.models import Engine
+from syncoxide.store import open_store, runs
+from tests.conftest import free_port
+from tests.e2e.api_client import ApiClient
+from tests.e2e.cli import syncoxide
+from tests.e2e.conftest import make_repository
+
+pytestmark = pytest.mark.e2e
+MiB = 1024 * 1024
+
+
+@dataclass
+class Api:
+    url: str
+    process: subprocess.Popen
+    tokens: dict[str, str]
+    client: ApiClient
+
+    def as_(self, scope: str | None) -> ApiClient:
+        return self.client.with_token(self.tokens[scope] if scope else None)
+
+
+def start_server(stack, *args: str, env: dict[str, str] | None = None) -> tuple[str, subprocess.Popen]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "syncoxide", "serve", "--port", str(port), *args],
+        env={**stack.env, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"syncoxide serve exited {process.returncode}: {process.stderr.read()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return url, process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("syncoxide serve did not answer /healthz within 60s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def make_token(stack, scope: str) -> str:
+    made = syncoxide(
+        stack, "token", "create", "--name", f"t-{scope}-{uuid.uuid4().hex[:6]}", "--scope", scope, "--json"
+    )
+    assert made.code == 0, made.stderr
+    return made.json["token"]
+
+
+@pytest.fixture(scope="module")
+def api(stack) -> Iterator[Api]:
+    url, process = start_server(stack)
+    try:
+        tokens = {scope: make_token(stack, scope) for scope in ("read", "operate", "admin")}
+        yield Api(url, process, tokens, ApiClient(url, tokens["admin"]))
+    finally:
+        stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def repository(stack, tmp_path_factory):
+    base = tmp_path_factory.mktemp("api")
+    return make_repository(stack, Engine.restic, base / "repo", f"api-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("api-src")
+    (root / "docs").mkdir()
+    (root / "docs" / "api-report.txt").write_text("over HTTP\n" * 100)
+    (root / "photo.jpg").write_bytes(os.urandom(50_000))
+    return root
+
+
+def problem_of(answer: httpx.Response, status: int) -> dict:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    body = answer.json()
+    assert body["status"] == status and "\n" not in body["detail"]
+    return body
+
+
+# -- authentication and scopes ---------------------------------------------------------------------------------
+
+
+def test_healthz_needs_no_token_and_everything_else_does(api):
+    assert api.as_(None).call("GET", "/healthz").json() == {"ok": True, "database": True}
+    refused = problem_of(api.as_(None).call("GET", "/api/v1/repositories"), 401)
+    assert "token" in refused["detail"]
+    wrong = api.client.with_token("sxo_000000000000_" + "A" * 43)
+    assert problem_of(wrong.call("GET", "/api/v1/repositories"), 401)["title"] == "unauthorized"
+
+
+CALLS = [
+    # (method, template, path params, body, the scope it needs)
+    ("GET", "/api/v1/repositories", None, None, "read"),
+    ("GET", "/api/v1/runs", None, None, "read"),
+    ("GET", "/api/v1/status", None, None, "read"),
+    ("GET", "/api/v1/catalog/search", None, None, "read"),
+    ("POST", "/api/v1/backups", None, {"repository": "x", "sources": ["/tmp"]}, "operate"),
+    ("POST", "/api/v1/restores", None, {"repository": "x", "snapshot": "s", "target": "/tmp/x"}, "operate"),
+    ("POST", "/api/v1/runs/{run_id}/cancel", {"run_id": "no-such-run"}, None, "operate"),
+    ("GET", "/api/v1/audit", None, None, "admin"),
+]
+ORDER = ["read", "operate", "admin"]
+
+
+@pytest.mark.parametrize(("method", "template", "path", "body", "needed"), CALLS, ids=[c[1] for c in CALLS])
+def test_every_scope_below_the_one_a_call_needs_gets_403(api, method, template, path, body, needed):
+    for scope in ORDER:
+        answer = api.as_(scope).call(method, template, path=path, body=body)
+        if ORDER.index(scope) < ORDER.index(needed):
+            assert "scope" in problem_of(answer, 403)["detail"]
+        else:
+            assert answer.status_code not in (401, 403), answer.text
+
+
+# -- bad input ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"sources": ["/tmp"]}, "body.repository"),
+        ({"repository": "x", "sources": ["relative/path"]}, "body.sources.0"),
+        ({"repository": "x", "sources": []}, "body.sources"),
+        ({"repository": "x", "sources": ["/tmp"], "stream": {"command": ["id"]}}, "body.stream"),
+        ({"repository": "x", "sources": ["/tmp"], "options": {"compression": "zstd,99"}}, "body.options.compression"),
+        ({"repository": "x", "sources": ["/tmp"], "options": {"policy": "mine"}}, "body.options.policy"),
+    ],
+)
+def test_a_bad_backup_request_is_a_problem_naming_its_field(api, body, field):
+    answer = api.as_("operate").call("POST", "/api/v1/backups", body=body)
+    assert problem_of(answer, 422)["field"] == field
+
+
+def test_a_body_that_is_not_json_and_a_bad_cursor_are_problems(api):
+    answer = api.as_("operate").call(
+        "POST", "/api/v1/backups", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert problem_of(answer, 422)["field"].startswith("body")
+    assert (
+        problem_of(api.client.call("GET", "/api/v1/runs", params={"cursor": "bm90IGEgY3Vyc29y"}), 422)["field"]
+        == "query.cursor"
+    )
+    assert problem_of(api.client.call("GET", "/api/v1/runs", params={"limit": 0}), 422)["field"] == "query.limit"
+
+
+def test_an_unknown_repository_is_a_404_naming_it(api):
+    answer = api.as_("operate").call("POST", "/api/v1/backups", body={"repository": "nowhere", "sources": ["/tmp"]})
+    assert "'nowhere'" in problem_of(answer, 404)["detail"]
+
+
+def test_a_restore_outside_the_allowed_roots_is_refused_and_starts_nothing(api, stack, repository):
+    with open_store(stack.settings) as conn:
+        before = len(runs.recent(conn, repository_id=repository.id, limit=1000))
+    body = {"repository": repository.name, "snapshot": "latest", "target": "/etc/syncoxide-api-test"}
+    answer = api.as_("operate").call("POST", "/api/v1/restores", body=body)
+    refused = problem_of(answer, 422)
+    assert refused["field"] == "body.target" and "outside the folders restores may write to" in refused["detail"]
+    assert not Path("/etc/syncoxide-api-test").exists()
+    with open_store(stack.settings) as conn:
+        assert len(runs.recent(conn, repository_id=repository.id, limit=1000)) == before
+
+
+# -- long work: backup, events, idempotency, restore, cancel --------------------------------------------------------
+
+
+def test_a_backup_started_over_http_streams_its_events_to_the_end(api, repository, source):
+    answer = api.as_("operate").call(
+        "POST", "/api/v1/backups", body={"repository": repository.name, "sources": [str(source)]}
+    )
+    assert answer.status_code == 202, answer.text
+    started = answer.json()
+    assert answer.headers["location"].endswith(f"/api/v1/runs/{started['run_id']}")
+    events = list(api.as_("read").events("/api/v1/runs/{run_id}/events", {"run_id": started["run_id"]}))
+    kinds = [event for event, _ in events]
+    assert kinds[-1] == "end" and kinds.count("end") == 1, kinds
+    end = events[-1][1]
+    assert end["status"] == "succeeded", end
+    assert end["result"]["stats"]["files"] == 2
+    shown = api.as_("read").call("GET", "/api/v1/runs/{run_id}", path={"run_id": started["run_id"]}).json()
+    assert shown["state"] == "succeeded" and shown["record"]["status"] == "succeeded"
+    assert shown["record"]["snapshot_id"] == end["result"]["snapshot_id"]
+    snapshots = api.client.call(
+        "GET", "/api/v1/repositories/{repository}/snapshots", path={"repository": repository.name}
+    )
+    assert end["result"]["snapshot_id"] in [s["id"] for s in snapshots.json()]
+
+
+def test_a_retried_post_with_the_same_idempotency_key_starts_nothing_twice(api, stack, repository, source):
+    key = {"Idempotency-Key": f"nightly-{uuid.uuid4()}"}
+    body = {"repository": repository.name, "sources": [str(source / "docs")]}
+    operator = api.as_("operate")
+    first = operator.call("POST", "/api/v1/backups", body=body, headers=key)
+    again = operator.call("POST", "/api/v1/backups", body=body, headers=key)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["run_id"] == again.json()["run_id"]
+    assert (first.json()["replayed"], again.json()["replayed"]) == (False, True)
+    events = list(operator.events("/api/v1/runs/{run_id}/events", {"run_id": first.json()["run_id"]}))
+    assert events[-1][1]["status"] == "succeeded"
+    after_end = operator.call("POST", "/api/v1/backups", body=body, headers=key)
+    assert after_end.json()["run_id"] == first.json()["run_id"] and after_end.json()["replayed"]
+    other = operator.call("POST", "/api/v1/backups", body={**body, "sources": [str(source)]}, headers=key)
+    assert problem_of(other, 422)["field"] == "header.Idempotency-Key"
+    with open_store(stack.settings) as conn:
+        assert (
+            sum(1 for r in runs.recent(conn, repository_id=repository.id, limit=1000) if r.id == first.json()["run_id"])
+            == 1
+        )
+
+
+def test_a_restore_over_http_lands_inside_the_roots(api, repository, source, workdir):
+    listed = api.client.call("GET", "/api/v1/repositories/{repository}/snapshots", path={"repository": repository.name})
+    snapshot = listed.json()[-1]["id"]
+    target = workdir / "restored"
+    answer = api.as_("operate").call(
+        "POST", "/api/v1/restores", body={"repository": repository.name, "snapshot": snapshot, "target": str(target)}
+    )
+    assert answer.status_code == 202, answer.text
+    events = list(api.client.events("/api/v1/runs/{run_id}/events", {"run_id": answer.json()["run_id"]}))
+    assert events[-1][1]["status"] == "succeeded", events[-1]
+    restored = list(target.rglob("api-report.txt"))
+    assert restored and restored[0].read_text() == "over HTTP\n" * 100
+
+
+def test_a_backup_cancelled_over_http_ends_cancelled(api, stack, repository, tmp_path_factory):
+    big = tmp_path_factory.mktemp("api-big")
+    with open(big / "large.random", "wb") as out:
+        for _ in range(1536):
+            out.write(os.urandom(MiB))
+    operator = api.as_("operate")
+    started = operator.call("POST", "/api/v1/backups", body={"repository": repository.name, "sources": [str(big)]})
+    run_id = started.json()["run_id"]
+    seen: list[tuple[str, dict]] = []
+    asked = False
+    for event, data in operator.events("/api/v1/runs/{run_id}/events", {"run_id": run_id}):
+        seen.append((event, data))
+        if event == "progress" and data["bytes_done"] > 0 and not asked:
+            cancelled = operator.call("POST", "/api/v1/runs/{run_id}/cancel", path={"run_id": run_id})
+            assert cancelled.status_code == 202, cancelled.text
+            asked = True
+    assert asked, seen
+    assert seen[-1][0] == "end" and seen[-1][1]["status"] == "cancelled", seen[-1]
+    assert any(event == "progress" for event, _ in seen)
+    again = operator.call("POST", "/api/v1/runs/{run_id}/cancel", path={"run_id": run_id})
+    assert problem_of(again, 409)["detail"].startswith(f"run {run_id} is not running")
+
+
+# -- listings: runs paged, catalog search, audit ------------------------------------------------------------------
+
+
+def test_runs_page_by_cursor_without_gaps_or_repeats(api, repository):
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"repository": repository.name, "limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = api.as_("read").call("GET", "/api/v1/runs", params=params).json()
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    whole = api.as_("read").call("GET", "/api/v1/runs", params={"repository": repository.name, "limit": 1000})
+    assert seen == [r["id"] for r in whole.json()["items"]] and len(seen) >= 3
+    failed = api.as_("read").call("GET", "/api/v1/runs", params={"status": "cancelled", "repository": repository.name})
+    assert {r["status"] for r in failed.json()["items"]} <= {"cancelled"}
+
+
+def test_catalog_search_pages_by_cursor(api, repository, source):
+    deadline = time.monotonic() + 60
+    hits: list[dict] = []
+    while time.monotonic() < deadline and not hits:
+        found = api.as_("read").call("GET", "/api/v1/catalog/search", params={"name": "api-report"})
+        hits = [h for h in found.json()["items"] if h["location_id"] == repository.id]
+        time.sleep(0.5)
+    assert hits and hits[0]["path"].endswith("/docs/api-report.txt")
+    everything: list[tuple] = []
+    cursor = None
+    for _ in range(50):
+        params = {"repository_ids": repository.id, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.as_("read").call("GET", "/api/v1/catalog/search", params=params).json()
+        everything += [(h["path"], h["location"], h["location_name"]) for h in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(everything) == len(set(everything)) and everything == sorted(everything)
+    whole = api.as_("read").call(
+        "GET", "/api/v1/catalog/search", params={"repository_ids": repository.id, "limit": 1000}
+    )
+    assert everything == [(h["path"], h["location"], h["location_name"]) for h in whole.json()["items"]]
+
+
+def test_every_mutating_call_is_in_the_audit_log_refusals_too(api, repository, source):
+    body = {"repository": repository.name, "sources": [str(source / "docs")]}
+    run_id = api.as_("operate").call("POST", "/api/v1/backups", body=body).json()["run_id"]
+    api.as_(None).call("POST", "/api/v1/backups", body={"repository": "x", "sources": ["/tmp"]})
+    api.as_("read").call("POST", "/api/v1/runs/{run_id}/cancel", path={"run_id": "audit-probe"})
+    entries = api.client.call("GET", "/api/v1/audit", params={"limit": 50}).json()["items"]
+    anonymous = [e for e in entries if e["actor"] == "anonymous" and e["path"] == "/api/v1/backups"]
+    assert anonymous and anonymous[0]["status"] == 401 and anonymous[0]["address"] == "127.0.0.1"
+    probe = [e for e in entries if e["path"] == "/api/v1/runs/audit-probe/cancel"]
+    assert probe and probe[0]["status"] == 403 and probe[0]["scope"] == "read"
+    started = [e for e in entries if e["path"] == "/api/v1/backups" and e["status"] == 202]
+    assert started and started[0]["detail"] == {"run_id": run_id, "replayed": False}
+    assert list(api.client.events("/api/v1/runs/{run_id}/events", {"run_id": run_id}))[-1][1]["status"] == "succeeded"
+    reads = api.client.call("GET", "/api/v1/audit", params={"limit": 1000}).json()["items"]
+    from_http = [e for e in reads if e["actor"] != "cli"]  # the CLI records token changes as its own
+    assert from_http and all(e["method"] in ("POST", "PUT", "PATCH", "DELETE") for e in from_http)
+
+
+# -- the listen rules and the failure throttle, on servers of their own ---------------------------------------------
+
+
+def test_serve_refuses_an_address_beyond_loopback_without_tls(stack):
+    done = syncoxide(stack, "serve", "--host", "0.0.0.0", "--port", str(free_port()), timeout=60)
+    assert done.code != 0 and done.error_lines == [
+        "error: --host 0.0.0.0 is beyond loopback: give --tls-cert and --tls-key or --insecure-behind-proxy "
+        "with SYNCOXIDE_API_TRUSTED_PROXY set"
+    ]
+    done = syncoxide(stack, "serve", "--host", "0.0.0.0", "--insecure-behind-proxy", timeout=60)
+    assert done.code != 0 and "SYNCOXIDE_API_TRUSTED_PROXY" in done.error_lines[0] and len(done.error_lines) == 1
+
+
+def test_repeated_failures_from_one_address_are_slowed_to_429(stack):
+    url, process = start_server(stack)
+    try:
+        client = ApiClient(url, "sxo_000000000000_" + "B" * 43)
+        statuses = [client.call("GET", "/api/v1/runs").status_code for _ in range(12)]
+        assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+        blocked = client.with_token(make_token(stack, "read")).call("GET", "/api/v1/runs")
+        assert problem_of(blocked, 429) and int(blocked.headers["retry-after"]) > 0
+    finally:
+        stop_server(process)
+
+
+def test_tls_on_the_api(stack, workdir):
+    from tests.e2e.tls import self_signed
+
+    cert, key = self_signed(workdir, "127.0.0.1")
+    trusted = ssl.create_default_context(cafile=str(cert))
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "syncoxide",
+            "serve",
+            "--port",
+            str(port),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+        ],
+        env=stack.env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline, answer = time.monotonic() + 60, None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                answer = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=trusted, timeout=2)
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status_code == 200
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    finally:
+        stop_server(process)
