@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-PORTS = ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT", "CODEC_PORT")
+PORTS = ("TEMPORAL_PORT", "TEMPORAL_UI_PORT", "DASHBOARD_PORT", "CODEC_PORT", "API_PORT")
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ from syncoxide.store import open_store, repositories
 if TYPE_CHECKING:
     from syncoxide.dev.stack import Service
 
-app = typer.Typer(help="Run the embedded stack: Temporal dev server, PostgreSQL, worker, dashboard.")
+app = typer.Typer(help="Run the embedded stack: Temporal dev server, PostgreSQL, worker, API, dashboard.")
 commands = typer.Typer()
 
 

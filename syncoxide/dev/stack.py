@@ -1,9 +1,10 @@
 """`syncoxide dev up|down|status`: the embedded stack as background processes under the data dir.
 
 Temporal's dev server (SQLite file, Web UI on, decoding through the codec server), the embedded
-PostgreSQL, the codec server, a worker and the dashboard. The first start makes the payload key
-file and the codec token (0600) unless settings name their own. With SYNCOXIDE_TEMPORAL_ADDRESS or
-SYNCOXIDE_DATABASE_URL set, that service is used as it is and nothing is started for it.
+PostgreSQL, the codec server, a worker, the REST API (`syncoxide serve`) and the dashboard. The first
+start makes the payload key file and the codec token (0600) unless settings name their own. With
+SYNCOXIDE_TEMPORAL_ADDRESS or SYNCOXIDE_DATABASE_URL set, that service is used as it is and nothing
+is started for it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncoxide.api.serve import api_url
 from syncoxide.config import Settings
 from syncoxide.dashboard_auth import check_exposure
 from syncoxide.errors import ServiceUnavailable, SyncoxideError
@@ -206,6 +208,15 @@ def dashboard_argv(settings: Settings) -> list[str]:
     ]
 
 
+def _start_api(settings: Settings) -> None:
+    if running_pid(settings, "api"):
+        return
+    if _port_open(settings.api_port):
+        raise ServiceUnavailable(f"port {settings.api_port} is taken by another program (set SYNCOXIDE_API_PORT)")
+    pid, log = _spawn(settings, "api", [sys.executable, "-m", "syncoxide.cli", "serve"])
+    _wait("the API", lambda: _port_open(settings.api_port), pid, log)
+
+
 def _start_dashboard(settings: Settings) -> None:
     if running_pid(settings, "dashboard"):
         return
@@ -227,6 +238,8 @@ def up(settings: Settings, *, dashboard: bool = True, say: Callable[[str], None]
         _start_temporal(settings)
     say("starting the worker")
     _start_worker(settings)
+    say("starting the API")
+    _start_api(settings)
     if dashboard:
         say("starting the dashboard")
         _start_dashboard(settings)
@@ -249,7 +262,7 @@ def _stop_process(settings: Settings, name: str) -> bool:
 
 
 def down(settings: Settings, say: Callable[[str], None] = print) -> None:
-    for name in ("dashboard", "worker", "temporal", "codec"):
+    for name in ("dashboard", "api", "worker", "temporal", "codec"):
         if _stop_process(settings, name):
             say(f"stopped {name}")
     if settings.embedded_database and embedded.stop(settings.pgdata):
@@ -268,8 +281,15 @@ def status(settings: Settings) -> list[Service]:
         url = embedded.running_url(settings.pgdata)
         services.append(Service("postgres", str(settings.pgdata), url is not None))
     else:
+        assert settings.database_url is not None  # embedded_database is its absence
         services.append(Service("postgres", describe_url(settings.database_url), _database_reachable(settings)))
-    for name, url in (("codec", codec_url(settings)), ("worker", None), ("dashboard", dashboard_url(settings))):
+    shown = (
+        ("codec", codec_url(settings)),
+        ("worker", None),
+        ("api", api_url(settings)),
+        ("dashboard", dashboard_url(settings)),
+    )
+    for name, url in shown:
         pid = running_pid(settings, name)
         services.append(Service(name, url, pid is not None, pid))
     return services

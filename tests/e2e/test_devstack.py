@@ -42,6 +42,7 @@ def test_dev_up_demo_and_down():
         "SYNCOXIDE_TEMPORAL_UI_PORT": free_port(),
         "SYNCOXIDE_DASHBOARD_PORT": free_port(),
         "SYNCOXIDE_CODEC_PORT": free_port(),
+        "SYNCOXIDE_API_PORT": free_port(),
     }
     metrics = f"127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCOXIDE_")}
@@ -58,6 +59,10 @@ def test_dev_up_demo_and_down():
         up = cli("dev", "up", "--json")
         assert up.returncode == 0, up.stderr
         assert all(s["running"] for s in json.loads(up.stdout))
+        api = f"http://127.0.0.1:{ports['SYNCOXIDE_API_PORT']}"
+        assert {"name": "api", "url": api} in [{k: s[k] for k in ("name", "url")} for s in json.loads(up.stdout)]
+        with urllib.request.urlopen(f"{api}/healthz") as r:
+            assert json.loads(r.read()) == {"ok": True, "database": True}
         again = cli("dev", "up")
         assert again.returncode == 0, again.stderr
 
