@@ -332,24 +332,30 @@ class CatalogReader:
         )[0]
         return row
 
-    def entries_under(self, repository_id: str, snapshot_id: str, paths: list[str], *, limit: int) -> list[dict]:
-        """Entries of a snapshot at or below ``paths`` (all when empty), by path."""
+    def entries_under(
+        self, repository_id: str, snapshot_id: str, paths: list[str], *, limit: int, after: str | None = None
+    ) -> list[dict]:
+        """Entries of a snapshot at or below ``paths`` (all when empty), by path; only those after ``after``."""
         conditions, args = _under(paths)
         return self.rows(
-            "SELECT path, type, size FROM snapshot_entries WHERE repository_id = ? AND snapshot_id = ?"
-            f" AND ({conditions}) ORDER BY path LIMIT ?",
-            [repository_id, snapshot_id, *args, limit],
+            "SELECT path, type, size, mtime_ns, mode FROM snapshot_entries WHERE repository_id = ? AND snapshot_id = ?"
+            f" AND ({conditions}) AND path > ? ORDER BY path LIMIT ?",
+            [repository_id, snapshot_id, *args, after or "", limit],
         )
 
-    def diff(self, repository_id: str, older: str, newer: str, *, limit: int = 10_000) -> list[dict]:
-        """Entries added, removed or modified (type, size or mtime) between two snapshots."""
+    def diff(
+        self, repository_id: str, older: str, newer: str, *, limit: int = 10_000, after: str | None = None
+    ) -> list[dict]:
+        """Entries added, removed or modified (type, size or mtime) between two snapshots, by path; only those
+        after ``after``."""
         return self.rows(
             f"WITH a AS ({_ONE_SNAPSHOT}), b AS ({_ONE_SNAPSHOT})"
-            " SELECT coalesce(b.path, a.path) AS path, CASE WHEN a.path IS NULL THEN 'added' WHEN b.path IS NULL"
-            " THEN 'removed' ELSE 'modified' END AS change, a.size AS old_size, b.size AS new_size"
-            " FROM a FULL OUTER JOIN b ON a.path = b.path WHERE a.path IS NULL OR b.path IS NULL"
-            " OR a.type <> b.type OR a.size <> b.size OR a.mtime_ns <> b.mtime_ns ORDER BY path LIMIT ?",
-            [repository_id, older, repository_id, newer, limit],
+            " SELECT * FROM (SELECT coalesce(b.path, a.path) AS path, CASE WHEN a.path IS NULL THEN 'added'"
+            " WHEN b.path IS NULL THEN 'removed' ELSE 'modified' END AS change, a.size AS old_size,"
+            " b.size AS new_size FROM a FULL OUTER JOIN b ON a.path = b.path WHERE a.path IS NULL OR b.path IS NULL"
+            " OR a.type <> b.type OR a.size <> b.size OR a.mtime_ns <> b.mtime_ns) WHERE path > ? ORDER BY path"
+            " LIMIT ?",
+            [repository_id, older, repository_id, newer, after or "", limit],
         )
 
     def latest_snapshot_with(self, path: str, repository_id: str) -> str | None:

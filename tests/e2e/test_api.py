@@ -400,3 +400,112 @@ def test_tls_on_the_api(stack, workdir):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
     finally:
         stop_server(process)
+
+
+# -- snapshot contents, folders and differences, from the catalog ----------------------------------------------------
+
+
+def backup_to_end(api: Api, repository, root: Path) -> str:
+    started = api.as_("operate").call(
+        "POST", "/api/v1/backups", body={"repository": repository.name, "sources": [str(root)]}
+    )
+    end = list(api.client.events("/api/v1/runs/{run_id}/events", {"run_id": started.json()["run_id"]}))[-1][1]
+    assert end["status"] == "succeeded", end
+    return end["result"]["snapshot_id"]
+
+
+@pytest.fixture(scope="module")
+def two_snapshots(api, repository, tmp_path_factory) -> tuple[Path, str, str]:
+    root = tmp_path_factory.mktemp("api-two")
+    for i in range(7):
+        (root / f"f{i}.txt").write_text(f"file {i}\n")
+    (root / "sub").mkdir()
+    (root / "sub" / "inner.txt").write_text("inside\n")
+    first = backup_to_end(api, repository, root)
+    (root / "f0.txt").write_text("changed, and longer\n")
+    (root / "f1.txt").unlink()
+    (root / "new.txt").write_text("new\n")
+    second = backup_to_end(api, repository, root)
+    deadline = time.monotonic() + 60
+    for snapshot in (first, second):
+        path = {"repository": repository.name, "snapshot": snapshot}
+        while (
+            api.client.call(
+                "GET", "/api/v1/repositories/{repository}/snapshots/{snapshot}/children", path=path
+            ).status_code
+            != 200
+        ):
+            assert time.monotonic() < deadline, f"snapshot {snapshot} never reached the catalog"
+            time.sleep(0.5)
+    return root, first, second
+
+
+def test_a_snapshots_contents_page_by_path(api, repository, two_snapshots):
+    root, first, _ = two_snapshots
+    path = {"repository": repository.name, "snapshot": first}
+    template = "/api/v1/repositories/{repository}/snapshots/{snapshot}/entries"
+    paged, cursor = [], None
+    for _ in range(50):
+        params = {"path": str(root), "limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = api.as_("read").call("GET", template, path=path, params=params).json()
+        paged += [e["path"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    whole = [e["path"] for e in api.client.call("GET", template, path=path, params={"path": str(root)}).json()["items"]]
+    assert paged == whole == sorted(whole)
+    assert {p.removeprefix(str(root)) for p in whole} == {
+        "",
+        *(f"/f{i}.txt" for i in range(7)),
+        "/sub",
+        "/sub/inner.txt",
+    }
+    children = (
+        api.as_("read")
+        .call(
+            "GET",
+            "/api/v1/repositories/{repository}/snapshots/{snapshot}/children",
+            path=path,
+            params={"directory": str(root)},
+        )
+        .json()
+    )
+    assert [c["name"] for c in children][0] == "sub" and len(children) == 8  # folders first
+
+
+def test_two_snapshots_diff_paged(api, repository, two_snapshots):
+    root, first, second = two_snapshots
+    template = "/api/v1/repositories/{repository}/diff"
+    changes, cursor = [], None
+    for _ in range(20):
+        params = {"older": first, "newer": second, "limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = api.as_("read").call("GET", template, path={"repository": repository.name}, params=params).json()
+        changes += [(c["path"].removeprefix(str(root)), c["change"]) for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert ("/f0.txt", "modified") in changes and ("/f1.txt", "removed") in changes
+    assert ("/new.txt", "added") in changes and not any(p.startswith("/sub") for p, _ in changes if p != "")
+
+
+def test_a_snapshot_not_in_the_catalog_is_a_404_saying_how_to_add_it(api, repository):
+    answer = api.as_("read").call(
+        "GET",
+        "/api/v1/repositories/{repository}/snapshots/{snapshot}/entries",
+        path={"repository": repository.name, "snapshot": "0000000000"},
+    )
+    assert "catalog ingest" in problem_of(answer, 404)["detail"]
+
+
+def test_usage_and_totals(api, repository, two_snapshots):
+    usage = api.as_("read").call("GET", "/api/v1/catalog/usage").json()
+    mine = [u for u in usage if u["repository"] == repository.name]
+    assert mine and mine[0]["snapshots"] >= 2
+    totals = (
+        api.as_("read")
+        .call("GET", "/api/v1/catalog/totals", params={"repository": repository.name, "snapshot": two_snapshots[2]})
+        .json()
+    )
+    assert totals["files"] >= 8 and totals["by_extension"]
+    both = api.as_("read").call("GET", "/api/v1/catalog/totals", params={"repository": "x", "source": "y"})
+    assert problem_of(both, 422)["field"] == "query.source"

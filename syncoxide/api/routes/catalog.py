@@ -1,4 +1,5 @@
-"""The catalog: search with every filter `syncoxide search` has, paged by cursor, and a path's versions."""
+"""The catalog: search with every filter `syncoxide search` has, paged by cursor, a path's versions, and what
+`syncoxide stats` shows (usage per repository, totals of a source or a snapshot)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from syncoxide.api.auth import Reader
 from syncoxide.api.context import ApiContext, Ctx
 from syncoxide.api.paging import Cursor, Page, decode, encode
+from syncoxide.api.problems import ApiProblem
+from syncoxide.catalog.analytics import RepositoryUsage, Totals
 from syncoxide.catalog.query import SearchFilter, SearchHit, Version
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
@@ -64,5 +67,46 @@ async def versions(
     def read() -> list[Version]:
         with CatalogReader.open(ctx.settings) as reader:
             return reader.versions(path, repository or [])
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/usage", response_model=list[RepositoryUsage], summary="Per repository: snapshots, sizes, dedup")
+async def usage(ctx: Ctx, caller: Reader) -> list[RepositoryUsage]:
+    from syncoxide.catalog import analytics
+    from syncoxide.catalog.query import CatalogReader
+
+    def read() -> list[RepositoryUsage]:
+        with CatalogReader.open(ctx.settings) as reader:
+            return analytics.repository_usage(reader)
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/totals", response_model=Totals, summary="What fills a source or a snapshot")
+async def totals(
+    ctx: Ctx,
+    caller: Reader,
+    source: Annotated[str | None, Query(description="a source's name or id (its latest scan)")] = None,
+    repository: Annotated[str | None, Query(description="a repository's name or id")] = None,
+    snapshot: Annotated[str | None, Query(description="with repository: this snapshot (default: latest)")] = None,
+    top: Annotated[int, Query(ge=1, le=1000, description="how many extensions and folders")] = 15,
+    depth: Annotated[int, Query(ge=1, le=64, description="folder depth below the root for top folders")] = 2,
+) -> Totals:
+    """By type, extension, size, age and folder, as `syncoxide stats --source|--repo` shows."""
+    from syncoxide.catalog import analytics
+    from syncoxide.catalog.query import CatalogReader
+
+    if (source is None) == (repository is None):
+        raise ApiProblem(422, "query.source: give exactly one of source and repository", field="query.source")
+
+    def read() -> Totals:
+        with CatalogReader.open(ctx.settings) as reader:
+            scope = (
+                analytics.source_scope(reader, source)
+                if source is not None
+                else analytics.snapshot_scope(reader, repository or "", snapshot)
+            )
+            return analytics.totals(reader, scope, top=top, depth=depth)
 
     return await run_in_threadpool(read)
