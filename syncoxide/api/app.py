@@ -16,7 +16,7 @@ from syncoxide.api import problems
 from syncoxide.api.audit import AuditMiddleware
 from syncoxide.api.auth import Gate
 from syncoxide.api.context import ApiContext
-from syncoxide.api.routes import audit_log, catalog, health, repositories, runs, starts, sync
+from syncoxide.api.routes import audit_log, catalog, health, policies, repositories, runs, starts, sync
 from syncoxide.config import Settings
 
 ROUTERS = (
@@ -25,6 +25,7 @@ ROUTERS = (
     runs.router,
     starts.router,
     sync.router,
+    policies.router,
     catalog.router,
     audit_log.router,
 )

@@ -51,21 +51,35 @@ class Problem(BaseModel):
     status: int
     detail: str
     field: str | None = Field(None, description="for invalid input: where it was (body.x, query.y, path.z)")
+    problems: list[str] | None = Field(None, description="every problem found, one line each (policy files)")
 
 
 class ApiProblem(Exception):
     """Raised by a route to answer with a problem."""
 
-    def __init__(self, status: int, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        problems: list[str] | None = None,
+    ):
         super().__init__(detail)
-        self.status, self.detail, self.field, self.headers = status, detail, field, headers
+        self.status, self.detail, self.field, self.headers, self.problems = status, detail, field, headers, problems
 
 
 def problem(
-    status: int, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    detail: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    problems: list[str] | None = None,
 ) -> JSONResponse:
     one_line = " ".join(detail.split())[:DETAIL_MAX]
-    body = Problem(title=TITLES.get(status, "error"), status=status, detail=one_line, field=field)
+    body = Problem(title=TITLES.get(status, "error"), status=status, detail=one_line, field=field, problems=problems)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -93,7 +107,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiProblem)
     async def _raised(request: Request, exc: ApiProblem) -> JSONResponse:
-        return problem(exc.status, exc.detail, field=exc.field, headers=exc.headers)
+        return problem(exc.status, exc.detail, field=exc.field, headers=exc.headers, problems=exc.problems)
 
     @app.exception_handler(errors.SyncoxideError)
     async def _core(request: Request, exc: errors.SyncoxideError) -> JSONResponse:

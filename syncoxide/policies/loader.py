@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from syncoxide.errors import InvalidInput
 from syncoxide.policies import yaml_reader
@@ -45,7 +46,7 @@ def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
     return None
 
 
-def _message(error: dict) -> str:
+def _message(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown field"
     text = error["msg"].removeprefix("Value error, ")
@@ -110,8 +111,17 @@ def _sync_request(name: str, pair: SyncPairSpec, base: Path) -> tuple[SyncReques
         return None, [("destination", str(exc))]
 
 
-def load(paths: list[Path]) -> Desired:
-    """Parse, validate and merge the files; PolicyErrors lists every problem found."""
+def _relative_side(text: str) -> bool:
+    """A local side or spec file that names no absolute path (it would be read from where the file lies)."""
+    if text.startswith("@"):
+        return not text[1:].startswith("/")
+    split = inputs.split_side(text)
+    return split is not None and split[0] == "local" and not split[1].startswith("/")
+
+
+def load(paths: list[Path], *, relative_to_files: bool = True) -> Desired:
+    """Parse, validate and merge the files; PolicyErrors lists every problem found. Without
+    ``relative_to_files`` (files sent over the API, which lie nowhere) a relative local side is a problem."""
     if not paths:
         raise InvalidInput("no policy file given")
     problems: list[str] = []
@@ -129,6 +139,14 @@ def load(paths: list[Path]) -> Desired:
                 getattr(desired, section)[name] = spec
                 desired.origin[(section, name)] = where
         for name, pair in parsed.sync.items():
+            relative = [key for key in ("source", "destination") if _relative_side(getattr(pair, key))]
+            for key in relative if not relative_to_files else []:
+                problems.append(
+                    f"{path.name}:{_line_of(lines, ('sync', name, key))} sync.{name}.{key}: a policy sent over the"
+                    " API lies nowhere: give an absolute path"
+                )
+            if relative and not relative_to_files:
+                continue
             request, failures = _sync_request(name, pair, path.parent)
             for key, message in failures:
                 problems.append(f"{path.name}:{_line_of(lines, ('sync', name, key))} sync.{name}.{key}: {message}")

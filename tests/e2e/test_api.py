@@ -133,6 +133,9 @@ CALLS = [
     ("POST", "/api/v1/restores", None, {"repository": "x", "snapshot": "s", "target": "/tmp/x"}, "operate"),
     ("POST", "/api/v1/runs/{run_id}/cancel", {"run_id": "no-such-run"}, None, "operate"),
     ("GET", "/api/v1/audit", None, None, "admin"),
+    ("POST", "/api/v1/policies/plan", None, {"files": [{"name": "a.yaml", "content": "{}"}]}, "admin"),
+    ("GET", "/api/v1/sync/pairs", None, None, "read"),
+    ("POST", "/api/v1/sync/pairs/{pair}/{action}", {"pair": "no-such-pair", "action": "pause"}, None, "operate"),
 ]
 ORDER = ["read", "operate", "admin"]
 
@@ -509,3 +512,116 @@ def test_usage_and_totals(api, repository, two_snapshots):
     assert totals["files"] >= 8 and totals["by_extension"]
     both = api.as_("read").call("GET", "/api/v1/catalog/totals", params={"repository": "x", "source": "y"})
     assert problem_of(both, 422)["field"] == "query.source"
+
+
+# -- policy files: plan as data, apply exactly the reviewed plan -----------------------------------------------------
+
+
+def policy_upload(workdir: Path) -> dict:
+    (workdir / "src").mkdir(exist_ok=True)
+    (workdir / "src" / "doc.txt").write_text("policy data\n")
+    (workdir / "pass").write_text("api policy passphrase\n")
+    name = workdir.name.lower()
+    content = f"""\
+repositories:
+  apivault-{name}:
+    engine: restic
+    location: {workdir / "vault"}
+    passphrase: file:{workdir / "pass"}
+sources:
+  apidocs-{name}:
+    paths: [{workdir / "src"}]
+policies:
+  apidocs-{name}:
+    source: apidocs-{name}
+    repository: apivault-{name}
+    schedule:
+      every: 1000d
+"""
+    return {"files": [{"name": "api.yaml", "content": content}]}
+
+
+def test_a_policy_plan_is_data_and_apply_takes_only_that_plan(api, workdir):
+    body = policy_upload(workdir)
+    name = workdir.name.lower()
+    assert problem_of(api.as_("operate").call("POST", "/api/v1/policies/plan", body=body), 403)
+    planned = api.client.call("POST", "/api/v1/policies/plan", body=body).json()
+    mine = {(c["kind"], c["action"]) for c in planned["changes"] if name in c["name"]}
+    assert mine == {("repository", "create"), ("policy", "create")}
+    stale = api.client.call("POST", "/api/v1/policies/apply", body={**body, "plan": "0" * 64})
+    assert problem_of(stale, 409)["field"] == "body.plan"
+    applied = api.client.call("POST", "/api/v1/policies/apply", body={**body, "plan": planned["plan"]}).json()
+    assert {(c["kind"], c["action"]) for c in applied["applied"] if name in c["name"]} == mine
+    again = api.client.call("POST", "/api/v1/policies/plan", body=body).json()
+    assert {c["action"] for c in again["changes"] if name in c["name"]} == {"unchanged"}
+    assert problem_of(
+        api.client.call("POST", "/api/v1/policies/apply", body={**body, "plan": planned["plan"]}), 409
+    )  # the plan it was made from is done: a second apply of it is refused, not repeated
+
+
+def test_a_bad_policy_file_lists_every_problem_with_its_line(api):
+    content = (
+        "repositories:\n  r:\n    engine: tar\n    location: /x\n    passphrase: env:P\n"
+        "  q:\n    engine: zip\n    location: /y\n    passphrase: env:P\n"
+    )
+    answer = api.client.call(
+        "POST", "/api/v1/policies/plan", body={"files": [{"name": "bad.yaml", "content": content}]}
+    )
+    refused = problem_of(answer, 422)
+    assert refused["field"] == "body.files" and len(refused["problems"]) == 2, refused
+    assert refused["problems"][0].startswith("bad.yaml:3 repositories.r.engine"), refused
+    relative = "sync:\n  s:\n    source: rel/dir\n    destination: /tmp/abs\n"
+    answer = api.client.call("POST", "/api/v1/policies/plan", body={"files": [{"name": "s.yaml", "content": relative}]})
+    assert problem_of(answer, 422)["problems"] == [
+        "s.yaml:3 sync.s.source: a policy sent over the API lies nowhere: give an absolute path"
+    ]
+    named = api.client.call("POST", "/api/v1/policies/plan", body={"files": [{"name": "../x.yaml", "content": ""}]})
+    assert problem_of(named, 422)["field"] == "body.files.0.name"
+
+
+# -- sync pairs ------------------------------------------------------------------------------------------------------
+
+
+def wait_pair(api: Api, workflow_id: str, ready, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = api.as_("read").call("GET", "/api/v1/sync/pairs/{pair}", path={"pair": workflow_id})
+        if shown.status_code == 200 and ready(shown.json()):
+            return shown.json()
+        assert time.monotonic() < deadline, shown.text
+        time.sleep(0.3)
+
+
+def test_a_sync_pair_is_listed_paused_resumed_run_and_stopped_over_http(api, stack, workdir):
+    src, dst = workdir / "src", workdir / "dst"
+    src.mkdir()
+    (src / "a.txt").write_text("alpha")
+    dst.mkdir()
+    started = syncoxide(stack, "sync", "start", str(src), str(dst), "--mode", "sync", "--every", "1h", "--json")
+    assert started.code == 0, started.stderr
+    wid = started.json["workflow_id"]
+    first = wait_pair(api, wid, lambda p: p["passes"] == 1 and p["state"] == "waiting")
+    assert first["running"] and first["source"] == str(src) and (dst / "a.txt").read_text() == "alpha"
+    assert wid in [p["workflow_id"] for p in api.as_("read").call("GET", "/api/v1/sync/pairs").json()]
+
+    def act(action: str) -> dict:
+        done = api.as_("operate").call(
+            "POST", "/api/v1/sync/pairs/{pair}/{action}", path={"pair": wid, "action": action}
+        )
+        assert done.status_code == 202, done.text
+        return done.json()
+
+    act("pause")
+    wait_pair(api, wid, lambda p: p["paused"])
+    act("resume")
+    wait_pair(api, wid, lambda p: not p["paused"])
+    (src / "b.txt").write_text("beta")
+    assert act("now")["detail"] == "runs a pass now"
+    wait_pair(api, wid, lambda p: p["passes"] == 2 and p["state"] == "waiting")
+    assert (dst / "b.txt").read_text() == "beta"
+    assert act("stop")["detail"] == "stopped"
+    assert wait_pair(api, wid, lambda p: not p["running"])["state"] == "stopped"
+    unknown = api.as_("operate").call(
+        "POST", "/api/v1/sync/pairs/{pair}/{action}", path={"pair": "sync-nothing", "action": "explode"}
+    )
+    assert problem_of(unknown, 422)["field"] == "path.action"
