@@ -9,7 +9,7 @@ from syncoxide.errors import InvalidValue
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str | int) -> int:
     """'100M', '1.5G', '4096', '10KiB' -> bytes (units are powers of 1024)."""
     match = _SIZE.match(str(text))
     if not match:

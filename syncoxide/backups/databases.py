@@ -37,7 +37,7 @@ def _split(url: str, dbname: str | None = None) -> tuple[str, dict[str, str]]:
     password = params.pop("password", None)
     if dbname:
         params["dbname"] = dbname
-    return make_conninfo(**params), ({"PGPASSWORD": password} if password else {})
+    return make_conninfo("", **params), ({"PGPASSWORD": str(password)} if password else {})
 
 
 def _connect(url: str, dbname: str | None = None) -> psycopg.Connection:
@@ -89,6 +89,7 @@ def restore(engine: BackupEngine, snapshot_id: str, source: DatabaseSource, targ
         stderr=errors,
         env={"PATH": "/usr/bin:/bin", **env},
     )
+    assert restorer.stdin is not None  # piped above
     try:
         engine.read_file(snapshot_id, "/" + dump_name(source.dbname), restorer.stdin)
     except BrokenPipeError:

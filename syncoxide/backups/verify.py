@@ -54,7 +54,7 @@ def _check(record: FileRecord, at: tuple[int, str] | Blocked | None, report: Ver
         report.add_problem(f"{record.path}: not reachable in the target, {at.path} is {at.what}, not a folder")
         return
     st = lstat_at(*at) if at is not None else None
-    if st is None:
+    if at is None or st is None:
         report.add_problem(f"{record.path}: missing")
         return
     kind = _type_of(st)

@@ -10,6 +10,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Protocol
 
 import blake3
 import xxhash
@@ -19,7 +20,15 @@ from syncoxide.errors import InvalidInput
 from syncoxide.fs.nofollow import open_regular
 
 CHUNK = 1 << 20
-_FACTORIES: dict[str, Callable[[], object]] = {
+
+
+class _Hasher(Protocol):
+    def update(self, data: bytes, /) -> object: ...
+
+    def hexdigest(self) -> str: ...
+
+
+_FACTORIES: dict[str, Callable[[], _Hasher]] = {
     "xxh3": xxhash.xxh3_128,
     "blake3": blake3.blake3,
     "md5": hashlib.md5,
@@ -51,13 +60,13 @@ def hash_file(
         with open(fd, "rb", buffering=0, closefd=not isinstance(path, int)) as data:
             while chunk := data.read(CHUNK):
                 for _, hasher in hashers:
-                    hasher.update(chunk)  # type: ignore[attr-defined]
+                    hasher.update(chunk)
                 on_read(len(chunk))
                 if stop is not None and stop.is_set():
                     return None
     except OSError:
         return None
-    return {name: hasher.hexdigest() for name, hasher in hashers}  # type: ignore[attr-defined]
+    return {name: hasher.hexdigest() for name, hasher in hashers}
 
 
 class Hasher:

@@ -14,7 +14,7 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -66,7 +66,7 @@ def walk_to_part(
     stats = WalkStats()
     walk = FindWalk(root, excludes, one_file_system=one_file_system, stats=stats)
 
-    def built() -> Iterator[tuple[pa.RecordBatch, Progress]]:
+    def built() -> Generator[tuple[pa.RecordBatch, Progress], None, None]:
         for columns in walk.batches():
             yield (
                 build_batch(columns, owner),
@@ -88,7 +88,7 @@ def walk_to_part(
     return storage.write_part(relative, reported(), dictionary=SCAN_DICTIONARY_COLUMNS), stats
 
 
-def _ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def _ahead(items: Generator[T, None, None], depth: int = 2) -> Iterator[T]:
     """The items, made by a thread while the caller consumes the previous ones (Arrow and Parquet work
     releases the GIL, so the walk and the write overlap). Closing the result stops the thread."""
     ready: queue.Queue = queue.Queue(depth)

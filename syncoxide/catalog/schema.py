@@ -8,6 +8,7 @@ source_id + scan_id), so parts of many snapshots can be compacted into one file.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -76,7 +77,7 @@ def _array(values: list | pa.Array, type_: pa.DataType) -> pa.Array:
     return pa.array(values, type_)
 
 
-def build_batch(raw: dict[str, list | pa.Array], owner: dict[str, str | None]) -> pa.RecordBatch:
+def build_batch(raw: dict[str, list | pa.Array], owner: Mapping[str, str | None]) -> pa.RecordBatch:
     """A batch in SCHEMA from raw columns (lists or Arrow arrays) and the part's owner ids; hash columns empty."""
     length = len(raw["path"])
     names = _array(raw["name"], pa.string())

@@ -17,7 +17,7 @@ import os
 import queue
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
@@ -182,7 +182,7 @@ class _Chunk:
         return any(self.records.find(lead) >= 0 for lead in _RESERVED_UTF8_LEADS)
 
 
-def _drained(stream) -> Iterator[bytes]:
+def _drained(stream) -> Generator[bytes, None, None]:
     """The stream in blocks of about READ_BYTES, read by a thread so that find does not wait for this one
     (up to QUEUED_BLOCKS ahead; then find waits, so memory stays bounded)."""
     blocks: queue.Queue[bytes | None] = queue.Queue(QUEUED_BLOCKS)
@@ -242,6 +242,7 @@ class FindWalk:
             find = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, bufsize=0)
         except FileNotFoundError as exc:
             raise InvalidInput("scan: GNU find is not installed (Debian: apt install findutils)") from exc
+        assert find.stdout is not None  # piped above
         with contextlib.suppress(OSError):  # a bigger pipe: find seldom waits for this process to read
             fcntl.fcntl(find.stdout.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
         complaints: list[str] = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from syncoxide.contract.payloads import BackupStats, CheckResult, Progress
 from syncoxide.engines.process import CancelFn
@@ -163,7 +163,7 @@ class BackupEngine(ABC):
         """All snapshots with their stats, oldest first."""
 
     @abstractmethod
-    def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
+    def list_files(self, snapshot_id: str, paths: Sequence[str] = ()) -> Iterator[FileRecord]:
         """Stream the snapshot's entries (under ``paths`` if given) without holding them all."""
 
     def list_rows(self, snapshot_id: str) -> Iterator[Row]:
@@ -186,18 +186,18 @@ class BackupEngine(ABC):
         snapshot_id: str,
         target: Path,
         *,
-        paths: list[str] = (),  # type: ignore[assignment]
+        paths: Sequence[str] = (),
         progress: ProgressFn = _no_progress,
         cancelled: CancelFn = _never_cancelled,
     ) -> None:
         """Restore the snapshot (or just ``paths``) under ``target``, keeping absolute paths below it."""
 
     @abstractmethod
-    def read_file(self, snapshot_id: str, path: str, out: BinaryIO) -> None:
+    def read_file(self, snapshot_id: str, path: str, out: IO[bytes]) -> None:
         """Write one file's contents from the snapshot to ``out``."""
 
     @abstractmethod
-    def export_tar(self, snapshot_id: str, out: BinaryIO, paths: list[str] = ()) -> None:  # type: ignore[assignment]
+    def export_tar(self, snapshot_id: str, out: BinaryIO, paths: Sequence[str] = ()) -> None:
         """Write the snapshot (or ``paths`` of it) to ``out`` as a tar stream."""
 
     # -- maintenance ------------------------------------------------------------------------

@@ -7,10 +7,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 from urllib.parse import quote, unquote
 
 from syncoxide.contract.payloads import BackupStats, CheckResult, Progress
@@ -360,7 +360,7 @@ class BorgEngine(BackupEngine):
             )
             yield record, ("/" + item["source"] if kind != FileType.symlink and item.get("source") else None)
 
-    def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
+    def list_files(self, snapshot_id: str, paths: Sequence[str] = ()) -> Iterator[FileRecord]:
         """The snapshot's entries; a hard link gets the size of the file it links to.
 
         borg lists the second and later links of a file with size 0 and the first link's path. That
@@ -401,7 +401,7 @@ class BorgEngine(BackupEngine):
         snapshot_id: str,
         target: Path,
         *,
-        paths: list[str] = (),  # type: ignore[assignment]
+        paths: Sequence[str] = (),
         progress: ProgressFn = _no_progress,
         cancelled: CancelFn = _never_cancelled,
     ) -> None:
@@ -421,13 +421,13 @@ class BorgEngine(BackupEngine):
         args = ["extract", "--progress", f"{self.location}::{snapshot_id}", *map(_archive_path, paths)]
         self._run(*args, cwd=str(target), on_stderr=on_stderr, cancelled=cancelled)
 
-    def read_file(self, snapshot_id: str, path: str, out: BinaryIO) -> None:
+    def read_file(self, snapshot_id: str, path: str, out: IO[bytes]) -> None:
         argv = self._argv("extract", "--stdout", f"{self.location}::{snapshot_id}", _archive_path(path))
         code, stderr = process.pipe_stdout(argv, env=self._env(), out=out)
         if code != 0 and code not in _WARNING_CODES:
             raise self._fail(code, stderr)
 
-    def export_tar(self, snapshot_id: str, out: BinaryIO, paths: list[str] = ()) -> None:  # type: ignore[assignment]
+    def export_tar(self, snapshot_id: str, out: BinaryIO, paths: Sequence[str] = ()) -> None:
         argv = self._argv("export-tar", f"{self.location}::{snapshot_id}", "-", *map(_archive_path, paths))
         code, stderr = process.pipe_stdout(argv, env=self._env(), out=out)
         if code != 0 and code not in _WARNING_CODES:

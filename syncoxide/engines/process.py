@@ -130,8 +130,11 @@ def _drain_stderr(proc: subprocess.Popen) -> tuple[threading.Thread, deque[str]]
     """Keep the last lines of stderr in the background so the process never blocks on it."""
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 
+    assert proc.stderr is not None  # _spawn pipes it
+    stream = proc.stderr
+
     def drain() -> None:
-        for raw in iter(proc.stderr.readline, b""):
+        for raw in iter(stream.readline, b""):
             tail.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
 
     drainer = threading.Thread(target=drain, daemon=True)
@@ -145,8 +148,10 @@ def pipe_stdout(
     """Copy a process's binary stdout into ``out``; return (returncode, stderr tail)."""
     proc = _spawn(argv, env, None, None)
     drainer, stderr = _drain_stderr(proc)
+    assert proc.stdout is not None  # _spawn pipes it
+    stdout = proc.stdout
     try:
-        for chunk in iter(lambda: proc.stdout.read(chunk_size), b""):
+        for chunk in iter(lambda: stdout.read(chunk_size), b""):
             out.write(chunk)
         code = proc.wait()
         drainer.join()
@@ -166,6 +171,7 @@ def stream_stdout(
     """Yield stdout lines as they come (constant memory); on_exit(returncode, stderr) may raise."""
     proc = _spawn(argv, env, cwd, None)
     drainer, stderr = _drain_stderr(proc)
+    assert proc.stdout is not None  # _spawn pipes it
     try:
         for raw in iter(proc.stdout.readline, b""):
             yield raw.decode("utf-8", errors="replace").rstrip("\n")

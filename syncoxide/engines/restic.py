@@ -7,10 +7,10 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from syncoxide.contract.payloads import BackupStats, CheckResult, Progress
 from syncoxide.engines import compression, process
@@ -294,7 +294,7 @@ class ResticEngine(BackupEngine):
             if line.startswith("{"):
                 yield json.loads(line)
 
-    def list_files(self, snapshot_id: str, paths: list[str] = ()) -> Iterator[FileRecord]:  # type: ignore[assignment]
+    def list_files(self, snapshot_id: str, paths: Sequence[str] = ()) -> Iterator[FileRecord]:
         """`restic ls --json`, with names that are not UTF-8 put right from their folder's tree (restic_names)."""
         exact = ExactPaths(lambda folder: self._json("cat", "tree", f"{snapshot_id}:{folder}").get("nodes") or [])
         for item in self._stream("ls", snapshot_id, *paths):
@@ -349,7 +349,7 @@ class ResticEngine(BackupEngine):
         snapshot_id: str,
         target: Path,
         *,
-        paths: list[str] = (),  # type: ignore[assignment]
+        paths: Sequence[str] = (),
         progress: ProgressFn = _no_progress,
         cancelled: CancelFn = _never_cancelled,
     ) -> None:
@@ -372,12 +372,12 @@ class ResticEngine(BackupEngine):
             args += ["--include", path]
         self._run(*args, on_stdout=on_stdout, cancelled=cancelled, keep_stdout=False)
 
-    def read_file(self, snapshot_id: str, path: str, out: BinaryIO) -> None:
+    def read_file(self, snapshot_id: str, path: str, out: IO[bytes]) -> None:
         code, stderr = process.pipe_stdout(self._argv("dump", snapshot_id, path), env=self._env(), out=out)
         if code != 0:
             raise self._fail(code, stderr)
 
-    def export_tar(self, snapshot_id: str, out: BinaryIO, paths: list[str] = ()) -> None:  # type: ignore[assignment]
+    def export_tar(self, snapshot_id: str, out: BinaryIO, paths: Sequence[str] = ()) -> None:
         if len(paths) > 1:
             raise InvalidInput("restic exports one path at a time: give one --path or none")
         argv = self._argv("dump", "--archive", "tar", snapshot_id, paths[0] if paths else "/")

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 import zstandard
@@ -111,8 +111,8 @@ class LocalResticRepository:
                 return master
         raise WrongPassphrase(f"restic repository {self.root}: wrong password or no key found")
 
-    def _unpacked(self, path: Path) -> object:
-        """An index, snapshot or config file: decrypted, decompressed (format 2), parsed."""
+    def _unpacked(self, path: Path) -> Any:
+        """An index, snapshot or config file: decrypted, decompressed (format 2), parsed (JSON, whatever its shape)."""
         plain = self.key.open(path.read_bytes(), str(path.relative_to(self.root)))
         if plain[:1] == b"\x02":
             plain = self._dctx.decompress(plain[1:], max_output_size=1 << 30)
@@ -128,7 +128,7 @@ class LocalResticRepository:
                 continue
             self._indexes_read.add(path.name)
             index = self._unpacked(path)
-            for pack in index.get("packs", []):  # type: ignore[union-attr]
+            for pack in index.get("packs", []):
                 for blob in pack.get("blobs", []):
                     if blob["type"] == "tree":
                         self._trees[blob["id"]] = (
@@ -140,7 +140,7 @@ class LocalResticRepository:
 
     def snapshot_tree(self, snapshot_id: str) -> str:
         snapshot = self._unpacked(self.root / "snapshots" / snapshot_id)
-        return snapshot["tree"]  # type: ignore[index]
+        return snapshot["tree"]
 
     def tree(self, tree_id: str) -> list[Node]:
         cached = self._cache.get(tree_id)

@@ -51,7 +51,7 @@ def describe(mode: int) -> str:
     return f"a {kind_of(mode)}"
 
 
-def split(path: Name) -> list[str]:
+def split(path: Name | os.PathLike[str]) -> list[str]:
     """The components of an absolute or relative path, as str (bytes names via surrogateescape)."""
     text = os.fsdecode(path)
     return [p for p in text.split("/") if p and p != "."]

@@ -19,13 +19,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, Protocol, Self
 
 from syncoxide.fs.modes import user_file_mode
 from syncoxide.fs.nofollow import kind_of
 from syncoxide.providers import paths
 from syncoxide.providers.errors import NotSupported
 from syncoxide.providers.features import MultipartWriter, ServerMd5, TempFileWriter
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 HASH_TYPES = ("md5", "sha1", "sha256")
 TEMP_MARKER = ".syncoxide-tmp-"
@@ -34,6 +37,18 @@ COPY_CHUNK = 1024 * 1024
 
 class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+class ReadStream(Readable, Protocol):
+    """What ``open_read`` hands back: read it (to ``b""`` at the end), then close it, as ``with`` does."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None, /
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -145,9 +160,10 @@ class TrackedSource(io.RawIOBase):
         self.count += len(data)
         return data
 
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        with memoryview(buffer) as view:
+            data = self.read(len(view))
+            view[: len(data)] = data
         return len(data)
 
 
@@ -172,9 +188,10 @@ class RangeReader(io.RawIOBase):
             self._left -= len(data)
         return data
 
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        with memoryview(buffer) as view:
+            data = self.read(len(view))
+            view[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
@@ -211,7 +228,7 @@ class Provider(ABC):
         """The entry at ``path``; ObjectNotFound if there is none."""
 
     @abstractmethod
-    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> ReadStream:
         """A stream of ``length`` bytes (or to the end) from ``offset``; close it when done."""
 
     @abstractmethod
@@ -303,7 +320,7 @@ class Provider(ABC):
             return False
         return True
 
-    def __enter__(self) -> Provider:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from syncoxide.config import Settings
 from syncoxide.fs import names, nofollow
@@ -24,6 +24,7 @@ from syncoxide.providers.base import (
     Provider,
     RangeReader,
     Readable,
+    ReadStream,
     TrackedSource,
     check_range,
     default_mode,
@@ -306,13 +307,13 @@ class LocalProvider(Provider):
             what = "a directory" if statmod.S_ISDIR(st.st_mode) else f"a {special_kind(st.st_mode)}"
             raise ProviderError(f"{self.display}: {names.shown(clean)} is {what}: never opened as data")
         os.set_blocking(fd, True)
-        return os.fdopen(fd, mode)
+        return cast(BinaryIO, os.fdopen(fd, mode))  # mode is one of _OPEN's, all binary: a buffered binary file
 
-    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> ReadStream:
         check_range(offset, length)
         handle = self.open_file(path, "rb")
         handle.seek(offset)
-        return RangeReader(handle, length)  # type: ignore[return-value]
+        return RangeReader(handle, length)
 
     def write(
         self,
@@ -468,8 +469,8 @@ class LocalProvider(Provider):
                 there = {n for n in os.listxattr(fd) if n.startswith("user.")}
                 for name in there - {n.decode() for n in metadata.xattrs}:
                     os.removexattr(fd, name)
-                for name, value in metadata.xattrs.items():
-                    os.setxattr(fd, name, value)
+                for attribute, value in metadata.xattrs.items():
+                    os.setxattr(fd, attribute, value)
             except OSError as exc:
                 raise self._fail(exc, clean) from None
 

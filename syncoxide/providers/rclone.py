@@ -22,7 +22,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from syncoxide.config import Settings
 from syncoxide.errors import InvalidInput
@@ -35,6 +35,7 @@ from syncoxide.providers.base import (
     Provider,
     RangeReader,
     Readable,
+    ReadStream,
     TrackedSource,
     check_range,
     temp_name,
@@ -172,7 +173,8 @@ class RcloneProvider(Provider):
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **self._spawn)
         assert process.stdout is not None and process.stderr is not None
         stderr: list[bytes] = []
-        drain = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
+        errors = process.stderr  # (named: the assert above does not reach into the lambda)
+        drain = threading.Thread(target=lambda: stderr.append(errors.read()), daemon=True)
         drain.start()
         count = 0
         try:
@@ -204,7 +206,7 @@ class RcloneProvider(Provider):
         out = self._run("lsjson", "--no-mimetype", "--no-modtime", "--max-depth", "1", self._target(path), path=path)
         return bool(json.loads(out))
 
-    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> ReadStream:
         check_range(offset, length)
         clean = paths.clean(path)
         if length == 0:
@@ -218,7 +220,8 @@ class RcloneProvider(Provider):
         process = subprocess.Popen(self._argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, **self._spawn)
         assert process.stdout is not None and process.stderr is not None
         stderr: list[bytes] = []
-        drain = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
+        errors = process.stderr  # (named: the assert above does not reach into the lambda)
+        drain = threading.Thread(target=lambda: stderr.append(errors.read()), daemon=True)
         drain.start()
         first = process.stdout.read(CHUNK)
         if not first:
@@ -236,16 +239,17 @@ class RcloneProvider(Provider):
             if code != 0:
                 raise self._fail(code, b"".join(stderr).decode(errors="replace"), clean)
 
-        stream = _Prefixed(first, process.stdout, at_eof)
+        output = process.stdout
+        stream = _Prefixed(first, output, at_eof)
 
         def close() -> None:
             if process.poll() is None:
                 process.kill()
             process.wait()
-            process.stdout.close()  # type: ignore[union-attr]
+            output.close()
             drain.join()
 
-        return RangeReader(stream, None, on_close=close)  # type: ignore[return-value]
+        return RangeReader(stream, None, on_close=close)
 
     def write(
         self,
@@ -273,7 +277,8 @@ class RcloneProvider(Provider):
         )
         assert process.stdin is not None and process.stderr is not None
         stderr: list[bytes] = []
-        drain = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
+        errors = process.stderr  # (named: the assert above does not reach into the lambda)
+        drain = threading.Thread(target=lambda: stderr.append(errors.read()), daemon=True)
         drain.start()
         tracked = TrackedSource(source)
         try:
@@ -345,7 +350,7 @@ class RcloneProvider(Provider):
 class _Prefixed(io.RawIOBase):
     """``first``, then the rest of ``rest``; ``at_eof`` runs (and may raise) when the rest runs out."""
 
-    def __init__(self, first: bytes, rest: BinaryIO, at_eof: Callable[[], None]):
+    def __init__(self, first: bytes, rest: IO[bytes], at_eof: Callable[[], None]):
         self._first = first
         self._rest = rest
         self._at_eof = at_eof
@@ -390,9 +395,9 @@ def connect(spec: ProviderSpec, settings: Settings) -> RcloneProvider:
     provider = RcloneProvider(root, rclone, root, env, flags, resolved)
     provider.learn_features()
     try:
-        root = provider.stat("")
+        root_entry = provider.stat("")
     except ObjectNotFound:
         raise ProviderNotFound(f"{provider.display}: the root does not exist") from None
-    if not root.is_dir:
+    if not root_entry.is_dir:
         raise ProviderNotFound(f"{provider.display}: the root is not a directory")
     return provider

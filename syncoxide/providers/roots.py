@@ -15,12 +15,12 @@ import posixpath
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import NoReturn
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from syncoxide.config import Settings
 from syncoxide.providers import paths
-from syncoxide.providers.base import Capabilities, Entry, Provider, Readable
+from syncoxide.providers.base import Capabilities, Entry, Provider, Readable, ReadStream
 from syncoxide.providers.errors import ObjectNotFound, ProviderNotFound
 from syncoxide.providers.spec import ProviderSpec, open_provider, provider_module
 
@@ -46,11 +46,11 @@ def parent(spec: ProviderSpec) -> tuple[ProviderSpec, str] | None:
             return None
         up, name = urlunsplit(url._replace(path=above)), unquote(posixpath.basename(url.path.rstrip("/")))
     elif spec.kind == "rclone":
-        remote, _, path = location.partition(":")
-        above = _parent_path(path)
+        remote, _, remote_path = location.partition(":")
+        above = _parent_path(remote_path)
         if above is None:
             return None
-        up, name = f"{remote}:{above}", posixpath.basename(path.rstrip("/"))
+        up, name = f"{remote}:{above}", posixpath.basename(remote_path.rstrip("/"))
     else:
         return None
     return spec.model_copy(update={"location": up}), name
@@ -118,7 +118,7 @@ class Absent(Provider):
     def _absent(self) -> NoReturn:
         raise ObjectNotFound(f"{self.display}: nothing can be read or written there")
 
-    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> ReadStream:
         self._absent()
 
     def write(

@@ -57,8 +57,9 @@ KINDS: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
 }
 
 
-class ProviderSpec(BaseModel, frozen=True):
-    model_config = ConfigDict(hide_input_in_errors=True)  # a refused location's secret stays out of messages
+class ProviderSpec(BaseModel):
+    # a refused location's secret stays out of messages
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     kind: ProviderKind
     location: str = Field(
@@ -110,4 +111,4 @@ def provider_module(kind: str) -> ModuleType:
 
 def open_provider(spec: ProviderSpec, settings: Settings) -> Provider:
     """Resolve the spec's secrets and connect; errors are ProviderError subclasses or SecretUnavailable."""
-    return provider_module(spec.kind).connect(spec, settings)  # type: ignore[no-any-return]
+    return provider_module(spec.kind).connect(spec, settings)

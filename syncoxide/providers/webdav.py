@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import BinaryIO
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -30,6 +30,7 @@ from syncoxide.providers.base import (
     Provider,
     RangeReader,
     Readable,
+    ReadStream,
     TrackedSource,
     check_range,
     temp_name,
@@ -109,10 +110,10 @@ class WebdavProvider(Provider):
         return url + "/" if collection else url
 
     def _request(
-        self, method: str, path: str, *, ok: tuple[int, ...], collection: bool = False, **kwargs: object
+        self, method: str, path: str, *, ok: tuple[int, ...], collection: bool = False, **kwargs: Any
     ) -> requests.Response:
         try:
-            response = self._session.request(method, self._url(path, collection), timeout=self._timeout, **kwargs)  # type: ignore[arg-type]
+            response = self._session.request(method, self._url(path, collection), timeout=self._timeout, **kwargs)
         except requests.RequestException as exc:
             raise ProviderTransient(
                 f"{self.display}: {method} {path or '/'} failed: {options.redact(str(exc), self._secrets)}"
@@ -200,7 +201,7 @@ class WebdavProvider(Provider):
                 return entry
         raise ObjectNotFound(f"{self.display}: {clean or '/'} not found")
 
-    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> ReadStream:
         check_range(offset, length)
         clean = paths.clean(path)
         if length == 0:
@@ -218,7 +219,7 @@ class WebdavProvider(Provider):
             skip = offset  # the server ignored the range: skip to the offset
             while skip > 0 and (chunk := raw.read(min(skip, CHUNK))):
                 skip -= len(chunk)
-        return RangeReader(raw, length, on_close=response.close)  # type: ignore[return-value]
+        return RangeReader(raw, length, on_close=response.close)
 
     def _mkcols(self, directory: str) -> None:
         if not directory:

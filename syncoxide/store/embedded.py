@@ -42,7 +42,9 @@ def start(pgdata: Path) -> str:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
-        private_socket = conn.execute("SHOW unix_socket_permissions").fetchone()[0] == SOCKET_MODE
+        shown = conn.execute("SHOW unix_socket_permissions").fetchone()
+        assert shown is not None  # SHOW answers one row
+        private_socket = shown[0] == SOCKET_MODE
         if not private_socket:
             conn.execute(f"ALTER SYSTEM SET unix_socket_permissions = '{SOCKET_MODE}'")
     if not private_socket:  # pgserver trusts every local connection: only the socket's mode keeps others out
@@ -63,7 +65,7 @@ def stop(pgdata: Path) -> bool:
 
 def _pg_ctl(pgdata: Path, action: str) -> None:
     """``pg_ctl stop`` or ``restart`` (which keeps the socket dir and port of the last start)."""
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # set on the module by its _init()
 
     pg_ctl(["-w", action, "-m", "fast"], pgdata=pgdata, user="pgserver" if _running_as_root() else None)
 

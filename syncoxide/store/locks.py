@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import psycopg
+
 from syncoxide.config import Settings
 from syncoxide.store.db import connect
 
@@ -30,9 +32,15 @@ def repository_gate(
     kind = "" if exclusive else "_shared"
     conn = connect(settings, autocommit=True)
     try:
-        while not conn.execute(f"SELECT pg_try_advisory_lock{kind}(%s)", (key,)).fetchone()[0]:
+        while not _try_lock(conn, kind, key):
             waiting()
             time.sleep(POLL_S)
         yield
     finally:
         conn.close()
+
+
+def _try_lock(conn: psycopg.Connection, kind: str, key: int) -> bool:
+    row = conn.execute(f"SELECT pg_try_advisory_lock{kind}(%s)", (key,)).fetchone()
+    assert row is not None  # a SELECT of a function answers one row
+    return bool(row[0])

@@ -38,7 +38,9 @@ def add(conn: psycopg.Connection, *, name: str, engine: Engine, location: str, p
                 f" VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
                 (repo_id, name, engine.value, location, str(passphrase)),
             )
-            return _row_to_repository(cur.fetchone())
+            row = cur.fetchone()
+            assert row is not None  # INSERT … RETURNING answers the row it made
+            return _row_to_repository(row)
     except psycopg.errors.UniqueViolation:
         raise InvalidInput(f"a repository named {name!r} or at {location} is already registered") from None
 

@@ -134,7 +134,9 @@ def pair_lock_key(pair_id: str) -> int:
 
 def try_lock(conn: psycopg.Connection, pair_id: str) -> bool:
     """A session-level advisory lock: one run per pair at a time, released if the process dies."""
-    return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (pair_lock_key(pair_id),)).fetchone()[0])
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (pair_lock_key(pair_id),)).fetchone()
+    assert row is not None  # a SELECT of a function answers one row
+    return bool(row[0])
 
 
 def unlock(conn: psycopg.Connection, pair_id: str) -> None:

@@ -151,6 +151,7 @@ class BisyncPlanner:
         assert e1 is not None and e2 is not None
         winner = self._winner(e1, e2)
         loser = OTHER[winner]
+        won = e1 if winner is Side.path1 else e2
         if self.policy is ConflictPolicy.keep_both or (self.keep_loser and not self.backup_dir):
             renamed = conflict_name(path, self.now, loser)
             self.plan.actions.append(
@@ -167,7 +168,7 @@ class BisyncPlanner:
             moved = Entry(path=renamed, size=lost.size, mtime=lost.mtime, hashes=lost.hashes)
             self.sides.extra[(loser, renamed)] = moved
             self.plan.actions.append(_copy(winner, renamed, moved, "conflict: the other version", update=False))
-            self.plan.actions.append(_copy(loser, path, e[winner], "conflict: winner", update=False))  # type: ignore[arg-type]
+            self.plan.actions.append(_copy(loser, path, won, "conflict: winner", update=False))
             self.plan.conflicts.append(
                 f"{path}: {what}; {winner.value} keeps the name, {loser.value}'s version is kept as {renamed}"
             )
@@ -176,8 +177,8 @@ class BisyncPlanner:
             _copy(
                 loser,
                 path,
-                e[winner],
-                f"conflict ({what}): {self.policy.value} wins",  # type: ignore[arg-type]
+                won,
+                f"conflict ({what}): {self.policy.value} wins",
                 update=True,
             )
         )

@@ -328,10 +328,10 @@ class Executor:
             futures = [pool.submit(self._task, task) for task in tasks]
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for future in done:
-                if future.exception() is not None:
+                if (failure := future.exception()) is not None:
                     for other in pending:
                         other.cancel()
-                    raise future.exception()  # type: ignore[misc]
+                    raise failure
 
     # -- the whole plan --------------------------------------------------------------------------------
 

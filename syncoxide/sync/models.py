@@ -148,8 +148,9 @@ class SyncOptions(BaseModel, frozen=True):
         return spec.model_copy(update={"options": {**spec.options, "links": self.links, "copy_links": self.copy_links}})
 
 
-class SyncRequest(BaseModel, frozen=True):
-    model_config = ConfigDict(hide_input_in_errors=True)  # (its sides' locations are not repeated in errors)
+class SyncRequest(BaseModel):
+    # (its sides' locations are not repeated in errors)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     source: ProviderSpec
     destination: ProviderSpec

@@ -76,6 +76,7 @@ def plan_one_way(
             if (
                 mode is not Mode.move
                 and s.mode is not None
+                and d is not None  # (it is: only a destination entry is ever the same)
                 and d.mode is not None
                 and (s.mode & 0o777) != (d.mode & 0o777)
             ):

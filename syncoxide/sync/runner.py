@@ -14,6 +14,7 @@ The pair, its lock, its runs, its state and the journal are kept in a ``StateSto
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -117,7 +118,7 @@ class SyncPass:
         pools: dict[Side, ProviderPool] = {}
         try:
             main = {side: self._open(side) for side in Side}
-            pools = {side: ProviderPool(main[side], lambda s=side: self._open(s)) for side in Side}
+            pools = {side: ProviderPool(main[side], functools.partial(self._open, side)) for side in Side}
             result = self._run(store, main, pools, started)
         except GuardTripped:
             raise  # recorded as aborted where it tripped

@@ -85,9 +85,10 @@ def check_read(src: Provider, entry: Entry, count: int, md5: str) -> None:
 
 
 def resume_valid(resume: Progress | None, entry: Entry, kind: str) -> bool:
+    if not resume:
+        return False
     return (
-        bool(resume)
-        and resume.get("writer") == kind
+        resume.get("writer") == kind
         and resume.get("size") == entry.size
         and resume.get("mtime") == entry.mtime.timestamp()
     )

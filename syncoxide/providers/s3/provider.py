@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -35,6 +35,7 @@ from syncoxide.providers.base import (
     Provider,
     RangeReader,
     Readable,
+    ReadStream,
     TrackedSource,
     check_range,
 )
@@ -62,7 +63,7 @@ NETWORK_ERRORS = (
     botocore.exceptions.ConnectTimeoutError,
     botocore.exceptions.ResponseStreamingError,
 )
-S3_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+S3_ERRORS: tuple[type[Exception], ...] = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 _SESSION_LOCK = threading.Lock()
 _SHARED: list[boto3.session.Session] = []
 
@@ -142,7 +143,7 @@ class S3Provider(Provider):
 
     def _head(self, path: str) -> dict[str, Any] | None:
         try:
-            return self._client.head_object(Bucket=self.bucket, Key=self._key(path))  # type: ignore[no-any-return]
+            return self._client.head_object(Bucket=self.bucket, Key=self._key(path))
         except botocore.exceptions.ClientError as exc:
             failure = self._fail(exc, path)
             if isinstance(failure, ObjectNotFound):
@@ -204,7 +205,7 @@ class S3Provider(Provider):
             return Entry(path=clean, size=0, mtime=datetime.fromtimestamp(0, UTC), is_dir=True)
         raise ObjectNotFound(f"{self.display}: {clean} not found")
 
-    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> ReadStream:
         check_range(offset, length)
         clean = paths.clean(path)
         if length == 0:
@@ -222,7 +223,7 @@ class S3Provider(Provider):
             raise self._fail(exc, clean) from None
         except S3_ERRORS as exc:
             raise self._fail(exc, clean) from None
-        return RangeReader(response["Body"], length)  # type: ignore[return-value]
+        return RangeReader(response["Body"], length)
 
     def write(
         self,
@@ -257,7 +258,7 @@ class S3Provider(Provider):
         metadata = {"mtime": mtime_text(mtime)}
 
         def with_boto3() -> dict[str, Any]:
-            return self._client.put_object(  # type: ignore[no-any-return]
+            return self._client.put_object(
                 Bucket=self.bucket, Key=key, Body=body, ContentMD5=md5_b64, Metadata=metadata
             )
 
@@ -365,7 +366,7 @@ def _timestamp(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        return botocore.utils.parse_timestamp(text)  # type: ignore[no-any-return] # HEAD's RFC 1123 dates
+        return botocore.utils.parse_timestamp(text)  # HEAD's RFC 1123 dates
 
 
 def _unsigned_payload(request: Any, **_: Any) -> None:

@@ -16,7 +16,6 @@ import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from syncoxide.config import Settings
@@ -30,6 +29,7 @@ from syncoxide.providers.base import (
     Provider,
     RangeReader,
     Readable,
+    ReadStream,
     TrackedSource,
     check_range,
     set_aside,
@@ -158,7 +158,7 @@ class SftpProvider(Provider):
         except OSError as exc:
             raise self._fail(exc, clean) from None
 
-    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, path: str, offset: int = 0, length: int | None = None) -> ReadStream:
         check_range(offset, length)
         clean = paths.clean(path)
         try:
@@ -167,7 +167,7 @@ class SftpProvider(Provider):
             handle.read_ahead(length if length is not None else max(0, (handle.stat().size or 0) - offset))
         except OSError as exc:
             raise self._fail(exc, clean) from None
-        return RangeReader(handle, length)  # type: ignore[arg-type,return-value]
+        return RangeReader(handle, length)
 
     def _folders(self, directory: str, *, create: bool) -> None:
         """Check that every folder from the root down to ``directory`` is a real folder, not a symlink (the server
@@ -228,7 +228,9 @@ class SftpProvider(Provider):
             if tracked.error is not None or not isinstance(exc, OSError):
                 self._remove_quietly(temp)
                 raise
-            failure = self._fail(self.explain(exc, clean), clean)  # type: ignore[arg-type]
+            explained = self.explain(exc, clean)
+            assert isinstance(explained, OSError)  # explain gives an OSError for an OSError
+            failure = self._fail(explained, clean)
             self._remove_quietly(temp)
             raise failure from None
         return self.stat(clean)

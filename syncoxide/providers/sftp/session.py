@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from syncoxide.fs.names import stored
 from syncoxide.providers.sftp import wire
@@ -51,7 +51,7 @@ class Answer:
 
 
 class SftpSession:
-    def __init__(self, incoming: BinaryIO, outgoing: BinaryIO, why_lost: Callable[[], str]):
+    def __init__(self, incoming: IO[bytes], outgoing: IO[bytes], why_lost: Callable[[], str]):
         self._in, self._out, self._why_lost = incoming, outgoing, why_lost
         self._send_lock = threading.Lock()
         self._waiting: dict[int, Answer] = {}
@@ -129,7 +129,7 @@ class SftpSession:
             _, answer = self._waiting.popitem()
             answer.ready.release()
 
-    def send(self, kind: int, *fields: bytes) -> Answer:
+    def send(self, kind: int, *fields: bytes | memoryview) -> Answer:
         """Send one request; its answer arrives in the returned Answer (``wait`` for it)."""
         answer = Answer()
         with self._send_lock:
