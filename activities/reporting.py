@@ -93,4 +93,4 @@ def run_reported(work: Callable[[Reporter], T], details: Callable[[], Progress] 
             thread.join(STOP_POLL_S)
         if "error" in outcome:
             raise outcome["error"]
-        return outcome["result"]  # type: ignore[no-any-return]
+        return outcome["result"]

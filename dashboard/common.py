@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -30,7 +30,7 @@ def settings() -> Settings:
     return load_settings()
 
 
-def call(make: Callable[[], Awaitable[T]]) -> T:
+def call(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine (Temporal client calls) from a page."""
     return asyncio.run(make())
 
@@ -99,7 +99,7 @@ def pause_resume_run_now(
     paused: bool,
     allowed: bool,
     run_now: str,
-    act: Callable[[str], Awaitable[None]],
+    act: Callable[[str], Coroutine[Any, Any, None]],
     run_now_allowed: bool | None = None,
 ) -> None:
     """Pause or resume (whichever applies) and run now, each carried out by ``act(action)`` after a yes; run now

@@ -11,6 +11,7 @@ import shutil
 import sys
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import (
@@ -198,5 +199,5 @@ def engine_queue_for(task_queue: str) -> str:
     return f"{task_queue}-engine"
 
 
-def load_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)  # type: ignore[arg-type]
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

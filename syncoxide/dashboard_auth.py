@@ -64,10 +64,13 @@ def login_required(settings: Settings) -> bool:
 
 def role_for(settings: Settings, password: str) -> Role | None:
     """The role this password opens, if any."""
-    candidates = ((settings.dashboard_password, "admin"), (settings.dashboard_readonly_password, "read-only"))
+    candidates: tuple[tuple[str | None, Role], ...] = (
+        (settings.dashboard_password, "admin"),
+        (settings.dashboard_readonly_password, "read-only"),
+    )
     for reference, role in candidates:
         if reference and verify(password, SecretRef.parse(reference).resolve()):
-            return role  # type: ignore[return-value]
+            return role
     return None
 
 

@@ -92,6 +92,8 @@ def answer(server: _Server, line: bytes, conn: socket.socket, send: Send) -> dic
 
 
 class _Handler(socketserver.StreamRequestHandler):
+    server: _Server  # the one server this handler is made for
+
     def handle(self) -> None:
         line = self.rfile.readline(MAX_REQUEST_BYTES)
         try:

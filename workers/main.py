@@ -147,8 +147,8 @@ async def run_until(settings: Settings, stop: asyncio.Event, ready_file: Path | 
         await asyncio.gather(*running, return_exceptions=True)
         stopped.cancel()
         for task in done:
-            if task is not stopped and task.exception():
-                raise task.exception()
+            if task is not stopped and (failure := task.exception()):
+                raise failure
 
 
 def main(settings: Settings, ready_file: Path | None = None) -> None:

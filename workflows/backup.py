@@ -33,8 +33,9 @@ HOOK_GRACE = timedelta(seconds=30)
 
 
 async def _hooks(request: BackupRequest, repository: Repository, run_id: str, stage: str) -> None:
-    commands = getattr(request.hooks, stage) if request.hooks else []
-    if not commands:
+    hooks = request.hooks
+    commands = getattr(hooks, stage) if hooks else []
+    if not hooks or not commands:
         return
     await call(
         contract.RUN_HOOKS,
@@ -44,9 +45,9 @@ async def _hooks(request: BackupRequest, repository: Repository, run_id: str, st
             policy_id=request.policy_id,
             stage=stage,
             commands=commands,
-            timeout_s=request.hooks.timeout_s,
+            timeout_s=hooks.timeout_s,
         ),
-        start_to_close=timedelta(seconds=request.hooks.timeout_s * len(commands)) + HOOK_GRACE,
+        start_to_close=timedelta(seconds=hooks.timeout_s * len(commands)) + HOOK_GRACE,
     )
 
 

@@ -33,8 +33,8 @@ async def call(
     if spec.waits_for_cancellation:
         options["cancellation_type"] = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
     if spec.input is None:
-        return await workflow.execute_activity(spec.name, **options)  # type: ignore[no-any-return]
-    return await workflow.execute_activity(spec.name, data, **options)  # type: ignore[no-any-return]
+        return await workflow.execute_activity(spec.name, **options)
+    return await workflow.execute_activity(spec.name, data, **options)
 
 
 def failure_message(error: BaseException) -> tuple[str, str]:

@@ -65,9 +65,9 @@ with open_store(cfg) as conn:
     plan = plans.get(conn, plan_id)
     items = plans.items(conn, plan_id)
 total = sum(v["bytes"] for v in plan.summary.values())
-cols = st.columns(len(plan.summary) + 1)
-cols[0].metric("reclaimable", human_size(total))
-for col, (reason, entry) in zip(cols[1:], plan.summary.items(), strict=True):
+figures = st.columns(len(plan.summary) + 1)
+figures[0].metric("reclaimable", human_size(total))
+for col, (reason, entry) in zip(figures[1:], plan.summary.items(), strict=True):
     col.metric(reason, human_size(entry["bytes"]), f"{entry['items']} items", delta_color="off")
 st.caption(
     f"status: {plan.status} · trash: {plan.trash_dir} · kept {plan.spec.keep_days} days after apply"
@@ -111,16 +111,17 @@ if plan.status == "planned":
 elif plan.status in ("applied", "applying") and st.button("undo", disabled=not can_act()):
     start("undo")
 
-run_id = st.session_state.get("cleanup_run")
+run_id: str | None = st.session_state.get("cleanup_run")
 if run_id:
+    watched: str = run_id  # (what watch() reads: the narrowing above does not reach into it)
 
     @st.fragment(run_every=1)
     def watch() -> None:
         async def poll() -> temporal.RunState:
-            return await temporal.poll(await temporal_client(), run_id)
+            return await temporal.poll(await temporal_client(), watched)
 
         now = call(poll)
-        st.markdown(f"run [{run_id}]({run_link(run_id)}): {now.status}")
+        st.markdown(f"run [{watched}]({run_link(watched)}): {now.status}")
         if now.status == "running" and now.progress:
             p = now.progress
             st.progress(p.files_done / p.files_total if p.files_total else 0.0, text=f"{p.files_done} items")

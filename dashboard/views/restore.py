@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import streamlit as st
 
@@ -174,7 +175,7 @@ st.caption("allowed: " + ", ".join(cfg.restore_roots))
 step_header(5, "Confirm")
 try:
     if mode == "the original place":
-        target = check_original_place(catalog, picked, snapshot_id, paths, cfg.restore_roots)
+        target: Path | None = check_original_place(catalog, picked, snapshot_id, paths, cfg.restore_roots)
     elif mode == "a new folder":
         target = check_destination(target_text, cfg.restore_roots)
     else:
@@ -189,11 +190,11 @@ try:
 except SyncoxideError as error:
     show_error(error)
     st.stop()
-cols = st.columns(3)
-cols[0].metric("files", summary.files)
-cols[1].metric("size", human_size(summary.bytes))
+figures = st.columns(3)
+figures[0].metric("files", summary.files)
+figures[1].metric("size", human_size(summary.bytes))
 if target is not None:
-    cols[2].metric("already there", summary.conflicts)
+    figures[2].metric("already there", summary.conflicts)
     if summary.conflicts:
         verdict = {
             "never": "will be kept as they are",

@@ -62,17 +62,17 @@ for hit in hits:
 for label, members in groups.items():
     st.subheader(f"{label} · {len(members)}")
     for i, hit in enumerate(members):
-        cols = st.columns([6, 2, 2, 1, 1])
-        cols[0].text(names.shown(hit.path))  # plain text: a name is never read as markdown
-        cols[1].write(human_size(hit.size) if hit.type == "file" else hit.type)
+        row = st.columns([6, 2, 2, 1, 1])
+        row[0].text(names.shown(hit.path))  # plain text: a name is never read as markdown
+        row[1].write(human_size(hit.size) if hit.type == "file" else hit.type)
         seen = f"{hit.snapshots} snapshots" if hit.snapshots else (str(when(hit.mtime_ns) or ""))
-        cols[2].write(seen)
+        row[2].write(seen)
         if hit.location == "repository":
-            if cols[3].button("restore this", key=f"restore-{label}-{i}"):
+            if row[3].button("restore this", key=f"restore-{label}-{i}"):
                 choice = {"repository_id": hit.location_id, "snapshot_id": hit.latest_snapshot, "paths": [hit.path]}
                 st.session_state["restore_choice"] = choice
                 st.switch_page("views/restore.py")
-            if cols[4].button("versions", key=f"versions-{label}-{i}"):
+            if row[4].button("versions", key=f"versions-{label}-{i}"):
                 st.session_state["versions_of"] = (hit.path, hit.location_id)
 
 chosen = st.session_state.get("versions_of")

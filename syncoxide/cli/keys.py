@@ -54,9 +54,12 @@ def keys_reseal(as_json: JsonOpt = False) -> None:
 
     async def go() -> list[str]:
         from syncoxide.orchestration import client as temporal
+        from syncoxide.orchestration.codec import EncryptionCodec
 
         client = await temporal.connect(cfg)
-        return await schedules.reseal(client, client.data_converter.payload_codec)
+        codec = client.data_converter.payload_codec
+        assert isinstance(codec, EncryptionCodec)  # temporal.connect's converter seals with it
+        return await schedules.reseal(client, codec)
 
     done = asyncio.run(go())
     if as_json:

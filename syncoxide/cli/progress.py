@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import TracebackType
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -36,8 +38,8 @@ class ProgressBar:
         self._bar.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._bar.__exit__(*exc)
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._bar.__exit__(kind, exc, tb)
 
     def update(self, progress: Progress) -> None:
         self._bar.update(

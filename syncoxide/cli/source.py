@@ -105,8 +105,6 @@ def source_remove(name: Annotated[str, typer.Argument(help="The source's name.")
 @app.command("list")
 def source_list(as_json: JsonOpt = False) -> None:
     """Registered sources with their latest scan."""
-    from syncoxide.catalog import sources
-
     with open_store(settings()) as conn:
         sources = manifest.list_sources(conn)
         latest = {r["source_id"]: r for r in manifest.scan_rows(conn, latest_only=True)}

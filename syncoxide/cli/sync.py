@@ -320,7 +320,7 @@ def start_command(
         from syncoxide.orchestration import client as temporal
         from syncoxide.orchestration import sync_client
 
-        return await sync_client.start(await temporal.connect(cfg), cfg, request, cadence)  # type: ignore[no-any-return]
+        return await sync_client.start(await temporal.connect(cfg), cfg, request, cadence)
 
     started = asyncio.run(go())
     if as_json:

@@ -21,17 +21,20 @@ POLL_S = 0.2
 
 
 def run_with_progress(cfg: Settings, request: SyncRequest, console: Console) -> SyncResult:
-    status, stop, outcome = LiveProgress(), threading.Event(), {}
+    status, stop = LiveProgress(), threading.Event()
+    result: SyncResult | None = None
+    error: BaseException | None = None
 
     def check() -> None:
         if stop.is_set():
             raise Interrupted("stopped by Ctrl-C")
 
     def work() -> None:
+        nonlocal result, error
         try:
-            outcome["result"] = run_sync(cfg, request, check=check, status=status)
+            result = run_sync(cfg, request, check=check, status=status)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-            outcome["error"] = exc
+            error = exc
 
     def ctrl_c(*_: object) -> None:
         if stop.is_set():  # a second Ctrl-C: stop waiting (a hung server, say)
@@ -49,10 +52,10 @@ def run_with_progress(cfg: Settings, request: SyncRequest, console: Console) -> 
                 bar.update(status.progress())
     finally:
         signal.signal(signal.SIGINT, previous)
-    error = outcome.get("error")
     if isinstance(error, Interrupted):
         console.print("error: interrupted: what was sent is kept; run it again to finish", markup=False)
         raise typer.Exit(130)
     if error is not None:
         raise error
-    return outcome["result"]  # type: ignore[no-any-return]
+    assert result is not None  # work() ended with one or the other
+    return result

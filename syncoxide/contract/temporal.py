@@ -266,7 +266,7 @@ def implements(spec: Activity[Any, Any]) -> Callable[[F], F]:
                 f"activity {spec.name}: {function.__qualname__} takes {taken} and returns {result}; "
                 f"the contract says {wanted_in} and {wanted_out}"
             )
-        function.__syncoxide_activity__ = spec  # type: ignore[attr-defined]
+        function.__syncoxide_activity__ = spec  # type: ignore[attr-defined]  # our own mark, read by spec_of
         return activity.defn(name=spec.name)(function)
 
     return register
@@ -277,4 +277,4 @@ def spec_of(implementation: Callable[..., Any]) -> Activity[Any, Any]:
     spec = getattr(implementation, "__syncoxide_activity__", None)
     if spec is None:
         raise TypeError(f"{implementation.__qualname__} is not an activity of the contract (use @implements)")
-    return spec  # type: ignore[no-any-return]
+    return spec

@@ -95,7 +95,7 @@ async def gather(
     for name, policy in stored.items():
         view = await schedules.describe(client, schedules.policy_schedule_id(name))
         found.append(policy_health(policy, histories[name], view, now))
-    return found, [RepositoryHealth(r.name, (checks[r.name] or [None])[0]) for r in repos]
+    return found, [RepositoryHealth(r.name, checks[r.name][0] if checks[r.name] else None) for r in repos]
 
 
 async def notify_late(settings: Settings, client: Client, now: datetime) -> list[str]:

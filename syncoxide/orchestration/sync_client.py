@@ -129,7 +129,7 @@ async def last_input(client: Client, wid: str) -> SyncWorkflowInput:
         raise
     started = history.events[0].workflow_execution_started_event_attributes
     [data] = await client.data_converter.decode(started.input.payloads, [SyncWorkflowInput])
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 async def status(client: Client, wid: str) -> SyncStatus:

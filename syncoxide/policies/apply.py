@@ -203,7 +203,10 @@ async def _put_checks(client, settings: Settings, repository: Repository, spec: 
 def _backup_request(desired: Desired, name: str, repository: Repository) -> BackupRequest:
     policy = desired.policies[name]
     source = desired.sources[policy.source]
-    database = DatabaseSource(dbname=source.database, url=secret(source.database_url)) if source.database else None
+    database = None
+    if source.database:
+        assert source.database_url is not None  # SourceSpec refuses the one without the other
+        database = DatabaseSource(dbname=source.database, url=secret(source.database_url))
     hooks = None
     if policy.hooks:
         hooks = Hooks(

@@ -6,6 +6,7 @@ import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.json_schema import JsonDict
 
 from syncoxide import cron as crontab
 from syncoxide.engines import compression
@@ -79,7 +80,7 @@ _INTERVAL = (
 _DURATION = "a duration in y, m (months, 30 days), w, d, h, min, s, e.g. 1d, 12h, 1m2w"
 _SIZE = "a size in binary units (K, M, G, T, e.g. 100M, 1.5G) or a number of bytes"
 _A_REFERENCE = "a secret reference (env:NAME, file:PATH or command:CMD); an inline secret is refused"
-_REFERENCE_SCHEMA = {"pattern": _REFERENCE.pattern}  # (the editor's schema says what the validator checks)
+_REFERENCE_SCHEMA: JsonDict = {"pattern": _REFERENCE.pattern}  # (the editor's schema says what the validator checks)
 _OPTIONS_BY_KIND = "; ".join(f"{kind}: {', '.join(sorted(options))}" for kind, (_, options, _) in KINDS.items())
 _SECRETS_BY_KIND = (
     "; ".join(f"{kind}: {', '.join(sorted(names))}" for kind, (_, _, names) in KINDS.items() if names)
@@ -283,6 +284,10 @@ class HooksSpec(Strict):
     _timeout = field_validator("timeout")(_duration)
 
 
+def _default_events() -> list[Literal["failure", "recovery", "late", "success"]]:
+    return ["failure", "recovery", "late"]
+
+
 class NotifySpec(Strict):
     """Notifications about a policy's runs, sent through apprise (email, Slack, ntfy, Matrix, webhooks, ...)."""
 
@@ -294,7 +299,7 @@ class NotifySpec(Strict):
         examples=[["env:NTFY_URL", "ntfy://ntfy.sh/my-backups"]],
     )
     events: list[Literal["failure", "recovery", "late", "success"]] = Field(
-        default_factory=lambda: ["failure", "recovery", "late"],
+        default_factory=_default_events,
         description="what to notify: failure (a run failed), recovery (a run succeeded after a failed one), late "
         "(no success within the schedule's interval plus grace; told once per late spell) and success "
         "(every run that succeeded)",
@@ -595,7 +600,7 @@ class SyncPairSpec(Strict):
 
 
 _NAMES = "by name (lower-case letters, digits, - and _, starting with a letter or digit, at most 63)"
-_NAMES_SCHEMA = {"propertyNames": {"pattern": _NAME.pattern}}
+_NAMES_SCHEMA: JsonDict = {"propertyNames": {"pattern": _NAME.pattern}}
 
 
 class PolicyFile(Strict):

@@ -69,7 +69,11 @@ async def plan(desired: Desired, conn: Any, client: Client, digests: dict[str, s
                 f"{source} to {destination}, made with `syncoxide sync`); give this one another name"
             )
             continue
-        if request.mode is Mode.bisync and not pair.resync and not (same_sides and stored["baseline_at"]):
+        if (
+            request.mode is Mode.bisync
+            and not pair.resync
+            and not (same_sides and stored is not None and stored["baseline_at"])
+        ):
             problems.append(
                 f"{where} sync.{name}.resync: bisync pair {name} has no baseline yet: set resync: true "
                 "for its first run (copies what is missing on each side, deletes nothing)"

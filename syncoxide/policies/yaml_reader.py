@@ -58,12 +58,12 @@ def _text(value: str) -> str:
 class _Loader(yaml.SafeLoader):
     depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
                 raise YamlRefused(_line(self.peek_event().start_mark), f"nested more than {MAX_DEPTH} levels deep")
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
@@ -84,14 +84,14 @@ def _int(loader: _Loader, node: ScalarNode) -> int:
     value = yaml.SafeLoader.construct_yaml_int(loader, node)
     if not -INT_LIMIT <= value < INT_LIMIT:
         raise YamlRefused(_line(node.start_mark), f"number {_text(node.value)} is too large (at most {INT_LIMIT - 1})")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _float(loader: _Loader, node: ScalarNode) -> float:
     value = yaml.SafeLoader.construct_yaml_float(loader, node)
     if math.isinf(value) and "inf" not in node.value.lower():
         raise YamlRefused(_line(node.start_mark), f"number {_text(node.value)} is too large for a number")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _int)

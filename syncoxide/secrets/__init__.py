@@ -36,7 +36,7 @@ class SecretRef(BaseModel, frozen=True):
         kind, sep, value = text.partition(":")
         if not sep or kind not in ("env", "file", "command") or not value.strip():
             raise InvalidInput(f"secret reference {text!r} must be env:NAME, file:PATH or command:COMMAND")
-        return cls(kind=kind, value=value)  # type: ignore[arg-type]
+        return cls(kind=kind, value=value)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
@@ -75,4 +75,4 @@ def ref_from_options(env: str | None, file: str | None, command: str | None) -> 
     kind, value = given[0]
     if kind == "file":
         value = str(Path(value).expanduser().resolve())
-    return SecretRef(kind=kind, value=value)  # type: ignore[arg-type]
+    return SecretRef(kind=kind, value=value)

@@ -81,7 +81,9 @@ class _Guard:
         if scheme.lower() == "bearer" and credential:
             return self.token_ok(credential.strip())
         cookie = request.cookies.get(COOKIE)
-        return bool(cookie) and self.session_ok(cookie)
+        if not cookie:
+            return False
+        return self.session_ok(cookie)
 
 
 LOGIN_PAGE = """<!doctype html><meta charset="utf-8"><title>syncoxide codec server</title>

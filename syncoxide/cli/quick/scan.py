@@ -12,10 +12,14 @@ import argparse
 import json
 import socket
 import sys
+from typing import TYPE_CHECKING, Any
 
 from syncoxide.cli.quick import worker_socket
 from syncoxide.cli.quick.args import OneLineParser, parse
 from syncoxide.fs import names
+
+if TYPE_CHECKING:
+    from syncoxide.cli.progress import ProgressBar
 
 
 def parser() -> argparse.ArgumentParser:
@@ -62,7 +66,7 @@ class _LiveProgress:
     """A Rich bar on stderr, made on the first progress report (so scripts never load Rich)."""
 
     def __init__(self) -> None:
-        self._bar = None
+        self._bar: ProgressBar | None = None
 
     def update(self, report: dict) -> None:
         if self._bar is None:
@@ -99,7 +103,9 @@ def quick(argv: list[str]) -> int | None:
                 print("cancelling the scan...", file=sys.stderr)
                 conn.shutdown(socket.SHUT_WR)
                 continue
-            reply = json.loads(line) if line else {"error": "the worker closed the connection without an answer"}
+            reply: dict[str, Any] = (
+                json.loads(line) if line else {"error": "the worker closed the connection without an answer"}
+            )
             if "started" in reply:
                 if live:
                     print(f"started {reply['started']} ({reply['url']})", file=sys.stderr)
