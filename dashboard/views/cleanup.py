@@ -3,14 +3,11 @@ watch it run, undo it. Nothing outside an approved plan is ever touched."""
 
 from __future__ import annotations
 
-import os
-import time
-
 import streamlit as st
 
 from dashboard.common import call, can_act, human_size, reader, run_link, settings, show_error, temporal_client
 from syncoxide.catalog import cleanup
-from syncoxide.catalog.walk import TRASH_DIR_NAME
+from syncoxide.catalog.cleanup_plan import make_plan
 from syncoxide.contract.payloads import CleanupRequest
 from syncoxide.errors import SyncoxideError
 from syncoxide.models import RunKind
@@ -48,9 +45,7 @@ with st.expander("new plan", expanded=not recent):
                     keep_days=int(keep_days),
                 )
                 try:
-                    found = cleanup.find_candidates(reader(), spec, time.time_ns())
-                    with open_store(cfg) as conn:
-                        made = plans.create(conn, spec, found, os.path.join(sources[source_id].root, TRASH_DIR_NAME))
+                    made, _ = make_plan(cfg, sources[source_id], spec, reader())
                     st.session_state["cleanup_select"] = made.id  # show the new plan
                     st.rerun()
                 except SyncoxideError as error:

@@ -16,7 +16,7 @@ from syncoxide.api import problems
 from syncoxide.api.audit import AuditMiddleware
 from syncoxide.api.auth import Gate
 from syncoxide.api.context import ApiContext
-from syncoxide.api.routes import audit_log, catalog, health, policies, repositories, runs, starts, sync
+from syncoxide.api.routes import audit_log, catalog, cleanup, health, policies, repositories, runs, starts, sync
 from syncoxide.config import Settings
 
 ROUTERS = (
@@ -26,6 +26,7 @@ ROUTERS = (
     starts.router,
     sync.router,
     policies.router,
+    cleanup.router,
     catalog.router,
     audit_log.router,
 )

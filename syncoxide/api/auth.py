@@ -69,7 +69,7 @@ class Gate:
 
 
 def gate(request: Request) -> Gate:
-    return request.app.state.gate  # type: ignore[no-any-return]  # set by app.create_app
+    return request.app.state.gate  # set by app.create_app
 
 
 def require(needed: Scope) -> Callable[..., Awaitable[Caller]]:

@@ -77,7 +77,7 @@ class ApiContext:
 
 
 def context(request: Request) -> ApiContext:
-    return request.app.state.context  # type: ignore[no-any-return]  # set by app.create_app
+    return request.app.state.context  # set by app.create_app
 
 
 Ctx = Annotated[ApiContext, Depends(context)]

@@ -18,10 +18,9 @@ JUNK_FILES = ["*.tmp", "*.temp", "*.swp", "*~", ".DS_Store", "Thumbs.db", "deskt
 JUNK_DIRS = ["__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules", ".cache", ".gradle"]
 
 
-class CleanupSpec(BaseModel):
-    """What a plan looks for; stored with the plan so it can be reviewed."""
+class CleanupRules(BaseModel):
+    """What a plan looks for, on any source."""
 
-    source_id: str
     duplicates: bool = True
     junk: bool = True
     junk_files: list[str] = Field(default_factory=lambda: list(JUNK_FILES))
@@ -31,6 +30,12 @@ class CleanupSpec(BaseModel):
     older_than_days: int = Field(365, ge=0, description="old: not modified for this many days")
     empty_dirs: bool = False
     keep_days: int = Field(30, ge=0, description="how long the trash keeps what a plan moved")
+
+
+class CleanupSpec(CleanupRules):
+    """What a plan looks for on one source; stored with the plan so it can be reviewed."""
+
+    source_id: str
 
 
 class Candidate(BaseModel):

@@ -4,8 +4,6 @@ through CleanupWorkflow (into a trash) and undone."""
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -66,8 +64,8 @@ def cleanup_plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Write a reviewable plan (what, why, bytes); nothing is touched until `cleanup apply`."""
-    from syncoxide.catalog import cleanup, query, walk
-    from syncoxide.store import cleanup as plans
+    from syncoxide.catalog import cleanup
+    from syncoxide.catalog.cleanup_plan import make_plan
 
     cfg = settings()
     found = find_source(source)
@@ -83,11 +81,7 @@ def cleanup_plan(
         empty_dirs=empty_dirs,
         keep_days=parse_duration(keep).days,
     )
-    with query.CatalogReader.open(cfg) as reader:
-        candidates = cleanup.find_candidates(reader, spec, time.time_ns())
-    with open_store(cfg) as conn:
-        plan = plans.create(conn, spec, candidates, os.path.join(found.root, walk.TRASH_DIR_NAME))
-        items = plans.items(conn, plan.id)
+    plan, items = make_plan(cfg, found, spec)
     if output:
         document = {**plan.model_dump(mode="json"), "items": [i.model_dump(mode="json") for i in items]}
         temporary = output.with_name(f".{output.name}.tmp")

@@ -87,14 +87,29 @@ def list_plans(conn: psycopg.Connection, limit: int = 50) -> list[Plan]:
     return _plans(conn, "ORDER BY created_at DESC LIMIT %s", (limit,))
 
 
-def items(conn: psycopg.Connection, plan_id: str, states: list[str] | None = None) -> list[PlanItem]:
+def items(
+    conn: psycopg.Connection,
+    plan_id: str,
+    states: list[str] | None = None,
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+) -> list[PlanItem]:
+    """A plan's items by seq; only those past seq ``after``, at most ``limit`` (a page)."""
     query = "SELECT * FROM cleanup_items WHERE plan_id = %s"
     args: list = [plan_id]
     if states:
         query += " AND state = ANY(%s)"
         args.append(states)
+    if after is not None:
+        query += " AND seq > %s"
+        args.append(after)
+    query += " ORDER BY seq"
+    if limit is not None:
+        query += " LIMIT %s"
+        args.append(limit)
     with conn.cursor(row_factory=dict_row) as cur:
-        return [PlanItem.model_validate(r) for r in cur.execute(query + " ORDER BY seq", args)]
+        return [PlanItem.model_validate(r) for r in cur.execute(query, args)]
 
 
 def set_item(conn: psycopg.Connection, item: PlanItem, state: str, note: str | None = None) -> None:

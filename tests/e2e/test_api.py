@@ -625,3 +625,57 @@ def test_a_sync_pair_is_listed_paused_resumed_run_and_stopped_over_http(api, sta
         "POST", "/api/v1/sync/pairs/{pair}/{action}", path={"pair": "sync-nothing", "action": "explode"}
     )
     assert problem_of(unknown, 422)["field"] == "path.action"
+
+
+# -- cleanup plans ----------------------------------------------------------------------------------------------------
+
+
+def test_a_cleanup_plan_made_reviewed_applied_and_undone_over_http(api, stack, workdir):
+    root = workdir / "home"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "report.pdf").write_bytes(b"%PDF " * 1000)
+    (root / "docs" / "report copy.pdf").write_bytes(b"%PDF " * 1000)
+    (root / "draft.tmp").write_text("scratch")
+    (root / "code" / "__pycache__").mkdir(parents=True)
+    (root / "code" / "__pycache__" / "m.pyc").write_bytes(b"\0" * 100)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    name = f"apiclean-{uuid.uuid4().hex[:6]}"
+    assert syncoxide(stack, "source", "add", name, "--root", str(root), "--hash", "xxh3").code == 0
+    assert syncoxide(stack, "scan", name).code == 0
+    operator = api.as_("operate")
+
+    assert problem_of(api.as_("read").call("POST", "/api/v1/cleanup/plans", body={"source": name}), 403)
+    bad = operator.call("POST", "/api/v1/cleanup/plans", body={"source": name, "keep_days": -1})
+    assert problem_of(bad, 422)["field"] == "body.keep_days"
+    made = operator.call("POST", "/api/v1/cleanup/plans", body={"source": name})
+    assert made.status_code == 201, made.text
+    plan = made.json()["plan"]
+    reasons = {(Path(i["path"]).name, i["reason"]) for i in made.json()["items"]["items"]}
+    assert ("draft.tmp", "junk") in reasons and any(r == "duplicate" for _, r in reasons), reasons
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before  # a plan touches nothing
+
+    paged, cursor = [], None
+    for _ in range(20):
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = api.as_("read").call(
+            "GET", "/api/v1/cleanup/plans/{plan_id}", path={"plan_id": plan["id"]}, params=params
+        )
+        paged += [i["seq"] for i in page.json()["items"]["items"]]
+        cursor = page.json()["items"]["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == sorted(i["seq"] for i in made.json()["items"]["items"])
+    assert plan["id"] in [p["id"] for p in api.as_("read").call("GET", "/api/v1/cleanup/plans").json()]
+
+    path = {"plan_id": plan["id"], "action": "apply"}
+    applied = operator.call("POST", "/api/v1/cleanup/plans/{plan_id}/{action}", path=path)
+    assert applied.status_code == 202, applied.text
+    end = list(operator.events("/api/v1/runs/{run_id}/events", {"run_id": applied.json()["run_id"]}))[-1][1]
+    assert end["status"] == "succeeded" and end["result"]["moved"] == len(paged), end
+    assert not (root / "draft.tmp").exists()
+    undone = operator.call("POST", "/api/v1/cleanup/plans/{plan_id}/{action}", path={**path, "action": "undo"})
+    end = list(operator.events("/api/v1/runs/{run_id}/events", {"run_id": undone.json()["run_id"]}))[-1][1]
+    assert end["status"] == "succeeded", end
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and ".syncoxide-trash" not in str(p)} == before
+    missing = api.as_("read").call("GET", "/api/v1/cleanup/plans/{plan_id}", path={"plan_id": "cleanup-nothing"})
+    assert problem_of(missing, 404)

@@ -75,17 +75,20 @@ def _invalid(field: str, exc: InvalidInput) -> ApiProblem:
     return ApiProblem(422, f"{field}: {exc}", field=field)
 
 
-async def _start(
+async def start_run(
     ctx: ApiContext,
     request: Request,
     response: Response,
     caller: Caller,
     kind: RunKind,
-    repository: Repository,
-    payload: BackupRequest | RestoreRequest,
+    repository: Repository | None,
+    payload: BaseModel,
     body: BaseModel,
     key: str | None,
+    *,
+    source_id: str | None = None,
 ) -> Started:
+    """Start the run's workflow (once per idempotency key), note it in the audit entry, answer where it is."""
     from syncoxide.orchestration import client as temporal
 
     client = await ctx.temporal()
@@ -97,7 +100,14 @@ async def _start(
     replayed = False
     try:
         handle = await temporal.start(
-            client, ctx.settings, kind, repository, payload, run_id=run_id, memo={MEMO_REQUEST: digest}
+            client,
+            ctx.settings,
+            kind,
+            repository,
+            payload,
+            run_id=run_id,
+            memo={MEMO_REQUEST: digest},
+            source_id=source_id,
         )
         run_id = handle.id
     except WorkflowAlreadyStartedError:
@@ -142,7 +152,7 @@ async def start_backup(
         raise _invalid("body.options.compression", exc) from None
     repository = await find(ctx, body.repository)
     payload = BackupRequest(repository_id=repository.id, sources=body.sources, options=body.options)
-    return await _start(ctx, request, response, caller, RunKind.backup, repository, payload, body, idempotency_key)
+    return await start_run(ctx, request, response, caller, RunKind.backup, repository, payload, body, idempotency_key)
 
 
 @router.post("/restores", status_code=202, response_model=Started, summary="Start a restore")
@@ -174,4 +184,4 @@ async def start_restore(
         strip_components=body.strip_components,
         overwrite=body.overwrite,
     )
-    return await _start(ctx, request, response, caller, RunKind.restore, repository, payload, body, idempotency_key)
+    return await start_run(ctx, request, response, caller, RunKind.restore, repository, payload, body, idempotency_key)
