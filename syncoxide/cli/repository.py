@@ -330,23 +330,14 @@ def _register(
     *,
     create: bool,
 ) -> None:
-    from syncoxide.backups import operations
+    from syncoxide.backups.registration import register_repository
 
     engine = parse_engine(engine_name)
     passphrase = ref_from_options(env, file, command)
     if passphrase is None:
         raise InvalidInput("a passphrase reference is required: --passphrase-env, -file or -command")
-    location = operations.normalize_location(engine, location)
-    name = name or Path(location.rstrip("/")).name or location
-    cfg = settings()
-    with open_store(cfg) as conn:
-        if any(r.name == name or r.location == location for r in repositories.list_all(conn)):
-            raise InvalidInput(f"a repository named {name!r} or at {location} is already registered")
-        if create:
-            operations.init_repository(cfg, engine, location, passphrase)
-        else:
-            operations.open_location(cfg, engine, location, passphrase).snapshots()
-        repository = repositories.add(conn, name=name, engine=engine, location=location, passphrase=passphrase)
+    repository = register_repository(settings(), engine, location, name, passphrase, create=create)
+    location = repository.location
     if as_json:
         emit_json(repository.model_dump(mode="json"))
     else:

@@ -679,3 +679,26 @@ def test_a_cleanup_plan_made_reviewed_applied_and_undone_over_http(api, stack, w
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and ".syncoxide-trash" not in str(p)} == before
     missing = api.as_("read").call("GET", "/api/v1/cleanup/plans/{plan_id}", path={"plan_id": "cleanup-nothing"})
     assert problem_of(missing, 404)
+
+
+# -- repositories made over HTTP -------------------------------------------------------------------------------------
+
+
+def test_an_admin_creates_a_repository_and_a_second_one_there_is_a_409(api, workdir):
+    (workdir / "pass").write_text("made over http\n")
+    body = {
+        "engine": "restic",
+        "location": str(workdir / "repo"),
+        "name": f"made-{workdir.name.lower()}",
+        "passphrase": f"file:{workdir / 'pass'}",
+    }
+    assert problem_of(api.as_("operate").call("POST", "/api/v1/repositories", body=body), 403)
+    made = api.client.call("POST", "/api/v1/repositories", body=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["name"] == body["name"] and (workdir / "repo" / "config").exists()
+    assert made.headers["location"].endswith(f"/api/v1/repositories/{body['name']}")
+    again = api.client.call("POST", "/api/v1/repositories", body=body)
+    assert "already registered" in problem_of(again, 409)["detail"]
+    wrong = api.client.call("POST", "/api/v1/repositories", body={**body, "passphrase": "hunter2"})
+    refused = problem_of(wrong, 422)
+    assert refused["field"] == "body.passphrase" and "hunter2" not in wrong.text

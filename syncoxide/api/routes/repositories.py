@@ -7,16 +7,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from syncoxide.api.auth import Reader
+from syncoxide.api.audit import note
+from syncoxide.api.auth import Admin, Reader
 from syncoxide.api.context import ApiContext, Ctx
 from syncoxide.api.paging import Cursor, Limit, Page, decode, encode
+from syncoxide.api.problems import ApiProblem
 from syncoxide.catalog.query import CatalogReader
-from syncoxide.errors import NotFound
+from syncoxide.errors import InvalidInput, NotFound
 from syncoxide.models import Engine, Repository, Retention, Snapshot
 from syncoxide.secrets.in_locations import redacted
 from syncoxide.store import repositories
@@ -55,6 +57,43 @@ async def find(ctx: ApiContext, ref: str) -> Repository:
 @router.get("", response_model=list[RepositoryView], summary="Every repository")
 async def list_repositories(ctx: Ctx, caller: Reader) -> list[RepositoryView]:
     return [RepositoryView.of(r) for r in await ctx.db(repositories.list_all)]
+
+
+class RepositoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    engine: Engine
+    location: str = Field(min_length=1, max_length=4096, description="a path, or ssh:// (borg), sftp: (restic), ...")
+    name: str | None = Field(None, min_length=1, max_length=200, description="default: the location's last part")
+    passphrase: str = Field(
+        max_length=4096,
+        description="a secret reference, never the passphrase: env:VAR, file:PATH or command:CMD (on the workers)",
+        examples=["file:/etc/syncoxide/nas.pass"],
+    )
+    create: bool = Field(True, description="true: make a new repository; false: register one that exists")
+
+
+@router.post("", status_code=201, response_model=RepositoryView, summary="Create or register a repository")
+async def create_repository(
+    body: RepositoryCreate, request: Request, response: Response, ctx: Ctx, caller: Admin
+) -> RepositoryView:
+    """As `syncoxide repo init` (or `repo add` with create false): a name or location already registered is a
+    422, and nothing is made; borg repositories are repokey-blake2, restic ones restic's default."""
+    from syncoxide.backups.registration import register_repository
+    from syncoxide.secrets import SecretRef
+
+    try:
+        passphrase = SecretRef.parse(body.passphrase)
+    except InvalidInput:
+        raise ApiProblem(
+            422, "body.passphrase: must be env:NAME, file:PATH or command:COMMAND", field="body.passphrase"
+        ) from None
+    made = await run_in_threadpool(
+        register_repository, ctx.settings, body.engine, body.location, body.name, passphrase, create=body.create
+    )
+    note(request, repository=made.id)
+    response.headers["Location"] = str(request.url_for("show_repository", repository=made.name))
+    return RepositoryView.of(made)
 
 
 @router.get("/{repository}", response_model=RepositoryView, summary="One repository, by name or id")
