@@ -16,7 +16,7 @@ from syncoxide.api import problems
 from syncoxide.api.audit import AuditMiddleware
 from syncoxide.api.auth import Gate
 from syncoxide.api.context import ApiContext
-from syncoxide.api.routes import audit_log, catalog, cleanup, health, policies, repositories, runs, starts, sync
+from syncoxide.api.routes import audit_log, catalog, cleanup, codec, health, policies, repositories, runs, starts, sync
 from syncoxide.config import Settings
 
 ROUTERS = (
@@ -29,6 +29,7 @@ ROUTERS = (
     cleanup.router,
     catalog.router,
     audit_log.router,
+    codec.router,
 )
 DESCRIPTION = """Everything the syncoxide CLI does, over HTTP. Every call but `/healthz` needs
 `Authorization: Bearer <token>` (`syncoxide token create`); scopes: read < operate < admin. Errors are
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.context = ctx
     app.state.gate = Gate(ctx)
+    app.state.codecs = codec.Codecs(ctx)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -48,6 +48,31 @@ def problem(status: int, title: str, detail: str, headers: dict[str, str] | None
     )
 
 
+class CodecRefusal(Exception):
+    def __init__(self, status: int, title: str, detail: str):
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def transform(codec: EncryptionCodec, operation: str, body: bytes) -> dict:
+    """The codec protocol's answer to one request body: its payloads sealed (encode) or opened (decode;
+    plaintext from before the codec is passed through as it is, sealed ones must open)."""
+    if len(body) > MAX_BODY:
+        raise CodecRefusal(413, "too large", f"the body holds {len(body)} bytes; at most {MAX_BODY}")
+    try:
+        given = json_format.Parse(body or b"{}", Payloads())
+    except json_format.ParseError as exc:
+        raise CodecRefusal(400, "bad payloads", f"the body is not protobuf-JSON Payloads: {str(exc)[:200]}") from None
+    try:
+        if operation == "encode":
+            done = [codec.seal(p) for p in given.payloads]
+        else:
+            done = [codec.open(p) if p.metadata.get("encoding") == ENCODING else p for p in given.payloads]
+    except PayloadNotAuthenticated as exc:
+        raise CodecRefusal(400, "not authenticated", exc.message) from None
+    return json_format.MessageToDict(Payloads(payloads=done))
+
+
 class _Guard:
     """The token, the browser sessions made with it, and the count of recent failures per address."""
 
@@ -115,21 +140,10 @@ def codec_app(codec: EncryptionCodec, token: str, *, origins: Sequence[str], hos
                 "a bearer token or a codec session is required",
                 {"WWW-Authenticate": 'Bearer realm="syncoxide codec"'},
             )
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return problem(413, "too large", f"the body holds {len(body)} bytes; at most {MAX_BODY}")
         try:
-            given = json_format.Parse(body or b"{}", Payloads())
-        except json_format.ParseError as exc:
-            return problem(400, "bad payloads", f"the body is not protobuf-JSON Payloads: {str(exc)[:200]}")
-        try:
-            if operation == "encode":
-                done = [codec.seal(p) for p in given.payloads]
-            else:  # plaintext from before the codec is shown as it is; sealed ones must open
-                done = [codec.open(p) if p.metadata.get("encoding") == ENCODING else p for p in given.payloads]
-        except PayloadNotAuthenticated as exc:
-            return problem(400, "not authenticated", exc.message)
-        return JSONResponse(json_format.MessageToDict(Payloads(payloads=done)))
+            return JSONResponse(transform(codec, operation, await request.body()))
+        except CodecRefusal as refusal:
+            return problem(refusal.status, refusal.title, refusal.detail)
 
     async def login_page(request: Request) -> Response:
         return HTMLResponse(LOGIN_PAGE.format(message="Give the codec token once to decode in this browser."))

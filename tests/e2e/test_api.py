@@ -702,3 +702,70 @@ def test_an_admin_creates_a_repository_and_a_second_one_there_is_a_409(api, work
     wrong = api.client.call("POST", "/api/v1/repositories", body={**body, "passphrase": "hunter2"})
     refused = problem_of(wrong, 422)
     assert refused["field"] == "body.passphrase" and "hunter2" not in wrong.text
+
+
+# -- the codec protocol under the API's tokens ------------------------------------------------------------------------
+
+
+def test_the_temporal_cli_decodes_through_the_api_with_a_read_token(api, stack, repository, source):
+    started = api.as_("operate").call(
+        "POST", "/api/v1/backups", body={"repository": repository.name, "sources": [str(source / "docs")]}
+    )
+    run_id = started.json()["run_id"]
+    assert list(api.client.events("/api/v1/runs/{run_id}/events", {"run_id": run_id}))[-1][1]["status"] == "succeeded"
+
+    def show(*codec: str) -> str:
+        done = subprocess.run(
+            [
+                stack.settings.tools.temporal,
+                "workflow",
+                "show",
+                "--address",
+                stack.settings.temporal_target,
+                "--workflow-id",
+                run_id,
+                "--output",
+                "json",
+                *codec,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    sealed = show()
+    assert repository.id not in sealed and "YmluYXJ5L2VuY3J5cHRlZA" in sealed  # base64 of binary/encrypted
+    opened = show("--codec-endpoint", f"{api.url}/api/v1/codec", "--codec-auth", f"Bearer {api.tokens['read']}")
+    assert "anNvbi9wbGFpbg" in opened  # base64 of json/plain: the input came back readable
+    refused = subprocess.run(
+        [
+            stack.settings.tools.temporal,
+            "workflow",
+            "show",
+            "--address",
+            stack.settings.temporal_target,
+            "--workflow-id",
+            run_id,
+            "--codec-endpoint",
+            f"{api.url}/api/v1/codec",
+            "--codec-auth",
+            "Bearer nope",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0 or "anNvbi9wbGFpbg" not in refused.stdout
+
+
+def test_encoding_is_admin_only_and_round_trips(api):
+    plain = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "eyJhIjogMX0="}]}
+    assert problem_of(api.as_("operate").call("POST", "/api/v1/codec/encode", body=plain), 403)
+    sealed = api.client.call("POST", "/api/v1/codec/encode", body=plain).json()
+    assert sealed["payloads"][0]["data"] != plain["payloads"][0]["data"]
+    opened = api.as_("read").call("POST", "/api/v1/codec/decode", body=sealed).json()
+    assert opened == plain
+    tampered = {"payloads": [{**sealed["payloads"][0], "data": "AAAA" + sealed["payloads"][0]["data"][4:]}]}
+    assert problem_of(api.as_("read").call("POST", "/api/v1/codec/decode", body=tampered), 422)["field"] == "body"
