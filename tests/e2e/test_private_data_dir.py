@@ -89,7 +89,8 @@ def test_nobody_reads_anything_of_a_data_dir_the_stack_filled():
             "SYNCOXIDE_HOME": str(home),
             "SYNCOXIDE_METRICS_ADDRESS": "",
             **{
-                f"SYNCOXIDE_{name}_PORT": str(free_port()) for name in ("TEMPORAL", "TEMPORAL_UI", "DASHBOARD", "CODEC", "API")
+                f"SYNCOXIDE_{name}_PORT": str(free_port())
+                for name in ("TEMPORAL", "TEMPORAL_UI", "DASHBOARD", "CODEC", "API")
             },
         }
     )
