@@ -21,6 +21,7 @@ PAGES = [
     ("search.py", "Search", ":material/search:"),
     ("analytics.py", "Analytics", ":material/insights:"),
     ("cleanup.py", "Cleanup", ":material/cleaning_services:"),
+    ("audit.py", "Audit", ":material/fact_check:"),
 ]
 
 st.set_page_config(page_title="syncoxide", layout="wide")
