@@ -463,7 +463,7 @@ def check_command(
         backup_dir=options.backup_dir,
     )
     if as_json:
-        emit_json(report.model_dump(mode="json") | {"clean": report.clean})
+        emit_json(report.model_dump(mode="json"))
     else:
         for label, items in (
             ("differ", report.differ),

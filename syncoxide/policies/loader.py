@@ -119,6 +119,18 @@ def _relative_side(text: str) -> bool:
     return split is not None and split[0] == "local" and not split[1].startswith("/")
 
 
+def pair_request(name: str, pair: SyncPairSpec) -> SyncRequest:
+    """One pair given on its own (over the API), with absolute sides; InvalidInput names the field."""
+    for key in ("source", "destination"):
+        if _relative_side(getattr(pair, key)):
+            raise InvalidInput(f"{key}: a pair sent over the API lies nowhere: give an absolute path")
+    request, failures = _sync_request(name, pair, Path("/"))
+    if request is None:
+        key, message = failures[0]
+        raise InvalidInput(f"{key}: {message}")
+    return request
+
+
 def load(paths: list[Path], *, relative_to_files: bool = True) -> Desired:
     """Parse, validate and merge the files; PolicyErrors lists every problem found. Without
     ``relative_to_files`` (files sent over the API, which lie nowhere) a relative local side is a problem."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from syncoxide.config import Settings
 from syncoxide.providers import ProviderSpec, open_provider
@@ -24,6 +24,7 @@ class CheckReport(BaseModel):
     only_destination: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form: computed_field over property
     @property
     def clean(self) -> bool:
         return not (self.differ or self.only_source or self.only_destination or self.errors)

@@ -769,3 +769,28 @@ def test_encoding_is_admin_only_and_round_trips(api):
     assert opened == plain
     tampered = {"payloads": [{**sealed["payloads"][0], "data": "AAAA" + sealed["payloads"][0]["data"][4:]}]}
     assert problem_of(api.as_("read").call("POST", "/api/v1/codec/decode", body=tampered), 422)["field"] == "body"
+
+
+def test_an_admin_starts_a_pair_over_http_and_an_operator_checks_its_sides(api, workdir):
+    src, dst = workdir / "src", workdir / "dst"
+    src.mkdir()
+    (src / "one.txt").write_text("one")
+    (src / "two.txt").write_text("two")
+    body = {"name": f"api-{workdir.name.lower()}", "pair": {"source": str(src), "destination": str(dst)}}
+    assert problem_of(api.as_("operate").call("POST", "/api/v1/sync/pairs", body=body), 403)
+    relative = {**body, "pair": {"source": "rel/src", "destination": str(dst)}}
+    assert problem_of(api.client.call("POST", "/api/v1/sync/pairs", body=relative), 422)["field"] == "body.pair.source"
+    started = api.client.call("POST", "/api/v1/sync/pairs", body=body)
+    assert started.status_code == 202, started.text
+    assert started.json() == {"workflow_id": f"sync-{body['name']}", "schedule": "once"}
+    wait_pair(api, started.json()["workflow_id"], lambda p: not p["running"] and p["last_run"])
+    assert (dst / "two.txt").read_text() == "two"
+
+    check = {"pair": {"source": str(src), "destination": str(dst)}}
+    assert problem_of(api.as_("read").call("POST", "/api/v1/sync/pairs/check", body=check), 403)
+    clean = api.as_("operate").call("POST", "/api/v1/sync/pairs/check", body=check).json()
+    assert clean["clean"] and clean["matching"] == 2
+    (dst / "two.txt").write_text("TWO")
+    (src / "three.txt").write_text("three")
+    dirty = api.as_("operate").call("POST", "/api/v1/sync/pairs/check", body=check).json()
+    assert not dirty["clean"] and dirty["differ"] == ["two.txt"] and dirty["only_source"] == ["three.txt"]
