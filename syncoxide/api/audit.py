@@ -1,4 +1,5 @@
-"""Every mutating call (POST, PUT, PATCH, DELETE) recorded in PostgreSQL after it was answered: who (the
+"""Every mutating call (POST, PUT, PATCH, DELETE) recorded in PostgreSQL as it is answered (before the last
+byte of the answer goes out, so a client that has its answer finds the entry): who (the
 token's name, or ``anonymous`` when no token was accepted), what (method and path), when, from where, and
 the status it got. Refused attempts are recorded too: an audit that only shows successes hides the probing.
 Routes may add to the entry's detail through ``note(request, key=value)`` (the run a POST started, say)."""
@@ -32,17 +33,21 @@ class AuditMiddleware:
         if scope["type"] != "http" or scope["method"] not in MUTATING:
             await self.app(scope, receive, send)
             return
-        answered = {"status": 500}
+        answered = {"status": 500, "recorded": False}
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answered["status"] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered["recorded"] = True  # before the answer ends: a client that got it finds the entry
+                await self._record(scope, answered["status"])
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
-            await self._record(scope, answered["status"])
+            if not answered["recorded"]:
+                await self._record(scope, answered["status"])
 
     async def _record(self, scope: Scope, status: int) -> None:
         state = scope.get("state") or {}

@@ -80,9 +80,15 @@ def _storable_json(value: Any) -> Any:
 
 
 def recent(
-    conn: psycopg.Connection, *, limit: int = 100, before: int | None = None, actor: str | None = None
+    conn: psycopg.Connection,
+    *,
+    limit: int = 100,
+    before: int | None = None,
+    actor: str | None = None,
+    refused: bool = False,
 ) -> list[AuditEntry]:
-    """Newest first; ``before`` (an entry's id) gives the ones older than it, ``actor`` only that one's."""
+    """Newest first; ``before`` (an entry's id) gives the ones older than it, ``actor`` only that one's,
+    ``refused`` only those answered 400 or above."""
     if not 1 <= limit <= LIMIT_AT_MOST:
         raise InvalidInput(f"limit {limit}: give 1 to {LIMIT_AT_MOST}")
     if actor is not None and "\x00" in actor:
@@ -95,6 +101,8 @@ def recent(
     if actor is not None:
         clauses.append("actor = %s")
         params.append(actor)
+    if refused:
+        clauses.append("status >= 400")
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(

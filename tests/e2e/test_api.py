@@ -339,6 +339,8 @@ def test_every_mutating_call_is_in_the_audit_log_refusals_too(api, repository, s
     assert started and started[0]["detail"] == {"run_id": run_id, "replayed": False}
     assert list(api.client.events("/api/v1/runs/{run_id}/events", {"run_id": run_id}))[-1][1]["status"] == "succeeded"
     reads = api.client.call("GET", "/api/v1/audit", params={"limit": 1000}).json()["items"]
+    refusals = api.client.call("GET", "/api/v1/audit", params={"limit": 1000, "refused": True}).json()["items"]
+    assert refusals and all(e["status"] >= 400 for e in refusals)
     from_http = [e for e in reads if e["actor"] != "cli"]  # the CLI records token changes as its own
     assert from_http and all(e["method"] in ("POST", "PUT", "PATCH", "DELETE") for e in from_http)
 

@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--host-resolver-rules=MAP evil.example 127.0.0.1",
 ]  # evil.example: a DNS rebinding
-PAGES = ["", "policies", "snapshots", "restore", "search", "analytics", "cleanup"]
+PAGES = ["", "policies", "snapshots", "restore", "search", "analytics", "cleanup", "sync", "audit"]
 
 
 @pytest.fixture(scope="module")

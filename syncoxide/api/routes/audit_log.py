@@ -35,12 +35,13 @@ async def audit_log(
     ctx: Ctx,
     caller: Admin,
     actor: Annotated[str | None, Query(max_length=64, description="only this token's calls")] = None,
+    refused: Annotated[bool, Query(description="only calls answered 400 or above")] = False,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[AuditView]:
     position = decode(cursor, 1)
     before = int(position[0]) if position else None
-    found = await ctx.db(lambda conn: audit.recent(conn, limit=limit + 1, before=before, actor=actor))
+    found = await ctx.db(lambda conn: audit.recent(conn, limit=limit + 1, before=before, actor=actor, refused=refused))
     items = [AuditView(**{**asdict(entry), "detail": entry.detail or {}}) for entry in found[:limit]]
     more = len(found) > limit
     return Page[AuditView](items=items, next_cursor=encode([items[-1].id]) if more else None)
