@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from syncoxide import __version__
 from syncoxide.api import problems
 from syncoxide.api.audit import AuditMiddleware
-from syncoxide.api.auth import Gate
+from syncoxide.api.auth import Gate, Scope
 from syncoxide.api.context import ApiContext
 from syncoxide.api.routes import audit_log, catalog, cleanup, codec, health, policies, repositories, runs, starts, sync
 from syncoxide.config import Settings
@@ -79,6 +81,18 @@ ERRORS = {
 CONFLICT = {"409": "the call does not fit the state it found (a run not running, a repository locked)"}
 
 
+SCOPE_KEY = "x-syncoxide-scope"
+"""each operation's scope in the schema: read, operate or admin (absent: no token needed)"""
+
+
+def _scope_of(dependant: Dependant) -> Scope | None:
+    for dependency in dependant.dependencies:
+        found = getattr(dependency.call, "scope", None) or _scope_of(dependency)
+        if found is not None:
+            return found
+    return None
+
+
 def _schema(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, with what every call may answer besides its success: problem+json, not FastAPI's
     own validation error shape (the API never sends that)."""
@@ -92,6 +106,12 @@ def _schema(app: FastAPI) -> dict[str, Any]:
     components.pop("ValidationError", None)
     components["Problem"] = problems.Problem.model_json_schema()
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for route in (route for router in ROUTERS for route in router.routes):
+        scope = _scope_of(route.dependant) if isinstance(route, APIRoute) else None
+        if scope is None:
+            continue
+        for method in route.methods:
+            schema["paths"][route.path_format][method.lower()][SCOPE_KEY] = scope.value
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             answers = operation.setdefault("responses", {})

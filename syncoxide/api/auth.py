@@ -1,7 +1,7 @@
 """Who is calling: ``Authorization: Bearer <token>`` checked against the stored token hashes (store/tokens.py),
 and whether the token's scope covers the route (read < operate < admin). A missing or wrong token is a 401,
-a token outside its scope a 403; ten failures from one address within a minute and it gets 429s until
-they age out. Routes declare what they need with ``Depends(require(Scope.operate))``."""
+a token outside its scope a 403; ten wrong tokens from one address within a minute and it gets 429s until
+they age out (a request without a token guesses nothing and is not counted). Routes declare what they need with ``Depends(require(Scope.operate))``."""
 
 from __future__ import annotations
 
@@ -57,7 +57,6 @@ class Gate:
         address = request.client.host if request.client else "?"
         self.refuse_if_blocked(address)
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-            self.failures.failed(address)
             raise ApiProblem(401, "an API token is required (Authorization: Bearer ...)", headers=CHALLENGE)
         presented = credentials.credentials
         key = self.key
@@ -83,6 +82,7 @@ def require(needed: Scope) -> Callable[..., Awaitable[Caller]]:
         return found
 
     dependency.__name__ = f"require_{needed.value}"
+    dependency.scope = needed  # type: ignore[attr-defined]  # read by app._schema to say each call's scope
     return dependency
 
 

@@ -123,31 +123,37 @@ def test_healthz_needs_no_token_and_everything_else_does(api):
     assert problem_of(wrong.call("GET", "/api/v1/repositories"), 401)["title"] == "unauthorized"
 
 
-CALLS = [
-    # (method, template, path params, body, the scope it needs)
-    ("GET", "/api/v1/repositories", None, None, "read"),
-    ("GET", "/api/v1/runs", None, None, "read"),
-    ("GET", "/api/v1/status", None, None, "read"),
-    ("GET", "/api/v1/catalog/search", None, None, "read"),
-    ("POST", "/api/v1/backups", None, {"repository": "x", "sources": ["/tmp"]}, "operate"),
-    ("POST", "/api/v1/restores", None, {"repository": "x", "snapshot": "s", "target": "/tmp/x"}, "operate"),
-    ("POST", "/api/v1/runs/{run_id}/cancel", {"run_id": "no-such-run"}, None, "operate"),
-    ("GET", "/api/v1/audit", None, None, "admin"),
-    ("POST", "/api/v1/policies/plan", None, {"files": [{"name": "a.yaml", "content": "{}"}]}, "admin"),
-    ("GET", "/api/v1/sync/pairs", None, None, "read"),
-    ("POST", "/api/v1/sync/pairs/{pair}/{action}", {"pair": "no-such-pair", "action": "pause"}, None, "operate"),
-]
 ORDER = ["read", "operate", "admin"]
 
 
-@pytest.mark.parametrize(("method", "template", "path", "body", "needed"), CALLS, ids=[c[1] for c in CALLS])
-def test_every_scope_below_the_one_a_call_needs_gets_403(api, method, template, path, body, needed):
-    for scope in ORDER:
-        answer = api.as_(scope).call(method, template, path=path, body=body)
-        if ORDER.index(scope) < ORDER.index(needed):
-            assert "scope" in problem_of(answer, 403)["detail"]
-        else:
-            assert answer.status_code not in (401, 403), answer.text
+def every_operation(schema: dict) -> list[tuple[str, str, dict[str, str], str]]:
+    """Each operation the schema declares with its scope: (method, template, path params, scope)."""
+    found = []
+    for template, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "x-syncoxide-scope" not in operation:
+                continue
+            path = {}
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    enum = parameter["schema"].get("enum")
+                    path[parameter["name"]] = enum[0] if enum else "none-such"
+            found.append((method.upper(), template, path, operation["x-syncoxide-scope"]))
+    return found
+
+
+def test_every_operation_refuses_no_token_and_every_scope_below_its_own(api):
+    operations = every_operation(api.client.schema)
+    assert len(operations) >= 30
+    for method, template, path, needed in operations:
+        body = {} if method == "POST" else None
+        assert problem_of(api.as_(None).call(method, template, path=path, body=body), 401), (method, template)
+        for scope in ORDER:
+            answer = api.as_(scope).call(method, template, path=path, body=body)
+            if ORDER.index(scope) < ORDER.index(needed):
+                assert "scope" in problem_of(answer, 403)["detail"], (method, template, scope)
+            else:
+                assert answer.status_code not in (401, 403), (method, template, scope, answer.text)
 
 
 # -- bad input ---------------------------------------------------------------------------------------------------

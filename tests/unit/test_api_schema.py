@@ -32,3 +32,15 @@ def test_only_healthz_is_reachable_without_a_token():
         for operation in operations.values():
             secured = "security" in operation
             assert secured == (path != "/healthz"), path
+
+
+def test_the_schema_is_valid_openapi_and_names_each_calls_scope():
+    from openapi_spec_validator import validate
+
+    served = json.loads(schema.rendered())
+    validate(served)
+    for path, operations in served["paths"].items():
+        for method, operation in operations.items():
+            wanted = None if path == "/healthz" else {"read", "operate", "admin"}
+            scope = operation.get("x-syncoxide-scope")
+            assert (scope in wanted) if wanted else scope is None, (method, path, scope)
