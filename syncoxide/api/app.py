@@ -107,10 +107,9 @@ def _schema(app: FastAPI) -> dict[str, Any]:
     components["Problem"] = problems.Problem.model_json_schema()
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for route in (route for router in ROUTERS for route in router.routes):
-        scope = _scope_of(route.dependant) if isinstance(route, APIRoute) else None
-        if scope is None:
+        if not isinstance(route, APIRoute) or (scope := _scope_of(route.dependant)) is None:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             schema["paths"][route.path_format][method.lower()][SCOPE_KEY] = scope.value
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():

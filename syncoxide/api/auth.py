@@ -1,7 +1,8 @@
 """Who is calling: ``Authorization: Bearer <token>`` checked against the stored token hashes (store/tokens.py),
 and whether the token's scope covers the route (read < operate < admin). A missing or wrong token is a 401,
 a token outside its scope a 403; ten wrong tokens from one address within a minute and it gets 429s until
-they age out (a request without a token guesses nothing and is not counted). Routes declare what they need with ``Depends(require(Scope.operate))``."""
+they age out (a request without a token guesses nothing and is not counted). Routes declare what they need
+with the ``Reader``, ``Operator`` and ``Admin`` parameter types."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -44,3 +45,11 @@ def decode(cursor: str | None, size: int) -> list[Any] | None:
     if not isinstance(position, list) or len(position) != size:
         raise ApiProblem(422, "query.cursor: not a cursor this listing gave out", field="query.cursor")
     return position
+
+
+def page_of(fetched: list[T], limit: int, position: Callable[[T], list[Any]]) -> Page[T]:
+    """A page of the first ``limit`` of ``fetched`` (a query asked for ``limit + 1``: one more means a next
+    page, whose cursor is the ``position`` of this page's last item)."""
+    shown = fetched[:limit]
+    more = len(fetched) > limit
+    return Page[T](items=shown, next_cursor=encode(position(shown[-1])) if more else None)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from syncoxide.api.auth import Operator, Reader
 from syncoxide.api.context import Ctx
-from syncoxide.api.paging import Cursor, Limit, Page, decode, encode
+from syncoxide.api.paging import Cursor, Limit, Page, decode, page_of
 from syncoxide.api.routes.starts import IDEMPOTENCY_PATTERN, Started, start_run
 from syncoxide.catalog.cleanup import CleanupRules, CleanupSpec
 from syncoxide.contract.payloads import CleanupRequest
@@ -21,6 +21,7 @@ from syncoxide.store import cleanup as plans
 
 router = APIRouter(prefix="/api/v1/cleanup/plans", tags=["cleanup"])
 
+FIRST_PAGE = 1000
 PlanId = Annotated[str, Path(pattern=r"^cleanup-[A-Za-z0-9-]{1,80}$", description="the plan's id")]
 
 
@@ -49,11 +50,7 @@ async def make_cleanup_plan(
 
     plan, items = await run_in_threadpool(make)
     response.headers["Location"] = str(request.url_for("show_cleanup_plan", plan_id=plan.id))
-    first = items[:1000]
-    return PlanView(
-        plan=plan,
-        items=Page[plans.PlanItem](items=first, next_cursor=encode([first[-1].seq]) if len(items) > 1000 else None),
-    )
+    return PlanView(plan=plan, items=page_of(items, FIRST_PAGE, lambda item: [item.seq]))
 
 
 @router.get("", response_model=list[plans.Plan], summary="Recent cleanup plans")
@@ -72,11 +69,7 @@ async def show_cleanup_plan(
         return plans.get(conn, plan_id), plans.items(conn, plan_id, after=after, limit=limit + 1)
 
     plan, items = await ctx.db(read)
-    page = items[:limit]
-    more = len(items) > limit
-    return PlanView(
-        plan=plan, items=Page[plans.PlanItem](items=page, next_cursor=encode([page[-1].seq]) if more else None)
-    )
+    return PlanView(plan=plan, items=page_of(items, limit, lambda item: [item.seq]))
 
 
 @router.post("/{plan_id}/{action}", status_code=202, response_model=Started, summary="Apply or undo a plan")

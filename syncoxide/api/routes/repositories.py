@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from syncoxide.api.audit import note
 from syncoxide.api.auth import Admin, Reader
 from syncoxide.api.context import ApiContext, Ctx
-from syncoxide.api.paging import Cursor, Limit, Page, decode, encode
+from syncoxide.api.paging import Cursor, Limit, Page, decode, page_of
 from syncoxide.api.problems import ApiProblem
 from syncoxide.catalog.query import CatalogReader
 from syncoxide.errors import InvalidInput, NotFound
@@ -173,8 +173,7 @@ async def snapshot_entries(
         return reader.entries_under(found.id, snapshot, path or [], limit=limit + 1, after=after)
 
     rows = await _read_catalog(ctx, read)
-    items = [SnapshotEntry(**row) for row in rows[:limit]]
-    return Page[SnapshotEntry](items=items, next_cursor=encode([items[-1].path]) if len(rows) > limit else None)
+    return page_of([SnapshotEntry(**row) for row in rows], limit, lambda entry: [entry.path])
 
 
 @router.get(
@@ -217,5 +216,4 @@ async def snapshot_diff(
         return reader.diff(found.id, older, newer, limit=limit + 1, after=after)
 
     rows = await _read_catalog(ctx, read)
-    items = [Change(**row) for row in rows[:limit]]
-    return Page[Change](items=items, next_cursor=encode([items[-1].path]) if len(rows) > limit else None)
+    return page_of([Change(**row) for row in rows], limit, lambda change: [change.path])

@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from syncoxide.api.auth import Operator, Reader
 from syncoxide.api.context import ApiContext, Ctx
-from syncoxide.api.paging import Cursor, Limit, Page, decode, encode
+from syncoxide.api.paging import Cursor, Limit, Page, decode, page_of
 from syncoxide.errors import NotFound
 from syncoxide.models import Run, RunKind, RunStatus
 from syncoxide.orchestration.client import RunState
@@ -70,11 +70,7 @@ async def list_runs(
             before=before,
         )
 
-    found = await ctx.db(read)
-    more = len(found) > limit
-    items = found[:limit]
-    last = items[-1] if more else None
-    return Page[Run](items=items, next_cursor=encode([last.started_at.isoformat(), last.id]) if last else None)
+    return page_of(await ctx.db(read), limit, lambda run: [run.started_at.isoformat(), run.id])
 
 
 async def _live(ctx: ApiContext, run_id: str) -> RunState | None:
