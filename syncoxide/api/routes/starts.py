@@ -71,6 +71,12 @@ class Started(BaseModel):
     replayed: bool = Field(False, description="true when an Idempotency-Key found a run started before")
 
 
+def _absolute(field: str, paths: list[str]) -> None:
+    for index, path in enumerate(paths):
+        if not path.startswith("/"):
+            raise ApiProblem(422, f"{field}.{index}: must be an absolute path", field=f"{field}.{index}")
+
+
 def _invalid(field: str, exc: InvalidInput) -> ApiProblem:
     return ApiProblem(422, f"{field}: {exc}", field=field)
 
@@ -141,9 +147,7 @@ async def start_backup(
 ) -> Started:
     from syncoxide.engines import compression
 
-    for index, source in enumerate(body.sources):
-        if not source.startswith("/"):
-            raise ApiProblem(422, f"body.sources.{index}: must be an absolute path", field=f"body.sources.{index}")
+    _absolute("body.sources", body.sources)
     if body.options.policy is not None:
         raise ApiProblem(422, "body.options.policy: set by policies, not by a request", field="body.options.policy")
     try:
@@ -172,9 +176,7 @@ async def start_restore(
         target = check_destination(body.target, ctx.settings.restore_roots)
     except InvalidInput as exc:
         raise _invalid("body.target", exc) from None
-    for index, path in enumerate(body.paths):
-        if not path.startswith("/"):
-            raise ApiProblem(422, f"body.paths.{index}: must be an absolute path", field=f"body.paths.{index}")
+    _absolute("body.paths", body.paths)
     repository = await find(ctx, body.repository)
     payload = RestoreRequest(
         repository_id=repository.id,
