@@ -252,8 +252,7 @@ def test_a_retried_post_with_the_same_idempotency_key_starts_nothing_twice(api, 
 
 
 def test_a_restore_over_http_lands_inside_the_roots(api, repository, source, workdir):
-    listed = api.client.call("GET", "/api/v1/repositories/{repository}/snapshots", path={"repository": repository.name})
-    snapshot = listed.json()[-1]["id"]
+    snapshot = backup_to_end(api, repository, source)
     target = workdir / "restored"
     answer = api.as_("operate").call(
         "POST", "/api/v1/restores", body={"repository": repository.name, "snapshot": snapshot, "target": str(target)}
