@@ -290,7 +290,9 @@ def test_a_backup_cancelled_over_http_ends_cancelled(api, stack, repository, tmp
 # -- listings: runs paged, catalog search, audit ------------------------------------------------------------------
 
 
-def test_runs_page_by_cursor_without_gaps_or_repeats(api, repository):
+def test_runs_page_by_cursor_without_gaps_or_repeats(api, repository, source):
+    for _ in range(3):
+        backup_to_end(api, repository, source / "docs")
     seen: list[str] = []
     cursor = None
     while True:
@@ -307,6 +309,7 @@ def test_runs_page_by_cursor_without_gaps_or_repeats(api, repository):
 
 
 def test_catalog_search_pages_by_cursor(api, repository, source):
+    backup_to_end(api, repository, source)
     deadline = time.monotonic() + 60
     hits: list[dict] = []
     while time.monotonic() < deadline and not hits:
