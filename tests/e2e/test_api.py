@@ -804,3 +804,16 @@ def test_an_admin_starts_a_pair_over_http_and_an_operator_checks_its_sides(api, 
     (src / "three.txt").write_text("three")
     dirty = api.as_("operate").call("POST", "/api/v1/sync/pairs/check", body=check).json()
     assert not dirty["clean"] and dirty["differ"] == ["two.txt"] and dirty["only_source"] == ["three.txt"]
+
+
+def test_status_and_a_paths_versions(api, repository, two_snapshots):
+    status = api.as_("read").call("GET", "/api/v1/status").json()
+    assert isinstance(status["ok"], bool)
+    assert repository.name in [r["repository"] for r in status["repositories"]]
+    root, first, second = two_snapshots
+    versions = (
+        api.as_("read")
+        .call("GET", "/api/v1/catalog/versions", params={"path": str(root / "f0.txt"), "repository": repository.id})
+        .json()
+    )
+    assert [(v["snapshot_id"], v["state"]) for v in versions][-2:] == [(first, "added"), (second, "changed")]
