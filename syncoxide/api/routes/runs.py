@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from syncoxide.api.auth import Operator, Reader
 from syncoxide.api.context import ApiContext, Ctx
 from syncoxide.api.paging import Cursor, Limit, Page, decode, page_of
+from syncoxide.api.problems import ApiProblem
 from syncoxide.errors import NotFound
 from syncoxide.models import Run, RunKind, RunStatus
 from syncoxide.orchestration.client import RunState
@@ -113,8 +114,6 @@ async def cancel_run(run_id: RunId, ctx: Ctx, caller: Operator) -> RunView:
     if live is None:
         raise NotFound(f"no run with id {run_id}")
     if live.status != "running":
-        from syncoxide.api.problems import ApiProblem
-
         raise ApiProblem(409, f"run {run_id} is not running: it {live.status}")
     await temporal.cancel(await ctx.temporal(), run_id)
     return RunView(id=run_id, state="running", live=live)
