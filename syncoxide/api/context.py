@@ -14,6 +14,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
+from syncoxide.catalog.query import CatalogReader
+from syncoxide.catalog.shared_reader import SharedCatalog
 from syncoxide.config import Settings
 from syncoxide.errors import ServiceUnavailable
 from syncoxide.store import open_store
@@ -30,6 +32,7 @@ class ApiContext:
         self._pool: ConnectionPool | None = None
         self._client: Client | None = None
         self._connecting = asyncio.Lock()
+        self._catalog = SharedCatalog(settings)
 
     def open(self) -> None:
         with open_store(self.settings):  # migrations, once, before the pool hands out connections
@@ -56,6 +59,16 @@ class ApiContext:
         except PoolTimeout:
             url = describe_url(database_url(self.settings))
             raise ServiceUnavailable(f"no PostgreSQL connection to {url} within {POOL_WAIT_S:.0f}s") from None
+
+    @contextmanager
+    def catalog(self) -> Iterator[CatalogReader]:
+        """A reader of the catalog as it is now (on a worker thread: it reads PostgreSQL and DuckDB)."""
+        with self.connection() as conn:
+            reader = self._catalog.reader(conn)
+        try:
+            yield reader
+        finally:
+            reader.close()
 
     async def db(self, work: Callable[[psycopg.Connection], T]) -> T:
         """Run ``work`` with a pooled connection on a worker thread."""

@@ -8,12 +8,15 @@ Views every query builds on:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import duckdb
+import psycopg
 from pydantic import BaseModel, Field
 
 from syncoxide.catalog import SCHEMA_VERSION, duck, name_match
@@ -169,9 +172,16 @@ class Manifest:
     @classmethod
     def load(cls, settings: Settings) -> Manifest:
         with open_store(settings) as conn:
-            return cls(
-                manifest.live_parts(conn), manifest.snapshot_rows(conn), manifest.scan_rows(conn, latest_only=True)
-            )
+            return cls.read(conn)
+
+    @classmethod
+    def read(cls, conn: psycopg.Connection) -> Manifest:
+        return cls(manifest.live_parts(conn), manifest.snapshot_rows(conn), manifest.scan_rows(conn, latest_only=True))
+
+    def fingerprint(self) -> str:
+        """Equal for two manifests that make the same reader."""
+        listed = [[(p.kind, p.path, p.schema_version) for p in self.parts], self.snapshots, self.scans]
+        return hashlib.sha256(json.dumps(listed, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class CatalogReader:

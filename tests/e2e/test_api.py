@@ -816,4 +816,5 @@ def test_status_and_a_paths_versions(api, repository, two_snapshots):
         .call("GET", "/api/v1/catalog/versions", params={"path": str(root / "f0.txt"), "repository": repository.id})
         .json()
     )
-    assert [(v["snapshot_id"], v["state"]) for v in versions][-2:] == [(first, "added"), (second, "changed")]
+    mine = [(v["snapshot_id"], v["state"]) for v in versions if v["snapshot_id"] in (first, second)]
+    assert mine == [(first, "added"), (second, "changed")]  # (the repository's other snapshots lack the file)

@@ -25,11 +25,10 @@ def _key(hit: SearchHit) -> tuple[str, str, str]:
 def search_page(ctx: ApiContext, filters: SearchFilter, after: tuple[str, str, str] | None) -> Page[SearchHit]:
     """One page of hits in (path, location, name) order, after ``after``. The query starts at the cursor's
     path and asks for more than a page when hits share it, so no hit is skipped or shown twice."""
-    from syncoxide.catalog.query import CatalogReader
 
     wanted = filters.limit + 1
     ask = wanted + 16
-    with CatalogReader.open(ctx.settings) as reader:
+    with ctx.catalog() as reader:
         while True:
             query = filters.model_copy(update={"limit": ask, "from_path": after[0] if after else None})
             hits = reader.search(query)
@@ -62,10 +61,9 @@ async def versions(
     caller: Reader,
     repository: Annotated[list[str] | None, Query(description="only these repository ids (repeatable)")] = None,
 ) -> list[Version]:
-    from syncoxide.catalog.query import CatalogReader
 
     def read() -> list[Version]:
-        with CatalogReader.open(ctx.settings) as reader:
+        with ctx.catalog() as reader:
             return reader.versions(path, repository or [])
 
     return await run_in_threadpool(read)
@@ -74,10 +72,9 @@ async def versions(
 @router.get("/usage", response_model=list[RepositoryUsage], summary="Per repository: snapshots, sizes, dedup")
 async def usage(ctx: Ctx, caller: Reader) -> list[RepositoryUsage]:
     from syncoxide.catalog import analytics
-    from syncoxide.catalog.query import CatalogReader
 
     def read() -> list[RepositoryUsage]:
-        with CatalogReader.open(ctx.settings) as reader:
+        with ctx.catalog() as reader:
             return analytics.repository_usage(reader)
 
     return await run_in_threadpool(read)
@@ -95,13 +92,12 @@ async def totals(
 ) -> Totals:
     """By type, extension, size, age and folder, as `syncoxide stats --source|--repo` shows."""
     from syncoxide.catalog import analytics
-    from syncoxide.catalog.query import CatalogReader
 
     if (source is None) == (repository is None):
         raise ApiProblem(422, "query.source: give exactly one of source and repository", field="query.source")
 
     def read() -> Totals:
-        with CatalogReader.open(ctx.settings) as reader:
+        with ctx.catalog() as reader:
             scope = (
                 analytics.source_scope(reader, source)
                 if source is not None

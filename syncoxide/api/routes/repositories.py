@@ -143,7 +143,7 @@ def _indexed(reader: CatalogReader, repository: Repository, *snapshots: str) -> 
 
 async def _read_catalog(ctx: ApiContext, work: Callable[[CatalogReader], T]) -> T:
     def run() -> T:
-        with CatalogReader.open(ctx.settings) as reader:
+        with ctx.catalog() as reader:
             return work(reader)
 
     return await run_in_threadpool(run)
