@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything syncoxide needs, idempotently; quick when it has run before.
-#   Debian packages (borg's build deps), Go-built tools (Temporal CLI, restic, rclone) cached in
+#   Debian packages (borg's build deps), Go-built tools (Temporal CLI, restic, rclone, hey) cached in
 #   ~/.cache/syncoxide/bin, and the Python environment in .venv.
 set -euo pipefail
 
@@ -9,6 +9,7 @@ TOOLS="${SYNCOXIDE_TOOLS_DIR:-$HOME/.cache/syncoxide/bin}"
 TEMPORAL_VERSIONS=(v1.5.1 v1.4.1)   # later tags carry a replace directive `go install` refuses
 RESTIC_VERSION=v0.18.1
 RCLONE_VERSIONS=(v1.76.0 v1.75.1)   # test S3/WebDAV servers (`rclone serve`), the rclone provider, the sync bench
+HEY_VERSION=v0.1.5                  # the HTTP load generator of the API bench (bench/api/run.py)
 APT_PACKAGES=(libacl1-dev liblz4-dev libzstd-dev libxxhash-dev libssl-dev pkg-config gcc openssh-server openssh-client
               chromium)  # chromium: the dashboard's browser tests (Playwright drives it; no browser download)
 PYTHON="${PYTHON:-python3}"
@@ -59,6 +60,7 @@ install_go_tools() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic >/dev/null
   fi
   go_tool rclone github.com/rclone/rclone "${RCLONE_VERSIONS[@]}" || die "could not build rclone"
+  go_tool hey github.com/rakyll/hey "$HEY_VERSION" || die "could not build hey"
 }
 
 install_python_env() {

@@ -114,7 +114,12 @@ def bench_scan(work: Path, env: dict[str, str], cli: list[str], worker_pid: int,
     }
 
 
-def bench_search(work: Path, env: dict[str, str], cli: list[str], snapshots: int, files: int) -> dict:
+def make_search_catalog(
+    work: Path, env: dict[str, str], cli: list[str], snapshots: int, files: int
+) -> tuple[dict[str, str], float, dict]:
+    """The search's data (bench/api/run.py searches it too): a restic repository, added as `bench`, of
+    ``snapshots`` snapshots of a ``files``-file tree, ingested into the catalog. Returns restic's
+    environment for that repository, the ingest's time through the CLI and its JSON answer."""
     from syncoxide.config import Settings
 
     restic = Settings().tools.restic
@@ -152,7 +157,14 @@ def bench_search(work: Path, env: dict[str, str], cli: list[str], snapshots: int
         env,
     )
     ingest_s, done = run([*cli, "catalog", "ingest", "--repo", "bench", "--json"], env)
-    ingest = json.loads(done.stdout)
+    return renv, ingest_s, json.loads(done.stdout)
+
+
+def bench_search(work: Path, env: dict[str, str], cli: list[str], snapshots: int, files: int) -> dict:
+    from syncoxide.config import Settings
+
+    restic = Settings().tools.restic
+    renv, ingest_s, ingest = make_search_catalog(work, env, cli, snapshots, files)
     restic_s, ours_s, query_s = [], [], []
     for name in NAMES:
         elapsed, _ = run([restic, "find", "--json", f"*{name}*"], renv)
