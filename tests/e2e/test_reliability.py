@@ -1,8 +1,12 @@
-"""Reliability on the real stack: a worker killed mid-backup, and Temporal restarted mid-backup."""
+"""Reliability on the real stack: a worker killed mid-backup, and Temporal restarted mid-backup.
+
+The backups read a paced stream (tests/e2e/paced_stream.py) rather than a large tree: a tree that restic
+reads in under four seconds had finished before the first heartbeat with bytes in it reached the test."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import subprocess
@@ -17,43 +21,76 @@ import pytest
 from syncoxide.backups import operations
 from syncoxide.contract.payloads import BackupRequest, BackupResult, RestoreRequest, RestoreResult
 from syncoxide.dev import stack as devstack
-from syncoxide.models import Engine, RunKind, RunStatus
+from syncoxide.models import Engine, RunKind, RunStatus, StreamSource
 from syncoxide.orchestration import client as temporal
 from syncoxide.store import open_store, runs
 from tests.conftest import free_port
 from tests.e2e.cli import syncoxide
 from tests.e2e.conftest import PASSPHRASE_ENV, make_repository
+from tests.e2e.paced_stream import command as paced_stream_command
+from tests.e2e.paced_stream import digest as paced_digest
+from tests.e2e.paced_stream import shell_command as paced_shell_command
 from tests.e2e.test_worker import start_worker
-from tests.trees import compare_trees
 
 pytestmark = pytest.mark.e2e
 MiB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def large_tree(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("large") / "tree"
-    for i in range(3):
-        folder = root / f"part-{i}"
-        folder.mkdir(parents=True)
-        with open(folder / "blob.random", "wb") as out:
-            for _ in range(256):
-                out.write(os.urandom(MiB))
-        for j in range(300):
-            (folder / f"note-{j:03d}.txt").write_text(f"note {i}/{j}\n" * (1 + j % 9))
-    return root
+STREAM_MIB = 96
+STREAM_MIB_PER_S = 8.0  # twelve seconds of backup on any machine: still running when the test interrupts it
+STREAM_NAME = "paced/blob.random"
+
+
+def paced_stream(seed: int) -> StreamSource:
+    return StreamSource(name=STREAM_NAME, command=paced_stream_command(seed, STREAM_MIB, STREAM_MIB_PER_S))
+
+
+def sha256_of(path: Path) -> str:
+    hashed = hashlib.sha256()
+    with open(path, "rb") as source:
+        while chunk := source.read(1 << 20):
+            hashed.update(chunk)
+    return hashed.hexdigest()
 
 
 async def wait_for_progress(settings, run_id: str) -> None:
+    """Until the engine activity has heartbeated some bytes; on time-out, say where the run was stuck."""
     client = await temporal.connect(settings)
     handle = client.get_workflow_handle(run_id)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
+    seen: list[str] = []
     while time.monotonic() < deadline:
         progress = await temporal.current_progress(handle)
         if progress and progress.bytes_done > 0:
             return
+        if progress and (not seen or seen[-1] != progress.phase):
+            seen.append(progress.phase)
         await asyncio.sleep(0.2)
-    raise AssertionError("no progress within 60s")
+    raise AssertionError(f"no progress within 90s (phases seen: {seen}): {await where_stuck(handle)}")
+
+
+async def where_stuck(handle) -> str:
+    """The workflow's status, each pending activity's state and attempt, and which worker took what."""
+    description = await handle.describe()
+    activities = [
+        f"{pending.activity_type.name} state={pending.state} attempt={pending.attempt}"
+        f" last_failure={pending.last_failure.message!r} heartbeat={bool(pending.heartbeat_details.payloads)}"
+        for pending in description.raw_description.pending_activities
+    ]
+    status = description.status.name if description.status else None
+    took = (description.close_time - description.start_time).total_seconds() if description.close_time else None
+    history = await handle.fetch_history()
+    events = []
+    for event in history.events:
+        kind = event.WhichOneof("attributes") or ""
+        attributes = getattr(event, kind, None)
+        identity = getattr(attributes, "identity", "")
+        name = getattr(getattr(attributes, "activity_type", None), "name", "")
+        events.append(f"{event.event_time.ToDatetime():%H:%M:%S.%f} {kind} {name} {identity}".rstrip())
+    return (
+        f"{description.workflow_type} {description.id} {status} after {took}s;"
+        f" pending: {activities or 'none'}; history: {events}"
+    )
 
 
 def engine_processes(repo: Path) -> list[psutil.Process]:
@@ -66,7 +103,7 @@ def engine_processes(repo: Path) -> list[psutil.Process]:
 
 
 @pytest.mark.parametrize("engine", [Engine.borg, Engine.restic])
-def test_worker_killed_mid_backup(stack, workdir, large_tree, engine):
+def test_worker_killed_mid_backup(stack, workdir, engine):
     queue = f"kill-{uuid.uuid4().hex[:8]}"
     settings = stack.settings.model_copy(update={"task_queue": queue})
     repo_path = workdir / "repo"
@@ -75,7 +112,7 @@ def test_worker_killed_mid_backup(stack, workdir, large_tree, engine):
 
     async def start() -> str:
         client = await temporal.connect(settings)
-        request = BackupRequest(repository_id=repository.id, sources=[str(large_tree)])
+        request = BackupRequest(repository_id=repository.id, stream=paced_stream(seed=1))
         return (await temporal.start(client, settings, RunKind.backup, repository, request)).id
 
     run_id = asyncio.run(start())
@@ -107,13 +144,13 @@ def test_worker_killed_mid_backup(stack, workdir, large_tree, engine):
     engine_handle = operations.open_repository(stack.settings, repository)
     assert [s.id for s in engine_handle.snapshots()] == [backup.snapshot_id]
     assert operations.check(engine_handle, verify_data=False, subset_percent=None).ok  # breaks stale locks
-    assert compare_trees(large_tree, workdir / "restored" / str(large_tree).lstrip("/")) == []
-    assert restored.files == 3 * 301
+    assert sha256_of(workdir / "restored" / STREAM_NAME) == paced_digest(1, STREAM_MIB)
+    assert restored.files == 1
     with open_store(stack.settings) as conn:
         assert runs.get(conn, run_id).status == RunStatus.succeeded
 
 
-def test_temporal_restarted_mid_backup(stack, workdir, large_tree):
+def test_temporal_restarted_mid_backup(stack, workdir):
     port = free_port()
     argv = [
         stack.settings.tools.temporal,
@@ -153,8 +190,10 @@ def test_temporal_restarted_mid_backup(stack, workdir, large_tree):
             "backup",
             "--repo",
             repository.name,
-            "--source",
-            str(large_tree),
+            "--stream-command",
+            paced_shell_command(2, STREAM_MIB, STREAM_MIB_PER_S),
+            "--stream-name",
+            STREAM_NAME,
             "--json",
         ],
         env=worker_stack.env,
@@ -184,7 +223,7 @@ def test_temporal_restarted_mid_backup(stack, workdir, large_tree):
         assert cli.returncode == 0, stderr
         with open_store(stack.settings) as conn:
             assert runs.get(conn, run_id).status == RunStatus.succeeded
-        assert syncoxide(worker_stack, "snapshots", "--repo", repository.name, "--json").json[0]["files"] == 903
+        assert syncoxide(worker_stack, "snapshots", "--repo", repository.name, "--json").json[0]["files"] == 1
     finally:
         cli.kill()
         worker.send_signal(signal.SIGTERM)
